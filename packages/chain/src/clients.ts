@@ -1,0 +1,48 @@
+import {
+  type Account,
+  type Chain,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  type Hex,
+  http,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { foundry } from "viem/chains";
+import { LOCAL_CHAIN_ID } from "./dev-accounts";
+import type { ChainEnv } from "./env";
+
+export function chainFor(env: Pick<ChainEnv, "chainId" | "rpcUrl">): Chain {
+  if (env.chainId === LOCAL_CHAIN_ID) {
+    return { ...foundry, rpcUrls: { default: { http: [env.rpcUrl] } } };
+  }
+  return defineChain({
+    id: env.chainId,
+    name: `Chain ${env.chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [env.rpcUrl] } },
+  });
+}
+
+export function createChainPublicClient(env: Pick<ChainEnv, "chainId" | "rpcUrl">): PublicClient {
+  return createPublicClient({
+    chain: chainFor(env),
+    transport: http(env.rpcUrl, { batch: true, retryCount: 2 }),
+  }) as PublicClient;
+}
+
+export type SigningClient = WalletClient<Transport, Chain, Account>;
+
+export function createSigningClient(
+  env: Pick<ChainEnv, "chainId" | "rpcUrl">,
+  privateKey: Hex,
+): SigningClient {
+  return createWalletClient({
+    account: privateKeyToAccount(privateKey),
+    chain: chainFor(env),
+    transport: http(env.rpcUrl),
+  });
+}

@@ -1,0 +1,6 @@
+export * from "./anvil";
+export * from "./clients";
+export * from "./dev-accounts";
+export * from "./env";
+export * from "./generated/abis";
+export * from "./manifest";
