@@ -41,6 +41,8 @@ export interface AnvilOptions {
   /** Seconds between blocks; without it anvil mines one block per transaction. */
   blockTime?: number;
   onOutput?: (line: string) => void;
+  /** Run in its own process group, so a terminal's Ctrl-C reaches only whoever supervises it. */
+  detached?: boolean;
 }
 
 export interface RunningAnvil {
@@ -75,7 +77,10 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<RunningAnv
   ];
   if (options.stateFile) args.push("--state", options.stateFile);
   if (options.blockTime) args.push("--block-time", String(options.blockTime));
-  const child = spawn(anvilBinaryPath(), args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(anvilBinaryPath(), args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached ?? false,
+  });
   let output = "";
   const collect = (chunk: Buffer) => {
     output += chunk.toString();

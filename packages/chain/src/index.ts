@@ -1,4 +1,3 @@
-export * from "./anvil";
 export * from "./clients";
 export * from "./dev-accounts";
 export * from "./env";

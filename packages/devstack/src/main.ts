@@ -1,0 +1,137 @@
+// The whole marketplace on one machine: anvil, contracts, database, demo data, operator, web.
+// Ctrl-C stops every child; running it again reuses the chain state and seeds nothing twice.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type RunningAnvil, startAnvil } from "@opencohort/chain/anvil";
+import { demoCast, deployContracts, liveDeployment, manifestPath } from "./deploy";
+import { ConfigError, type DevstackEnv, parseDevstackEnv, repoRoot } from "./env";
+import { assertPortFree, waitForHttp } from "./ports";
+import { Supervisor } from "./supervisor";
+
+const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
+
+async function step<T>(label: string, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  process.stdout.write(`${bold("▸")} ${label}…\n`);
+  const result = await work();
+  process.stdout.write(`  ✓ ${label} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+  return result;
+}
+
+async function assertChainAnswers(rpcUrl: string): Promise<void> {
+  try {
+    const response = await fetch(rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      signal: AbortSignal.timeout(5_000),
+    });
+    const body = (await response.json()) as { result?: string };
+    if (body.result !== "0x7a69") {
+      throw new ConfigError(
+        `OPENCOHORT_RPC_URL ${rpcUrl} is chain ${Number(body.result)}, but the dev stack runs on the local chain 31337.`,
+      );
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(
+      `OPENCOHORT_RPC_URL ${rpcUrl} does not answer as an Ethereum JSON-RPC endpoint.`,
+    );
+  }
+}
+
+async function run(env: DevstackEnv, supervisor: Supervisor): Promise<void> {
+  mkdirSync(env.OPENCOHORT_STATE_DIR, { recursive: true });
+  await assertPortFree(env.OPENCOHORT_WEB_PORT, "OPENCOHORT_WEB_PORT");
+
+  let rpcUrl: string;
+  if (env.OPENCOHORT_RPC_URL) {
+    rpcUrl = env.OPENCOHORT_RPC_URL;
+    await assertChainAnswers(rpcUrl);
+  } else {
+    await assertPortFree(env.OPENCOHORT_ANVIL_PORT, "OPENCOHORT_ANVIL_PORT");
+    const anvil: RunningAnvil = await step("Starting the local chain (anvil)", () =>
+      startAnvil({
+        port: env.OPENCOHORT_ANVIL_PORT,
+        stateFile: join(env.OPENCOHORT_STATE_DIR, "anvil-state.json"),
+        detached: true,
+      }),
+    );
+    supervisor.adopt("anvil", anvil.process);
+    rpcUrl = anvil.rpcUrl;
+  }
+
+  const existing = await liveDeployment(rpcUrl);
+  const manifest =
+    existing ??
+    (await step("Deploying the contracts", () =>
+      deployContracts(rpcUrl, (line) => supervisor.log("forge", line)),
+    ));
+  if (existing) console.log(`  ✓ Contracts already deployed (${manifestPath})`);
+
+  const childEnv: Record<string, string> = {
+    OPENCOHORT_RPC_URL: rpcUrl,
+    OPENCOHORT_CHAIN_ID: String(manifest.chainId),
+    OPENCOHORT_DEPLOYMENT: manifestPath,
+    OPENCOHORT_STATE_DIR: env.OPENCOHORT_STATE_DIR,
+    NEXT_TELEMETRY_DISABLED: "1",
+    ...(env.DATABASE_URL ? { DATABASE_URL: env.DATABASE_URL } : {}),
+  };
+
+  const webUrl = `http://127.0.0.1:${env.OPENCOHORT_WEB_PORT}`;
+  await step("Starting the web app", async () => {
+    supervisor.start({
+      name: "web",
+      command: join(repoRoot, "apps", "web", "node_modules", ".bin", "next"),
+      args: ["start", "--hostname", "127.0.0.1", "--port", String(env.OPENCOHORT_WEB_PORT)],
+      cwd: join(repoRoot, "apps", "web"),
+      env: childEnv,
+    });
+    if (!(await waitForHttp(webUrl, 60_000)))
+      throw new Error(`The web app did not answer on ${webUrl}.`);
+  });
+
+  console.log(`
+${bold("OpenCohort is running.")}
+  Marketplace   ${webUrl}
+  Chain (RPC)   ${rpcUrl}  (chain ${manifest.chainId})
+  Manifest      ${manifestPath}
+  Demo accounts stewards ${demoCast.stewards.join(", ")}
+                researchers ${demoCast.researchers.join(", ")}
+                patients ${demoCast.patients.join(", ")}
+Press Ctrl-C to stop everything.
+`);
+}
+
+async function main(): Promise<void> {
+  let exiting = false;
+  const supervisor = new Supervisor((name, code) => {
+    if (exiting) return;
+    exiting = true;
+    console.error(`\n${name} stopped unexpectedly (exit code ${code}); stopping the dev stack.`);
+    void supervisor.stopAll().then(() => process.exit(1));
+  });
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (exiting) return;
+    exiting = true;
+    console.log(`\n${signal}: stopping every service…`);
+    void supervisor.stopAll().then(() => process.exit(0));
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+
+  try {
+    await run(parseDevstackEnv(process.env), supervisor);
+  } catch (error) {
+    exiting = true;
+    console.error(
+      error instanceof ConfigError
+        ? `\n${error.message}`
+        : `\nThe dev stack could not start: ${(error as Error).message}`,
+    );
+    await supervisor.stopAll();
+    process.exit(1);
+  }
+}
+
+await main();
