@@ -1,0 +1,67 @@
+import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaPg } from "@prisma/adapter-pg";
+import type {
+  SqlDriverAdapter,
+  SqlMigrationAwareDriverAdapterFactory,
+} from "@prisma/driver-adapter-utils";
+import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
+import type { DatabaseTarget } from "../url";
+
+/**
+ * How long a SQLite connection waits for another writer before giving up. The schema
+ * engine takes an exclusive lock while applying migrations; a second migrator (another
+ * test worker, the dev stack starting twice) waits for it instead of failing at once.
+ */
+export const SQLITE_BUSY_TIMEOUT_MS = 30_000;
+
+export type MigrationAdapter = {
+  /** What `SchemaEngine.new` takes. */
+  factory: ReturnType<typeof bindMigrationAwareSqlAdapterFactory>;
+  /**
+   * Closes every connection the engine opened. `SchemaEngine.free()` does not: a pg pool
+   * left open keeps the process alive and a SQLite connection keeps its exclusive lock.
+   */
+  close(): Promise<void>;
+};
+
+/**
+ * The driver adapter the WebAssembly schema engine talks through. It must be
+ * migration-aware (it can open a shadow database: `:memory:` for SQLite, a throwaway
+ * database on the same server for PostgreSQL) and bound, which gives the engine the error
+ * registry it reads driver errors from.
+ */
+export function migrationAdapter(target: DatabaseTarget): MigrationAdapter {
+  const raw = rawAdapter(target);
+  const opened: SqlDriverAdapter[] = [];
+  const track = (open: () => Promise<SqlDriverAdapter>) => async () => {
+    const adapter = await open();
+    opened.push(adapter);
+    return adapter;
+  };
+  const tracked: SqlMigrationAwareDriverAdapterFactory = {
+    provider: raw.provider,
+    adapterName: raw.adapterName,
+    connect: track(() => raw.connect()),
+    connectToShadowDb: track(() => raw.connectToShadowDb()),
+  };
+  // The binder copies the factory's own symbols (adapter markers); keep them.
+  for (const symbol of Object.getOwnPropertySymbols(raw)) {
+    Object.assign(tracked, { [symbol]: (raw as unknown as Record<symbol, unknown>)[symbol] });
+  }
+  return {
+    factory: bindMigrationAwareSqlAdapterFactory(tracked),
+    async close() {
+      for (const adapter of opened.splice(0)) await adapter.dispose().catch(() => {});
+    },
+  };
+}
+
+function rawAdapter(target: DatabaseTarget): SqlMigrationAwareDriverAdapterFactory {
+  if (target.provider === "sqlite") {
+    return new PrismaBetterSqlite3({ url: `file:${target.file}`, timeout: SQLITE_BUSY_TIMEOUT_MS });
+  }
+  return new PrismaPg(
+    { connectionString: target.url, connectionTimeoutMillis: 10_000 },
+    target.schema === undefined ? undefined : { schema: target.schema },
+  );
+}
