@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+
+/// @title ConsentRegistry
+/// @notice A patient's opt-in / opt-out per dataset. Patients either call `setConsent`
+///         themselves or sign an EIP-712 `Consent` message that any relayer submits in a
+///         batch, so patients need no gas. Revocation is the same message with
+///         `granted = false`. Nothing here carries health data: dataset ids are opaque.
+/// @dev EIP-712 domain: name "OpenCohort Consent", version "1", this chain id and address.
+///      Type: `Consent(address patient,bytes32 datasetId,bool granted,uint64 nonce,uint64 deadline)`.
+///
+///      Ordering ("latest action wins"): every (patient, dataset) pair has a nonce. A signed
+///      message applies only if its nonce is strictly greater than the stored nonce, and then
+///      becomes the stored nonce; a direct call uses stored nonce + 1. So the action with the
+///      highest nonce wins whatever order the relayer submits in, and a message can never be
+///      replayed. Wallets sign with `nonceOf(patient, datasetId) + 1` (or higher).
+///
+///      Batches never revert on a bad entry: an expired deadline, a stale nonce or an invalid
+///      signature skips that entry and emits `ConsentSkipped` with the reason.
+///      Signatures: 65-byte ECDSA from the patient, or ERC-1271 if the patient is a contract.
+contract ConsentRegistry is EIP712 {
+    /// @notice EIP-712 typehash of a Consent message.
+    bytes32 public constant CONSENT_TYPEHASH = keccak256(
+        "Consent(address patient,bytes32 datasetId,bool granted,uint64 nonce,uint64 deadline)"
+    );
+
+    /// @notice Why a relayed entry was skipped.
+    enum SkipReason {
+        Expired,
+        StaleNonce,
+        InvalidSignature
+    }
+
+    /// @notice Current consent of one (patient, dataset), packed in one slot.
+    struct ConsentState {
+        bool granted;
+        uint64 nonce;
+        uint64 updatedAtBlock;
+    }
+
+    /// @notice A signed consent message as submitted by a relayer.
+    struct SignedConsent {
+        address patient;
+        bytes32 datasetId;
+        bool granted;
+        uint64 nonce;
+        uint64 deadline;
+        bytes signature;
+    }
+
+    /// @notice The stored nonce of this pair is already the maximum.
+    error NonceExhausted(address patient, bytes32 datasetId);
+
+    /// @notice The consent of (patient, dataset) is now `granted`.
+    /// @param relayer The submitter of a signed message, or zero for a direct call.
+    event ConsentSet(
+        address indexed patient,
+        bytes32 indexed datasetId,
+        bool granted,
+        uint64 nonce,
+        address indexed relayer
+    );
+    /// @notice A relayed entry was not applied.
+    event ConsentSkipped(
+        address indexed patient, bytes32 indexed datasetId, uint64 nonce, SkipReason reason
+    );
+
+    mapping(address patient => mapping(bytes32 datasetId => ConsentState)) private _consents;
+
+    constructor() EIP712("OpenCohort Consent", "1") {}
+
+    /// @notice Opts the caller in (`granted = true`) or out of `datasetId`.
+    /// @param datasetId The dataset.
+    /// @param granted True to opt in, false to opt out.
+    function setConsent(bytes32 datasetId, bool granted) external {
+        ConsentState storage c = _consents[msg.sender][datasetId];
+        uint64 nonce = c.nonce;
+        if (nonce == type(uint64).max) revert NonceExhausted(msg.sender, datasetId);
+        _apply(c, msg.sender, datasetId, granted, nonce + 1, address(0));
+    }
+
+    /// @notice Applies a batch of signed consent messages. Invalid entries are skipped with a
+    ///         `ConsentSkipped` event; the valid ones apply in order.
+    /// @param consents The signed messages.
+    /// @return applied Number of entries applied.
+    function submitConsents(SignedConsent[] calldata consents) external returns (uint256 applied) {
+        for (uint256 i = 0; i < consents.length; ++i) {
+            SignedConsent calldata m = consents[i];
+            ConsentState storage c = _consents[m.patient][m.datasetId];
+            // forge-lint: disable-next-line(block-timestamp)
+            if (block.timestamp > m.deadline) {
+                emit ConsentSkipped(m.patient, m.datasetId, m.nonce, SkipReason.Expired);
+            } else if (m.nonce <= c.nonce) {
+                emit ConsentSkipped(m.patient, m.datasetId, m.nonce, SkipReason.StaleNonce);
+            } else if (!_isValidSignature(m)) {
+                emit ConsentSkipped(m.patient, m.datasetId, m.nonce, SkipReason.InvalidSignature);
+            } else {
+                _apply(c, m.patient, m.datasetId, m.granted, m.nonce, msg.sender);
+                unchecked {
+                    ++applied;
+                }
+            }
+        }
+    }
+
+    /// @notice The current consent of (patient, dataset).
+    /// @param patient The patient.
+    /// @param datasetId The dataset.
+    /// @return granted Whether the patient is opted in.
+    /// @return nonce The last used nonce.
+    /// @return updatedAtBlock Block of the last change (0 = never set).
+    function consentOf(address patient, bytes32 datasetId)
+        external
+        view
+        returns (bool granted, uint64 nonce, uint64 updatedAtBlock)
+    {
+        ConsentState memory c = _consents[patient][datasetId];
+        return (c.granted, c.nonce, c.updatedAtBlock);
+    }
+
+    /// @notice Whether `patient` is currently opted in to `datasetId`.
+    /// @param patient The patient.
+    /// @param datasetId The dataset.
+    function hasConsent(address patient, bytes32 datasetId) external view returns (bool) {
+        return _consents[patient][datasetId].granted;
+    }
+
+    /// @notice The last used nonce of (patient, dataset); sign the next message with a greater one.
+    /// @param patient The patient.
+    /// @param datasetId The dataset.
+    function nonceOf(address patient, bytes32 datasetId) external view returns (uint64) {
+        return _consents[patient][datasetId].nonce;
+    }
+
+    /// @notice The EIP-712 digest a patient signs for a Consent message.
+    /// @param patient The patient.
+    /// @param datasetId The dataset.
+    /// @param granted Opt in (true) or out (false).
+    /// @param nonce Nonce (must exceed `nonceOf`).
+    /// @param deadline Last unix second at which the message may be applied.
+    function consentDigest(
+        address patient,
+        bytes32 datasetId,
+        bool granted,
+        uint64 nonce,
+        uint64 deadline
+    ) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(CONSENT_TYPEHASH, patient, datasetId, granted, nonce, deadline))
+        );
+    }
+
+    /// @notice The EIP-712 domain separator of this registry.
+    // solhint-disable-next-line func-name-mixedcase
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    function _apply(
+        ConsentState storage c,
+        address patient,
+        bytes32 datasetId,
+        bool granted,
+        uint64 nonce,
+        address relayer
+    ) private {
+        c.granted = granted;
+        c.nonce = nonce;
+        c.updatedAtBlock = uint64(block.number);
+        emit ConsentSet(patient, datasetId, granted, nonce, relayer);
+    }
+
+    /// @dev ECDSA first: the common case (an EOA patient) then needs no EXTCODESIZE.
+    function _isValidSignature(SignedConsent calldata m) private view returns (bool) {
+        bytes32 digest = consentDigest(m.patient, m.datasetId, m.granted, m.nonce, m.deadline);
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, m.signature);
+        if (err == ECDSA.RecoverError.NoError && signer == m.patient) return true;
+        return m.patient.code.length != 0
+            && SignatureChecker.isValidERC1271SignatureNowCalldata(m.patient, digest, m.signature);
+    }
+}

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+
+/// @title StandardsRegistry
+/// @notice The governed standards that the compute engine and the marketplace enforce: minimum
+///         cell size k, rounding base, differential-privacy epsilon (per query and budget per
+///         researcher-dataset), purchase fee split and treasury, and accepted dataset schema
+///         versions. Owned by the TimelockController: only executed proposals change it.
+/// @dev Epsilons are fixed-point with 18 decimals (1e18 = epsilon 1.0). The constructor emits
+///      the same events as the setters, so an indexer can rebuild the whole state from logs.
+contract StandardsRegistry is Ownable {
+    /// @notice Denominator of all basis-point values.
+    uint16 public constant BPS = 10_000;
+    /// @notice Smallest allowed minimum cell size (k = 1 would disclose single persons).
+    uint32 public constant MIN_CELL_SIZE_FLOOR = 2;
+    /// @notice Largest allowed minimum cell size.
+    uint32 public constant MIN_CELL_SIZE_CEILING = 10_000;
+    /// @notice Largest allowed rounding base (1 = no rounding).
+    uint32 public constant MAX_ROUNDING_BASE = 1_000;
+    /// @notice Fixed-point scale of epsilon values.
+    uint256 public constant EPSILON_SCALE = 1e18;
+    /// @notice Largest allowed epsilon budget per researcher and dataset (100.0).
+    uint128 public constant MAX_EPSILON_BUDGET = 100e18;
+
+    /// @notice Default minimum cell size (the CMS small-cell rule).
+    uint32 public constant DEFAULT_MIN_CELL_SIZE = 11;
+    /// @notice Default rounding base for counts.
+    uint32 public constant DEFAULT_ROUNDING_BASE = 5;
+    /// @notice Default epsilon spent per query (0.1).
+    uint128 public constant DEFAULT_EPSILON_PER_QUERY = 0.1e18;
+    /// @notice Default epsilon budget per researcher and dataset (5.0).
+    uint128 public constant DEFAULT_EPSILON_BUDGET = 5e18;
+    /// @notice Default share of each purchase that funds the patients' reward pool.
+    uint16 public constant DEFAULT_PATIENTS_BPS = 3_000;
+    /// @notice Default share of each purchase paid to the dataset's steward.
+    uint16 public constant DEFAULT_STEWARD_BPS = 6_000;
+    /// @notice Default share of each purchase paid to the treasury.
+    uint16 public constant DEFAULT_TREASURY_BPS = 1_000;
+
+    /// @notice Purchase fee split and the treasury address, packed in one slot.
+    struct FeeSplit {
+        uint16 patientsBps;
+        uint16 stewardBps;
+        uint16 treasuryBps;
+        address treasury;
+    }
+
+    /// @notice The minimum cell size is outside [MIN_CELL_SIZE_FLOOR, MIN_CELL_SIZE_CEILING].
+    error MinCellSizeOutOfRange(uint32 value);
+    /// @notice The rounding base is outside [1, MAX_ROUNDING_BASE].
+    error RoundingBaseOutOfRange(uint32 value);
+    /// @notice Epsilons must satisfy 0 < perQuery <= budget <= MAX_EPSILON_BUDGET.
+    error InvalidEpsilon(uint128 perQuery, uint128 budget);
+    /// @notice The fee split does not sum to BPS.
+    error InvalidFeeSplit(uint16 patientsBps, uint16 stewardBps, uint16 treasuryBps);
+    /// @notice The treasury cannot be the zero address.
+    error InvalidTreasury();
+    /// @notice A schema version hash cannot be zero.
+    error InvalidSchemaVersion();
+    /// @notice Renouncing ownership would freeze the standards forever.
+    error RenounceDisabled();
+
+    /// @notice The minimum cell size k changed.
+    event MinCellSizeUpdated(uint32 previous, uint32 current);
+    /// @notice The rounding base changed.
+    event RoundingBaseUpdated(uint32 previous, uint32 current);
+    /// @notice The epsilon parameters changed (18-decimal fixed point).
+    event EpsilonUpdated(uint128 epsilonPerQuery, uint128 epsilonBudget);
+    /// @notice The purchase fee split changed.
+    event FeeSplitUpdated(uint16 patientsBps, uint16 stewardBps, uint16 treasuryBps);
+    /// @notice The treasury changed.
+    event TreasuryUpdated(address indexed previous, address indexed current);
+    /// @notice A dataset schema version was accepted (true) or withdrawn (false).
+    event SchemaVersionSet(bytes32 indexed schemaVersion, bool accepted);
+
+    /// @notice Minimum number of distinct persons behind any released cell.
+    uint32 public minCellSize;
+    /// @notice Released counts are rounded to a multiple of this base.
+    uint32 public roundingBase;
+    /// @notice Epsilon spent by one query (18 decimals).
+    uint128 public epsilonPerQuery;
+    /// @notice Total epsilon a researcher may spend on one dataset (18 decimals).
+    uint128 public epsilonBudget;
+
+    FeeSplit private _feeSplit;
+
+    /// @notice Whether a dataset schema version (keccak256 of its label) is accepted.
+    mapping(bytes32 schemaVersion => bool) public isSchemaAccepted;
+
+    /// @param owner_ The TimelockController.
+    /// @param treasury_ Receiver of the treasury share of purchases.
+    /// @param schemaVersions Schema versions accepted from the start.
+    constructor(address owner_, address treasury_, bytes32[] memory schemaVersions)
+        Ownable(owner_)
+    {
+        _setMinCellSize(DEFAULT_MIN_CELL_SIZE);
+        _setRoundingBase(DEFAULT_ROUNDING_BASE);
+        _setEpsilon(DEFAULT_EPSILON_PER_QUERY, DEFAULT_EPSILON_BUDGET);
+        _setFeeSplit(DEFAULT_PATIENTS_BPS, DEFAULT_STEWARD_BPS, DEFAULT_TREASURY_BPS);
+        _setTreasury(treasury_);
+        for (uint256 i = 0; i < schemaVersions.length; ++i) {
+            _setSchemaAccepted(schemaVersions[i], true);
+        }
+    }
+
+    /// @notice Sets the minimum cell size k (MIN_CELL_SIZE_FLOOR..MIN_CELL_SIZE_CEILING).
+    /// @param k The new minimum cell size.
+    function setMinCellSize(uint32 k) external onlyOwner {
+        _setMinCellSize(k);
+    }
+
+    /// @notice Sets the rounding base for released counts (1..MAX_ROUNDING_BASE).
+    /// @param base The new rounding base.
+    function setRoundingBase(uint32 base) external onlyOwner {
+        _setRoundingBase(base);
+    }
+
+    /// @notice Sets the epsilon per query and the budget per researcher-dataset (18 decimals).
+    /// @dev Set together because they are validated against each other (perQuery <= budget).
+    /// @param perQuery Epsilon spent by one query.
+    /// @param budget Total epsilon per researcher and dataset.
+    function setEpsilon(uint128 perQuery, uint128 budget) external onlyOwner {
+        _setEpsilon(perQuery, budget);
+    }
+
+    /// @notice Sets the purchase fee split in basis points; the three shares must sum to BPS.
+    /// @param patientsBps Share funding the dataset's patient reward pool.
+    /// @param stewardBps Share paid to the dataset's steward.
+    /// @param treasuryBps Share paid to the treasury.
+    function setFeeSplit(uint16 patientsBps, uint16 stewardBps, uint16 treasuryBps)
+        external
+        onlyOwner
+    {
+        _setFeeSplit(patientsBps, stewardBps, treasuryBps);
+    }
+
+    /// @notice Sets the treasury that receives the treasury share of purchases.
+    /// @param treasury_ The new treasury (non-zero).
+    function setTreasury(address treasury_) external onlyOwner {
+        _setTreasury(treasury_);
+    }
+
+    /// @notice Accepts or withdraws a dataset schema version. Withdrawing blocks new listings
+    ///         and versions with that schema; already published versions are not affected.
+    /// @param schemaVersion keccak256 of the schema version label (e.g. "omop-lite/1").
+    /// @param accepted True to accept, false to withdraw.
+    function setSchemaAccepted(bytes32 schemaVersion, bool accepted) external onlyOwner {
+        _setSchemaAccepted(schemaVersion, accepted);
+    }
+
+    /// @notice Always reverts: the standards must stay governable.
+    function renounceOwnership() public view override onlyOwner {
+        revert RenounceDisabled();
+    }
+
+    /// @notice The fee split and treasury, read by the marketplace at every purchase.
+    /// @return patientsBps Patients' share in bps.
+    /// @return stewardBps Steward's share in bps.
+    /// @return treasuryBps Treasury's share in bps.
+    /// @return treasuryAddress The treasury address.
+    function feeSplit()
+        external
+        view
+        returns (uint16 patientsBps, uint16 stewardBps, uint16 treasuryBps, address treasuryAddress)
+    {
+        FeeSplit memory f = _feeSplit;
+        return (f.patientsBps, f.stewardBps, f.treasuryBps, f.treasury);
+    }
+
+    /// @notice The treasury address.
+    function treasury() external view returns (address) {
+        return _feeSplit.treasury;
+    }
+
+    function _setMinCellSize(uint32 k) private {
+        if (k < MIN_CELL_SIZE_FLOOR || k > MIN_CELL_SIZE_CEILING) revert MinCellSizeOutOfRange(k);
+        emit MinCellSizeUpdated(minCellSize, k);
+        minCellSize = k;
+    }
+
+    function _setRoundingBase(uint32 base) private {
+        if (base == 0 || base > MAX_ROUNDING_BASE) revert RoundingBaseOutOfRange(base);
+        emit RoundingBaseUpdated(roundingBase, base);
+        roundingBase = base;
+    }
+
+    function _setEpsilon(uint128 perQuery, uint128 budget) private {
+        if (perQuery == 0 || perQuery > budget || budget > MAX_EPSILON_BUDGET) {
+            revert InvalidEpsilon(perQuery, budget);
+        }
+        epsilonPerQuery = perQuery;
+        epsilonBudget = budget;
+        emit EpsilonUpdated(perQuery, budget);
+    }
+
+    function _setFeeSplit(uint16 patientsBps, uint16 stewardBps, uint16 treasuryBps) private {
+        if (uint256(patientsBps) + stewardBps + treasuryBps != BPS) {
+            revert InvalidFeeSplit(patientsBps, stewardBps, treasuryBps);
+        }
+        _feeSplit.patientsBps = patientsBps;
+        _feeSplit.stewardBps = stewardBps;
+        _feeSplit.treasuryBps = treasuryBps;
+        emit FeeSplitUpdated(patientsBps, stewardBps, treasuryBps);
+    }
+
+    function _setTreasury(address treasury_) private {
+        if (treasury_ == address(0)) revert InvalidTreasury();
+        emit TreasuryUpdated(_feeSplit.treasury, treasury_);
+        _feeSplit.treasury = treasury_;
+    }
+
+    function _setSchemaAccepted(bytes32 schemaVersion, bool accepted) private {
+        if (schemaVersion == bytes32(0)) revert InvalidSchemaVersion();
+        isSchemaAccepted[schemaVersion] = accepted;
+        emit SchemaVersionSet(schemaVersion, accepted);
+    }
+}
