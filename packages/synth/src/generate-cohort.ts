@@ -1,0 +1,147 @@
+import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { DatasetManifest } from "@opencohort/validators";
+import { z } from "zod";
+import { OBSERVATION_END, OBSERVATION_START } from "./catalog";
+import { computeContentHash } from "./content-hash";
+import { MANIFEST_FILE, writeManifest } from "./manifest";
+import { OUTPUT_TABLES, type OutputTable, SCHEMA_VERSION } from "./output-tables";
+import { loadCatalogTables } from "./sql/catalog-tables";
+import { conditionOccurrenceOutputSql, createPersonConditions } from "./sql/conditions";
+import {
+  type GeneratorDatabase,
+  openGeneratorDatabase,
+  queryScalar,
+  type SqlParameters,
+  sqlPathLiteral,
+} from "./sql/database";
+import { drugExposureOutputSql } from "./sql/drugs";
+import { measurementOutputSql } from "./sql/measurements";
+import { createPersonBase, personOutputSql } from "./sql/person";
+import { installRandomFunctions } from "./sql/random";
+import { visitOccurrenceOutputSql } from "./sql/visits";
+
+export const GENERATOR_NAME = "@opencohort/synth";
+/** Bump when the same seed would produce different data. */
+export const GENERATOR_VERSION = "1.0.0";
+export const MAX_PERSONS = 10_000_000;
+
+export interface GenerationProgress {
+  stage: string;
+  done: number;
+  total: number;
+}
+
+export const generateCohortOptionsSchema = z.object({
+  persons: z.number().int().min(1).max(MAX_PERSONS),
+  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  outDir: z.string().min(1),
+  title: z.string().min(1).optional(),
+  onProgress: z
+    .custom<(progress: GenerationProgress) => void>((value) => typeof value === "function")
+    .optional(),
+  /** Only speed depends on it; defaults to the machine's parallelism. */
+  threads: z.number().int().min(1).max(256).optional(),
+  /** Fixes manifest.createdAt, for byte-identical manifests in reproducible builds. */
+  createdAt: z.date().optional(),
+});
+export type GenerateCohortOptions = z.input<typeof generateCohortOptionsSchema>;
+
+const OUTPUT_SQL: Record<OutputTable["name"], () => { sql: string; parameters?: SqlParameters }> = {
+  person: () => ({ sql: personOutputSql() }),
+  condition_occurrence: () => ({ sql: conditionOccurrenceOutputSql() }),
+  drug_exposure: () => ({ sql: drugExposureOutputSql() }),
+  measurement: () => ({ sql: measurementOutputSql() }),
+  visit_occurrence: () => visitOccurrenceOutputSql(),
+};
+
+/**
+ * Generates a synthetic OMOP-lite dataset version into outDir: one Parquet file per table and
+ * manifest.json (written last, so a folder without a manifest is an unfinished run). Same
+ * persons and seed give byte-identical Parquet files and the same content hash.
+ */
+export async function generateCohort(options: GenerateCohortOptions): Promise<DatasetManifest> {
+  const { persons, seed, outDir, title, onProgress, threads, createdAt } =
+    generateCohortOptionsSchema.parse(options);
+  const dir = resolve(outDir);
+  const stages = [
+    "setup",
+    "person traits",
+    "conditions",
+    ...OUTPUT_TABLES.map((table) => table.name),
+    "content hash",
+  ];
+  let stageIndex = 0;
+  const startStage = (stage: string) => {
+    onProgress?.({ stage, done: stageIndex, total: stages.length });
+    stageIndex += 1;
+  };
+
+  startStage("setup");
+  await mkdir(dir, { recursive: true });
+  // A stale manifest must not vouch for files that are about to be replaced.
+  await rm(join(dir, MANIFEST_FILE), { force: true });
+  const temporaryDirectory = await mkdtemp(join(tmpdir(), "opencohort-synth-"));
+  let database: GeneratorDatabase | undefined;
+  try {
+    database = await openGeneratorDatabase({
+      threads: threads ?? Math.max(1, availableParallelism()),
+      temporaryDirectory,
+    });
+    const { connection } = database;
+    await installRandomFunctions(connection, seed);
+    await loadCatalogTables(connection);
+
+    startStage("person traits");
+    await createPersonBase(connection, persons);
+    startStage("conditions");
+    await createPersonConditions(connection);
+
+    const tables: DatasetManifest["tables"] = [];
+    for (const table of OUTPUT_TABLES) {
+      startStage(table.name);
+      const { sql, parameters } = OUTPUT_SQL[table.name]();
+      // Written under a temporary name so that a crash never leaves a truncated file that
+      // looks finished.
+      const partialPath = join(dir, `.${table.file}.partial`);
+      const written = await queryScalar(
+        connection,
+        `COPY (${sql}) TO ${sqlPathLiteral(partialPath)}
+           (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+        parameters,
+      );
+      await rename(partialPath, join(dir, table.file));
+      tables.push({
+        name: table.name,
+        file: table.file,
+        rowCount: Number(written),
+        columns: table.columns,
+      });
+    }
+
+    startStage("content hash");
+    const contentHash = await computeContentHash(dir, tables);
+    const manifest: DatasetManifest = {
+      format: "opencohort-dataset/1",
+      schemaVersion: SCHEMA_VERSION,
+      title:
+        title ?? `Synthetic cohort of ${persons.toLocaleString("en-US")} persons (seed ${seed})`,
+      description:
+        `Synthetic OMOP-lite data generated by ${GENERATOR_NAME} ${GENERATOR_VERSION}: ` +
+        `no real person is described. Events fall between ${OBSERVATION_START} and ` +
+        `${OBSERVATION_END}; conditions are ICD-10, drugs ATC, measurements LOINC.`,
+      personCount: persons,
+      tables,
+      contentHash,
+      createdAt: (createdAt ?? new Date()).toISOString(),
+      generator: { name: GENERATOR_NAME, seed, version: GENERATOR_VERSION },
+    };
+    await writeManifest(dir, manifest);
+    onProgress?.({ stage: "done", done: stages.length, total: stages.length });
+    return manifest;
+  } finally {
+    database?.close();
+    await rm(temporaryDirectory, { recursive: true, force: true });
+  }
+}
