@@ -3,9 +3,20 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import type {
   SqlDriverAdapter,
   SqlMigrationAwareDriverAdapterFactory,
+  SqlQuery,
 } from "@prisma/driver-adapter-utils";
 import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
 import type { DatabaseTarget } from "../url";
+import { offlinePostgresFactory } from "./offline-postgres";
+
+/**
+ * A PostgreSQL target with no server, for diffs between two datamodels (see
+ * offline-postgres.ts). Compared by identity.
+ */
+export const OFFLINE_POSTGRES: DatabaseTarget = Object.freeze({
+  provider: "postgresql",
+  url: "postgresql://offline.invalid/none",
+});
 
 /**
  * How long a SQLite connection waits for another writer before giving up. The schema
@@ -34,7 +45,9 @@ export function migrationAdapter(target: DatabaseTarget): MigrationAdapter {
   const raw = rawAdapter(target);
   const opened: SqlDriverAdapter[] = [];
   const track = (open: () => Promise<SqlDriverAdapter>) => async () => {
-    const adapter = await open();
+    const connection = await open();
+    const adapter =
+      target.provider === "sqlite" ? acceptScriptsInExecuteRaw(connection) : connection;
     opened.push(adapter);
     return adapter;
   };
@@ -56,7 +69,37 @@ export function migrationAdapter(target: DatabaseTarget): MigrationAdapter {
   };
 }
 
+/**
+ * The wasm engine replays migrations on the shadow database with `executeRaw(whole
+ * migration.sql)` (the D1 and libSQL drivers accept several statements there), but
+ * better-sqlite3 prepares exactly one statement, so `migrate dev` and drift checks failed
+ * with "more than one statement" on any real migration. A parameterless multi-statement
+ * executeRaw is run as a script instead; everything else passes through untouched.
+ */
+function acceptScriptsInExecuteRaw(adapter: SqlDriverAdapter): SqlDriverAdapter {
+  const executeRaw = async (query: SqlQuery): Promise<number> => {
+    try {
+      return await adapter.executeRaw(query);
+    } catch (error) {
+      const multiStatement =
+        error instanceof RangeError && /more than one statement/.test(error.message);
+      if (!multiStatement || query.args.length > 0) throw error;
+      await adapter.executeScript(query.sql);
+      return 0;
+    }
+  };
+  return new Proxy(adapter, {
+    get(target, property) {
+      if (property === "executeRaw") return executeRaw;
+      const value = Reflect.get(target, property, target);
+      // Bound, because the adapter class keeps its state in private fields.
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 function rawAdapter(target: DatabaseTarget): SqlMigrationAwareDriverAdapterFactory {
+  if (target === OFFLINE_POSTGRES) return offlinePostgresFactory();
   if (target.provider === "sqlite") {
     return new PrismaBetterSqlite3({ url: `file:${target.file}`, timeout: SQLITE_BUSY_TIMEOUT_MS });
   }

@@ -1,3 +1,5 @@
+import { isWasmTrap } from "./wasm";
+
 /** The `data` of a JSON-RPC error, shaped like the native engine's (the CLI reads it). */
 export type EngineErrorData = {
   is_panic: boolean;
@@ -16,7 +18,7 @@ export function engineErrorData(error: unknown): EngineErrorData {
   const e = error as { code?: unknown; meta?: unknown; message?: unknown };
   const raw = typeof e?.message === "string" ? e.message : String(error);
   const message = cutSpanTrace(raw);
-  const isPanic = error instanceof WebAssembly.RuntimeError;
+  const isPanic = isWasmTrap(error);
   const data: EngineErrorData = { is_panic: isPanic, message };
   if (typeof e?.code === "string") data.error_code = e.code;
   if (e?.meta !== undefined) data.meta = e.meta;

@@ -5,6 +5,25 @@ import type * as SchemaEngineBindings from "@prisma/schema-engine-wasm/schema_en
 export type { SchemaEngine } from "@prisma/schema-engine-wasm/schema_engine_bg";
 export type Bindings = typeof SchemaEngineBindings;
 
+/**
+ * The slice of the WebAssembly global used here. Node has it, but this package's lib
+ * (ES2023, no DOM) and @types/node 20 do not declare it.
+ */
+type WebAssemblyApi = {
+  instantiate(
+    bytes: Uint8Array,
+    imports: Record<string, unknown>,
+  ): Promise<{ instance: { exports: Record<string, unknown> } }>;
+  RuntimeError: new (...args: never[]) => Error;
+};
+
+export const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+/** A trap inside the engine (a Rust panic): the instance must not be used again. */
+export function isWasmTrap(error: unknown): boolean {
+  return error instanceof webAssembly.RuntimeError;
+}
+
 let loading: Promise<Bindings> | undefined;
 
 /**
@@ -21,8 +40,8 @@ export function loadSchemaEngine(): Promise<Bindings> {
     const gluePath = require.resolve("@prisma/schema-engine-wasm/schema_engine_bg");
     const bindings = (await import(gluePath)) as Bindings;
     const bytes = await readFile(gluePath.replace(/\.js$/, ".wasm"));
-    const { instance } = await WebAssembly.instantiate(bytes, {
-      "./schema_engine_bg.js": bindings as unknown as WebAssembly.ModuleImports,
+    const { instance } = await webAssembly.instantiate(bytes, {
+      "./schema_engine_bg.js": bindings,
     });
     bindings.__wbg_set_wasm(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();

@@ -1,0 +1,77 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { resolveDatabaseUrl } from "./env";
+import { DatabaseConfigError } from "./errors";
+import { PrismaClient as PostgresPrismaClient } from "./generated/postgres/client";
+import { PrismaClient } from "./generated/sqlite/client";
+import { redactUrl } from "./url";
+
+/**
+ * The application's Prisma client. Both providers' clients are generated from the same
+ * models (prisma/schema.prisma and its generated postgres twin) and expose the same API;
+ * the type is the SQLite one, so code written against `Db` runs on either.
+ */
+export type Db = PrismaClient;
+
+/** How long a SQLite write waits for another process's write (operator vs API). */
+const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * A Prisma client for `databaseUrl`, with the driver adapter its scheme calls for
+ * (better-sqlite3 for `file:`/`sqlite:`, node-postgres for `postgres(ql)://`). No I/O
+ * happens here except creating a SQLite file's missing directory; a server that cannot be
+ * reached fails at the first query (use `openDb` to fail early with a clear sentence).
+ */
+export function createDb(databaseUrl: string): Db {
+  const { target } = resolveDatabaseUrl(databaseUrl);
+  if (target.provider === "sqlite") {
+    mkdirSync(dirname(target.file), { recursive: true });
+    return new PrismaClient({
+      adapter: new PrismaBetterSqlite3({
+        url: `file:${target.file}`,
+        timeout: SQLITE_BUSY_TIMEOUT_MS,
+      }),
+    });
+  }
+  const adapter = new PrismaPg(
+    { connectionString: target.url, connectionTimeoutMillis: 10_000 },
+    target.schema === undefined ? undefined : { schema: target.schema },
+  );
+  // Same models, same API (see Db); only the generated provider differs.
+  return new PostgresPrismaClient({ adapter }) as unknown as Db;
+}
+
+/**
+ * `createDb`, then one round trip to prove the database answers. For entry points: an
+ * unreachable server or unopenable file becomes a DatabaseConfigError whose message is one
+ * sentence naming DATABASE_URL (password masked), meant to be printed without a stack.
+ */
+export async function openDb(databaseUrl: string): Promise<Db> {
+  const { target } = resolveDatabaseUrl(databaseUrl);
+  const where = target.provider === "sqlite" ? target.file : redactUrl(target.url);
+  const fail = (error: unknown) =>
+    new DatabaseConfigError(
+      `The database named by DATABASE_URL (${where}) cannot be opened: ${firstLine(error).replace(/\.$/, "")}.`,
+    );
+  let db: Db;
+  try {
+    db = createDb(databaseUrl);
+  } catch (error) {
+    throw fail(error);
+  }
+  try {
+    await db.$queryRawUnsafe("SELECT 1");
+    return db;
+  } catch (error) {
+    // A pg pool left open would keep the process alive after the error is reported.
+    await db.$disconnect().catch(() => {});
+    throw fail(error);
+  }
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (message.split("\n").find((line) => line.trim() !== "") ?? "unknown error").trim();
+}

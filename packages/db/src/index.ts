@@ -1,0 +1,37 @@
+// @opencohort/db: the application database (Prisma 7; SQLite by default, PostgreSQL by URL).
+export { createDb, type Db, openDb } from "./client";
+export { type DbEnv, DEFAULT_DATABASE_URL, loadDbEnv, REPO_ROOT, resolveDatabaseUrl } from "./env";
+export { DatabaseConfigError, isDatabaseConfigError } from "./errors";
+// Model types, enums (runtime values too) and the Prisma namespace (Prisma.DatasetSelect,
+// Prisma.TransactionClient, ...), from the SQLite client: identical for both providers.
+export type {
+  AccessPass,
+  Account,
+  AccountRole,
+  ConsentRelayRequest,
+  ConsentState,
+  Dataset,
+  DatasetCondition,
+  DatasetVersion,
+  Enrolment,
+  Epoch,
+  IndexedEvent,
+  IndexerCursor,
+  PrivacyBudgetEntry,
+  Proposal,
+  Purchase,
+  Query,
+  QueryInclusion,
+  ReceiptAnchor,
+  RewardAllocation,
+  RewardEpoch,
+  Session,
+  SiweNonce,
+  StandardsSnapshot,
+  Vote,
+} from "./generated/sqlite/client";
+export { Prisma } from "./generated/sqlite/client";
+export * from "./generated/sqlite/enums";
+export { type MigrateOptions, type MigrateResult, migrate } from "./migrate";
+export { DB_UINT_DIGITS, fromDbUint, toDbUint } from "./uint";
+export type { DatabaseTarget, Provider } from "./url";
