@@ -1,1 +1,3 @@
+export * from "./cohort";
 export * from "./dataset";
+export * from "./query";

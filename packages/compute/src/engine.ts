@@ -1,0 +1,387 @@
+import { createHash, randomUUID } from "node:crypto";
+import {
+  type CohortDefinitionInput,
+  type DisclosureParams,
+  type DisclosureParamsInput,
+  disclosureParamsSchema,
+  type QueryError,
+  type QueryReceipt,
+  type ResearcherResult,
+} from "@opencohort/validators";
+import type { PrivacyBudgetLedger } from "./budget";
+import { type DatasetCatalogue, openDataset, publicCatalogue } from "./catalogue/dataset";
+import { cohortToSql, parseCohortDefinition } from "./cohort/compile";
+import { discloseGroups, type GroupAggregate } from "./disclosure/control";
+import { canonicalHash, canonicalText, sha256Hex } from "./query/canonical";
+import { compileGuarded } from "./query/compile";
+import { columnKey, dimensionKey, measureKey, type QueryPlan } from "./query/plan";
+import { QueryRejection, type RuleId, ruleMessages } from "./query/rules";
+import { MAX_SQL_LENGTH, planFromParseTree } from "./query/validate";
+import { type RowsResult, SandboxError, SandboxHost, type TableStorage } from "./sandbox/host";
+
+/** Where DuckDB's own error messages go: the server log, never the researcher. */
+export interface EngineLogger {
+  warn(message: string, detail: Record<string, unknown>): void;
+  error(message: string, detail: Record<string, unknown>): void;
+}
+
+export interface ComputeEngineOptions {
+  logger: EngineLogger;
+  limits: {
+    /** DuckDB memory limit of the sandbox, per opened dataset. */
+    memoryMb: number;
+    threads: number;
+    /** Wall-clock limit of one query. */
+    timeoutMs: number;
+    /** More output groups than this (before suppression) and the query is refused. */
+    maxGroups?: number;
+    maxTempMb?: number;
+  };
+  /** Keys the sticky noise. Keep it secret and stable: changing it re-draws every answer. */
+  noiseSecret: string | Uint8Array;
+  /**
+   * "memory" (default) loads each dataset into the sandbox once, the fastest per query;
+   * "parquet" reads the files on every query, for datasets larger than the memory limit.
+   */
+  tableStorage?: TableStorage;
+}
+
+export type QueryInput = { sql: string } | { cohort: CohortDefinitionInput };
+
+export interface RunRequest {
+  dataset: DatasetCatalogue;
+  query: QueryInput;
+  /** Persons whose consent is active at `snapshotBlock`; nobody else is visible. */
+  consentedPersonIds: BigInt64Array | Iterable<bigint>;
+  snapshotBlock: bigint | number | string;
+  params: DisclosureParamsInput;
+  budget: { ledger: PrivacyBudgetLedger; researcher: string; datasetId: string };
+}
+
+/** The private side of a run: for the reward epoch, never for the researcher. */
+export interface PrivateInclusions {
+  /** Distinct persons behind the released rows. */
+  personIds: BigInt64Array;
+}
+
+export type RunOutcome =
+  | {
+      ok: true;
+      researcherResult: ResearcherResult;
+      receipt: QueryReceipt;
+      privateInclusions: PrivateInclusions;
+    }
+  | { ok: false; error: QueryError };
+
+export type ValidationOutcome =
+  | { ok: true; queryHash: `0x${string}`; canonical: string; plan: QueryPlan }
+  | { ok: false; rule: RuleId; message: string };
+
+export interface ComputeEngine {
+  /** Opens (and verifies) a dataset version folder; cached per folder. */
+  catalogue(datasetDir: string): Promise<DatasetCatalogue>;
+  validate(sql: string, catalogue: DatasetCatalogue): Promise<ValidationOutcome>;
+  run(request: RunRequest): Promise<RunOutcome>;
+  close(): Promise<void>;
+  /** The sandbox, for tests and the benchmark (crash hooks, worker pid). */
+  readonly sandbox: SandboxHost;
+}
+
+/** Parameters for free feasibility counts: coarser and stricter than the governed ones. */
+export function feasibilityParams(governed: DisclosureParamsInput): DisclosureParams {
+  const base = disclosureParamsSchema.parse(governed);
+  return {
+    ...base,
+    minCellSize: Math.max(base.minCellSize * 2, 20),
+    roundingBase: Math.max(base.roundingBase, 10),
+    epsilonPerQuery: Math.min(base.epsilonPerQuery, 0.1),
+  };
+}
+
+export function createComputeEngine(options: ComputeEngineOptions): ComputeEngine {
+  const secret =
+    typeof options.noiseSecret === "string"
+      ? Buffer.from(options.noiseSecret, "utf8")
+      : options.noiseSecret;
+  if (secret.length < 16) throw new Error("noiseSecret must have at least 16 bytes");
+  const sandbox = new SandboxHost({
+    memoryMb: options.limits.memoryMb,
+    threads: options.limits.threads,
+    timeoutMs: options.limits.timeoutMs,
+    ...(options.limits.maxTempMb !== undefined ? { maxTempMb: options.limits.maxTempMb } : {}),
+  });
+  const maxGroups = options.limits.maxGroups ?? 10_000;
+  const storage = options.tableStorage ?? "memory";
+  const catalogues = new Map<string, Promise<DatasetCatalogue>>();
+  const sandboxKeys = new WeakMap<DatasetCatalogue, string>();
+  /** consent key -> order-independent digest of the set (keys the noise). */
+  const consentDigests = new Map<string, string>();
+  let runCounter = 0;
+
+  async function catalogue(datasetDir: string): Promise<DatasetCatalogue> {
+    let pending = catalogues.get(datasetDir);
+    if (!pending) {
+      pending = (async () => {
+        const opened = await openDataset(datasetDir);
+        const key = `d${createHash("sha256").update(`${opened.dir}\u0000${opened.contentHash}`).digest("hex").slice(0, 16)}`;
+        await sandbox.openDataset({
+          key,
+          dir: opened.dir,
+          tables: opened.tables.map((t) => ({ name: t.name, file: t.file })),
+          storage,
+        });
+        sandboxKeys.set(opened, key);
+        return opened;
+      })();
+      catalogues.set(datasetDir, pending);
+      pending.catch(() => catalogues.delete(datasetDir));
+    }
+    return pending;
+  }
+
+  async function validate(sql: string, dataset: DatasetCatalogue): Promise<ValidationOutcome> {
+    try {
+      if (sql.length > MAX_SQL_LENGTH) throw new QueryRejection("query-too-long");
+      const [parsed] = (await sandbox.exec(null, [
+        { sql: "SELECT json_serialize_sql($1::VARCHAR)", params: [sql], read: "rows" },
+      ])) as [RowsResult];
+      const json = parsed.rows[0]?.[0];
+      if (typeof json !== "string") throw new QueryRejection("syntax");
+      const plan = planFromParseTree(JSON.parse(json), dataset);
+      return { ok: true, queryHash: canonicalHash(plan), canonical: canonicalText(plan), plan };
+    } catch (error) {
+      if (error instanceof QueryRejection)
+        return { ok: false, rule: error.rule, message: error.message };
+      if (error instanceof SandboxError && error.kind === "failed") {
+        // The parser itself threw (e.g. a syntax error it could not serialise).
+        return { ok: false, rule: "syntax", message: ruleMessages.syntax };
+      }
+      throw error;
+    }
+  }
+
+  async function run(request: RunRequest): Promise<RunOutcome> {
+    const referenceId = randomUUID();
+    const params = disclosureParamsSchema.parse(request.params);
+    const dataset = request.dataset;
+    const datasetKey = sandboxKeys.get(dataset);
+    if (!datasetKey) throw new Error("dataset was not opened through engine.catalogue()");
+    const fail = (error: Omit<QueryError, "referenceId">): RunOutcome => ({
+      ok: false,
+      error: { ...error, referenceId },
+    });
+
+    let sql: string;
+    if ("cohort" in request.query) {
+      try {
+        sql = cohortToSql(parseCohortDefinition(request.query.cohort), dataset);
+      } catch {
+        return fail({
+          code: "rejected",
+          rule: "cohort-definition",
+          message: "The cohort definition is invalid.",
+        });
+      }
+    } else {
+      sql = request.query.sql;
+    }
+
+    let validation: ValidationOutcome;
+    try {
+      validation = await validate(sql, dataset);
+    } catch (error) {
+      return failed(error, referenceId, "validate");
+    }
+    if (!validation.ok)
+      return fail({ code: "rejected", rule: validation.rule, message: validation.message });
+    const { plan, queryHash } = validation;
+
+    const spend = await request.budget.ledger.spend(
+      request.budget.researcher,
+      request.budget.datasetId,
+      params.epsilonPerQuery,
+    );
+    if (!spend.ok) {
+      return fail({
+        code: "budget-exhausted",
+        message: `The privacy budget for this dataset is spent (remaining ${spend.remaining.toFixed(3)}, this query needs ${params.epsilonPerQuery}).`,
+        budgetRemaining: spend.remaining,
+      });
+    }
+
+    const runTable = `run_${++runCounter}`;
+    try {
+      const ids = toBigInt64Array(request.consentedPersonIds);
+      const consentKey = createHash("sha256")
+        .update(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength))
+        .digest("hex")
+        .slice(0, 24);
+      const loaded = await sandbox.ensureConsent(datasetKey, consentKey, () => ids);
+      if (loaded) consentDigests.set(consentKey, loaded.digest);
+      const consentDigest = consentDigests.get(consentKey) ?? consentKey;
+
+      const compiled = compileGuarded(plan, dataset, {
+        consentTable: `consent_${consentKey}`,
+        runTable,
+        contributionCap: params.contributionCap,
+        minCellSize: params.minCellSize,
+        maxGroups,
+      });
+      const [, , releasedResult, summaryResult] = (await sandbox.exec(datasetKey, [
+        { ...compiled.perPerson, read: "none" },
+        { ...compiled.groups, read: "none" },
+        { ...compiled.released, read: "rows" },
+        { ...compiled.summary, read: "rows" },
+      ])) as [null, null, RowsResult, RowsResult];
+
+      const groups = toGroups(
+        releasedResult,
+        summaryResult,
+        compiled.dimensionCount,
+        compiled.inputs.length,
+      );
+      if (groups.totalGroups > maxGroups) {
+        await sandbox.exec(datasetKey, [{ sql: compiled.dropRunTable, read: "none" }]);
+        return fail({
+          code: "limit-exceeded",
+          message: `The query produces more than ${maxGroups} groups; use coarser dimensions.`,
+        });
+      }
+      const disclosed = discloseGroups(plan, compiled.inputs, groups.released, {
+        secret,
+        noiseKeyPrefix: [queryHash, dataset.contentHash, consentDigest, paramsKey(params)].join(
+          "|",
+        ),
+        params,
+      });
+      const steps =
+        disclosed.releasedHashes.length === 0
+          ? []
+          : [
+              {
+                ...compiled.inclusions(
+                  disclosed.releasedHashes.length === groups.released.length &&
+                    groups.smallGroups === 0
+                    ? "all"
+                    : disclosed.releasedHashes,
+                ),
+                read: "bigint-column" as const,
+              },
+            ];
+      const results = await sandbox.exec(datasetKey, [
+        ...steps,
+        { sql: compiled.dropRunTable, read: "none" },
+      ]);
+      const personIds = steps.length > 0 ? (results[0] as BigInt64Array) : new BigInt64Array(0);
+
+      const columns = plan.outputs.map((o) => ({
+        name: o.name,
+        kind:
+          "dimension" in o.ref
+            ? ("dimension" as const)
+            : measureKind(plan.measures[o.ref.measure]?.kind ?? "count_rows"),
+      }));
+      const suppressedRows = groups.smallGroups + disclosed.suppressedByNoise;
+      const researcherResult: ResearcherResult = {
+        columns,
+        rows: disclosed.rows,
+        suppressedRows,
+        epsilonSpent: params.epsilonPerQuery,
+        budgetRemaining: spend.remaining,
+        queryHash,
+        referenceId,
+      };
+      const receipt: QueryReceipt = {
+        version: 1,
+        referenceId,
+        queryHash,
+        datasetContentHash: dataset.contentHash,
+        consentSnapshotBlock: BigInt(request.snapshotBlock).toString(),
+        params,
+        epsilonSpent: params.epsilonPerQuery,
+        resultHash: sha256Hex(JSON.stringify({ columns, rows: disclosed.rows, suppressedRows })),
+        personsIncluded: personIds.length,
+        executedAt: new Date().toISOString(),
+      };
+      return { ok: true, researcherResult, receipt, privateInclusions: { personIds } };
+    } catch (error) {
+      return failed(error, referenceId, "run", { queryHash, datasetKey });
+    }
+  }
+
+  function failed(
+    error: unknown,
+    referenceId: string,
+    stage: string,
+    extra: Record<string, unknown> = {},
+  ): RunOutcome {
+    const detail =
+      error instanceof SandboxError
+        ? error.detail
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    const kind = error instanceof SandboxError ? error.kind : "failed";
+    options.logger.error("compute query failed", { referenceId, stage, kind, detail, ...extra });
+    if (kind === "timeout") {
+      return {
+        ok: false,
+        error: { code: "limit-exceeded", message: "The query hit the time limit.", referenceId },
+      };
+    }
+    return {
+      ok: false,
+      error: { code: "query-failed", message: "The query failed.", referenceId },
+    };
+  }
+
+  return {
+    catalogue,
+    validate,
+    run,
+    sandbox,
+    async close() {
+      await sandbox.close();
+    },
+  };
+}
+
+function measureKind(kind: string): ResearcherResult["columns"][number]["kind"] {
+  if (kind === "count_rows") return "count";
+  if (kind === "count_persons") return "persons";
+  return kind === "sum" ? "sum" : "avg";
+}
+
+function paramsKey(p: DisclosureParams): string {
+  return `k${p.minCellSize}r${p.roundingBase}e${p.epsilonPerQuery}c${p.contributionCap}`;
+}
+
+function toBigInt64Array(ids: BigInt64Array | Iterable<bigint>): BigInt64Array {
+  if (ids instanceof BigInt64Array) return ids;
+  return BigInt64Array.from(ids);
+}
+
+function toGroups(
+  released: RowsResult,
+  summary: RowsResult,
+  dimensionCount: number,
+  inputCount: number,
+) {
+  const groups: GroupAggregate[] = released.rows.map((row) => {
+    const dims = row.slice(0, dimensionCount);
+    let i = dimensionCount;
+    const persons = Number(row[i++]);
+    const rows = Number(row[i++]);
+    const sums: number[] = [];
+    const counts: number[] = [];
+    for (let j = 0; j < inputCount; j++) {
+      sums.push(Number(row[i++] ?? 0));
+      counts.push(Number(row[i++] ?? 0));
+    }
+    return { dims, persons, rows, sums, counts, hash: String(row[i]) };
+  });
+  const [totalGroups, smallGroups] = summary.rows[0] ?? [0, 0];
+  return { released: groups, totalGroups: Number(totalGroups), smallGroups: Number(smallGroups) };
+}
+
+export { columnKey, dimensionKey, measureKey, publicCatalogue };

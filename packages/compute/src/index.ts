@@ -1,0 +1,33 @@
+/**
+ * @opencohort/compute — the aggregate-only query engine.
+ *
+ * It knows nothing of HTTP or the chain: the caller hands it a dataset folder, the consented
+ * person set, the governed disclosure parameters and a budget ledger; it hands back a
+ * researcher-safe result, a receipt, and (separately) the private list of included persons.
+ */
+
+export { InMemoryBudgetLedger, type PrivacyBudgetLedger } from "./budget";
+export { computeContentHash } from "./catalogue/content-hash";
+export {
+  type CatalogueColumn,
+  type CatalogueTable,
+  type DatasetCatalogue,
+  DatasetOpenError,
+  openDataset,
+  publicCatalogue,
+} from "./catalogue/dataset";
+export { cohortToSql, parseCohortDefinition } from "./cohort/compile";
+export {
+  type ComputeEngine,
+  type ComputeEngineOptions,
+  createComputeEngine,
+  type EngineLogger,
+  feasibilityParams,
+  type PrivateInclusions,
+  type QueryInput,
+  type RunOutcome,
+  type RunRequest,
+  type ValidationOutcome,
+} from "./engine";
+export type { QueryPlan } from "./query/plan";
+export { type RuleId, ruleMessages } from "./query/rules";

@@ -1,0 +1,307 @@
+import type { DatasetCatalogue } from "../catalogue/dataset";
+import type { ColumnConstraint, Interval } from "./constraints";
+import type { ColumnRef, Dimension, Filter, Measure, QueryPlan } from "./plan";
+import { formatIsoDate } from "./validate";
+
+/**
+ * Compiles a QueryPlan to the engine's own SQL. Identifiers come only from the catalogue and
+ * the allow-lists; every literal is a bound parameter. The researcher's text is never run.
+ */
+
+class Params {
+  readonly values: Array<string | number> = [];
+  /** A placeholder cast to the column's type, so comparisons stay typed and indexable. */
+  add(value: string | number, type: string): string {
+    this.values.push(value);
+    return `$${this.values.length}::${type}`;
+  }
+}
+
+const tableSource = (table: string) => `dataset_${table}`;
+
+interface Aliases {
+  of(table: string): string;
+}
+
+function columnSql(column: ColumnRef, aliases: Aliases): string {
+  return `${aliases.of(column.table)}.${column.column}`;
+}
+
+function literal(params: Params, column: ColumnRef, value: number): string {
+  if (column.type === "DATE") return params.add(formatIsoDate(value), "DATE");
+  return params.add(value, column.type);
+}
+
+function intervalSql(expr: string, column: ColumnRef, interval: Interval, params: Params): string {
+  const parts: string[] = [];
+  if (interval.lo)
+    parts.push(
+      `${expr} ${interval.lo.inclusive ? ">=" : ">"} ${literal(params, column, interval.lo.value)}`,
+    );
+  if (interval.hi)
+    parts.push(
+      `${expr} ${interval.hi.inclusive ? "<=" : "<"} ${literal(params, column, interval.hi.value)}`,
+    );
+  return parts.length === 0 ? `${expr} IS NOT NULL` : parts.join(" AND ");
+}
+
+function constraintSql(
+  column: ColumnRef,
+  constraint: ColumnConstraint,
+  aliases: Aliases,
+  params: Params,
+): string {
+  const expr = columnSql(column, aliases);
+  if (constraint.kind === "numeric") {
+    if (constraint.intervals.length === 0) return "FALSE";
+    const points = constraint.intervals.filter((i) => i.lo && i.hi && i.lo.value === i.hi.value);
+    const ranges = constraint.intervals.filter((i) => !(i.lo && i.hi && i.lo.value === i.hi.value));
+    const parts = ranges.map((i) => `(${intervalSql(expr, column, i, params)})`);
+    if (points.length > 0) {
+      parts.push(
+        `${expr} IN (${points.map((p) => literal(params, column, p.lo?.value ?? 0)).join(", ")})`,
+      );
+    }
+    return `(${parts.join(" OR ")})`;
+  }
+  const patternSql = (exact: string[], prefixes: string[]) => {
+    const parts: string[] = [];
+    if (exact.length > 0)
+      parts.push(`${expr} IN (${exact.map((v) => params.add(v, "VARCHAR")).join(", ")})`);
+    for (const prefix of prefixes)
+      parts.push(`starts_with(${expr}, ${params.add(prefix, "VARCHAR")})`);
+    return parts.length === 0 ? "FALSE" : `(${parts.join(" OR ")})`;
+  };
+  const clauses = constraint.allOf.map((g) => patternSql(g.exact, g.prefixes));
+  if (constraint.noneOf.exact.length > 0 || constraint.noneOf.prefixes.length > 0) {
+    clauses.push(
+      `${expr} IS NOT NULL AND NOT ${patternSql(constraint.noneOf.exact, constraint.noneOf.prefixes)}`,
+    );
+  }
+  return clauses.length === 0 ? "TRUE" : `(${clauses.join(" AND ")})`;
+}
+
+function filtersSql(filters: Filter[], aliases: Aliases, params: Params): string[] {
+  return filters.map((f) => constraintSql(f.column, f.constraint, aliases, params));
+}
+
+function dimensionSql(
+  d: Dimension,
+  aliases: Aliases,
+  params: Params,
+  catalogue: DatasetCatalogue,
+): string {
+  const expr = columnSql(d.column, aliases);
+  switch (d.kind) {
+    case "column":
+      return d.column.type === "DATE" ? `CAST(${expr} AS VARCHAR)` : expr;
+    case "bin": {
+      const width = params.add(d.width, "DOUBLE");
+      return `floor(${expr} / ${width}) * ${width}`;
+    }
+    case "age_band": {
+      const width = params.add(d.width, "INTEGER");
+      return `CAST(floor((${params.add(catalogue.referenceYear, "INTEGER")} - ${expr}) / ${width}) * ${width} AS INTEGER)`;
+    }
+    case "date_part":
+      return `${d.part}(${expr})`;
+    case "date_trunc":
+      return `CAST(CAST(date_trunc('${d.unit}', ${expr}) AS DATE) AS VARCHAR)`;
+    case "prefix":
+      return `left(${expr}, ${params.add(d.length, "INTEGER")})`;
+  }
+}
+
+/** The sum/avg inputs: one clamped sum and one non-null count per (column, bounds). */
+export interface ValueInput {
+  column: ColumnRef;
+  lo: number;
+  hi: number;
+}
+
+export function valueInputs(plan: QueryPlan): ValueInput[] {
+  const inputs: ValueInput[] = [];
+  for (const m of plan.measures) {
+    if (m.kind !== "sum" && m.kind !== "avg") continue;
+    if (!inputs.some((i) => sameInput(i, m))) inputs.push({ column: m.column, lo: m.lo, hi: m.hi });
+  }
+  return inputs;
+}
+
+export function sameInput(input: ValueInput, m: Measure): boolean {
+  return (
+    (m.kind === "sum" || m.kind === "avg") &&
+    input.column.table === m.column.table &&
+    input.column.column === m.column.column &&
+    input.lo === m.lo &&
+    input.hi === m.hi
+  );
+}
+
+function fromSql(plan: QueryPlan): { from: string; aliases: Aliases; base: string } {
+  const names = new Map(plan.tables.map((t, i) => [t, `t${i}`]));
+  const aliases: Aliases = {
+    of(table) {
+      const alias = names.get(table as never);
+      if (!alias) throw new Error(`table ${table} is not in the plan`);
+      return alias;
+    },
+  };
+  const [first, ...rest] = plan.tables;
+  if (!first) throw new Error("a plan reads at least one table");
+  let from = `${tableSource(first)} t0`;
+  for (const table of rest) {
+    const alias = aliases.of(table);
+    from += ` JOIN ${tableSource(table)} ${alias} ON ${alias}.person_id = t0.person_id`;
+  }
+  return { from, aliases, base: "t0" };
+}
+
+function whereSql(plan: QueryPlan, aliases: Aliases, params: Params, consentTable: string): string {
+  const clauses = [`t0.person_id IN (SELECT person_id FROM ${consentTable})`];
+  clauses.push(...filtersSql(plan.filters, aliases, params));
+  for (const m of plan.memberships) {
+    const inner: Aliases = { of: () => "m" };
+    const innerWhere = ["m.person_id IS NOT NULL", ...filtersSql(m.filters, inner, params)];
+    clauses.push(
+      `t0.person_id ${m.negated ? "NOT IN" : "IN"} (SELECT m.person_id FROM ${tableSource(m.table)} m WHERE ${innerWhere.join(" AND ")})`,
+    );
+  }
+  return clauses.join(" AND ");
+}
+
+export interface GuardedSql {
+  /** Materialises one row per (group, person): what each person contributes to each group. */
+  perPerson: { sql: string; params: Array<string | number> };
+  /** Aggregates per group, contributions capped, into a temp table. */
+  groups: { sql: string; params: Array<string | number> };
+  /** The groups that reach k (at most maxGroups + 1 of them), sorted by dimension. */
+  released: { sql: string; params: Array<string | number> };
+  /** How many groups in all, and how many are below k. */
+  summary: { sql: string; params: Array<string | number> };
+  /** Person ids behind the released groups, given their group hashes. */
+  inclusions: (releasedGroupHashes: string[] | "all") => { sql: string; params: unknown[] };
+  dropRunTable: string;
+  dimensionCount: number;
+  inputs: ValueInput[];
+}
+
+export function compileGuarded(
+  plan: QueryPlan,
+  catalogue: DatasetCatalogue,
+  options: {
+    consentTable: string;
+    runTable: string;
+    contributionCap: number;
+    minCellSize: number;
+    maxGroups: number;
+  },
+): GuardedSql {
+  const params = new Params();
+  const { from, aliases } = fromSql(plan);
+  const dims = plan.dimensions.map(
+    (d, i) => `${dimensionSql(d, aliases, params, catalogue)} AS d${i}`,
+  );
+  const inputs = valueInputs(plan);
+  const inputColumns = inputs.flatMap((input, j) => {
+    const expr = columnSql(input.column, aliases);
+    const lo = params.add(input.lo, "DOUBLE");
+    const hi = params.add(input.hi, "DOUBLE");
+    return [
+      `sum(least(greatest(CAST(${expr} AS DOUBLE), ${lo}), ${hi})) AS s${j}`,
+      `count(${expr}) AS c${j}`,
+    ];
+  });
+  const where = whereSql(plan, aliases, params, options.consentTable);
+  const perPersonSql = [
+    `CREATE OR REPLACE TEMP TABLE ${options.runTable} AS`,
+    `SELECT ${[...dims, "t0.person_id AS pid", "count(*) AS r", ...inputColumns].join(", ")}`,
+    `FROM ${from}`,
+    `WHERE ${where}`,
+    "GROUP BY ALL",
+  ].join("\n");
+
+  // Separate statements, so separate parameter lists.
+  const cap = "$1::BIGINT";
+  const k = "$1::BIGINT";
+  const limit = "$2::BIGINT";
+  const dimNames = plan.dimensions.map((_, i) => `d${i}`);
+  const groupHash = dimNames.length > 0 ? `CAST(hash(${dimNames.join(", ")}) AS VARCHAR)` : "'all'";
+  const aggregates = [
+    "count(*) AS persons",
+    `sum(least(r, ${cap})) AS n_rows`,
+    ...inputs.flatMap((_, j) => [
+      // A person with more than `cap` values keeps their mean but only `cap` values' weight.
+      `sum(CASE WHEN c${j} > ${cap} THEN s${j} * ${cap} / c${j} ELSE s${j} END) AS s${j}`,
+      `sum(least(c${j}, ${cap})) AS c${j}`,
+    ]),
+  ];
+  const groupsTable = `${options.runTable}_groups`;
+  const groupsSql = [
+    `CREATE OR REPLACE TEMP TABLE ${groupsTable} AS`,
+    `SELECT ${[...dimNames, ...aggregates, `${groupHash} AS gk`].join(", ")}`,
+    `FROM ${options.runTable}`,
+    dimNames.length > 0 ? `GROUP BY ${dimNames.map((_, i) => i + 1).join(", ")}` : "",
+  ]
+    .filter((line) => line !== "")
+    .join("\n");
+  const releasedSql = [
+    `SELECT * FROM ${groupsTable} WHERE persons >= ${k}`,
+    dimNames.length > 0 ? `ORDER BY ${dimNames.map((d) => `${d} NULLS FIRST`).join(", ")}` : "",
+    `LIMIT ${limit}`,
+  ]
+    .filter((line) => line !== "")
+    .join("\n");
+  const summarySql = `SELECT count(*) AS n_groups, count(*) FILTER (WHERE persons < $1::BIGINT) AS small_groups FROM ${groupsTable}`;
+
+  return {
+    perPerson: { sql: perPersonSql, params: params.values },
+    groups: { sql: groupsSql, params: [options.contributionCap] },
+    released: { sql: releasedSql, params: [options.minCellSize, options.maxGroups + 1] },
+    summary: { sql: summarySql, params: [options.minCellSize] },
+    inclusions: (released) => {
+      if (released === "all" || dimNames.length === 0) {
+        return { sql: `SELECT DISTINCT pid FROM ${options.runTable}`, params: [] };
+      }
+      return {
+        sql: `SELECT DISTINCT pid FROM ${options.runTable} WHERE list_contains($1::VARCHAR[], ${groupHash})`,
+        params: [released],
+      };
+    },
+    dropRunTable: `DROP TABLE IF EXISTS ${options.runTable}; DROP TABLE IF EXISTS ${groupsTable}`,
+    dimensionCount: dimNames.length,
+    inputs,
+  };
+}
+
+/**
+ * The same question without any privacy layer: plain GROUP BY with count(DISTINCT person_id)
+ * over the consented subset. Only the benchmark uses it, as the baseline.
+ */
+export function compileRaw(plan: QueryPlan, catalogue: DatasetCatalogue, consentTable: string) {
+  const params = new Params();
+  const { from, aliases } = fromSql(plan);
+  const dims = plan.dimensions.map(
+    (d, i) => `${dimensionSql(d, aliases, params, catalogue)} AS d${i}`,
+  );
+  const measures = plan.measures.map((m, i) => {
+    switch (m.kind) {
+      case "count_rows":
+        return `count(*) AS m${i}`;
+      case "count_persons":
+        return `count(DISTINCT t0.person_id) AS m${i}`;
+      default:
+        return `${m.kind}(${columnSql(m.column, aliases)}) AS m${i}`;
+    }
+  });
+  const where = whereSql(plan, aliases, params, consentTable);
+  return {
+    sql: [
+      `SELECT ${[...dims, ...measures, "count(DISTINCT t0.person_id) AS persons"].join(", ")}`,
+      `FROM ${from}`,
+      `WHERE ${where}`,
+      dims.length > 0 ? "GROUP BY ALL" : "",
+    ].join("\n"),
+    params: params.values,
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Stable ids of the validation rules. The API and the web show them; tests assert on them.
+ * Messages describe the rule, never the query's data values or literals.
+ */
+export const ruleMessages = {
+  "query-too-long": "The query is too long.",
+  syntax: "The query could not be parsed.",
+  "single-select": "Exactly one SELECT statement is allowed (no other statements, no UNION).",
+  "no-subqueries":
+    "Subqueries and CTEs are not allowed, except `person_id [NOT] IN (SELECT person_id FROM <table> WHERE ...)`.",
+  "allowed-tables":
+    "Only the dataset's tables may be read (no table functions, files, schemas or system tables).",
+  "duplicate-table": "Each table may appear at most once.",
+  "join-on-person-id": "Tables may only be joined with INNER JOIN on person_id equality.",
+  "unknown-column": "The query refers to a column that does not exist.",
+  "aggregate-outputs":
+    "Every output must be an aggregate (count(*), count(DISTINCT person_id), sum, avg) or a GROUP BY dimension.",
+  "allowed-aggregates":
+    "Only count(*), count(DISTINCT person_id), sum(column) and avg(column) are allowed, without DISTINCT or FILTER (except count(DISTINCT person_id)).",
+  "numeric-bounds":
+    "sum and avg need a numeric column with declared bounds, or an explicit least(greatest(column, low), high) clamp.",
+  "person-id-usage":
+    "person_id may only be used in join conditions, count(DISTINCT person_id) and person_id [NOT] IN (SELECT person_id ...).",
+  "group-by":
+    "GROUP BY must list dimensions (columns or allowed binning functions) that are also selected; no ROLLUP, CUBE, GROUPING SETS or GROUP BY ALL.",
+  "allowed-functions":
+    "Only these functions are allowed for dimensions: floor(x / n) * n, age_band(year_of_birth, n), year, month, quarter, date_trunc, left(text, n).",
+  "where-predicates":
+    "WHERE may only compare a bare column with literals (=, <>, <, <=, >, >=, IN, NOT IN, BETWEEN, LIKE 'prefix%') joined with AND; no arithmetic or functions on columns.",
+  "no-or": "OR is only allowed between conditions on the same column (use IN).",
+  "literal-types": "A literal does not match the type of the column it is compared with.",
+  "no-modifiers": "LIMIT, OFFSET, DISTINCT, QUALIFY, SAMPLE and similar modifiers are not allowed.",
+  "no-having": "HAVING is not allowed; small groups are suppressed automatically.",
+} as const;
+
+export type RuleId = keyof typeof ruleMessages;
+
+/** A refused query: which rule, and an optional detail that contains no data value. */
+export class QueryRejection extends Error {
+  override name = "QueryRejection";
+  constructor(
+    readonly rule: RuleId,
+    readonly detail?: string,
+  ) {
+    super(detail ? `${ruleMessages[rule]} (${detail})` : ruleMessages[rule]);
+  }
+}
+
+export function reject(rule: RuleId, detail?: string): never {
+  throw new QueryRejection(rule, detail);
+}

@@ -1,0 +1,266 @@
+// @ts-check
+/**
+ * The sandbox: a child process that owns every DuckDB instance. It runs only SQL the engine
+ * compiled (never a researcher's text) plus json_serialize_sql for parsing. If a query
+ * exhausts memory or crashes DuckDB, this process dies and the host starts another.
+ *
+ * Plain JavaScript on purpose: it is forked with a bare `node`, whatever the host runs under
+ * (tsx, vitest, a bundler), and it keeps no logic worth type-checking beyond the protocol.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { BIGINT, DuckDBDataChunk, DuckDBInstance, listValue } from "@duckdb/node-api";
+
+/** @typedef {{ connection: import("@duckdb/node-api").DuckDBConnection, instance: DuckDBInstance, consentTables: string[] }} Database */
+
+/** @type {Map<string, Database>} */
+const databases = new Map();
+/** @type {Map<number, import("@duckdb/node-api").DuckDBConnection>} */
+const running = new Map();
+/** @type {Promise<Database> | undefined} */
+let parserDatabase;
+
+/** @param {string} value */
+function quoteLiteral(value) {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/**
+ * Security settings in the order DuckDB needs them: the directory allow-list and the temp
+ * directory before external access is switched off, the lock last.
+ * @param {import("@duckdb/node-api").DuckDBConnection} connection
+ * @param {{ allowedDirectories: string[], tempDirectory: string, memoryMb: number, threads: number, maxTempMb: number }} settings
+ */
+async function lockDown(connection, settings) {
+  mkdirSync(settings.tempDirectory, { recursive: true });
+  const list = settings.allowedDirectories.map(quoteLiteral).join(", ");
+  const statements = [
+    `SET allowed_directories = [${list}]`,
+    `SET temp_directory = ${quoteLiteral(settings.tempDirectory)}`,
+    "SET enable_external_access = false",
+    "SET autoinstall_known_extensions = false",
+    "SET autoload_known_extensions = false",
+    "SET allow_community_extensions = false",
+    "SET allow_persistent_secrets = false",
+    `SET memory_limit = '${Math.floor(settings.memoryMb)}MB'`,
+    `SET threads = ${Math.floor(settings.threads)}`,
+    `SET max_temp_directory_size = '${Math.floor(settings.maxTempMb)}MB'`,
+    "SET TimeZone = 'UTC'",
+    "SET lock_configuration = true",
+  ];
+  for (const statement of statements) await connection.run(statement);
+}
+
+/** @param {any} message */
+async function openDataset(message) {
+  const previous = databases.get(message.key);
+  if (previous) return { opened: false };
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  await lockDown(connection, {
+    allowedDirectories: [message.dir.endsWith("/") ? message.dir : `${message.dir}/`],
+    tempDirectory: join(message.tempRoot, message.key),
+    memoryMb: message.limits.memoryMb,
+    threads: message.limits.threads,
+    maxTempMb: message.limits.maxTempMb,
+  });
+  for (const table of message.tables) {
+    const source = `read_parquet(${quoteLiteral(join(message.dir, table.file))})`;
+    const target = `dataset_${table.name}`;
+    await connection.run(
+      message.storage === "memory"
+        ? `CREATE TABLE ${target} AS SELECT * FROM ${source}`
+        : `CREATE VIEW ${target} AS SELECT * FROM ${source}`,
+    );
+  }
+  databases.set(message.key, { connection, instance, consentTables: [] });
+  return { opened: true };
+}
+
+async function parser() {
+  parserDatabase ??= (async () => {
+    const instance = await DuckDBInstance.create(":memory:");
+    const connection = await instance.connect();
+    await lockDown(connection, {
+      allowedDirectories: [],
+      tempDirectory: join(process.env.OC_SANDBOX_TMP ?? "/tmp", "parser"),
+      memoryMb: 256,
+      threads: 1,
+      maxTempMb: 0,
+    });
+    return { connection, instance, consentTables: [] };
+  })();
+  return parserDatabase;
+}
+
+/** @param {string} key */
+function database(key) {
+  const db = databases.get(key);
+  if (!db) throw new Error(`dataset ${key} is not open in this sandbox`);
+  return db;
+}
+
+/**
+ * Loads a consented person set as a temp table. Only the newest few sets are kept: a new
+ * snapshot usually replaces the previous one.
+ * @param {any} message
+ */
+async function loadConsent(message) {
+  const db = database(message.key);
+  const table = `consent_${message.consentKey}`;
+  if (db.consentTables.includes(table)) return { loaded: false };
+  await db.connection.run(`CREATE OR REPLACE TEMP TABLE ${table} (person_id BIGINT)`);
+  const appender = await db.connection.createAppender(table, "main", "temp");
+  /** @type {BigInt64Array} */
+  const ids = message.ids;
+  // Whole vectors at a time: a million ids go in well under a second.
+  const vectorSize = 2048;
+  for (let start = 0; start < ids.length; start += vectorSize) {
+    const slice = Array.from(ids.subarray(start, start + vectorSize));
+    const chunk = DuckDBDataChunk.create([BIGINT], slice.length);
+    chunk.setColumnValues(0, slice);
+    appender.appendDataChunk(chunk);
+  }
+  appender.closeSync();
+  // Order-independent digest of the set: it keys the sticky noise, so the same set gives
+  // the same answer and a changed set does not give the same noise over a different count.
+  const reader = await db.connection.runAndReadAll(
+    `SELECT count(DISTINCT person_id)::BIGINT, coalesce(bit_xor(DISTINCT hash(person_id)), 0)::UBIGINT::VARCHAR FROM ${table}`,
+  );
+  const row = reader.getRows()[0] ?? [0n, "0"];
+  db.consentTables.push(table);
+  while (db.consentTables.length > 3) {
+    const dropped = db.consentTables.shift();
+    await db.connection.run(`DROP TABLE IF EXISTS ${dropped}`);
+  }
+  return { loaded: true, distinctPersons: Number(row[0]), digest: String(row[1]) };
+}
+
+/**
+ * Reads the first column of a BIGINT result straight from DuckDB's vectors: a million person
+ * ids would otherwise become a million row arrays.
+ * @param {import("@duckdb/node-api").DuckDBConnection} connection
+ * @param {{ sql: string, params?: any }} step
+ */
+async function readBigIntColumn(connection, step) {
+  const result = await connection.run(step.sql, step.params);
+  /** @type {BigInt64Array[]} */
+  const parts = [];
+  let total = 0;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const vector = /** @type {any} */ (chunk.getColumnVector(0));
+    const count = chunk.rowCount;
+    const part = new BigInt64Array(count);
+    if (vector.items instanceof BigInt64Array) {
+      part.set(vector.items.subarray(0, count));
+    } else {
+      for (let i = 0; i < count; i++) part[i] = BigInt(vector.getItem(i) ?? 0);
+    }
+    parts.push(part);
+    total += count;
+  }
+  const ids = new BigInt64Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    ids.set(part, offset);
+    offset += part.length;
+  }
+  return ids;
+}
+
+/**
+ * Arrays become DuckDB LIST values (the host sends them for `list_contains($1::T[], x)`).
+ * @param {unknown} params
+ */
+function bindable(params) {
+  if (!Array.isArray(params)) return params;
+  return params.map((p) => (Array.isArray(p) ? listValue(p) : p));
+}
+
+/** @param {unknown} value */
+function plain(value) {
+  if (value === null || typeof value === "number" || typeof value === "string") return value;
+  if (typeof value === "bigint") return value;
+  if (typeof value === "boolean") return value;
+  return String(value);
+}
+
+/**
+ * Runs a sequence of statements on one dataset connection. Each step says what to read back:
+ * nothing, rows (as arrays of plain values), or one BIGINT column as a BigInt64Array.
+ * @param {any} message
+ */
+async function execute(message) {
+  const db = message.key === null ? await parser() : database(message.key);
+  running.set(message.id, db.connection);
+  try {
+    /** @type {unknown[]} */
+    const results = [];
+    for (const rawStep of message.steps) {
+      const step = { ...rawStep, params: bindable(rawStep.params) };
+      if (step.read === "none") {
+        await db.connection.run(step.sql, step.params);
+        results.push(null);
+      } else if (step.read === "rows") {
+        const reader = await db.connection.runAndReadAll(step.sql, step.params);
+        results.push({
+          columns: reader.columnNames(),
+          rows: reader.getRows().map((row) => row.map(plain)),
+        });
+      } else {
+        results.push(await readBigIntColumn(db.connection, step));
+      }
+    }
+    return results;
+  } finally {
+    running.delete(message.id);
+  }
+}
+
+/** @param {any} message */
+async function handle(message) {
+  switch (message.op) {
+    case "open":
+      return openDataset(message);
+    case "consent":
+      return loadConsent(message);
+    case "exec":
+      return execute(message);
+    case "close": {
+      const db = databases.get(message.key);
+      if (db) {
+        db.connection.closeSync();
+        db.instance.closeSync();
+        databases.delete(message.key);
+      }
+      return null;
+    }
+    case "crash":
+      // Test hook: lets the host's tests prove a dying sandbox is replaced.
+      process.exit(70);
+      return null;
+    default:
+      throw new Error(`unknown op ${message.op}`);
+  }
+}
+
+process.on("message", (/** @type {any} */ message) => {
+  if (message.op === "interrupt") {
+    running.get(message.target)?.interrupt();
+    return;
+  }
+  handle(message).then(
+    (result) => process.send?.({ id: message.id, ok: true, result }),
+    (/** @type {unknown} */ error) =>
+      process.send?.({
+        id: message.id,
+        ok: false,
+        error: error instanceof Error ? error.message : String(error),
+      }),
+  );
+});
+
+process.on("disconnect", () => process.exit(0));
+process.send?.({ ready: true });

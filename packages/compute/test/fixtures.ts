@@ -1,0 +1,229 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import type { DatasetManifest, OmopTableName } from "@opencohort/validators";
+import { computeContentHash } from "../src/catalogue/content-hash";
+
+/**
+ * Tiny, hand-controlled datasets for tests: every row is known, so a test can say exactly
+ * which person would be revealed if a defence failed.
+ */
+
+type Row = Record<string, string | number | null>;
+
+export interface FixtureRows {
+  person: Row[];
+  condition_occurrence: Row[];
+  drug_exposure: Row[];
+  measurement: Row[];
+  visit_occurrence: Row[];
+}
+
+const tableColumns: Record<
+  OmopTableName,
+  Array<[string, "BIGINT" | "INTEGER" | "DOUBLE" | "VARCHAR" | "DATE"]>
+> = {
+  person: [
+    ["person_id", "BIGINT"],
+    ["year_of_birth", "INTEGER"],
+    ["sex", "VARCHAR"],
+    ["region", "VARCHAR"],
+  ],
+  condition_occurrence: [
+    ["person_id", "BIGINT"],
+    ["condition_code", "VARCHAR"],
+    ["condition_start_date", "DATE"],
+  ],
+  drug_exposure: [
+    ["person_id", "BIGINT"],
+    ["drug_code", "VARCHAR"],
+    ["drug_exposure_start_date", "DATE"],
+    ["days_supply", "INTEGER"],
+  ],
+  measurement: [
+    ["person_id", "BIGINT"],
+    ["measurement_code", "VARCHAR"],
+    ["value_as_number", "DOUBLE"],
+    ["unit", "VARCHAR"],
+    ["measurement_date", "DATE"],
+  ],
+  visit_occurrence: [
+    ["person_id", "BIGINT"],
+    ["visit_type", "VARCHAR"],
+    ["visit_start_date", "DATE"],
+    ["visit_end_date", "DATE"],
+  ],
+};
+
+const declaredBounds: Record<string, { min: number; max: number }> = {
+  "person.year_of_birth": { min: 1900, max: 2026 },
+  "drug_exposure.days_supply": { min: 1, max: 365 },
+  "measurement.value_as_number": { min: 0, max: 50 },
+};
+
+/** Ids of the people the red-team tests try to single out. */
+export const LONE_CENTENARIAN_ID = 9001; // born 1922, the only person born before 1950
+export const OUTLIER_ID = 9002; // one HbA1c of 1,000,000 (declared bounds 0..50)
+export const RARE_CODE = "Q87.4"; // only the centenarian has it
+export const FIXTURE_PERSON_COUNT = 122;
+
+/**
+ * 120 ordinary persons (1001..1120) plus the two targets. Every third person has type 2
+ * diabetes (E11.9) with metformin and two HbA1c values; every fifth has hypertension (I10).
+ */
+export function standardFixture(): FixtureRows {
+  const rows: FixtureRows = {
+    person: [],
+    condition_occurrence: [],
+    drug_exposure: [],
+    measurement: [],
+    visit_occurrence: [],
+  };
+  const regions = ["north", "south", "east", "west"];
+  for (let i = 1; i <= 120; i++) {
+    const id = 1000 + i;
+    rows.person.push({
+      person_id: id,
+      year_of_birth: 1950 + ((i * 7) % 50),
+      sex: i % 2 === 0 ? "F" : "M",
+      region: regions[i % 4] ?? "north",
+    });
+    const day = `2020-${String((i % 12) + 1).padStart(2, "0")}-${String((i % 28) + 1).padStart(2, "0")}`;
+    if (i % 3 === 0) {
+      rows.condition_occurrence.push({
+        person_id: id,
+        condition_code: "E11.9",
+        condition_start_date: day,
+      });
+      rows.drug_exposure.push({
+        person_id: id,
+        drug_code: "A10BA02",
+        drug_exposure_start_date: day,
+        days_supply: 30,
+      });
+      for (const offset of [0, 1]) {
+        rows.measurement.push({
+          person_id: id,
+          measurement_code: "4548-4",
+          value_as_number: 6 + (i % 30) / 10 + offset,
+          unit: "%",
+          measurement_date: day,
+        });
+      }
+    }
+    if (i % 5 === 0) {
+      rows.condition_occurrence.push({
+        person_id: id,
+        condition_code: "I10",
+        condition_start_date: day,
+      });
+      rows.drug_exposure.push({
+        person_id: id,
+        drug_code: "C09AA05",
+        drug_exposure_start_date: day,
+        days_supply: 90,
+      });
+    }
+    rows.visit_occurrence.push({
+      person_id: id,
+      visit_type: "outpatient",
+      visit_start_date: day,
+      visit_end_date: day,
+    });
+  }
+  rows.person.push({
+    person_id: LONE_CENTENARIAN_ID,
+    year_of_birth: 1922,
+    sex: "F",
+    region: "north",
+  });
+  rows.condition_occurrence.push({
+    person_id: LONE_CENTENARIAN_ID,
+    condition_code: RARE_CODE,
+    condition_start_date: "2021-03-04",
+  });
+  rows.condition_occurrence.push({
+    person_id: LONE_CENTENARIAN_ID,
+    condition_code: "E11.9",
+    condition_start_date: "2021-03-04",
+  });
+  rows.person.push({ person_id: OUTLIER_ID, year_of_birth: 1960, sex: "M", region: "south" });
+  rows.condition_occurrence.push({
+    person_id: OUTLIER_ID,
+    condition_code: "E11.9",
+    condition_start_date: "2021-05-06",
+  });
+  rows.measurement.push({
+    person_id: OUTLIER_ID,
+    measurement_code: "4548-4",
+    value_as_number: 1_000_000,
+    unit: "%",
+    measurement_date: "2021-05-06",
+  });
+  return rows;
+}
+
+export function standardPersonIds(): bigint[] {
+  return standardFixture().person.map((p) => BigInt(p.person_id as number));
+}
+
+/** Writes the rows as Parquet through DuckDB COPY and a manifest with the real content hash. */
+export async function writeFixtureDataset(
+  dir: string,
+  rows: FixtureRows,
+): Promise<DatasetManifest> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  const tables: DatasetManifest["tables"] = [];
+  try {
+    for (const [name, columns] of Object.entries(tableColumns) as Array<
+      [OmopTableName, (typeof tableColumns)[OmopTableName]]
+    >) {
+      const jsonPath = join(dir, `${name}.ndjson`);
+      await writeFile(jsonPath, rows[name].map((r) => JSON.stringify(r)).join("\n"));
+      const columnSpec = columns.map(([c, t]) => `'${c}': '${t}'`).join(", ");
+      const file = `${name}.parquet`;
+      const select =
+        rows[name].length === 0
+          ? `SELECT ${columns.map(([c, t]) => `NULL::${t} AS ${c}`).join(", ")} WHERE false`
+          : `SELECT * FROM read_json('${jsonPath}', format = 'newline_delimited', columns = {${columnSpec}})`;
+      await connection.run(`COPY (${select}) TO '${join(dir, file)}' (FORMAT parquet)`);
+      await rm(jsonPath);
+      tables.push({
+        name,
+        file,
+        rowCount: rows[name].length,
+        columns: columns.map(([c, t]) => {
+          const bounds = declaredBounds[`${name}.${c}`];
+          return bounds ? { name: c, type: t, bounds } : { name: c, type: t };
+        }),
+      });
+    }
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+  const manifest: DatasetManifest = {
+    format: "opencohort-dataset/1",
+    schemaVersion: "omop-lite/1",
+    title: "Red-team fixture",
+    description: "Hand-written rows for tests",
+    personCount: rows.person.length,
+    tables,
+    contentHash: await computeContentHash(dir, tables),
+    createdAt: "2026-11-21T00:00:00.000Z",
+  };
+  await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2));
+  return manifest;
+}
+
+export async function makeTempDir(prefix = "oc-compute-"): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function writeStandardFixture(): Promise<string> {
+  const dir = await makeTempDir();
+  await writeFixtureDataset(dir, standardFixture());
+  return dir;
+}

@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { hex32Schema } from "./dataset";
+
+/**
+ * Shapes shared by the compute engine, the API and the web: the governed disclosure
+ * parameters, what a researcher gets back, the receipt, and the public error.
+ */
+
+/** Governed by the StandardsRegistry; the engine enforces whatever it is handed. */
+export const disclosureParamsSchema = z.object({
+  /** Rows with fewer distinct persons are suppressed (CMS small-cell rule: 11). */
+  minCellSize: z.number().int().min(2).max(1000),
+  /** Counts are rounded to a multiple of this. */
+  roundingBase: z.number().int().min(1).max(1000),
+  /** Privacy loss charged to the (researcher, dataset) budget per executed query. */
+  epsilonPerQuery: z.number().positive().max(10),
+  /**
+   * At most this many rows of one person count towards one output row; it bounds the
+   * sensitivity of count(*), sum and avg (rows beyond it are down-weighted, not dropped).
+   */
+  contributionCap: z.number().int().min(1).max(1000).default(10),
+});
+export type DisclosureParams = z.infer<typeof disclosureParamsSchema>;
+export type DisclosureParamsInput = z.input<typeof disclosureParamsSchema>;
+
+export const resultColumnKindSchema = z.enum(["dimension", "count", "persons", "sum", "avg"]);
+
+export const researcherResultSchema = z.object({
+  columns: z.array(z.object({ name: z.string(), kind: resultColumnKindSchema })),
+  rows: z.array(z.array(z.union([z.string(), z.number(), z.null()]))),
+  /** Output rows withheld because too few persons stood behind them. */
+  suppressedRows: z.number().int().nonnegative(),
+  epsilonSpent: z.number().nonnegative(),
+  budgetRemaining: z.number(),
+  /** Hash of the canonical query: rephrasings of one question share it (and its noise). */
+  queryHash: hex32Schema,
+  referenceId: z.string(),
+});
+export type ResearcherResult = z.infer<typeof researcherResultSchema>;
+
+export const queryReceiptSchema = z.object({
+  version: z.literal(1),
+  referenceId: z.string(),
+  queryHash: hex32Schema,
+  datasetContentHash: hex32Schema,
+  /** Block at which the consented person set was taken (decimal string). */
+  consentSnapshotBlock: z.string().regex(/^\d+$/),
+  params: disclosureParamsSchema,
+  epsilonSpent: z.number().nonnegative(),
+  resultHash: hex32Schema,
+  personsIncluded: z.number().int().nonnegative(),
+  executedAt: z.string().datetime(),
+});
+export type QueryReceipt = z.infer<typeof queryReceiptSchema>;
+
+export const queryErrorCodeSchema = z.enum([
+  "rejected",
+  "budget-exhausted",
+  "limit-exceeded",
+  "query-failed",
+]);
+
+/** What a researcher sees when a query does not run. Never carries a data value. */
+export const queryErrorSchema = z.object({
+  code: queryErrorCodeSchema,
+  /** Stable id of the validation rule broken (code "rejected" only). */
+  rule: z.string().optional(),
+  message: z.string(),
+  referenceId: z.string(),
+  budgetRemaining: z.number().optional(),
+});
+export type QueryError = z.infer<typeof queryErrorSchema>;
