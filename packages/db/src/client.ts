@@ -6,6 +6,7 @@ import { resolveDatabaseUrl } from "./env";
 import { DatabaseConfigError } from "./errors";
 import { PrismaClient as PostgresPrismaClient } from "./generated/postgres/client";
 import { PrismaClient } from "./generated/sqlite/client";
+import { pgConfigFromUrl } from "./pg-config";
 import { redactUrl } from "./url";
 
 /**
@@ -36,7 +37,7 @@ export function createDb(databaseUrl: string): Db {
     });
   }
   const adapter = new PrismaPg(
-    { connectionString: target.url, connectionTimeoutMillis: 10_000 },
+    pgConfigFromUrl(target.url),
     target.schema === undefined ? undefined : { schema: target.schema },
   );
   // Same models, same API (see Db); only the generated provider differs.

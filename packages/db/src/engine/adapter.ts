@@ -1,5 +1,4 @@
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
-import { PrismaPg } from "@prisma/adapter-pg";
 import type {
   SqlDriverAdapter,
   SqlMigrationAwareDriverAdapterFactory,
@@ -8,6 +7,8 @@ import type {
 import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
 import type { DatabaseTarget } from "../url";
 import { offlinePostgresFactory } from "./offline-postgres";
+import { withOverrides } from "./overrides";
+import { postgresMigrationFactory } from "./postgres-adapter";
 
 /**
  * A PostgreSQL target with no server, for diffs between two datamodels (see
@@ -88,14 +89,7 @@ function acceptScriptsInExecuteRaw(adapter: SqlDriverAdapter): SqlDriverAdapter 
       return 0;
     }
   };
-  return new Proxy(adapter, {
-    get(target, property) {
-      if (property === "executeRaw") return executeRaw;
-      const value = Reflect.get(target, property, target);
-      // Bound, because the adapter class keeps its state in private fields.
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  return withOverrides(adapter, { executeRaw });
 }
 
 function rawAdapter(target: DatabaseTarget): SqlMigrationAwareDriverAdapterFactory {
@@ -103,8 +97,5 @@ function rawAdapter(target: DatabaseTarget): SqlMigrationAwareDriverAdapterFacto
   if (target.provider === "sqlite") {
     return new PrismaBetterSqlite3({ url: `file:${target.file}`, timeout: SQLITE_BUSY_TIMEOUT_MS });
   }
-  return new PrismaPg(
-    { connectionString: target.url, connectionTimeoutMillis: 10_000 },
-    target.schema === undefined ? undefined : { schema: target.schema },
-  );
+  return postgresMigrationFactory(target.url, target.schema);
 }

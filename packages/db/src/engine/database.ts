@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
+import { pgConfigFromUrl } from "../pg-config";
 import type { DatabaseTarget } from "../url";
 
 /** A Prisma error code (P1xxx) and a message in the words the native engine uses. */
@@ -18,7 +19,7 @@ export async function probeDatabase(target: DatabaseTarget): Promise<ConnectProb
       ? undefined
       : { code: "P1003", message: `Database \`${target.file}\` does not exist` };
   }
-  const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client(pgConfigFromUrl(target.url));
   // A refused connection also emits 'error' on the client; without a listener it would crash.
   client.on("error", () => {});
   try {
@@ -42,10 +43,7 @@ export async function createDatabase(target: DatabaseTarget): Promise<string> {
   const name = decodeURIComponent(url.pathname.slice(1)) || "postgres";
   // CREATE DATABASE cannot run inside the database it creates: use the maintenance one.
   url.pathname = "/postgres";
-  const client = new pg.Client({
-    connectionString: url.toString(),
-    connectionTimeoutMillis: 10_000,
-  });
+  const client = new pg.Client(pgConfigFromUrl(url.toString()));
   client.on("error", () => {});
   try {
     await client.connect();

@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import pg from "pg";
+import { pgConfigFromUrl } from "../pg-config";
 import type { DatabaseTarget } from "../url";
 
 /** Longest a migrator waits for another one (a slow first migration on a busy machine). */
@@ -28,7 +29,7 @@ export async function acquireMigrationLock(target: DatabaseTarget): Promise<() =
       lock.close();
     };
   }
-  const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client(pgConfigFromUrl(target.url));
   client.on("error", () => {});
   await client.connect();
   await client.query(`SET statement_timeout = ${LOCK_TIMEOUT_MS}`);
