@@ -227,3 +227,56 @@ export async function writeStandardFixture(): Promise<string> {
   await writeFixtureDataset(dir, standardFixture());
   return dir;
 }
+
+/**
+ * A dataset built for runaway queries: 20 persons with 3,000 visits, measurements and drug
+ * exposures each, so a three-way join on person_id has 2.7e10 rows per person.
+ */
+export async function writeHeavyFixture(): Promise<string> {
+  const dir = await makeTempDir("oc-heavy-");
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  const perPerson = 3000;
+  const selects: Record<OmopTableName, string> = {
+    person:
+      "SELECT range::BIGINT AS person_id, (1950 + range)::INTEGER AS year_of_birth, 'F' AS sex, 'north' AS region FROM range(20)",
+    condition_occurrence:
+      "SELECT range::BIGINT AS person_id, 'E11.9' AS condition_code, DATE '2020-01-01' AS condition_start_date FROM range(20)",
+    drug_exposure: `SELECT (range % 20)::BIGINT AS person_id, 'A10BA02' AS drug_code, (DATE '2020-01-01' + (range % 365)::INTEGER) AS drug_exposure_start_date, 30 AS days_supply FROM range(${20 * perPerson})`,
+    measurement: `SELECT (range % 20)::BIGINT AS person_id, '4548-4' AS measurement_code, (range % 40)::DOUBLE AS value_as_number, '%' AS unit, (DATE '2020-01-01' + (range % 365)::INTEGER) AS measurement_date FROM range(${20 * perPerson})`,
+    visit_occurrence: `SELECT (range % 20)::BIGINT AS person_id, 'outpatient' AS visit_type, (DATE '2020-01-01' + (range % 365)::INTEGER) AS visit_start_date, (DATE '2020-01-01' + (range % 365)::INTEGER) AS visit_end_date FROM range(${20 * perPerson})`,
+  };
+  const tables: DatasetManifest["tables"] = [];
+  try {
+    for (const [name, columns] of Object.entries(tableColumns) as Array<
+      [OmopTableName, (typeof tableColumns)[OmopTableName]]
+    >) {
+      const file = `${name}.parquet`;
+      await connection.run(`COPY (${selects[name]}) TO '${join(dir, file)}' (FORMAT parquet)`);
+      tables.push({
+        name,
+        file,
+        rowCount: 0,
+        columns: columns.map(([c, t]) => {
+          const bounds = declaredBounds[`${name}.${c}`];
+          return bounds ? { name: c, type: t, bounds } : { name: c, type: t };
+        }),
+      });
+    }
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+  const manifest: DatasetManifest = {
+    format: "opencohort-dataset/1",
+    schemaVersion: "omop-lite/1",
+    title: "Heavy fixture",
+    description: "",
+    personCount: 20,
+    tables,
+    contentHash: await computeContentHash(dir, tables),
+    createdAt: "2026-11-21T00:00:00.000Z",
+  };
+  await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2));
+  return dir;
+}
