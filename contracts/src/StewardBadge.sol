@@ -71,6 +71,11 @@ contract StewardBadge is ERC721, EIP712, ERC721Votes, Ownable {
         return badgeOf[account] != 0;
     }
 
+    /// @notice Number of stewards (badges in existence), i.e. the total voting power.
+    function stewardCount() external view returns (uint256) {
+        return _getTotalSupply();
+    }
+
     /// @notice Always reverts: badges are not transferable, so nothing can be approved.
     function approve(address, uint256) public pure override {
         revert BadgeNonTransferable();
