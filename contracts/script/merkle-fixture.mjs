@@ -13,14 +13,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const target = join(root, "test", "fixtures", "merkle.json");
 
 const hex = (label, bytes) =>
-  `0x${createHash("sha256").update(label).digest("hex").slice(0, bytes * 2)}`;
+  `0x${createHash("sha256")
+    .update(label)
+    .digest("hex")
+    .slice(0, bytes * 2)}`;
 const address = (label) => hex(`address:${label}`, 20);
 const bytes32 = (label) => hex(`bytes32:${label}`, 32);
 
 const datasetId = bytes32("dataset:cardio-2026");
 
 // Small tree: every claim is exercised by the tests.
-const smallValues = [1, 2, 3, 4, 5].map((i) => [address(`patient-${i}`), String(BigInt(i) * 10n ** 18n)]);
+const smallValues = [1, 2, 3, 4, 5].map((i) => [
+  address(`patient-${i}`),
+  String(BigInt(i) * 10n ** 18n),
+]);
 const small = StandardMerkleTree.of(smallValues, ["address", "uint256"]);
 const smallTotal = smallValues.reduce((sum, [, amount]) => sum + BigInt(amount), 0n);
 
@@ -30,7 +36,10 @@ const benchEpochs = [];
 for (let epoch = 1; epoch <= 10; epoch++) {
   const values = [];
   for (let i = 0; i < 1023; i++) {
-    values.push([address(`bench-${epoch}-${i}`), String(BigInt(1 + ((i * 7919) % 1000)) * 10n ** 15n)]);
+    values.push([
+      address(`bench-${epoch}-${i}`),
+      String(BigInt(1 + ((i * 7919) % 1000)) * 10n ** 15n),
+    ]);
   }
   const amount = String(BigInt(epoch) * 10n ** 17n);
   values.splice(epoch * 97, 0, [benchAccount, amount]);
@@ -55,7 +64,11 @@ const fixture = {
   small: {
     root: small.root,
     total: String(smallTotal),
-    claims: smallValues.map(([account, amount], i) => ({ account, amount, proof: small.getProof(i) })),
+    claims: smallValues.map(([account, amount], i) => ({
+      account,
+      amount,
+      proof: small.getProof(i),
+    })),
   },
   bench: { account: benchAccount, epochs: benchEpochs },
   receipts: {

@@ -20,9 +20,8 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 ///      the tree it belongs to. Internal nodes use sorted-pair keccak256 (OZ MerkleProof).
 ///
 ///      Solvency: a root is accepted only if the sum of all roots' totals for the dataset stays
-///      within what was funded, and claims are capped by the epoch's total and the dataset's
-///      funding, so total claimed <= total allocated <= total funded for every dataset, even
-///      with a faulty tree.
+///      within what was funded, and claims are capped by their epoch's total, so total
+///      claimed <= total allocated <= total funded for every dataset, even with a faulty tree.
 ///
 ///      Roles: DEFAULT_ADMIN_ROLE is the TimelockController (governance grants and revokes
 ///      OPERATOR_ROLE), FUNDER_ROLE is held by the Marketplace.
@@ -75,8 +74,6 @@ contract RewardDistributor is AccessControl, ReentrancyGuardTransient {
     error InvalidProof(bytes32 datasetId, uint256 epoch, address account, uint256 amount);
     /// @notice The claim would exceed what the epoch's root allocated.
     error EpochOverclaimed(bytes32 datasetId, uint256 epoch, uint256 remaining, uint256 amount);
-    /// @notice The claim would exceed what the dataset's pool was funded with.
-    error PoolOverclaimed(bytes32 datasetId, uint256 remaining, uint256 amount);
     /// @notice The batch is empty.
     error EmptyBatch();
 
@@ -279,13 +276,11 @@ contract RewardDistributor is AccessControl, ReentrancyGuardTransient {
         if (amount > epochRemaining) {
             revert EpochOverclaimed(datasetId, epoch, epochRemaining, amount);
         }
-        Pool storage p = _pools[datasetId];
-        uint256 poolRemaining = uint256(p.funded) - p.claimed;
-        if (amount > poolRemaining) revert PoolOverclaimed(datasetId, poolRemaining, amount);
-        // Both casts are safe: amount is bounded by the uint128 remainders checked above.
+        // Both casts are safe: amount <= epochRemaining, a uint128. No pool-level check is
+        // needed: claimed <= sum of epoch totals = allocated <= funded (see postRoot).
         // forge-lint: disable-next-line(unsafe-typecast)
         e.claimed += uint128(amount);
         // forge-lint: disable-next-line(unsafe-typecast)
-        p.claimed += uint128(amount);
+        _pools[datasetId].claimed += uint128(amount);
     }
 }
