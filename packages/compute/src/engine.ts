@@ -265,14 +265,16 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
                     ? "all"
                     : disclosed.releasedHashes,
                 ),
-                read: "bigint-column" as const,
+                read: "index-bitmap" as const,
+                bitmapSize: ids.length,
               },
             ];
       const results = await sandbox.exec(datasetKey, [
         ...steps,
         { sql: compiled.dropRunTable, read: "none" },
       ]);
-      const personIds = steps.length > 0 ? (results[0] as BigInt64Array) : new BigInt64Array(0);
+      const personIds =
+        steps.length > 0 ? selectByBitmap(ids, results[0] as Uint8Array) : new BigInt64Array(0);
 
       const columns = plan.outputs.map((o) => ({
         name: o.name,
@@ -354,6 +356,24 @@ function measureKind(kind: string): ResearcherResult["columns"][number]["kind"] 
 
 function paramsKey(p: DisclosureParams): string {
   return `k${p.minCellSize}r${p.roundingBase}e${p.epsilonPerQuery}c${p.contributionCap}`;
+}
+
+/** The consented ids whose positions are set in the bitmap, in consent order. */
+function selectByBitmap(ids: BigInt64Array, bitmap: Uint8Array): BigInt64Array {
+  let count = 0;
+  for (const byte of bitmap) {
+    let b = byte;
+    while (b) {
+      b &= b - 1;
+      count++;
+    }
+  }
+  const selected = new BigInt64Array(count);
+  let next = 0;
+  for (let i = 0; i < ids.length; i++) {
+    if (((bitmap[i >>> 3] ?? 0) >>> (i & 7)) & 1) selected[next++] = ids[i] as bigint;
+  }
+  return selected;
 }
 
 function toBigInt64Array(ids: BigInt64Array | Iterable<bigint>): BigInt64Array {

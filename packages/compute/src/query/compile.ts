@@ -179,7 +179,7 @@ export interface GuardedSql {
   released: { sql: string; params: Array<string | number> };
   /** How many groups in all, and how many are below k. */
   summary: { sql: string; params: Array<string | number> };
-  /** Person ids behind the released groups, given their group hashes. */
+  /** Consent-table positions of the persons behind the released groups, by group hash. */
   inclusions: (releasedGroupHashes: string[] | "all") => { sql: string; params: unknown[] };
   dropRunTable: string;
   dimensionCount: number;
@@ -260,11 +260,13 @@ export function compileGuarded(
     released: { sql: releasedSql, params: [options.minCellSize, options.maxGroups + 1] },
     summary: { sql: summarySql, params: [options.minCellSize] },
     inclusions: (released) => {
+      // A semi-join from the consent table de-duplicates persons for free.
+      const select = `SELECT c.idx FROM ${options.consentTable} c WHERE c.person_id IN`;
       if (released === "all" || dimNames.length === 0) {
-        return { sql: `SELECT DISTINCT pid FROM ${options.runTable}`, params: [] };
+        return { sql: `${select} (SELECT pid FROM ${options.runTable})`, params: [] };
       }
       return {
-        sql: `SELECT DISTINCT pid FROM ${options.runTable} WHERE list_contains($1::VARCHAR[], ${groupHash})`,
+        sql: `${select} (SELECT pid FROM ${options.runTable} WHERE list_contains($1::VARCHAR[], ${groupHash}))`,
         params: [released],
       };
     },

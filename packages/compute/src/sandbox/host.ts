@@ -34,7 +34,9 @@ export interface SandboxDataset {
 export interface ExecStep {
   sql: string;
   params?: Record<string, unknown> | unknown[];
-  read: "none" | "rows" | "bigint-column";
+  read: "none" | "rows" | "bigint-column" | "index-bitmap";
+  /** For "index-bitmap": how many positions the bitmap covers. */
+  bitmapSize?: number;
 }
 
 export interface RowsResult {

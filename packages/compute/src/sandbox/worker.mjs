@@ -9,7 +9,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { BIGINT, DuckDBDataChunk, DuckDBInstance, listValue } from "@duckdb/node-api";
+import { BIGINT, DuckDBDataChunk, DuckDBInstance, INTEGER, listValue } from "@duckdb/node-api";
 
 /** @typedef {{ connection: import("@duckdb/node-api").DuckDBConnection, instance: DuckDBInstance, consentTables: string[] }} Database */
 
@@ -109,7 +109,8 @@ async function loadConsent(message) {
   const db = database(message.key);
   const table = `consent_${message.consentKey}`;
   if (db.consentTables.includes(table)) return { loaded: false };
-  await db.connection.run(`CREATE OR REPLACE TEMP TABLE ${table} (person_id BIGINT)`);
+  // idx is the position in the host's array: inclusions come back as a bitmap over it.
+  await db.connection.run(`CREATE OR REPLACE TEMP TABLE ${table} (person_id BIGINT, idx INTEGER)`);
   const appender = await db.connection.createAppender(table, "main", "temp");
   /** @type {BigInt64Array} */
   const ids = message.ids;
@@ -117,8 +118,10 @@ async function loadConsent(message) {
   const vectorSize = 2048;
   for (let start = 0; start < ids.length; start += vectorSize) {
     const slice = Array.from(ids.subarray(start, start + vectorSize));
-    const chunk = DuckDBDataChunk.create([BIGINT], slice.length);
+    const positions = slice.map((_, i) => start + i);
+    const chunk = DuckDBDataChunk.create([BIGINT, INTEGER], slice.length);
     chunk.setColumnValues(0, slice);
+    chunk.setColumnValues(1, positions);
     appender.appendDataChunk(chunk);
   }
   appender.closeSync();
@@ -179,6 +182,30 @@ function bindable(params) {
   return params.map((p) => (Array.isArray(p) ? listValue(p) : p));
 }
 
+/**
+ * Reads one INTEGER column of positions into a bitmap of `bitmapSize` bits: a few hundred KB
+ * instead of millions of ids crossing the process boundary.
+ * @param {import("@duckdb/node-api").DuckDBConnection} connection
+ * @param {{ sql: string, params?: any, bitmapSize: number }} step
+ */
+async function readIndexBitmap(connection, step) {
+  const bitmap = new Uint8Array(Math.ceil(step.bitmapSize / 8));
+  const result = await connection.run(step.sql, step.params);
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const vector = /** @type {any} */ (chunk.getColumnVector(0));
+    const count = chunk.rowCount;
+    const items = vector.items instanceof Int32Array ? vector.items : undefined;
+    for (let i = 0; i < count; i++) {
+      const position = items ? /** @type {number} */ (items[i]) : Number(vector.getItem(i));
+      bitmap[position >>> 3] =
+        /** @type {number} */ (bitmap[position >>> 3]) | (1 << (position & 7));
+    }
+  }
+  return bitmap;
+}
+
 /** @param {unknown} value */
 function plain(value) {
   if (value === null || typeof value === "number" || typeof value === "string") return value;
@@ -209,6 +236,8 @@ async function execute(message) {
           columns: reader.columnNames(),
           rows: reader.getRows().map((row) => row.map(plain)),
         });
+      } else if (step.read === "index-bitmap") {
+        results.push(await readIndexBitmap(db.connection, step));
       } else {
         results.push(await readBigIntColumn(db.connection, step));
       }
