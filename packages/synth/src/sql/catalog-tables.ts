@@ -27,7 +27,8 @@ const TABLE_DEFINITIONS = {
     persistence_years DOUBLE, max_episodes INTEGER`,
   measurement_spec: `loinc VARCHAR, unit VARCHAR, decimals INTEGER, mean DOUBLE,
     per_year_of_age DOUBLE, bmi_per_unit DOUBLE, sd DOUBLE, min_value DOUBLE, max_value DOUBLE`,
-  measurement_effect: "loinc VARCHAR, condition_key VARCHAR, shift DOUBLE, person_sd DOUBLE",
+  measurement_effect:
+    "loinc VARCHAR, slot INTEGER, condition_key VARCHAR, shift DOUBLE, person_sd DOUBLE",
   measurement_program: `program_index INTEGER, condition_key VARCHAR, min_age DOUBLE,
     share DOUBLE, interval_days INTEGER`,
   measurement_program_code: "program_index INTEGER, loinc VARCHAR",
@@ -174,8 +175,9 @@ export async function loadCatalogTables(connection: DuckDBConnection) {
     connection,
     "measurement_effect",
     MEASUREMENTS.flatMap((measurement) =>
-      measurement.effects.map((effect) => [
+      measurement.effects.map((effect, index) => [
         measurement.loinc,
+        index + 1,
         effect.condition,
         effect.shift,
         effect.personSd,

@@ -1,3 +1,5 @@
+import { MEASUREMENTS } from "../catalog";
+
 /**
  * Measurements come from monitoring programmes: condition programmes start at onset (HbA1c
  * every 6 months for diabetes, ...), screening programmes enrol a share of everybody above an
@@ -6,6 +8,8 @@
  * plus visit-to-visit noise, clamped to the code's range and rounded like a lab would.
  */
 export function measurementOutputSql() {
+  const maxEffects = Math.max(...MEASUREMENTS.map((measurement) => measurement.effects.length));
+  const slots = Array.from({ length: maxEffects }, (_, index) => index + 1);
   return `
     WITH enrolments AS (
       SELECT pc.person_index, mp.program_index, mp.interval_days, pc.onset_date AS from_date
@@ -35,11 +39,18 @@ export function measurementOutputSql() {
         FROM scheduled WHERE first_date <= obs_end
       )
     ),
+    -- One row per person and code with the shifts of its conditions spread over slot columns,
+    -- so that each measurement needs a single join and no per-row list work.
     person_effects AS (
       SELECT pc.person_index, me.loinc,
-        list({'effective_from': pc.onset_date - 180,
-              'shift': me.shift + me.person_sd * std_normal(pc.person_index, 0, me.loinc || '/' || me.condition_key)}
-             ORDER BY me.condition_key) AS effects
+        ${slots
+          .map(
+            (
+              slot,
+            ) => `max(CASE WHEN me.slot = ${slot} THEN pc.onset_date - 180 END) AS effective_from_${slot},
+        max(CASE WHEN me.slot = ${slot} THEN me.shift + me.person_sd * std_normal(pc.person_index, 0, me.loinc || '/' || me.condition_key) END) AS shift_${slot}`,
+          )
+          .join(",\n")}
       FROM person_condition pc JOIN measurement_effect me USING (condition_key)
       GROUP BY pc.person_index, me.loinc
     ),
@@ -48,9 +59,7 @@ export function measurementOutputSql() {
         ms.mean
           + ms.per_year_of_age * (date_diff('day', p.birth_date, o.measurement_date) / 365.25 - 50)
           + ms.bmi_per_unit * (p.bmi - 27)
-          + coalesce(list_sum(list_transform(
-              list_filter(pe.effects, effect -> effect.effective_from <= o.measurement_date),
-              effect -> effect.shift)), 0)
+          ${slots.map((slot) => `+ CASE WHEN pe.effective_from_${slot} <= o.measurement_date THEN pe.shift_${slot} ELSE 0 END`).join("\n")}
           + ms.sd * std_normal(o.person_index, o.program_index * 1000 + o.occasion, ms.loinc)
           AS raw_value
       FROM occasions o
