@@ -1,11 +1,12 @@
 // Generates `src/generated/abis.ts` from `forge build` output so the TypeScript side never
 // carries a hand-copied ABI. Only contracts compiled from contracts/src are exported.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
-const forgeOut = join(packageRoot, "..", "..", "contracts", "out");
+const contractsRoot = join(packageRoot, "..", "..", "contracts");
+const forgeOut = join(contractsRoot, "out");
 const target = join(packageRoot, "src", "generated", "abis.ts");
 
 interface ForgeArtifact {
@@ -28,7 +29,9 @@ for (const folder of readdirSync(forgeOut).sort()) {
     ) as ForgeArtifact;
     const [source, name] =
       Object.entries(artifact.metadata?.settings?.compilationTarget ?? {})[0] ?? [];
+    // forge leaves artifacts of deleted sources in out/: only sources that still exist count.
     if (!source?.startsWith("src/") || !name || artifact.abi.length === 0) continue;
+    if (!existsSync(join(contractsRoot, source))) continue;
     contracts.push({ name, source, abi: artifact.abi });
   }
 }

@@ -1,4 +1,5 @@
 export * from "./clients";
+export * from "./consent";
 export * from "./dev-accounts";
 export * from "./env";
 export * from "./generated/abis";

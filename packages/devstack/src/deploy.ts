@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import {
   createChainPublicClient,
@@ -8,11 +7,10 @@ import {
   LOCAL_CHAIN_ID,
   readDeploymentManifest,
 } from "@opencohort/chain";
+import { contractsDir, deployContracts } from "@opencohort/chain/deploy";
 import { type Address, parseEther } from "viem";
 import { privateKeyToAddress } from "viem/accounts";
-import { repoRoot } from "./env";
 
-const contractsDir = join(repoRoot, "contracts");
 export const manifestPath = join(contractsDir, "deployments", `${LOCAL_CHAIN_ID}.json`);
 
 const devAddress = (index: Parameters<typeof devAccountKey>[1]): Address =>
@@ -38,8 +36,8 @@ export async function liveDeployment(rpcUrl: string): Promise<DeploymentManifest
   }
 }
 
-/** Runs contracts/script/Deploy.s.sol against the local chain and returns the fresh manifest. */
-export async function deployContracts(
+/** Deploys the system for the demo: stewards, token allocations and the operator above. */
+export async function deployDemoContracts(
   rpcUrl: string,
   log: (line: string) => void,
 ): Promise<DeploymentManifest> {
@@ -51,51 +49,19 @@ export async function deployContracts(
       parseEther("1000"),
     ]),
   ];
-  const env = {
-    ...process.env,
-    INITIAL_STEWARDS: demoCast.stewards.join(","),
-    TOKEN_RECIPIENTS: allocations.map(([address]) => address).join(","),
-    TOKEN_AMOUNTS: allocations.map(([, amount]) => amount.toString()).join(","),
-    OPERATOR: demoCast.operator,
-    TREASURY: demoCast.deployer,
-    FOUNDRY_DISABLE_NIGHTLY_WARNING: "1",
-  };
-  const args = [
-    "script",
-    "script/Deploy.s.sol:Deploy",
-    "--rpc-url",
+  return deployContracts({
     rpcUrl,
-    "--broadcast",
-    "--private-key",
-    devAccountKey(LOCAL_CHAIN_ID, 0),
-    "--slow",
-  ];
-  const output: string[] = [];
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(join(contractsDir, "node_modules", ".bin", "forge"), args, {
-      cwd: contractsDir,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const collect = (chunk: Buffer) => {
-      for (const line of chunk.toString().split("\n")) {
-        if (!line.trim()) continue;
-        output.push(line);
-        if (/Contract Address|ONCHAIN EXECUTION|Error/i.test(line)) log(line.trim());
-      }
-    };
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
-    child.once("error", reject);
-    child.once("exit", resolve);
+    deployerKey: devAccountKey(LOCAL_CHAIN_ID, 0),
+    manifestPath,
+    parameters: {
+      INITIAL_STEWARDS: demoCast.stewards.join(","),
+      TOKEN_RECIPIENTS: allocations.map(([address]) => address).join(","),
+      TOKEN_AMOUNTS: allocations.map(([, amount]) => amount.toString()).join(","),
+      OPERATOR: demoCast.operator,
+      TREASURY: demoCast.deployer,
+    },
+    onLine: (line) => {
+      if (/Contract Address|ONCHAIN EXECUTION|Error/i.test(line)) log(line.trim());
+    },
   });
-  if (code !== 0) {
-    throw new Error(`Deploying the contracts failed:\n${output.slice(-15).join("\n")}`);
-  }
-  const manifest = readDeploymentManifest(manifestPath);
-  const client = createChainPublicClient({ chainId: LOCAL_CHAIN_ID, rpcUrl });
-  if (!(await isManifestLive(client, manifest))) {
-    throw new Error(`The deploy script wrote ${manifestPath}, but its addresses hold no code.`);
-  }
-  return manifest;
 }

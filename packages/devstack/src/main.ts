@@ -3,7 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type RunningAnvil, startAnvil } from "@opencohort/chain/anvil";
-import { demoCast, deployContracts, liveDeployment, manifestPath } from "./deploy";
+import { demoCast, deployDemoContracts, liveDeployment, manifestPath } from "./deploy";
 import { ConfigError, type DevstackEnv, parseDevstackEnv, repoRoot } from "./env";
 import { assertPortFree, waitForHttp } from "./ports";
 import { Supervisor } from "./supervisor";
@@ -65,7 +65,7 @@ async function run(env: DevstackEnv, supervisor: Supervisor): Promise<void> {
   const manifest =
     existing ??
     (await step("Deploying the contracts", () =>
-      deployContracts(rpcUrl, (line) => supervisor.log("forge", line)),
+      deployDemoContracts(rpcUrl, (line) => supervisor.log("forge", line)),
     ));
   if (existing) console.log(`  ✓ Contracts already deployed (${manifestPath})`);
 
