@@ -1,0 +1,269 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { queryReceiptSchema, researcherResultSchema } from "@opencohort/validators";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  LONE_CENTENARIAN_ID,
+  OUTLIER_ID,
+  standardPersonIds,
+  writeStandardFixture,
+} from "../test/fixtures";
+import { createHarness, expectOk, expectRejected, type Harness } from "../test/harness";
+import { InMemoryBudgetLedger } from "./budget";
+import { feasibilityParams } from "./engine";
+import { sha256Hex } from "./query/canonical";
+
+/** Near-exact parameters (large epsilon, no rounding) for testing what is counted. */
+const precise = { minCellSize: 2, roundingBase: 1, epsilonPerQuery: 10 };
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+describe("consent filtering", () => {
+  it("counts only consented persons", async () => {
+    const all = expectOk(
+      await h.run("SELECT count(DISTINCT person_id) FROM person", { params: precise }),
+    );
+    expect(all.researcherResult.rows).toEqual([[122]]);
+    const some = standardPersonIds().slice(0, 40);
+    const part = expectOk(
+      await h.run("SELECT count(DISTINCT person_id) FROM person", { params: precise, ids: some }),
+    );
+    expect(part.researcherResult.rows).toEqual([[40]]);
+  });
+
+  it("drops a person who revoked consent from counts and inclusions", async () => {
+    const everyone = standardPersonIds();
+    const before = expectOk(
+      await h.run(
+        "SELECT count(DISTINCT person_id) FROM condition_occurrence WHERE condition_code = 'E11.9'",
+        { params: precise, ids: everyone },
+      ),
+    );
+    const revoked = everyone.filter((id) => id !== BigInt(OUTLIER_ID));
+    const after = expectOk(
+      await h.run(
+        "SELECT count(DISTINCT person_id) FROM condition_occurrence WHERE condition_code = 'E11.9'",
+        { params: precise, ids: revoked },
+      ),
+    );
+    expect(before.researcherResult.rows).toEqual([[42]]);
+    expect(after.researcherResult.rows).toEqual([[41]]);
+    expect([...before.privateInclusions.personIds]).toContain(BigInt(OUTLIER_ID));
+    expect([...after.privateInclusions.personIds]).not.toContain(BigInt(OUTLIER_ID));
+  });
+
+  it("accepts any iterable of ids, in any order, with duplicates", async () => {
+    const ids = [...standardPersonIds()].reverse();
+    const doubled = new Set([...ids, ...ids]);
+    const outcome = expectOk(
+      await h.run("SELECT count(DISTINCT person_id) FROM person", {
+        params: precise,
+        ids: doubled,
+      }),
+    );
+    expect(outcome.researcherResult.rows).toEqual([[122]]);
+  });
+});
+
+describe("privacy budget", () => {
+  it("spends epsilon per query and refuses with a clear message once spent", async () => {
+    const ledger = new InMemoryBudgetLedger(1);
+    const params = { minCellSize: 11, roundingBase: 5, epsilonPerQuery: 0.4 };
+    const first = expectOk(await h.run("SELECT count(*) FROM person", { ledger, params }));
+    expect(first.researcherResult.budgetRemaining).toBeCloseTo(0.6);
+    expectOk(await h.run("SELECT count(*) FROM person", { ledger, params }));
+    const third = await h.run("SELECT count(*) FROM person", { ledger, params });
+    expect(third.ok).toBe(false);
+    if (!third.ok) {
+      expect(third.error.code).toBe("budget-exhausted");
+      expect(third.error.message).toMatch(/privacy budget .* spent/);
+      expect(third.error.budgetRemaining).toBeCloseTo(0.2);
+    }
+  });
+
+  it("does not spend on rejected queries", async () => {
+    const ledger = new InMemoryBudgetLedger(0.5);
+    expectRejected(await h.run("SELECT * FROM person", { ledger }), "aggregate-outputs");
+    expectOk(await h.run("SELECT count(*) FROM person", { ledger }));
+  });
+
+  it("keeps budgets per researcher", async () => {
+    const ledger = new InMemoryBudgetLedger(0.5);
+    expectOk(await h.run("SELECT count(*) FROM person", { ledger, researcher: "a" }));
+    expectOk(await h.run("SELECT count(*) FROM person", { ledger, researcher: "b" }));
+    expect((await h.run("SELECT count(*) FROM person", { ledger, researcher: "a" })).ok).toBe(
+      false,
+    );
+  });
+});
+
+describe("receipts and inclusions", () => {
+  it("returns a receipt matching the shared schema, with the result's hash", async () => {
+    const outcome = expectOk(await h.run("SELECT sex, count(*) AS n FROM person GROUP BY sex"));
+    const { receipt, researcherResult } = outcome;
+    expect(queryReceiptSchema.parse(receipt)).toEqual(receipt);
+    expect(researcherResultSchema.parse(researcherResult)).toEqual(researcherResult);
+    expect(receipt.queryHash).toBe(researcherResult.queryHash);
+    expect(receipt.datasetContentHash).toBe(h.dataset.contentHash);
+    expect(receipt.consentSnapshotBlock).toBe("1234");
+    expect(receipt.params).toMatchObject({
+      minCellSize: 11,
+      roundingBase: 5,
+      epsilonPerQuery: 0.5,
+      contributionCap: 10,
+    });
+    expect(receipt.resultHash).toBe(
+      sha256Hex(
+        JSON.stringify({
+          columns: researcherResult.columns,
+          rows: researcherResult.rows,
+          suppressedRows: researcherResult.suppressedRows,
+        }),
+      ),
+    );
+    expect(receipt.personsIncluded).toBe(122);
+    expect(outcome.privateInclusions.personIds.length).toBe(122);
+    expect(receipt.referenceId).toBe(researcherResult.referenceId);
+  });
+
+  it("keeps included person ids out of everything the researcher sees", async () => {
+    const outcome = expectOk(await h.run("SELECT count(DISTINCT person_id) FROM person"));
+    const view = JSON.stringify(outcome.researcherResult);
+    expect(view).not.toContain(String(LONE_CENTENARIAN_ID));
+    expect(view).not.toContain("1001");
+    expect(Object.keys(outcome.researcherResult)).not.toContain("personIds");
+  });
+
+  it("excludes persons of suppressed groups from the inclusions", async () => {
+    const outcome = expectOk(
+      await h.run(
+        "SELECT condition_code, count(DISTINCT person_id) FROM condition_occurrence GROUP BY condition_code",
+      ),
+    );
+    const ids = [...outcome.privateInclusions.personIds];
+    // Q87.4 is suppressed, but the centenarian also has E11.9 (released): included once.
+    expect(ids.filter((id) => id === BigInt(LONE_CENTENARIAN_ID))).toHaveLength(1);
+    const rare = expectOk(
+      await h.run("SELECT count(*) FROM condition_occurrence WHERE condition_code = 'Q87.4'"),
+    );
+    expect(rare.privateInclusions.personIds.length).toBe(0);
+    expect(rare.receipt.personsIncluded).toBe(0);
+  });
+});
+
+describe("cohort builder", () => {
+  it("compiles a definition to SQL that passes validation and runs", async () => {
+    const outcome = expectOk(
+      await h.run(
+        {
+          cohort: {
+            inclusion: [{ domain: "condition", codes: ["E11*"] }],
+            exclusion: [{ domain: "drug", codes: ["C09AA05"] }],
+            age: { min: 18, max: 90 },
+            output: { groupBy: ["sex"] },
+          },
+        },
+        { params: precise },
+      ),
+    );
+    expect(outcome.researcherResult.columns.map((c) => c.kind)).toEqual(["dimension", "persons"]);
+    // Diabetics: persons 1003, 1006, ... (every 3rd of 120) minus those on C09AA05 (every 5th),
+    // plus the outlier (1960); the centenarian is older than 90.
+    const expected = { F: 0, M: 0 };
+    for (let i = 3; i <= 120; i += 3) if (i % 5 !== 0) expected[i % 2 === 0 ? "F" : "M"]++;
+    expected.M++;
+    expect(outcome.researcherResult.rows).toEqual([
+      ["F", expected.F],
+      ["M", expected.M],
+    ]);
+  });
+
+  it("gives the same answer as the equivalent hand-written SQL", async () => {
+    const cohort = await h.run({ cohort: { inclusion: [{ domain: "drug", codes: ["A10BA02"] }] } });
+    const sql = await h.run(
+      "SELECT count(DISTINCT person_id) FROM person WHERE person_id IN (SELECT person_id FROM drug_exposure WHERE drug_code IN ('A10BA02'))",
+    );
+    expect(expectOk(cohort).researcherResult.queryHash).toBe(
+      expectOk(sql).researcherResult.queryHash,
+    );
+    expect(expectOk(cohort).researcherResult.rows).toEqual(expectOk(sql).researcherResult.rows);
+  });
+
+  it("supports windows and measurement value ranges", async () => {
+    const outcome = await h.run(
+      {
+        cohort: {
+          inclusion: [
+            {
+              domain: "measurement",
+              codes: ["4548-4"],
+              valueRange: { min: 7 },
+              window: { from: "2020-01-01", to: "2020-12-31" },
+            },
+          ],
+          sex: ["F", "M"],
+          output: { groupBy: ["age_band"], ageBandWidth: 20 },
+        },
+      },
+      { params: precise },
+    );
+    expectOk(outcome);
+  });
+
+  it("refuses an invalid definition without running it", async () => {
+    const outcome = await h.run({ cohort: { inclusion: [{ domain: "lab", codes: [] }] } as never });
+    expectRejected(outcome, "cohort-definition");
+  });
+
+  it("offers coarser parameters for feasibility counts", () => {
+    expect(
+      feasibilityParams({ minCellSize: 11, roundingBase: 5, epsilonPerQuery: 1 }),
+    ).toMatchObject({
+      minCellSize: 22,
+      roundingBase: 10,
+      epsilonPerQuery: 0.1,
+    });
+  });
+});
+
+describe("validate()", () => {
+  it("returns the canonical hash for accepted SQL and the rule for refused SQL", async () => {
+    const ok = await h.engine.validate("SELECT count(*) FROM person", h.dataset);
+    expect(ok.ok && ok.queryHash).toMatch(/^0x[0-9a-f]{64}$/);
+    const refused = await h.engine.validate("SELECT * FROM person", h.dataset);
+    expect(refused).toMatchObject({ ok: false, rule: "aggregate-outputs" });
+    const long = await h.engine.validate(
+      `SELECT count(*) FROM person WHERE ${"sex = 'F' AND ".repeat(2000)} TRUE`,
+      h.dataset,
+    );
+    expect(long).toMatchObject({ ok: false, rule: "query-too-long" });
+  });
+});
+
+describe("errors from DuckDB", () => {
+  it("reach the log with a reference id, never the researcher", async () => {
+    const dir = await writeStandardFixture();
+    const broken = await createHarness({ dir, tableStorage: "parquet" });
+    try {
+      // Corrupt a file after the dataset was verified: DuckDB's error names the file.
+      await writeFile(join(dir, "measurement.parquet"), "this is not parquet");
+      const outcome = await broken.run("SELECT count(*) FROM measurement");
+      expect(outcome.ok).toBe(false);
+      if (outcome.ok) return;
+      expect(outcome.error).toMatchObject({ code: "query-failed", message: "The query failed." });
+      expect(JSON.stringify(outcome.error)).not.toContain("parquet");
+      const logged = broken.logs.find((l) => l.detail.referenceId === outcome.error.referenceId);
+      expect(String(logged?.detail.detail)).toMatch(/parquet/i);
+      // Other tables still answer.
+      expectOk(await broken.run("SELECT count(*) FROM person"));
+    } finally {
+      await broken.close();
+    }
+  });
+});
