@@ -241,7 +241,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
         compiled.inputs.length,
       );
       if (groups.totalGroups > maxGroups) {
-        await sandbox.exec(datasetKey, [{ sql: compiled.dropRunTable, read: "none" }]);
+        await sandbox.exec(datasetKey, dropSteps(compiled.dropRunTables));
         return fail({
           code: "limit-exceeded",
           message: `The query produces more than ${maxGroups} groups; use coarser dimensions.`,
@@ -271,7 +271,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
             ];
       const results = await sandbox.exec(datasetKey, [
         ...steps,
-        { sql: compiled.dropRunTable, read: "none" },
+        ...dropSteps(compiled.dropRunTables),
       ]);
       const personIds =
         steps.length > 0 ? selectByBitmap(ids, results[0] as Uint8Array) : new BigInt64Array(0);
@@ -307,6 +307,16 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       };
       return { ok: true, researcherResult, receipt, privateInclusions: { personIds } };
     } catch (error) {
+      // Best effort: a half-finished run must not leave its per-person table in the sandbox.
+      await sandbox
+        .exec(
+          datasetKey,
+          dropSteps([
+            `DROP TABLE IF EXISTS ${runTable}`,
+            `DROP TABLE IF EXISTS ${runTable}_groups`,
+          ]),
+        )
+        .catch(() => undefined);
       return failed(error, referenceId, "run", { queryHash, datasetKey });
     }
   }
@@ -346,6 +356,10 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       await sandbox.close();
     },
   };
+}
+
+function dropSteps(statements: string[]) {
+  return statements.map((sql) => ({ sql, read: "none" as const }));
 }
 
 function measureKind(kind: string): ResearcherResult["columns"][number]["kind"] {

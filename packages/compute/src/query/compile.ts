@@ -181,7 +181,8 @@ export interface GuardedSql {
   summary: { sql: string; params: Array<string | number> };
   /** Consent-table positions of the persons behind the released groups, by group hash. */
   inclusions: (releasedGroupHashes: string[] | "all") => { sql: string; params: unknown[] };
-  dropRunTable: string;
+  /** One statement each: the worker runs exactly the statements it is given. */
+  dropRunTables: string[];
   dimensionCount: number;
   inputs: ValueInput[];
 }
@@ -270,7 +271,10 @@ export function compileGuarded(
         params: [released],
       };
     },
-    dropRunTable: `DROP TABLE IF EXISTS ${options.runTable}; DROP TABLE IF EXISTS ${groupsTable}`,
+    dropRunTables: [
+      `DROP TABLE IF EXISTS ${options.runTable}`,
+      `DROP TABLE IF EXISTS ${groupsTable}`,
+    ],
     dimensionCount: dimNames.length,
     inputs,
   };
