@@ -89,7 +89,7 @@ describe("synth CLI", () => {
     expect(forced.stdout).toMatch(/^Generated 200 persons \(seed 9\) in \d+\.\d s/);
     expect(forced.stdout).toMatch(/person\s+200 rows/);
     // Not a TTY here: progress comes as plain lines, no carriage returns.
-    expect(forced.stderr).toMatch(/\[\d\/\d\] measurement/);
+    expect(forced.stderr).toMatch(/\[\d+\/\d+\] writing measurement/);
     expect(forced.stderr).not.toContain("\r");
     expect((await readdir(out)).sort()).toEqual([
       "condition_occurrence.parquet",

@@ -12,7 +12,7 @@ describe("a generated 20,000-person cohort", () => {
   let folder: Awaited<ReturnType<typeof makeTemporaryDirectory>>;
   let manifest: DatasetManifest;
   let db: DatasetQueries;
-  const stages: string[] = [];
+  const progress: { stage: string; done: number; total: number }[] = [];
 
   beforeAll(async () => {
     folder = await makeTemporaryDirectory("cohort");
@@ -20,7 +20,7 @@ describe("a generated 20,000-person cohort", () => {
       persons: PERSONS,
       seed: 2026,
       outDir: folder.path,
-      onProgress: (progress) => stages.push(progress.stage),
+      onProgress: (update) => progress.push(update),
     });
     db = await openDatasetQueries(folder.path);
   });
@@ -44,10 +44,15 @@ describe("a generated 20,000-person cohort", () => {
     expect((await verifyDatasetFolder(folder.path)).ok).toBe(true);
   });
 
-  it("reports progress through every stage", () => {
-    expect(stages[0]).toBe("setup");
-    expect(stages).toContain("measurement");
-    expect(stages.at(-1)).toBe("done");
+  it("reports progress through every stage, monotonically up to the total", () => {
+    expect(progress[0]).toMatchObject({ stage: "setup", done: 0 });
+    expect(progress.map((update) => update.stage)).toContain("writing measurement");
+    const last = progress.at(-1);
+    expect(last?.stage).toBe("done");
+    expect(last?.done).toBe(last?.total);
+    for (let index = 1; index < progress.length; index += 1) {
+      expect(progress[index]?.done).toBeGreaterThanOrEqual(progress[index - 1]?.done ?? 0);
+    }
   });
 
   it("declares bounds for the numeric quantities and none for dates or identifiers", () => {

@@ -48,6 +48,14 @@ export const generateCohortOptionsSchema = z.object({
 });
 export type GenerateCohortOptions = z.input<typeof generateCohortOptionsSchema>;
 
+const TABLE_WRITE_WEIGHTS: Record<OutputTable["name"], number> = {
+  person: 2,
+  condition_occurrence: 3,
+  drug_exposure: 25,
+  measurement: 45,
+  visit_occurrence: 15,
+};
+
 const OUTPUT_SQL: Record<OutputTable["name"], () => { sql: string; parameters?: SqlParameters }> = {
   person: () => ({ sql: personOutputSql() }),
   condition_occurrence: () => ({ sql: conditionOccurrenceOutputSql() }),
@@ -65,17 +73,24 @@ export async function generateCohort(options: GenerateCohortOptions): Promise<Da
   const { persons, seed, outDir, title, onProgress, threads, createdAt } =
     generateCohortOptionsSchema.parse(options);
   const dir = resolve(outDir);
-  const stages = [
-    "setup",
-    "person traits",
-    "conditions",
-    ...OUTPUT_TABLES.map((table) => table.name),
-    "content hash",
+  // Weights approximate each stage's share of the run time at scale, so the bar moves evenly.
+  const stages: readonly { stage: string; weight: number }[] = [
+    { stage: "setup", weight: 1 },
+    { stage: "person traits", weight: 3 },
+    { stage: "conditions", weight: 4 },
+    ...OUTPUT_TABLES.map((table) => ({
+      stage: `writing ${table.name}`,
+      weight: TABLE_WRITE_WEIGHTS[table.name],
+    })),
+    { stage: "content hash", weight: 2 },
   ];
-  let stageIndex = 0;
+  const total = stages.reduce((sum, entry) => sum + entry.weight, 0);
+  let done = 0;
+  let current: { stage: string; weight: number } | undefined;
   const startStage = (stage: string) => {
-    onProgress?.({ stage, done: stageIndex, total: stages.length });
-    stageIndex += 1;
+    done += current?.weight ?? 0;
+    current = stages.find((entry) => entry.stage === stage);
+    onProgress?.({ stage, done, total });
   };
 
   startStage("setup");
@@ -100,7 +115,7 @@ export async function generateCohort(options: GenerateCohortOptions): Promise<Da
 
     const tables: DatasetManifest["tables"] = [];
     for (const table of OUTPUT_TABLES) {
-      startStage(table.name);
+      startStage(`writing ${table.name}`);
       const { sql, parameters } = OUTPUT_SQL[table.name]();
       // Written under a temporary name so that a crash never leaves a truncated file that
       // looks finished.
@@ -138,7 +153,7 @@ export async function generateCohort(options: GenerateCohortOptions): Promise<Da
       generator: { name: GENERATOR_NAME, seed, version: GENERATOR_VERSION },
     };
     await writeManifest(dir, manifest);
-    onProgress?.({ stage: "done", done: stages.length, total: stages.length });
+    onProgress?.({ stage: "done", done: total, total });
     return manifest;
   } finally {
     database?.close();
