@@ -26,7 +26,8 @@ import {QueryLedger} from "../src/QueryLedger.sol";
 ///      TOKEN_RECIPIENTS + TOKEN_AMOUNTS (comma-separated, amounts in wei; anvil #1-#9 with
 ///      1,000,000 tokens each), TOKEN_NAME ("OpenCohort"), TOKEN_SYMBOL ("COHORT"),
 ///      TREASURY (default: the TimelockController), OPERATOR (anvil #9),
-///      SCHEMA_VERSIONS (comma-separated bytes32; keccak256("omop-lite/1")).
+///      SCHEMA_VERSIONS (comma-separated bytes32; keccak256("omop-lite/1")),
+///      MANIFEST_PATH (default deployments/<chainId>.json).
 contract Deploy is Script {
     /// @notice Deploy parameters.
     struct Config {
@@ -78,8 +79,11 @@ contract Deploy is Script {
         writeManifest(d, startBlock, manifestPath());
     }
 
-    /// @notice `deployments/<chainId>.json` inside the contracts folder.
+    /// @notice `deployments/<chainId>.json` inside the contracts folder, or MANIFEST_PATH
+    ///         (which must also lie under deployments/, the only folder the script may write).
     function manifestPath() public view returns (string memory) {
+        string memory path = vm.envOr("MANIFEST_PATH", string(""));
+        if (bytes(path).length != 0) return path;
         return string.concat(vm.projectRoot(), "/deployments/", vm.toString(block.chainid), ".json");
     }
 

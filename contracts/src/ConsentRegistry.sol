@@ -55,14 +55,11 @@ contract ConsentRegistry is EIP712 {
     /// @notice The stored nonce of this pair is already the maximum.
     error NonceExhausted(address patient, bytes32 datasetId);
 
-    /// @notice The consent of (patient, dataset) is now `granted`.
-    /// @param relayer The submitter of a signed message, or zero for a direct call.
+    /// @notice The consent of (patient, dataset) is now `granted`, at `nonce`. Whether it was
+    ///         relayed shows in the transaction (submitConsents vs setConsent); the relayer
+    ///         is not logged so that each relayed consent costs less gas.
     event ConsentSet(
-        address indexed patient,
-        bytes32 indexed datasetId,
-        bool granted,
-        uint64 nonce,
-        address indexed relayer
+        address indexed patient, bytes32 indexed datasetId, bool granted, uint64 nonce
     );
     /// @notice A relayed entry was not applied.
     event ConsentSkipped(
@@ -80,7 +77,7 @@ contract ConsentRegistry is EIP712 {
         ConsentState storage c = _consents[msg.sender][datasetId];
         uint64 nonce = c.nonce;
         if (nonce == type(uint64).max) revert NonceExhausted(msg.sender, datasetId);
-        _apply(c, msg.sender, datasetId, granted, nonce + 1, address(0));
+        _apply(c, msg.sender, datasetId, granted, nonce + 1);
     }
 
     /// @notice Applies a batch of signed consent messages. Invalid entries are skipped with a
@@ -99,7 +96,7 @@ contract ConsentRegistry is EIP712 {
             } else if (!_isValidSignature(m)) {
                 emit ConsentSkipped(m.patient, m.datasetId, m.nonce, SkipReason.InvalidSignature);
             } else {
-                _apply(c, m.patient, m.datasetId, m.granted, m.nonce, msg.sender);
+                _apply(c, m.patient, m.datasetId, m.granted, m.nonce);
                 unchecked {
                     ++applied;
                 }
@@ -165,13 +162,12 @@ contract ConsentRegistry is EIP712 {
         address patient,
         bytes32 datasetId,
         bool granted,
-        uint64 nonce,
-        address relayer
+        uint64 nonce
     ) private {
         c.granted = granted;
         c.nonce = nonce;
         c.updatedAtBlock = uint64(block.number);
-        emit ConsentSet(patient, datasetId, granted, nonce, relayer);
+        emit ConsentSet(patient, datasetId, granted, nonce);
     }
 
     /// @dev ECDSA first: the common case (an EOA patient) then needs no EXTCODESIZE.

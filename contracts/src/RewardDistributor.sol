@@ -33,10 +33,10 @@ contract RewardDistributor is AccessControl, ReentrancyGuardTransient {
     /// @notice May report funding it has already transferred (the Marketplace).
     bytes32 public constant FUNDER_ROLE = keccak256("FUNDER_ROLE");
 
-    /// @notice Funding and claims of one dataset's pool (one slot).
+    /// @notice Funding of one dataset's pool and how much of it posted roots reserve (one slot).
     struct Pool {
         uint128 funded;
-        uint128 claimed;
+        uint128 allocated;
     }
 
     /// @notice One posted reward epoch of a dataset.
@@ -92,7 +92,6 @@ contract RewardDistributor is AccessControl, ReentrancyGuardTransient {
     IERC20 public immutable token;
 
     mapping(bytes32 datasetId => Pool) private _pools;
-    mapping(bytes32 datasetId => uint256) private _allocated;
     mapping(bytes32 datasetId => mapping(uint256 epoch => Epoch)) private _epochs;
     /// @dev Claimed flags per (dataset, account) as a bitmap over epochs: bit (epoch % 256) of
     ///      word (epoch / 256). A batch claim over consecutive epochs touches one slot.
@@ -138,11 +137,13 @@ contract RewardDistributor is AccessControl, ReentrancyGuardTransient {
         if (total == 0) revert ZeroTotal();
         Epoch storage e = _epochs[datasetId][epoch];
         if (e.root != bytes32(0)) revert EpochAlreadyPosted(datasetId, epoch);
-        uint256 allocated = _allocated[datasetId];
-        uint256 available = _pools[datasetId].funded - allocated;
+        Pool storage p = _pools[datasetId];
+        uint256 available = uint256(p.funded) - p.allocated;
         if (total > available) revert InsufficientPool(datasetId, available, total);
 
-        _allocated[datasetId] = allocated + total;
+        // total <= available, so allocated stays <= funded, a uint128.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        p.allocated += uint128(total);
         e.root = root;
         // total <= available <= funded, which is a uint128.
         // forge-lint: disable-next-line(unsafe-typecast)
@@ -186,18 +187,14 @@ contract RewardDistributor is AccessControl, ReentrancyGuardTransient {
         if (total != 0) token.safeTransfer(account, total);
     }
 
-    /// @notice A dataset's pool.
+    /// @notice A dataset's pool. What was claimed is the sum of its epochs' `claimed`
+    ///         (see `epochOf`, or the `Claimed` events); it never exceeds `allocated`.
     /// @param datasetId The dataset.
     /// @return funded Total ever funded.
-    /// @return allocated Total reserved by posted roots.
-    /// @return claimed Total paid out.
-    function pool(bytes32 datasetId)
-        external
-        view
-        returns (uint256 funded, uint256 allocated, uint256 claimed)
-    {
+    /// @return allocated Total reserved by posted roots (the rest is not yet distributed).
+    function pool(bytes32 datasetId) external view returns (uint256 funded, uint256 allocated) {
         Pool memory p = _pools[datasetId];
-        return (p.funded, _allocated[datasetId], p.claimed);
+        return (p.funded, p.allocated);
     }
 
     /// @notice A posted epoch.
@@ -276,11 +273,10 @@ contract RewardDistributor is AccessControl, ReentrancyGuardTransient {
         if (amount > epochRemaining) {
             revert EpochOverclaimed(datasetId, epoch, epochRemaining, amount);
         }
-        // Both casts are safe: amount <= epochRemaining, a uint128. No pool-level check is
-        // needed: claimed <= sum of epoch totals = allocated <= funded (see postRoot).
+        // Safe cast: amount <= epochRemaining, a uint128. No pool-level counter is needed
+        // (it would cost every claim a storage write): claimed <= sum of epoch totals =
+        // allocated <= funded (see postRoot).
         // forge-lint: disable-next-line(unsafe-typecast)
         e.claimed += uint128(amount);
-        // forge-lint: disable-next-line(unsafe-typecast)
-        _pools[datasetId].claimed += uint128(amount);
     }
 }

@@ -32,7 +32,9 @@ contract CohortTokenTest is Test {
     function test_constructor_revertsOnLengthMismatch() public {
         address[] memory to = new address[](2);
         uint256[] memory amounts = new uint256[](1);
-        vm.expectRevert(abi.encodeWithSelector(CohortToken.DistributionLengthMismatch.selector, 2, 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(CohortToken.DistributionLengthMismatch.selector, 2, 1)
+        );
         _deploy(to, amounts);
     }
 

@@ -61,8 +61,9 @@ contract ConsentRegistryTest is BaseTest {
             )
         );
         assertEq(consent.DOMAIN_SEPARATOR(), expected);
-        bytes32 structHash =
-            keccak256(abi.encode(consent.CONSENT_TYPEHASH(), patient, DATASET, true, uint64(1), uint64(9)));
+        bytes32 structHash = keccak256(
+            abi.encode(consent.CONSENT_TYPEHASH(), patient, DATASET, true, uint64(1), uint64(9))
+        );
         assertEq(
             consent.consentDigest(patient, DATASET, true, 1, 9),
             keccak256(abi.encodePacked("\x19\x01", expected, structHash))
@@ -71,7 +72,7 @@ contract ConsentRegistryTest is BaseTest {
 
     function test_setConsent_directOptInAndOut() public {
         vm.expectEmit(address(consent));
-        emit ConsentRegistry.ConsentSet(patient, DATASET, true, 1, address(0));
+        emit ConsentRegistry.ConsentSet(patient, DATASET, true, 1);
         vm.prank(patient);
         consent.setConsent(DATASET, true);
         (bool granted, uint64 nonce, uint64 at) = consent.consentOf(patient, DATASET);
@@ -88,7 +89,9 @@ contract ConsentRegistryTest is BaseTest {
     }
 
     function test_setConsent_revertsWhenNonceExhausted() public {
-        _submit(_one(_signConsent(patientKey, DATASET, true, type(uint64).max, uint64(block.timestamp))));
+        _submit(
+            _one(_signConsent(patientKey, DATASET, true, type(uint64).max, uint64(block.timestamp)))
+        );
         vm.expectRevert(
             abi.encodeWithSelector(ConsentRegistry.NonceExhausted.selector, patient, DATASET)
         );
@@ -100,7 +103,7 @@ contract ConsentRegistryTest is BaseTest {
         ConsentRegistry.SignedConsent memory m =
             _signConsent(patientKey, DATASET, true, 1, uint64(block.timestamp + 1 days));
         vm.expectEmit(address(consent));
-        emit ConsentRegistry.ConsentSet(patient, DATASET, true, 1, relayer);
+        emit ConsentRegistry.ConsentSet(patient, DATASET, true, 1);
         assertEq(_submit(_one(m)), 1);
         assertTrue(consent.hasConsent(patient, DATASET));
         assertEq(consent.nonceOf(patient, DATASET), 1);
@@ -124,7 +127,9 @@ contract ConsentRegistryTest is BaseTest {
             _signConsent(patientKey, DATASET, true, 1, uint64(block.timestamp));
         _submit(_one(m));
         vm.expectEmit(address(consent));
-        emit ConsentRegistry.ConsentSkipped(patient, DATASET, 1, ConsentRegistry.SkipReason.StaleNonce);
+        emit ConsentRegistry.ConsentSkipped(
+            patient, DATASET, 1, ConsentRegistry.SkipReason.StaleNonce
+        );
         assertEq(_submit(_one(m)), 0);
     }
 
@@ -195,9 +200,11 @@ contract ConsentRegistryTest is BaseTest {
         batch[0] = _signConsent(patientKey, DATASET, false, 2, uint64(block.timestamp)); // revoke
         batch[1] = _signConsent(patientKey, DATASET, true, 1, uint64(block.timestamp)); // older grant
         vm.expectEmit(address(consent));
-        emit ConsentRegistry.ConsentSet(patient, DATASET, false, 2, relayer);
+        emit ConsentRegistry.ConsentSet(patient, DATASET, false, 2);
         vm.expectEmit(address(consent));
-        emit ConsentRegistry.ConsentSkipped(patient, DATASET, 1, ConsentRegistry.SkipReason.StaleNonce);
+        emit ConsentRegistry.ConsentSkipped(
+            patient, DATASET, 1, ConsentRegistry.SkipReason.StaleNonce
+        );
         assertEq(_submit(batch), 1);
         assertFalse(consent.hasConsent(patient, DATASET));
     }
@@ -229,7 +236,8 @@ contract ConsentRegistryTest is BaseTest {
 
     function test_submitConsents_acceptsERC1271Wallet() public {
         MockWallet wallet = new MockWallet();
-        bytes32 digest = consent.consentDigest(address(wallet), DATASET, true, 1, uint64(block.timestamp));
+        bytes32 digest =
+            consent.consentDigest(address(wallet), DATASET, true, 1, uint64(block.timestamp));
         ConsentRegistry.SignedConsent memory m = ConsentRegistry.SignedConsent({
             patient: address(wallet),
             datasetId: DATASET,
@@ -246,7 +254,8 @@ contract ConsentRegistryTest is BaseTest {
 
     function testFuzz_submitConsents_deadline(uint64 deadline, uint32 delay) public {
         deadline = uint64(bound(deadline, block.timestamp, type(uint64).max));
-        ConsentRegistry.SignedConsent memory m = _signConsent(patientKey, DATASET, true, 1, deadline);
+        ConsentRegistry.SignedConsent memory m =
+            _signConsent(patientKey, DATASET, true, 1, deadline);
         vm.warp(block.timestamp + delay);
         uint256 applied = _submit(_one(m));
         assertEq(applied, block.timestamp <= deadline ? 1 : 0);
@@ -257,8 +266,9 @@ contract ConsentRegistryTest is BaseTest {
         first = uint64(bound(first, 1, type(uint64).max));
         _submit(_one(_signConsent(patientKey, DATASET, true, first, uint64(block.timestamp))));
         assertEq(consent.nonceOf(patient, DATASET), first);
-        uint256 applied =
-            _submit(_one(_signConsent(patientKey, DATASET, false, second, uint64(block.timestamp))));
+        uint256 applied = _submit(
+            _one(_signConsent(patientKey, DATASET, false, second, uint64(block.timestamp)))
+        );
         if (second > first) {
             assertEq(applied, 1);
             assertFalse(consent.hasConsent(patient, DATASET));

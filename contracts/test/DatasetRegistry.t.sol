@@ -47,12 +47,16 @@ contract DatasetRegistryTest is BaseTest {
 
     function test_listDataset_revertsWhenIdTaken() public {
         _listDefault();
-        vm.expectRevert(abi.encodeWithSelector(DatasetRegistry.DatasetAlreadyExists.selector, DATASET));
+        vm.expectRevert(
+            abi.encodeWithSelector(DatasetRegistry.DatasetAlreadyExists.selector, DATASET)
+        );
         _list(DATASET, steward2, PRICE);
     }
 
     function test_listDataset_revertsOnUnacceptedSchema() public {
-        vm.expectRevert(abi.encodeWithSelector(DatasetRegistry.SchemaNotAccepted.selector, SCHEMA_V2));
+        vm.expectRevert(
+            abi.encodeWithSelector(DatasetRegistry.SchemaNotAccepted.selector, SCHEMA_V2)
+        );
         vm.prank(steward1);
         datasets.listDataset(DATASET, METADATA, SCHEMA_V2, CONTENT_V1, PRICE, DURATION);
     }
@@ -70,7 +74,9 @@ contract DatasetRegistryTest is BaseTest {
         uint64 max = datasets.MAX_ACCESS_DURATION();
         vm.prank(steward1);
         if (duration == 0 || duration > max) {
-            vm.expectRevert(abi.encodeWithSelector(DatasetRegistry.InvalidAccessDuration.selector, duration));
+            vm.expectRevert(
+                abi.encodeWithSelector(DatasetRegistry.InvalidAccessDuration.selector, duration)
+            );
         }
         datasets.listDataset(DATASET, METADATA, SCHEMA_V1, CONTENT_V1, PRICE, duration);
     }
@@ -116,7 +122,9 @@ contract DatasetRegistryTest is BaseTest {
         _listDefault();
         vm.prank(address(timelock));
         standards.setSchemaAccepted(SCHEMA_V1, false);
-        vm.expectRevert(abi.encodeWithSelector(DatasetRegistry.SchemaNotAccepted.selector, SCHEMA_V1));
+        vm.expectRevert(
+            abi.encodeWithSelector(DatasetRegistry.SchemaNotAccepted.selector, SCHEMA_V1)
+        );
         vm.prank(steward1);
         datasets.publishVersion(DATASET, CONTENT_V2, SCHEMA_V1);
     }
@@ -220,7 +228,9 @@ contract DatasetRegistryTest is BaseTest {
         datasets.delist(DATASET);
         assertTrue(datasets.getDataset(DATASET).delistedByGovernance);
 
-        vm.expectRevert(abi.encodeWithSelector(DatasetRegistry.DelistedByGovernance.selector, DATASET));
+        vm.expectRevert(
+            abi.encodeWithSelector(DatasetRegistry.DelistedByGovernance.selector, DATASET)
+        );
         vm.prank(steward1);
         datasets.relist(DATASET);
 
@@ -258,7 +268,9 @@ contract DatasetRegistryTest is BaseTest {
 
     function test_relist_revertsWhenListed() public {
         _listDefault();
-        vm.expectRevert(abi.encodeWithSelector(DatasetRegistry.DatasetAlreadyListed.selector, DATASET));
+        vm.expectRevert(
+            abi.encodeWithSelector(DatasetRegistry.DatasetAlreadyListed.selector, DATASET)
+        );
         vm.prank(steward1);
         datasets.relist(DATASET);
     }
@@ -294,7 +306,9 @@ contract DatasetRegistryTest is BaseTest {
     }
 
     function test_renounceOwnership_revertsWhenNotOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        vm.expectRevert(
+            abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider)
+        );
         vm.prank(outsider);
         datasets.renounceOwnership();
     }

@@ -48,7 +48,7 @@ contract MarketplaceTest is BaseTest {
         assertEq(token.balanceOf(treasury), 10 ether);
         assertEq(token.balanceOf(address(distributor)), 30 ether);
         assertEq(token.balanceOf(address(marketplace)), 0);
-        (uint256 funded,,) = distributor.pool(DATASET);
+        (uint256 funded,) = distributor.pool(DATASET);
         assertEq(funded, 30 ether);
     }
 
@@ -128,10 +128,10 @@ contract MarketplaceTest is BaseTest {
 
     function test_purchaseAccessWithPermit_oneTransaction() public {
         uint256 deadline = block.timestamp + 1 hours;
-        (uint8 v, bytes32 r, bytes32 s) = _permit(researcherKey, address(marketplace), PRICE, deadline);
+        (uint8 v, bytes32 r, bytes32 s) =
+            _permit(researcherKey, address(marketplace), PRICE, deadline);
         vm.prank(researcher);
-        uint64 expiresAt =
-            marketplace.purchaseAccessWithPermit(DATASET, PRICE, deadline, v, r, s);
+        uint64 expiresAt = marketplace.purchaseAccessWithPermit(DATASET, PRICE, deadline, v, r, s);
         assertEq(expiresAt, block.timestamp + DURATION);
         assertTrue(marketplace.hasAccess(researcher, DATASET));
         assertEq(token.allowance(researcher, address(marketplace)), 0);
@@ -140,7 +140,8 @@ contract MarketplaceTest is BaseTest {
 
     function test_purchaseAccessWithPermit_succeedsWhenPermitFrontRun() public {
         uint256 deadline = block.timestamp + 1 hours;
-        (uint8 v, bytes32 r, bytes32 s) = _permit(researcherKey, address(marketplace), PRICE, deadline);
+        (uint8 v, bytes32 r, bytes32 s) =
+            _permit(researcherKey, address(marketplace), PRICE, deadline);
         // Someone submits the permit first; the purchase must still go through.
         token.permit(researcher, address(marketplace), PRICE, deadline, v, r, s);
         vm.prank(researcher);
@@ -150,7 +151,8 @@ contract MarketplaceTest is BaseTest {
 
     function test_purchaseAccessWithPermit_revertsWhenPermitInvalid() public {
         uint256 deadline = block.timestamp + 1 hours;
-        (uint8 v, bytes32 r, bytes32 s) = _permit(researcher2Key, address(marketplace), PRICE, deadline);
+        (uint8 v, bytes32 r, bytes32 s) =
+            _permit(researcher2Key, address(marketplace), PRICE, deadline);
         vm.expectRevert(Marketplace.PermitFailed.selector);
         vm.prank(researcher);
         marketplace.purchaseAccessWithPermit(DATASET, PRICE, deadline, v, r, s);
@@ -158,7 +160,8 @@ contract MarketplaceTest is BaseTest {
 
     function test_purchaseAccessWithPermit_revertsWhenPermitExpired() public {
         uint256 deadline = block.timestamp - 1;
-        (uint8 v, bytes32 r, bytes32 s) = _permit(researcherKey, address(marketplace), PRICE, deadline);
+        (uint8 v, bytes32 r, bytes32 s) =
+            _permit(researcherKey, address(marketplace), PRICE, deadline);
         vm.expectRevert(Marketplace.PermitFailed.selector);
         vm.prank(researcher);
         marketplace.purchaseAccessWithPermit(DATASET, PRICE, deadline, v, r, s);
@@ -183,7 +186,8 @@ contract MarketplaceTest is BaseTest {
     function testFuzz_purchaseWithPermit_deadline(uint256 deadline, uint256 delay) public {
         deadline = bound(deadline, block.timestamp, block.timestamp + 365 days);
         delay = bound(delay, 0, 400 days);
-        (uint8 v, bytes32 r, bytes32 s) = _permit(researcherKey, address(marketplace), PRICE, deadline);
+        (uint8 v, bytes32 r, bytes32 s) =
+            _permit(researcherKey, address(marketplace), PRICE, deadline);
         vm.warp(block.timestamp + delay);
         vm.prank(researcher);
         if (block.timestamp > deadline) {
@@ -195,9 +199,11 @@ contract MarketplaceTest is BaseTest {
         }
     }
 
-    function testFuzz_purchase_splitConservesPayment(uint96 price, uint16 patientsBps, uint16 treasuryBps)
-        public
-    {
+    function testFuzz_purchase_splitConservesPayment(
+        uint96 price,
+        uint16 patientsBps,
+        uint16 treasuryBps
+    ) public {
         price = uint96(bound(price, 0, INITIAL_BALANCE));
         patientsBps = uint16(bound(patientsBps, 0, 10_000));
         treasuryBps = uint16(bound(treasuryBps, 0, 10_000 - patientsBps));
@@ -218,7 +224,7 @@ contract MarketplaceTest is BaseTest {
         assertEq(token.balanceOf(treasury), t);
         assertEq(token.balanceOf(address(distributor)), p);
         assertEq(token.balanceOf(address(marketplace)), 0);
-        (uint256 funded,,) = distributor.pool(DATASET);
+        (uint256 funded,) = distributor.pool(DATASET);
         assertEq(funded, p);
     }
 

@@ -72,7 +72,9 @@ contract QueryLedgerTest is BaseTest {
     function test_anchor_revertsWhenNotOperator() public {
         bytes32 role = ledger.OPERATOR_ROLE();
         vm.expectRevert(
-            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, outsider, role)
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, outsider, role
+            )
         );
         vm.prank(outsider);
         ledger.anchor(1, bytes32(uint256(1)), 1);
@@ -102,7 +104,9 @@ contract QueryLedgerTest is BaseTest {
         vm.prank(address(timelock));
         ledger.revokeRole(role, operator);
         vm.expectRevert(
-            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, operator, role)
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, operator, role
+            )
         );
         vm.prank(operator);
         ledger.anchor(1, bytes32(uint256(1)), 1);

@@ -81,10 +81,9 @@ contract RewardDistributorTest is BaseTest {
         emit RewardDistributor.PoolFunded(DATASET, researcher, 5 ether, 5 ether);
         distributor.fund(DATASET, 5 ether);
         vm.stopPrank();
-        (uint256 funded, uint256 allocated, uint256 claimed) = distributor.pool(DATASET);
+        (uint256 funded, uint256 allocated) = distributor.pool(DATASET);
         assertEq(funded, 5 ether);
         assertEq(allocated, 0);
-        assertEq(claimed, 0);
         assertEq(token.balanceOf(address(distributor)), 5 ether);
     }
 
@@ -96,7 +95,9 @@ contract RewardDistributorTest is BaseTest {
     function test_notifyFunding_revertsWhenNotFunder() public {
         bytes32 role = distributor.FUNDER_ROLE();
         vm.expectRevert(
-            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, outsider, role)
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, outsider, role
+            )
         );
         vm.prank(outsider);
         distributor.notifyFunding(DATASET, 1);
@@ -118,14 +119,16 @@ contract RewardDistributorTest is BaseTest {
         assertEq(r, root);
         assertEq(total, 15 ether);
         assertEq(claimed, 0);
-        (, uint256 allocated,) = distributor.pool(fixtureDataset);
+        (, uint256 allocated) = distributor.pool(fixtureDataset);
         assertEq(allocated, 15 ether);
     }
 
     function test_postRoot_revertsWhenNotOperator() public {
         bytes32 role = distributor.OPERATOR_ROLE();
         vm.expectRevert(
-            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, outsider, role)
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, outsider, role
+            )
         );
         vm.prank(outsider);
         distributor.postRoot(DATASET, 1, bytes32(uint256(1)), 1);
@@ -153,12 +156,16 @@ contract RewardDistributorTest is BaseTest {
     function test_postRoot_revertsBeyondUnallocatedFunds() public {
         _fund(DATASET, 10 ether);
         vm.expectRevert(
-            abi.encodeWithSelector(RewardDistributor.InsufficientPool.selector, DATASET, 10 ether, 11 ether)
+            abi.encodeWithSelector(
+                RewardDistributor.InsufficientPool.selector, DATASET, 10 ether, 11 ether
+            )
         );
         _post(DATASET, 1, bytes32(uint256(1)), 11 ether);
         _post(DATASET, 1, bytes32(uint256(1)), 6 ether);
         vm.expectRevert(
-            abi.encodeWithSelector(RewardDistributor.InsufficientPool.selector, DATASET, 4 ether, 5 ether)
+            abi.encodeWithSelector(
+                RewardDistributor.InsufficientPool.selector, DATASET, 4 ether, 5 ether
+            )
         );
         _post(DATASET, 2, bytes32(uint256(2)), 5 ether);
     }
@@ -168,7 +175,9 @@ contract RewardDistributorTest is BaseTest {
         vm.prank(address(timelock));
         distributor.revokeRole(role, operator);
         vm.expectRevert(
-            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, operator, role)
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, operator, role
+            )
         );
         _post(DATASET, 1, bytes32(uint256(1)), 1);
     }
@@ -187,7 +196,8 @@ contract RewardDistributorTest is BaseTest {
             assertEq(token.balanceOf(account), amount);
             assertTrue(distributor.isClaimed(fixtureDataset, 1, account));
         }
-        (uint256 funded, uint256 allocated, uint256 claimed) = distributor.pool(fixtureDataset);
+        (uint256 funded, uint256 allocated) = distributor.pool(fixtureDataset);
+        (,, uint256 claimed) = distributor.epochOf(fixtureDataset, 1);
         assertEq(claimed, 15 ether);
         assertEq(allocated, funded);
         assertEq(token.balanceOf(address(distributor)), 0);
@@ -199,7 +209,9 @@ contract RewardDistributorTest is BaseTest {
         (address account, uint256 amount, bytes32[] memory proof) = _smallClaim(2);
         distributor.claim(account, fixtureDataset, 1, amount, proof);
         vm.expectRevert(
-            abi.encodeWithSelector(RewardDistributor.AlreadyClaimed.selector, fixtureDataset, 1, account)
+            abi.encodeWithSelector(
+                RewardDistributor.AlreadyClaimed.selector, fixtureDataset, 1, account
+            )
         );
         distributor.claim(account, fixtureDataset, 1, amount, proof);
     }
@@ -231,7 +243,9 @@ contract RewardDistributorTest is BaseTest {
         _post(DATASET, 1, keccak256("another tree"), 15 ether);
         (address account, uint256 amount, bytes32[] memory proof) = _smallClaim(0);
         vm.expectRevert(
-            abi.encodeWithSelector(RewardDistributor.InvalidProof.selector, DATASET, 1, account, amount)
+            abi.encodeWithSelector(
+                RewardDistributor.InvalidProof.selector, DATASET, 1, account, amount
+            )
         );
         distributor.claim(account, DATASET, 1, amount, proof);
     }
@@ -248,7 +262,9 @@ contract RewardDistributorTest is BaseTest {
         distributor.claim(a, DATASET, 1, 6 ether, Merkle.proofOf(leaves, 0));
         bytes32[] memory proofB = Merkle.proofOf(leaves, 1);
         vm.expectRevert(
-            abi.encodeWithSelector(RewardDistributor.EpochOverclaimed.selector, DATASET, 1, 4 ether, 6 ether)
+            abi.encodeWithSelector(
+                RewardDistributor.EpochOverclaimed.selector, DATASET, 1, 4 ether, 6 ether
+            )
         );
         distributor.claim(b, DATASET, 1, 6 ether, proofB);
     }
@@ -270,7 +286,9 @@ contract RewardDistributorTest is BaseTest {
             assertTrue(distributor.isClaimed(fixtureDataset, claims[i].epoch, account));
         }
         vm.expectRevert(
-            abi.encodeWithSelector(RewardDistributor.AlreadyClaimed.selector, fixtureDataset, 1, account)
+            abi.encodeWithSelector(
+                RewardDistributor.AlreadyClaimed.selector, fixtureDataset, 1, account
+            )
         );
         distributor.claimBatch(account, claims);
     }
@@ -286,7 +304,11 @@ contract RewardDistributorTest is BaseTest {
         address account = vm.parseJsonAddress(fixture, ".bench.account");
         vm.expectRevert(
             abi.encodeWithSelector(
-                RewardDistributor.InvalidProof.selector, fixtureDataset, 2, account, claims[1].amount
+                RewardDistributor.InvalidProof.selector,
+                fixtureDataset,
+                2,
+                account,
+                claims[1].amount
             )
         );
         distributor.claimBatch(account, claims);
@@ -342,7 +364,8 @@ contract RewardDistributorTest is BaseTest {
             distributor.claim(accounts[i], DATASET, 1, amounts[i], Merkle.proofOf(leaves, i));
             assertEq(token.balanceOf(accounts[i]), amounts[i]);
         }
-        (uint256 funded,, uint256 claimed) = distributor.pool(DATASET);
+        (uint256 funded,) = distributor.pool(DATASET);
+        (,, uint256 claimed) = distributor.epochOf(DATASET, 1);
         assertEq(claimed, funded);
         assertEq(token.balanceOf(address(distributor)), 0);
     }

@@ -12,7 +12,9 @@ contract StandardsRegistryTest is BaseTest {
         assertEq(standards.epsilonPerQuery(), 0.1e18);
         assertEq(standards.epsilonBudget(), 5e18);
         (uint16 p, uint16 s, uint16 t, address tr) = standards.feeSplit();
-        assertEq((uint256(p)), uint256(3000)); assertEq(uint256(s), 6000); assertEq(uint256(t), 1000);
+        assertEq((uint256(p)), uint256(3000));
+        assertEq(uint256(s), 6000);
+        assertEq(uint256(t), 1000);
         assertEq(tr, treasury);
         assertEq(standards.treasury(), treasury);
         assertTrue(standards.isSchemaAccepted(SCHEMA_V1));
@@ -55,7 +57,9 @@ contract StandardsRegistryTest is BaseTest {
         uint32 ceiling = standards.MIN_CELL_SIZE_CEILING();
         vm.prank(address(timelock));
         if (k < 2 || k > ceiling) {
-            vm.expectRevert(abi.encodeWithSelector(StandardsRegistry.MinCellSizeOutOfRange.selector, k));
+            vm.expectRevert(
+                abi.encodeWithSelector(StandardsRegistry.MinCellSizeOutOfRange.selector, k)
+            );
             standards.setMinCellSize(k);
         } else {
             standards.setMinCellSize(k);
@@ -70,7 +74,9 @@ contract StandardsRegistryTest is BaseTest {
     }
 
     function test_setMinCellSize_revertsWhenNotOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, steward1));
+        vm.expectRevert(
+            abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, steward1)
+        );
         vm.prank(steward1);
         standards.setMinCellSize(20);
     }
@@ -85,15 +91,21 @@ contract StandardsRegistryTest is BaseTest {
 
     function test_setRoundingBase_revertsOutOfRange() public {
         vm.startPrank(address(timelock));
-        vm.expectRevert(abi.encodeWithSelector(StandardsRegistry.RoundingBaseOutOfRange.selector, 0));
+        vm.expectRevert(
+            abi.encodeWithSelector(StandardsRegistry.RoundingBaseOutOfRange.selector, 0)
+        );
         standards.setRoundingBase(0);
-        vm.expectRevert(abi.encodeWithSelector(StandardsRegistry.RoundingBaseOutOfRange.selector, 1001));
+        vm.expectRevert(
+            abi.encodeWithSelector(StandardsRegistry.RoundingBaseOutOfRange.selector, 1001)
+        );
         standards.setRoundingBase(1001);
         vm.stopPrank();
     }
 
     function test_setRoundingBase_revertsWhenNotOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        vm.expectRevert(
+            abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider)
+        );
         vm.prank(outsider);
         standards.setRoundingBase(10);
     }
@@ -120,7 +132,9 @@ contract StandardsRegistryTest is BaseTest {
     }
 
     function test_setEpsilon_revertsWhenNotOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        vm.expectRevert(
+            abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider)
+        );
         vm.prank(outsider);
         standards.setEpsilon(1, 1);
     }
@@ -131,13 +145,17 @@ contract StandardsRegistryTest is BaseTest {
         vm.prank(address(timelock));
         standards.setFeeSplit(5000, 4000, 1000);
         (uint16 p, uint16 s, uint16 t,) = standards.feeSplit();
-        assertEq((uint256(p)), uint256(5000)); assertEq(uint256(s), 4000); assertEq(uint256(t), 1000);
+        assertEq((uint256(p)), uint256(5000));
+        assertEq(uint256(s), 4000);
+        assertEq(uint256(t), 1000);
     }
 
     function testFuzz_setFeeSplit_mustSumToBps(uint16 p, uint16 s, uint16 t) public {
         vm.prank(address(timelock));
         if (uint256(p) + s + t != 10_000) {
-            vm.expectRevert(abi.encodeWithSelector(StandardsRegistry.InvalidFeeSplit.selector, p, s, t));
+            vm.expectRevert(
+                abi.encodeWithSelector(StandardsRegistry.InvalidFeeSplit.selector, p, s, t)
+            );
             standards.setFeeSplit(p, s, t);
         } else {
             standards.setFeeSplit(p, s, t);
@@ -157,7 +175,9 @@ contract StandardsRegistryTest is BaseTest {
     }
 
     function test_setFeeSplit_revertsWhenNotOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        vm.expectRevert(
+            abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider)
+        );
         vm.prank(outsider);
         standards.setFeeSplit(5000, 4000, 1000);
     }
@@ -177,7 +197,9 @@ contract StandardsRegistryTest is BaseTest {
     }
 
     function test_setTreasury_revertsWhenNotOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        vm.expectRevert(
+            abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider)
+        );
         vm.prank(outsider);
         standards.setTreasury(outsider);
     }
@@ -202,7 +224,9 @@ contract StandardsRegistryTest is BaseTest {
     }
 
     function test_setSchemaAccepted_revertsWhenNotOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, steward1));
+        vm.expectRevert(
+            abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, steward1)
+        );
         vm.prank(steward1);
         standards.setSchemaAccepted(SCHEMA_V2, true);
     }

@@ -28,7 +28,9 @@ contract StewardBadgeTest is BaseTest {
     }
 
     function test_mint_revertsWhenNotOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, steward1));
+        vm.expectRevert(
+            abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, steward1)
+        );
         vm.prank(steward1);
         badge.mint(outsider);
     }
@@ -60,7 +62,9 @@ contract StewardBadgeTest is BaseTest {
     }
 
     function test_burn_revertsWhenNotOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, steward1));
+        vm.expectRevert(
+            abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, steward1)
+        );
         vm.prank(steward1);
         badge.burn(steward2);
     }

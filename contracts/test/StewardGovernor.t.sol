@@ -42,7 +42,9 @@ contract StewardGovernorTest is BaseTest {
         vm.prank(steward3);
         governor.castVote(id, 0);
         (uint256 against, uint256 forVotes, uint256 abstain) = governor.proposalVotes(id);
-        assertEq(uint256(against), uint256(1)); assertEq(uint256(forVotes), 2); assertEq(uint256(abstain), 0);
+        assertEq(uint256(against), uint256(1));
+        assertEq(uint256(forVotes), 2);
+        assertEq(uint256(abstain), 0);
 
         vm.roll(block.number + VOTING_PERIOD);
         assertEq(uint8(governor.state(id)), uint8(IGovernor.ProposalState.Succeeded));
@@ -61,7 +63,10 @@ contract StewardGovernorTest is BaseTest {
     function test_governance_admitsStewardAndAcceptsSchema() public {
         _govern(address(badge), abi.encodeCall(badge.mint, (outsider)));
         assertTrue(badge.isSteward(outsider));
-        _govern(address(standards), abi.encodeCall(StandardsRegistry.setSchemaAccepted, (SCHEMA_V2, true)));
+        _govern(
+            address(standards),
+            abi.encodeCall(StandardsRegistry.setSchemaAccepted, (SCHEMA_V2, true))
+        );
         assertTrue(standards.isSchemaAccepted(SCHEMA_V2));
     }
 
@@ -77,7 +82,9 @@ contract StewardGovernorTest is BaseTest {
         address[] memory targets = new address[](1);
         bytes[] memory calldatas = new bytes[](1);
         vm.expectRevert(
-            abi.encodeWithSelector(IGovernor.GovernorInsufficientProposerVotes.selector, outsider, 0, 1)
+            abi.encodeWithSelector(
+                IGovernor.GovernorInsufficientProposerVotes.selector, outsider, 0, 1
+            )
         );
         vm.prank(outsider);
         governor.propose(targets, new uint256[](1), calldatas, "x");
