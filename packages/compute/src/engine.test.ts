@@ -1,11 +1,14 @@
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { queryReceiptSchema, researcherResultSchema } from "@opencohort/validators";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   LONE_CENTENARIAN_ID,
+  makeTempDir,
   OUTLIER_ID,
+  standardFixture,
   standardPersonIds,
+  writeFixtureDataset,
   writeStandardFixture,
 } from "../test/fixtures";
 import { createHarness, expectOk, expectRejected, type Harness } from "../test/harness";
@@ -243,6 +246,33 @@ describe("validate()", () => {
       h.dataset,
     );
     expect(long).toMatchObject({ ok: false, rule: "query-too-long" });
+  });
+});
+
+describe("person table with duplicated person_id", () => {
+  it("still counts distinct persons (the one-row-per-person shortcut is not taken)", async () => {
+    const dir = await makeTempDir();
+    const rows = standardFixture();
+    const duplicated = rows.person[0];
+    for (let i = 0; i < 15 && duplicated; i++) rows.person.push({ ...duplicated });
+    await writeFixtureDataset(dir, rows);
+    const dup = await createHarness({ dir });
+    try {
+      const outcome = expectOk(
+        await dup.run("SELECT count(DISTINCT person_id) FROM person", { params: precise }),
+      );
+      expect(outcome.researcherResult.rows).toEqual([[122]]);
+      // A lone person repeated 16 times must not pass k = 11 on their own.
+      const alone = expectOk(
+        await dup.run("SELECT count(*) FROM person", {
+          ids: [BigInt(duplicated?.person_id as number)],
+        }),
+      );
+      expect(alone.researcherResult.rows).toEqual([]);
+    } finally {
+      await dup.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -114,6 +114,8 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
   const storage = options.tableStorage ?? "memory";
   const catalogues = new Map<string, Promise<DatasetCatalogue>>();
   const sandboxKeys = new WeakMap<DatasetCatalogue, string>();
+  /** Datasets whose person table was checked to hold exactly one row per person. */
+  const onePersonPerRow = new WeakSet<DatasetCatalogue>();
   /** consent key -> order-independent digest of the set (keys the noise). */
   const consentDigests = new Map<string, string>();
   let runCounter = 0;
@@ -124,13 +126,14 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       pending = (async () => {
         const opened = await openDataset(datasetDir);
         const key = `d${createHash("sha256").update(`${opened.dir}\u0000${opened.contentHash}`).digest("hex").slice(0, 16)}`;
-        await sandbox.openDataset({
+        const { personTableUnique } = await sandbox.openDataset({
           key,
           dir: opened.dir,
           tables: opened.tables.map((t) => ({ name: t.name, file: t.file })),
           storage,
         });
         sandboxKeys.set(opened, key);
+        if (personTableUnique) onePersonPerRow.add(opened);
         return opened;
       })();
       catalogues.set(datasetDir, pending);
@@ -226,6 +229,8 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
         contributionCap: params.contributionCap,
         minCellSize: params.minCellSize,
         maxGroups,
+        rowsArePersons:
+          onePersonPerRow.has(dataset) && plan.tables.length === 1 && plan.tables[0] === "person",
       });
       const [, , releasedResult, summaryResult] = (await sandbox.exec(datasetKey, [
         { ...compiled.perPerson, read: "none" },

@@ -196,6 +196,8 @@ export function compileGuarded(
     contributionCap: number;
     minCellSize: number;
     maxGroups: number;
+    /** The query reads only a person table verified to hold one row per person. */
+    rowsArePersons?: boolean;
   },
 ): GuardedSql {
   const params = new Params();
@@ -208,19 +210,22 @@ export function compileGuarded(
     const expr = columnSql(input.column, aliases);
     const lo = params.add(input.lo, "DOUBLE");
     const hi = params.add(input.hi, "DOUBLE");
-    return [
-      `sum(least(greatest(CAST(${expr} AS DOUBLE), ${lo}), ${hi})) AS s${j}`,
-      `count(${expr}) AS c${j}`,
-    ];
+    const clamped = `least(greatest(CAST(${expr} AS DOUBLE), ${lo}), ${hi})`;
+    return options.rowsArePersons
+      ? [`${clamped} AS s${j}`, `CASE WHEN ${expr} IS NULL THEN 0 ELSE 1 END AS c${j}`]
+      : [`sum(${clamped}) AS s${j}`, `count(${expr}) AS c${j}`];
   });
-  const where = whereSql(plan, aliases, params, options.consentTable);
+  const whereClause = whereSql(plan, aliases, params, options.consentTable);
+  // One row per person already: the per-person aggregation would only copy the rows.
   const perPersonSql = [
     `CREATE OR REPLACE TEMP TABLE ${options.runTable} AS`,
-    `SELECT ${[...dims, "t0.person_id AS pid", "count(*) AS r", ...inputColumns].join(", ")}`,
+    `SELECT ${[...dims, "t0.person_id AS pid", options.rowsArePersons ? "1 AS r" : "count(*) AS r", ...inputColumns].join(", ")}`,
     `FROM ${from}`,
-    `WHERE ${where}`,
-    "GROUP BY ALL",
-  ].join("\n");
+    `WHERE ${whereClause}`,
+    options.rowsArePersons ? "" : "GROUP BY ALL",
+  ]
+    .filter((line) => line !== "")
+    .join("\n");
 
   // Separate statements, so separate parameter lists.
   const cap = "$1::BIGINT";

@@ -90,9 +90,10 @@ export class SandboxHost {
   }
 
   /** Registers a dataset; it is opened in the current worker and in every replacement. */
-  async openDataset(dataset: SandboxDataset): Promise<void> {
+  /** Registers a dataset and opens it; says whether its person table has one row per person. */
+  async openDataset(dataset: SandboxDataset): Promise<{ personTableUnique: boolean }> {
     this.datasets.set(dataset.key, dataset);
-    await this.serialised(async () => this.ensureOpen(await this.ensureWorker(), dataset.key));
+    return this.serialised(async () => this.ensureOpen(await this.ensureWorker(), dataset.key));
   }
 
   async closeDataset(key: string): Promise<void> {
@@ -178,12 +179,15 @@ export class SandboxHost {
     return run;
   }
 
-  private async ensureOpen(worker: WorkerState, key: string): Promise<void> {
-    if (worker.openDatasets.has(key)) return;
+  private async ensureOpen(
+    worker: WorkerState,
+    key: string,
+  ): Promise<{ personTableUnique: boolean }> {
+    if (worker.openDatasets.has(key)) return { personTableUnique: false };
     const dataset = this.datasets.get(key);
     if (!dataset) throw new SandboxError("failed", `dataset ${key} was never opened`);
     // Materialising a large dataset can take longer than one query is allowed to.
-    await this.request(
+    const opened = (await this.request(
       worker,
       {
         op: "open",
@@ -199,8 +203,9 @@ export class SandboxHost {
         },
       },
       Math.max(this.limits.timeoutMs, 600_000),
-    );
+    )) as { personTableUnique: boolean };
     worker.openDatasets.add(key);
+    return { personTableUnique: opened.personTableUnique === true };
   }
 
   private async ensureWorker(): Promise<WorkerState> {

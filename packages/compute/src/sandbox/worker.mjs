@@ -54,7 +54,7 @@ async function lockDown(connection, settings) {
 /** @param {any} message */
 async function openDataset(message) {
   const previous = databases.get(message.key);
-  if (previous) return { opened: false };
+  if (previous) return { opened: false, personTableUnique: false };
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   await lockDown(connection, {
@@ -74,7 +74,12 @@ async function openDataset(message) {
     );
   }
   databases.set(message.key, { connection, instance, consentTables: [] });
-  return { opened: true };
+  // Lets the engine skip the per-person aggregation on the person table, but only when it is
+  // really one row per person (a duplicated person must never count as several).
+  const unique = await connection.runAndReadAll(
+    "SELECT count(*) = count(DISTINCT person_id) AND count(person_id) = count(*) FROM dataset_person",
+  );
+  return { opened: true, personTableUnique: unique.getRows()[0]?.[0] === true };
 }
 
 async function parser() {
