@@ -4,3 +4,4 @@ export * from "./dev-accounts";
 export * from "./env";
 export * from "./generated/abis";
 export * from "./manifest";
+export * from "./relayer";

@@ -1,0 +1,204 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createDb, type Db, migrate } from "@opencohort/db";
+import { type Hex, keccak256, parseEther, stringToHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningAnvil, startAnvil } from "../anvil";
+import { createChainPublicClient, createSigningClient } from "../clients";
+import { consentTypedData } from "../consent";
+import { contractsDir, deployContracts } from "../deploy";
+import { devAccountKey } from "../dev-accounts";
+import { consentRegistryAbi, datasetRegistryAbi } from "../generated/abis";
+import type { DeploymentManifest } from "../manifest";
+import { submitConsentBatch } from "../relayer";
+import { createIndexer } from "./indexer";
+
+const workDir = mkdtempSync(join(tmpdir(), "oc-indexer-"));
+let anvil: RunningAnvil;
+let manifest: DeploymentManifest;
+let db: Db;
+
+const steward = () =>
+  createSigningClient({ chainId: 31337, rpcUrl: anvil.rpcUrl }, devAccountKey(31337, 1));
+const reader = () => createChainPublicClient({ chainId: 31337, rpcUrl: anvil.rpcUrl });
+const schemaVersion = keccak256(stringToHex("omop-lite/1"));
+const indexer = () => createIndexer({ db, client: reader(), manifest, batchSize: 50 });
+
+async function listDataset(slug: string): Promise<Hex> {
+  const datasetId = keccak256(stringToHex(slug));
+  const hash = await steward().writeContract({
+    address: manifest.contracts.DatasetRegistry,
+    abi: datasetRegistryAbi,
+    functionName: "listDataset",
+    args: [
+      datasetId,
+      keccak256(stringToHex(`${slug}-meta`)),
+      schemaVersion,
+      keccak256(stringToHex(`${slug}-v1`)),
+      parseEther("10"),
+      86_400n,
+    ],
+  });
+  await reader().waitForTransactionReceipt({ hash });
+  return datasetId;
+}
+
+async function relayConsent(
+  datasetId: Hex,
+  patientIndex: 6 | 7 | 8,
+  granted: boolean,
+  nonce: bigint,
+) {
+  const patient = privateKeyToAccount(devAccountKey(31337, patientIndex));
+  const message = { patient: patient.address, datasetId, granted, nonce, deadline: 4_000_000_000n };
+  const signature = await patient.signTypedData(
+    consentTypedData(31337, manifest.contracts.ConsentRegistry, message),
+  );
+  const relayer = createSigningClient(
+    { chainId: 31337, rpcUrl: anvil.rpcUrl },
+    devAccountKey(31337, 9),
+  );
+  await submitConsentBatch(relayer, reader(), manifest.contracts.ConsentRegistry, [
+    { ...message, signature },
+  ]);
+  return patient.address.toLowerCase();
+}
+
+beforeAll(async () => {
+  anvil = await startAnvil();
+  manifest = await deployContracts({
+    rpcUrl: anvil.rpcUrl,
+    deployerKey: devAccountKey(31337, 0),
+    manifestPath: join(contractsDir, "deployments", `test-indexer-${process.pid}.json`),
+  });
+  const databaseUrl = `file:${join(workDir, "indexer.db")}`;
+  await migrate(databaseUrl);
+  db = createDb(databaseUrl);
+}, 120_000);
+
+afterAll(async () => {
+  await db?.$disconnect();
+  await anvil?.stop();
+  rmSync(workDir, { recursive: true, force: true });
+  rmSync(join(contractsDir, "deployments", `test-indexer-${process.pid}.json`), { force: true });
+});
+
+describe("the event indexer against a real anvil", () => {
+  it("mirrors the deployment: governed standards and the admitted stewards", async () => {
+    const report = await indexer().syncOnce();
+    expect(report.events).toBeGreaterThan(0);
+    const standards = await db.standardsSnapshot.findFirst({
+      orderBy: { block: "desc" },
+      select: {
+        minCellSize: true,
+        roundingBase: true,
+        patientsBps: true,
+        stewardBps: true,
+        treasuryBps: true,
+        acceptedSchemaVersions: true,
+      },
+    });
+    expect(standards).toMatchObject({ minCellSize: 11, roundingBase: 5 });
+    expect(
+      (standards?.patientsBps ?? 0) + (standards?.stewardBps ?? 0) + (standards?.treasuryBps ?? 0),
+    ).toBe(10_000);
+    expect(standards?.acceptedSchemaVersions).toEqual([schemaVersion]);
+    const stewards = await db.accountRole.count({ where: { role: "STEWARD" } });
+    expect(stewards).toBe(3);
+  });
+
+  it("mirrors a listing and a relayed consent, and replaying the range changes nothing", async () => {
+    const datasetId = await listDataset("replay");
+    const patient = await relayConsent(datasetId, 6, true, 1n);
+    await indexer().syncOnce();
+    const before = {
+      dataset: await db.dataset.findUnique({
+        where: { id: datasetId },
+        select: { steward: true, latestVersion: true, listed: true },
+      }),
+      consent: await db.consentState.findUnique({
+        where: { patientAddress_datasetId: { patientAddress: patient, datasetId } },
+        select: { granted: true, nonce: true },
+      }),
+      events: await db.indexedEvent.count(),
+      snapshots: await db.standardsSnapshot.count(),
+    };
+    expect(before.dataset).toEqual({
+      steward: privateKeyToAccount(devAccountKey(31337, 1)).address.toLowerCase(),
+      latestVersion: 1,
+      listed: true,
+    });
+    expect(before.consent?.granted).toBe(true);
+
+    // Forget the cursor: the whole range is indexed again.
+    await db.indexerCursor.deleteMany({});
+    await indexer().syncOnce();
+    const after = {
+      dataset: await db.dataset.findUnique({
+        where: { id: datasetId },
+        select: { steward: true, latestVersion: true, listed: true },
+      }),
+      consent: await db.consentState.findUnique({
+        where: { patientAddress_datasetId: { patientAddress: patient, datasetId } },
+        select: { granted: true, nonce: true },
+      }),
+      events: await db.indexedEvent.count(),
+      snapshots: await db.standardsSnapshot.count(),
+    };
+    expect(after).toEqual(before);
+  });
+
+  it("rolls back a reorged range and applies the new fork", async () => {
+    const client = reader();
+    const kept = await listDataset("kept");
+    const snapshot = await client.request({ method: "evm_snapshot" as never });
+    const orphan = await listDataset("orphan");
+    const orphanPatient = await relayConsent(kept, 7, true, 1n);
+    await indexer().syncOnce();
+    expect(await db.dataset.count({ where: { id: orphan } })).toBe(1);
+    expect(
+      await db.consentState.count({ where: { patientAddress: orphanPatient, datasetId: kept } }),
+    ).toBe(1);
+
+    // Another fork from the snapshot, taller than the one it replaces.
+    await client.request({ method: "evm_revert" as never, params: [snapshot] as never });
+    const replacement = await listDataset("replacement");
+    await client.request({ method: "anvil_mine" as never, params: ["0x5"] as never });
+
+    const report = await indexer().syncOnce();
+    expect(report.rolledBackTo).toBeDefined();
+    expect(await db.dataset.count({ where: { id: orphan } })).toBe(0);
+    expect(
+      await db.consentState.count({ where: { patientAddress: orphanPatient, datasetId: kept } }),
+    ).toBe(0);
+    expect(await db.dataset.count({ where: { id: { in: [kept, replacement] } } })).toBe(2);
+    const canonical = await client.getBlock();
+    const cursor = await db.indexerCursor.findFirst({ select: { block: true, blockHash: true } });
+    expect(cursor).toEqual({ block: canonical.number, blockHash: canonical.hash.toLowerCase() });
+  });
+
+  it("follows a direct opt-out after a relayed opt-in (latest action wins)", async () => {
+    const datasetId = await listDataset("opt-out");
+    const patient = await relayConsent(datasetId, 8, true, 1n);
+    const wallet = createSigningClient(
+      { chainId: 31337, rpcUrl: anvil.rpcUrl },
+      devAccountKey(31337, 8),
+    );
+    const hash = await wallet.writeContract({
+      address: manifest.contracts.ConsentRegistry,
+      abi: consentRegistryAbi,
+      functionName: "setConsent",
+      args: [datasetId, false],
+    });
+    await reader().waitForTransactionReceipt({ hash });
+    await indexer().syncOnce();
+    const state = await db.consentState.findUnique({
+      where: { patientAddress_datasetId: { patientAddress: patient, datasetId } },
+      select: { granted: true, nonce: true },
+    });
+    expect(state?.granted).toBe(false);
+    expect(BigInt(state?.nonce ?? "0")).toBe(2n);
+  });
+});

@@ -1,0 +1,80 @@
+import { type Hex, keccak256, parseEther, stringToHex } from "viem";
+
+export interface DemoDataset {
+  slug: string;
+  /** Index of the steward among the demo cast's stewards. */
+  stewardIndex: 0 | 1 | 2;
+  seed: number;
+  title: string;
+  description: string;
+  price: bigint;
+  accessDays: number;
+  conditions: { code: string; label: string }[];
+}
+
+/** Three stewards, three synthetic cohorts: what a newcomer sees in the catalogue. */
+export const demoDatasets: DemoDataset[] = [
+  {
+    slug: "northbridge-cardiometabolic",
+    stewardIndex: 0,
+    seed: 101,
+    title: "Northbridge Cardiometabolic Cohort",
+    description:
+      "Adults followed in Northbridge Hospital's outpatient clinics: type 2 diabetes, hypertension and chronic kidney disease with prescriptions, HbA1c, blood pressure and eGFR.",
+    price: parseEther("250"),
+    accessDays: 30,
+    conditions: [
+      { code: "ICD10:E11", label: "Type 2 diabetes mellitus" },
+      { code: "ICD10:I10", label: "Essential hypertension" },
+      { code: "ICD10:N18", label: "Chronic kidney disease" },
+    ],
+  },
+  {
+    slug: "lakeside-respiratory",
+    stewardIndex: 1,
+    seed: 202,
+    title: "Lakeside Respiratory Registry",
+    description:
+      "Registry of patients with asthma and COPD from the Lakeside region, with inhaler prescriptions and visit history.",
+    price: parseEther("180"),
+    accessDays: 60,
+    conditions: [
+      { code: "ICD10:J45", label: "Asthma" },
+      { code: "ICD10:J44", label: "Chronic obstructive pulmonary disease" },
+    ],
+  },
+  {
+    slug: "coastal-primary-care",
+    stewardIndex: 2,
+    seed: 303,
+    title: "Coastal Primary Care Panel",
+    description:
+      "A general-practice panel across coastal communities: depression, anxiety and common chronic conditions, with SSRI exposure and visits.",
+    price: parseEther("120"),
+    accessDays: 90,
+    conditions: [
+      { code: "ICD10:F32", label: "Depressive episode" },
+      { code: "ICD10:I10", label: "Essential hypertension" },
+      { code: "ICD10:E11", label: "Type 2 diabetes mellitus" },
+    ],
+  },
+];
+
+/** The opaque on-chain id of a demo dataset: a hash, so it reveals nothing about the cohort. */
+export function demoDatasetId(dataset: DemoDataset): Hex {
+  return keccak256(stringToHex(`opencohort-demo:${dataset.slug}`));
+}
+
+/** The off-chain metadata document whose hash goes on chain. */
+export function demoMetadata(dataset: DemoDataset) {
+  return {
+    title: dataset.title,
+    description: dataset.description,
+    conditions: dataset.conditions,
+    schemaVersion: "omop-lite/1",
+  };
+}
+
+export function metadataHash(metadata: unknown): Hex {
+  return keccak256(stringToHex(JSON.stringify(metadata)));
+}

@@ -1,0 +1,309 @@
+/**
+ * Demo data for the local marketplace, each step skipped when already done, so a second
+ * `npm start` seeds nothing twice: synthetic cohorts on disk, their listing on chain, the
+ * stewards' metadata and enrolment lists in the database, and most patients' consent signed
+ * and relayed on chain (the same gasless path the web app uses).
+ */
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import {
+  CONSENT_BATCH_SIZE,
+  consentTypedData,
+  createChainPublicClient,
+  createSigningClient,
+  type DeploymentManifest,
+  datasetRegistryAbi,
+  devAccountKey,
+  LOCAL_CHAIN_ID,
+  type SignedConsent,
+  submitConsentBatch,
+} from "@opencohort/chain";
+import type { Indexer } from "@opencohort/chain/indexer/indexer";
+import type { Db } from "@opencohort/db";
+import { generateCohort, readManifest, verifyDatasetFolder } from "@opencohort/synth";
+import { type Address, type Hex, keccak256, stringToHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import {
+  type DemoDataset,
+  demoDatasetId,
+  demoDatasets,
+  demoMetadata,
+  metadataHash,
+} from "./demo-datasets";
+import { demoCast } from "./deploy";
+import { progressBar } from "./progress";
+
+export interface SeedContext {
+  db: Db;
+  rpcUrl: string;
+  manifest: DeploymentManifest;
+  indexer: Indexer;
+  stateDir: string;
+  persons: number;
+  log: (line: string) => void;
+}
+
+/** Which demo patients (by index in demoCast.patients) are enrolled in which dataset. */
+const demoEnrolments: Record<string, number[]> = {
+  "northbridge-cardiometabolic": [0, 2],
+  "lakeside-respiratory": [1, 2],
+  "coastal-primary-care": [0, 1, 2],
+};
+
+/** A synthetic patient's key, derived so that a re-run signs with the same wallet. */
+function syntheticPatientKey(datasetId: Hex, personId: bigint): Hex {
+  return keccak256(stringToHex(`opencohort-demo-patient:${datasetId}:${personId}`));
+}
+
+/** Nine in ten synthetic patients opt in; the demo patients always do (they can opt out in the app). */
+function consentsByDefault(personId: bigint): boolean {
+  return BigInt(keccak256(stringToHex(`consent:${personId}`))) % 10n !== 0n;
+}
+
+async function ensureCohortFiles(dataset: DemoDataset, ctx: SeedContext): Promise<string> {
+  const dir = join(ctx.stateDir, "datasets", dataset.slug, "v1");
+  if (existsSync(join(dir, "manifest.json"))) {
+    const verification = await verifyDatasetFolder(dir);
+    const manifest = verification.ok ? await readManifest(dir) : undefined;
+    if (manifest?.personCount === ctx.persons) return dir;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const bar = progressBar(`Generating ${dataset.title}`, 100);
+  await generateCohort({
+    persons: ctx.persons,
+    seed: dataset.seed,
+    outDir: dir,
+    title: dataset.title,
+    onProgress: ({ done, total }) => bar.update(Math.round((done / Math.max(total, 1)) * 100)),
+  });
+  bar.done();
+  return dir;
+}
+
+async function ensureListed(
+  dataset: DemoDataset,
+  contentHash: Hex,
+  ctx: SeedContext,
+): Promise<Hex> {
+  const datasetId = demoDatasetId(dataset);
+  const reader = createChainPublicClient({ chainId: LOCAL_CHAIN_ID, rpcUrl: ctx.rpcUrl });
+  const registry = {
+    address: ctx.manifest.contracts.DatasetRegistry,
+    abi: datasetRegistryAbi,
+  } as const;
+  if (await reader.readContract({ ...registry, functionName: "exists", args: [datasetId] }))
+    return datasetId;
+  const steward = createSigningClient(
+    { chainId: LOCAL_CHAIN_ID, rpcUrl: ctx.rpcUrl },
+    devAccountKey(LOCAL_CHAIN_ID, (dataset.stewardIndex + 1) as 1 | 2 | 3),
+  );
+  const hash = await steward.writeContract({
+    ...registry,
+    functionName: "listDataset",
+    args: [
+      datasetId,
+      metadataHash(demoMetadata(dataset)),
+      keccak256(stringToHex("omop-lite/1")),
+      contentHash,
+      dataset.price,
+      BigInt(dataset.accessDays * 24 * 60 * 60),
+    ],
+  });
+  await reader.waitForTransactionReceipt({ hash });
+  ctx.log(`Listed ${dataset.title} as ${datasetId}`);
+  return datasetId;
+}
+
+async function registerMetadataAndFiles(
+  dataset: DemoDataset,
+  datasetId: Hex,
+  dir: string,
+  ctx: SeedContext,
+): Promise<void> {
+  const metadata = demoMetadata(dataset);
+  const manifest = await readManifest(dir);
+  await ctx.db.$transaction(async (tx) => {
+    await tx.dataset.update({
+      where: { id: datasetId },
+      data: {
+        title: metadata.title,
+        description: metadata.description,
+        metadata,
+        searchText: [
+          metadata.title,
+          metadata.description,
+          ...metadata.conditions.map((c) => `${c.code} ${c.label}`),
+        ]
+          .join(" ")
+          .toLowerCase(),
+      },
+      select: { id: true },
+    });
+    for (const condition of metadata.conditions) {
+      await tx.datasetCondition.upsert({
+        where: { datasetId_code: { datasetId, code: condition.code } },
+        create: { datasetId, ...condition },
+        update: { label: condition.label },
+        select: { code: true },
+      });
+    }
+    await tx.datasetVersion.update({
+      where: { datasetId_version: { datasetId, version: 1 } },
+      data: {
+        location: dir,
+        manifest,
+        personCount: manifest.personCount,
+        registeredAt: new Date(),
+      },
+      select: { id: true },
+    });
+  });
+}
+
+async function readPersonIds(dir: string, firstConditionPrefix: string) {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    const all = await connection.runAndReadAll(
+      "SELECT person_id FROM read_parquet($path) ORDER BY person_id",
+      { path: join(dir, "person.parquet") },
+    );
+    const withCondition = await connection.runAndReadAll(
+      "SELECT DISTINCT person_id FROM read_parquet($path) WHERE starts_with(condition_code, $prefix) ORDER BY person_id LIMIT 3",
+      { path: join(dir, "condition_occurrence.parquet"), prefix: firstConditionPrefix },
+    );
+    return {
+      all: all.getRows().map((row) => BigInt(row[0] as bigint)),
+      flagship: withCondition.getRows().map((row) => BigInt(row[0] as bigint)),
+    };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+interface PlannedEnrolment {
+  personId: bigint;
+  patient: Address;
+  key: Hex | undefined;
+}
+
+async function ensureEnrolments(
+  dataset: DemoDataset,
+  datasetId: Hex,
+  dir: string,
+  ctx: SeedContext,
+): Promise<PlannedEnrolment[]> {
+  const prefix = dataset.conditions[0]?.code.replace(/^ICD10:/, "") ?? "";
+  const { all, flagship } = await readPersonIds(dir, prefix);
+  const demoPatients = (demoEnrolments[dataset.slug] ?? []).map((index, position) => ({
+    personId: flagship[position] ?? all[position] ?? 0n,
+    patient: demoCast.patients[index] as Address,
+  }));
+  const demoByPerson = new Map(demoPatients.map((entry) => [entry.personId, entry.patient]));
+  const planned = all.map((personId): PlannedEnrolment => {
+    const demo = demoByPerson.get(personId);
+    if (demo) return { personId, patient: demo, key: undefined };
+    const key = syntheticPatientKey(datasetId, personId);
+    return { personId, patient: privateKeyToAccount(key).address, key };
+  });
+  const existing = await ctx.db.enrolment.count({ where: { datasetId } });
+  if (existing === 0) {
+    const rows = planned.map((entry) => ({
+      datasetId,
+      personId: entry.personId,
+      patientAddress: entry.patient.toLowerCase(),
+    }));
+    for (let start = 0; start < rows.length; start += 1_000) {
+      await ctx.db.enrolment.createMany({ data: rows.slice(start, start + 1_000) });
+    }
+    const patients = [...new Set(rows.map((row) => row.patientAddress))];
+    for (const address of demoPatients.map((entry) => entry.patient.toLowerCase())) {
+      await ctx.db.account.upsert({
+        where: { address },
+        create: { address },
+        update: {},
+        select: { address: true },
+      });
+      await ctx.db.accountRole.upsert({
+        where: { address_role: { address, role: "PATIENT" } },
+        create: { address, role: "PATIENT" },
+        update: {},
+        select: { address: true },
+      });
+    }
+    ctx.log(
+      `Enrolled ${rows.length.toLocaleString("en-US")} persons (${patients.length.toLocaleString("en-US")} wallets) in ${dataset.title}`,
+    );
+  }
+  return planned;
+}
+
+async function ensureConsents(
+  datasetId: Hex,
+  planned: PlannedEnrolment[],
+  ctx: SeedContext,
+  title: string,
+) {
+  const already = new Set(
+    (
+      await ctx.db.consentState.findMany({ where: { datasetId }, select: { patientAddress: true } })
+    ).map((row) => row.patientAddress),
+  );
+  const toSign = planned.filter(
+    (entry) =>
+      !already.has(entry.patient.toLowerCase()) &&
+      (entry.key === undefined || consentsByDefault(entry.personId)),
+  );
+  if (toSign.length === 0) return;
+  const deadline = BigInt(Math.floor(Date.now() / 1000) + 24 * 60 * 60);
+  const registry = ctx.manifest.contracts.ConsentRegistry;
+  const reader = createChainPublicClient({ chainId: LOCAL_CHAIN_ID, rpcUrl: ctx.rpcUrl });
+  const relayer = createSigningClient(
+    { chainId: LOCAL_CHAIN_ID, rpcUrl: ctx.rpcUrl },
+    devAccountKey(LOCAL_CHAIN_ID, 9),
+  );
+  const bar = progressBar(`Signing and relaying consents for ${title}`, toSign.length);
+  let done = 0;
+  for (let start = 0; start < toSign.length; start += CONSENT_BATCH_SIZE) {
+    const batch: SignedConsent[] = [];
+    for (const entry of toSign.slice(start, start + CONSENT_BATCH_SIZE)) {
+      const key =
+        entry.key ??
+        devAccountKey(
+          LOCAL_CHAIN_ID,
+          (6 + demoCast.patients.indexOf(entry.patient as never)) as 6 | 7 | 8,
+        );
+      const message = { patient: entry.patient, datasetId, granted: true, nonce: 1n, deadline };
+      const signature = await privateKeyToAccount(key).signTypedData(
+        consentTypedData(LOCAL_CHAIN_ID, registry, message),
+      );
+      batch.push({ ...message, signature });
+    }
+    await submitConsentBatch(relayer, reader, registry, batch);
+    done += batch.length;
+    bar.update(done);
+  }
+  bar.done();
+}
+
+export async function seedDemo(ctx: SeedContext): Promise<void> {
+  const listed: { dataset: DemoDataset; datasetId: Hex; dir: string }[] = [];
+  for (const dataset of demoDatasets) {
+    const dir = await ensureCohortFiles(dataset, ctx);
+    const manifest = await readManifest(dir);
+    listed.push({
+      dataset,
+      datasetId: await ensureListed(dataset, manifest.contentHash as Hex, ctx),
+      dir,
+    });
+  }
+  await ctx.indexer.syncOnce();
+  for (const { dataset, datasetId, dir } of listed) {
+    await registerMetadataAndFiles(dataset, datasetId, dir, ctx);
+    const planned = await ensureEnrolments(dataset, datasetId, dir, ctx);
+    await ensureConsents(datasetId, planned, ctx, dataset.title);
+  }
+  await ctx.indexer.syncOnce();
+}
