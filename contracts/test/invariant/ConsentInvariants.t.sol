@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Test} from "forge-std/Test.sol";
+import {ConsentRegistry} from "../../src/ConsentRegistry.sol";
+import {ConsentHandler} from "./handlers/ConsentHandler.sol";
+
+/// @notice The on-chain consent of every (patient, dataset) equals the latest valid action of
+///         the model, whatever mix of direct calls and relayed (partly invalid) batches ran.
+contract ConsentInvariantsTest is Test {
+    ConsentRegistry internal consent;
+    ConsentHandler internal handler;
+
+    function setUp() public {
+        vm.warp(1_800_000_000);
+        consent = new ConsentRegistry();
+        handler = new ConsentHandler(consent);
+        targetContract(address(handler));
+    }
+
+    function invariant_consentEqualsLatestValidAction() public view {
+        for (uint256 p = 0; p < handler.patientCount(); ++p) {
+            for (uint256 d = 0; d < handler.datasetCount(); ++d) {
+                address patient = handler.patients(p);
+                bytes32 id = handler.datasetIds(d);
+                (bool expectedGranted, uint64 expectedNonce) = handler.model(patient, id);
+                (bool granted, uint64 nonce,) = consent.consentOf(patient, id);
+                assertEq(granted, expectedGranted, "granted");
+                assertEq(nonce, expectedNonce, "nonce");
+            }
+        }
+    }
+}
