@@ -31,7 +31,7 @@ const devstackEnvSchema = z.object({
     .int("OPENCOHORT_DEMO_PERSONS must be a whole number")
     .min(100, "OPENCOHORT_DEMO_PERSONS must be at least 100")
     .max(2_000_000, "OPENCOHORT_DEMO_PERSONS must be at most 2,000,000")
-    .default(20_000),
+    .default(4_000),
 });
 
 export type DevstackEnv = z.infer<typeof devstackEnvSchema>;

@@ -1,11 +1,15 @@
 // The whole marketplace on one machine: anvil, contracts, database, demo data, operator, web.
 // Ctrl-C stops every child; running it again reuses the chain state and seeds nothing twice.
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { createChainPublicClient, LOCAL_CHAIN_ID } from "@opencohort/chain";
 import { type RunningAnvil, startAnvil } from "@opencohort/chain/anvil";
+import { createIndexer } from "@opencohort/chain/indexer/indexer";
+import { isDatabaseConfigError, loadDbEnv, migrate, openDb } from "@opencohort/db";
 import { demoCast, deployDemoContracts, liveDeployment, manifestPath } from "./deploy";
 import { ConfigError, type DevstackEnv, parseDevstackEnv, repoRoot } from "./env";
 import { assertPortFree, waitForHttp } from "./ports";
+import { seedDemo } from "./seed";
 import { Supervisor } from "./supervisor";
 
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
@@ -69,14 +73,63 @@ async function run(env: DevstackEnv, supervisor: Supervisor): Promise<void> {
     ));
   if (existing) console.log(`  ✓ Contracts already deployed (${manifestPath})`);
 
+  // The database mirrors this chain: after a fresh deployment the default SQLite file is
+  // rebuilt, and a database named by DATABASE_URL must not hold an older chain's mirror.
+  const { databaseUrl, target } = loadDbEnv(
+    env.DATABASE_URL === undefined ? {} : { DATABASE_URL: env.DATABASE_URL },
+  );
+  if (
+    !existing &&
+    target.provider === "sqlite" &&
+    env.DATABASE_URL === undefined &&
+    existsSync(target.file)
+  ) {
+    rmSync(target.file, { force: true });
+  }
+  await step("Migrating the database", () => migrate(databaseUrl));
+  const db = await openDb(databaseUrl);
+  try {
+    if (!existing && (await db.indexedEvent.count({ where: { chainId: LOCAL_CHAIN_ID } })) > 0) {
+      throw new ConfigError(
+        "DATABASE_URL holds the mirror of an earlier local chain; point it at an empty database or clear it.",
+      );
+    }
+    const indexer = createIndexer({
+      db,
+      client: createChainPublicClient({ chainId: LOCAL_CHAIN_ID, rpcUrl }),
+      manifest,
+    });
+    await step("Seeding demo data", () =>
+      seedDemo({
+        db,
+        rpcUrl,
+        manifest,
+        indexer,
+        stateDir: env.OPENCOHORT_STATE_DIR,
+        persons: env.OPENCOHORT_DEMO_PERSONS,
+        log: (line) => supervisor.log("seed", line),
+      }),
+    );
+  } finally {
+    await db.$disconnect();
+  }
+
   const childEnv: Record<string, string> = {
     OPENCOHORT_RPC_URL: rpcUrl,
     OPENCOHORT_CHAIN_ID: String(manifest.chainId),
     OPENCOHORT_DEPLOYMENT: manifestPath,
     OPENCOHORT_STATE_DIR: env.OPENCOHORT_STATE_DIR,
+    DATABASE_URL: databaseUrl,
     NEXT_TELEMETRY_DISABLED: "1",
-    ...(env.DATABASE_URL ? { DATABASE_URL: env.DATABASE_URL } : {}),
   };
+
+  supervisor.start({
+    name: "operator",
+    command: process.execPath,
+    args: ["--import", "tsx", "src/main.ts"],
+    cwd: join(repoRoot, "apps", "operator"),
+    env: childEnv,
+  });
 
   const webUrl = `http://127.0.0.1:${env.OPENCOHORT_WEB_PORT}`;
   await step("Starting the web app", async () => {
@@ -125,7 +178,7 @@ async function main(): Promise<void> {
   } catch (error) {
     exiting = true;
     console.error(
-      error instanceof ConfigError
+      error instanceof ConfigError || isDatabaseConfigError(error)
         ? `\n${error.message}`
         : `\nThe dev stack could not start: ${(error as Error).message}`,
     );

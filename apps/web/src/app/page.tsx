@@ -2,6 +2,8 @@ import { readOverview } from "~/server/overview";
 
 export const dynamic = "force-dynamic";
 
+const number = (value: number) => value.toLocaleString("en-US");
+
 export default async function HomePage() {
   let overview: Awaited<ReturnType<typeof readOverview>>;
   try {
@@ -11,7 +13,7 @@ export default async function HomePage() {
       <main>
         <h1>OpenCohort</h1>
         <p className="error" role="alert">
-          The marketplace cannot reach its chain right now: {(error as Error).message}
+          The marketplace cannot reach its chain or database right now: {(error as Error).message}
         </p>
       </main>
     );
@@ -22,20 +24,39 @@ export default async function HomePage() {
       <p className="muted">Consented, aggregate-only research on health data, governed on chain.</p>
       <dl className="grid">
         <div className="card">
-          <dt>Chain</dt>
-          <dd data-testid="chain-id">{overview.chainId}</dd>
-        </div>
-        <div className="card">
-          <dt>Latest block</dt>
-          <dd data-testid="block-number">{overview.blockNumber.toString()}</dd>
-        </div>
-        <div className="card">
-          <dt>{overview.token.name} supply</dt>
-          <dd data-testid="token-supply">
-            {Number(overview.token.totalSupply).toLocaleString("en-US")} {overview.token.symbol}
+          <dt>Chain · latest block</dt>
+          <dd data-testid="chain">
+            {overview.chainId} · #{overview.blockNumber.toString()}
           </dd>
         </div>
+        <div className="card">
+          <dt>Minimum cell size (governed)</dt>
+          <dd data-testid="min-cell-size">k = {overview.standards.minCellSize}</dd>
+        </div>
+        <div className="card">
+          <dt>Counts rounded to</dt>
+          <dd data-testid="rounding-base">{overview.standards.roundingBase}</dd>
+        </div>
       </dl>
+      <h2>Datasets</h2>
+      {overview.datasets.length === 0 ? (
+        <p className="muted">No dataset is listed yet.</p>
+      ) : (
+        <ul className="datasets" data-testid="datasets">
+          {overview.datasets.map((dataset) => (
+            <li key={dataset.id} className="card">
+              <h3>{dataset.title}</h3>
+              <p className="muted">{dataset.description}</p>
+              <p>
+                {dataset.persons === null ? "size pending" : `${number(dataset.persons)} persons`} ·{" "}
+                {number(dataset.consented)} consented · {dataset.price} {overview.token.symbol} per
+                access pass
+              </p>
+              <p className="muted">{dataset.conditions.join(" · ")}</p>
+            </li>
+          ))}
+        </ul>
+      )}
     </main>
   );
 }
