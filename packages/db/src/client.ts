@@ -2,6 +2,8 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
+import Database from "better-sqlite3";
+import { probeDatabase } from "./engine/database";
 import { resolveDatabaseUrl } from "./env";
 import { DatabaseConfigError } from "./errors";
 import { PrismaClient as PostgresPrismaClient } from "./generated/postgres/client";
@@ -45,34 +47,32 @@ export function createDb(databaseUrl: string): Db {
 }
 
 /**
- * `createDb`, then one round trip to prove the database answers. For entry points: an
- * unreachable server or unopenable file becomes a DatabaseConfigError whose message is one
- * sentence naming DATABASE_URL (password masked), meant to be printed without a stack.
+ * `createDb`, after checking that the database can be opened. For entry points: an
+ * unreachable server, a missing PostgreSQL database or an unopenable SQLite path becomes a
+ * DatabaseConfigError whose message is one sentence naming DATABASE_URL (password masked),
+ * meant to be printed without a stack. Run `migrate()` first: this does not create schemas.
  */
 export async function openDb(databaseUrl: string): Promise<Db> {
   const { target } = resolveDatabaseUrl(databaseUrl);
   const where = target.provider === "sqlite" ? target.file : redactUrl(target.url);
-  const fail = (error: unknown) =>
+  const fail = (reason: string) =>
     new DatabaseConfigError(
-      `The database named by DATABASE_URL (${where}) cannot be opened: ${firstLine(error).replace(/\.$/, "")}.`,
+      `The database named by DATABASE_URL (${where}) cannot be opened: ${reason.replace(/\.$/, "")}.`,
     );
   let db: Db;
   try {
     db = createDb(databaseUrl);
+    // SQLite: opening creates the file if needed and proves the path is usable.
+    if (target.provider === "sqlite")
+      new Database(target.file, { timeout: SQLITE_BUSY_TIMEOUT_MS }).close();
   } catch (error) {
-    throw fail(error);
+    throw fail(error instanceof Error ? error.message : String(error));
   }
-  try {
-    await db.$queryRawUnsafe("SELECT 1");
-    return db;
-  } catch (error) {
-    // A pg pool left open would keep the process alive after the error is reported.
+  // PostgreSQL: the same probe the migrator uses, for the same wording.
+  const problem = target.provider === "postgresql" ? await probeDatabase(target) : undefined;
+  if (problem !== undefined) {
     await db.$disconnect().catch(() => {});
-    throw fail(error);
+    throw fail(problem.message);
   }
-}
-
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return (message.split("\n").find((line) => line.trim() !== "") ?? "unknown error").trim();
+  return db;
 }
