@@ -112,14 +112,12 @@ describe("the standard Prisma CLI, offline, through scripts/prisma.mjs", () => {
     expect(status.stdout).toContain("Database schema is up to date!");
     const diff = await prisma(
       url,
-      "migrate",
-      "diff",
-      "--from-config-datasource",
-      "--to-schema",
-      LAYOUTS.sqlite.schemaPath,
-      "--exit-code",
+      ...["migrate", "diff", "--from-config-datasource", "--to-schema", LAYOUTS.sqlite.schemaPath],
+      ...["--script", "--exit-code"],
     );
     expect(diff.code, diff.stderr + diff.stdout).toBe(0); // 0: empty diff, 2: differences
+    // The engine's `print` request reached the terminal.
+    expect(diff.stdout).toContain("-- This is an empty migration.");
     const reset = await prisma(url, "migrate", "reset", "--force");
     expect(reset.code, reset.stderr).toBe(0);
     expect(reset.stdout).toContain("Database reset successful");

@@ -1,3 +1,5 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import type {
   SqlDriverAdapter,
@@ -29,6 +31,8 @@ export const SQLITE_BUSY_TIMEOUT_MS = 30_000;
 export type MigrationAdapter = {
   /** What `SchemaEngine.new` takes. */
   factory: ReturnType<typeof bindMigrationAwareSqlAdapterFactory>;
+  /** The message with driver errors the engine only refers to by id spelled out. */
+  explain(message: string): string;
   /**
    * Closes every connection the engine opened. `SchemaEngine.free()` does not: a pg pool
    * left open keeps the process alive and a SQLite connection keeps its exclusive lock.
@@ -62,8 +66,16 @@ export function migrationAdapter(target: DatabaseTarget): MigrationAdapter {
   for (const symbol of Object.getOwnPropertySymbols(raw)) {
     Object.assign(tracked, { [symbol]: (raw as unknown as Record<symbol, unknown>)[symbol] });
   }
+  const factory = bindMigrationAwareSqlAdapterFactory(tracked);
   return {
-    factory: bindMigrationAwareSqlAdapterFactory(tracked),
+    factory,
+    explain(message: string): string {
+      // "External error id#3" names a JS error the binder kept; show what it was.
+      return message.replace(/External error id#(\d+)/g, (whole, id: string) => {
+        const kept = factory.errorRegistry.consumeError(Number(id))?.error;
+        return kept instanceof Error ? `${whole}: ${kept.message}` : whole;
+      });
+    },
     async close() {
       for (const adapter of opened.splice(0)) await adapter.dispose().catch(() => {});
     },
@@ -95,6 +107,9 @@ function acceptScriptsInExecuteRaw(adapter: SqlDriverAdapter): SqlDriverAdapter 
 function rawAdapter(target: DatabaseTarget): SqlMigrationAwareDriverAdapterFactory {
   if (target === OFFLINE_POSTGRES) return offlinePostgresFactory();
   if (target.provider === "sqlite") {
+    // better-sqlite3 cannot create a file in a missing directory (the dev stack's
+    // .devstack/ before its first run); the app's own client creates it too.
+    if (target.file !== ":memory:") mkdirSync(dirname(target.file), { recursive: true });
     return new PrismaBetterSqlite3({ url: `file:${target.file}`, timeout: SQLITE_BUSY_TIMEOUT_MS });
   }
   return postgresMigrationFactory(target.url, target.schema);

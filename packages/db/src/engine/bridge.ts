@@ -13,8 +13,14 @@
  */
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import type {
+  CreateMigrationInput,
+  DiffParams,
+  EvaluateDataLossInput,
+} from "@prisma/schema-engine-wasm/schema_engine_bg";
 import { type DatabaseTarget, parseDatabaseUrl } from "../url";
 import { type MigrationAdapter, migrationAdapter } from "./adapter";
+import { createMigrationViaDiff, evaluateDataLossViaDiff } from "./create-migration";
 import { createDatabase, probeDatabase } from "./database";
 import { type EngineErrorData, engineErrorData } from "./errors";
 import { resetSqliteDatabase } from "./sqlite-reset";
@@ -100,7 +106,7 @@ async function runCli(args: Args): Promise<number> {
   }
 }
 
-type Request = { id: number | string; method: string; params?: Record<string, unknown> };
+type Request = { id?: number | string; method?: string; params?: Record<string, unknown> };
 
 async function runRpc(args: Args): Promise<void> {
   const { SchemaEngine: Engine } = await loadSchemaEngine();
@@ -110,6 +116,8 @@ async function runRpc(args: Args): Promise<void> {
   ]);
   const target = targetFor(args, datamodels);
   let engine: SchemaEngine | undefined;
+  /** Ids of our own requests to the CLI (`print`), apart from the CLI's small numbers. */
+  let printId = 1_000_000;
   let adapter: MigrationAdapter | undefined;
   const getEngine = async (): Promise<SchemaEngine> => {
     if (engine === undefined) {
@@ -139,6 +147,32 @@ async function runRpc(args: Args): Promise<void> {
         return (await getEngine()).version();
       case "createDatabase":
         return { databaseName: await createDatabase(target) };
+      // See create-migration.ts: both need a shadow database the wasm engine cannot open.
+      case "createMigration":
+        return createMigrationViaDiff(
+          await getEngine(),
+          params as unknown as CreateMigrationInput,
+          target.provider,
+        );
+      case "evaluateDataLoss":
+        return evaluateDataLossViaDiff(
+          await getEngine(),
+          params as unknown as EvaluateDataLossInput,
+        );
+      case "diff": {
+        // The native engine prints the diff to the CLI with a `print` request and returns no
+        // stdout; the CLI ignores `stdout` in the answer, so without this nothing shows.
+        const result = await (await getEngine()).diff(params as unknown as DiffParams);
+        if (result.stdout) {
+          printId += 1;
+          reply({
+            id: printId,
+            method: "print",
+            params: { content: result.stdout.replace(/\n$/, "") },
+          });
+        }
+        return { ...result, stdout: null };
+      }
       case "reset":
         if (target.provider === "sqlite") {
           // See resetSqliteDatabase: the engine's connection must be closed first, it may
@@ -180,10 +214,12 @@ async function runRpc(args: Args): Promise<void> {
       reply({ id: null, error: { code: -32700, message: "Parse error" } });
       return;
     }
-    if (request.id === undefined) return; // a notification, or an answer to a `print`
+    // Notifications, and the CLI's answers to our `print` requests, need no reply.
+    const { method } = request;
+    if (request.id === undefined || method === undefined) return;
     queue = queue.then(async () => {
       try {
-        const result = await handle(request.method, request.params);
+        const result = await handle(method, request.params);
         reply({ id: request.id, result: result ?? null });
       } catch (error) {
         const rpcCode = (error as { rpcCode?: number }).rpcCode;
@@ -192,6 +228,7 @@ async function runRpc(args: Args): Promise<void> {
           return;
         }
         const data: EngineErrorData = engineErrorData(error);
+        if (adapter !== undefined) data.message = adapter.explain(data.message);
         reply({
           id: request.id,
           error: {

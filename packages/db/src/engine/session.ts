@@ -32,16 +32,16 @@ export async function withSchemaEngine<T>(
     );
     return await fn(engine);
   } catch (error) {
-    throw tidy(error);
+    throw tidy(error, adapter.explain);
   } finally {
     engine?.free();
     await adapter.close();
   }
 }
 
-function tidy(error: unknown): unknown {
+function tidy(error: unknown, explain: (message: string) => string): unknown {
   if (!(error instanceof Error)) return error;
-  const message = cutSpanTrace(error.message);
+  const message = explain(cutSpanTrace(error.message));
   if (message === error.message) return error;
   const tidied = new Error(message, { cause: error });
   const code = (error as { code?: unknown }).code;
