@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { DatabaseConfigError } from "./errors";
@@ -9,7 +9,8 @@ import { type DatabaseTarget, parseDatabaseUrl, sqliteUrl } from "./url";
  * against the working directory, so `file:.devstack/opencohort.db` names one file whether
  * the dev stack, a package script (cwd packages/db) or a test opens it.
  */
-export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+// Not `new URL("../../../", import.meta.url)`: bundlers (Next's Turbopack) read that as an asset.
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 /** The dev stack's database: SQLite inside the gitignored `.devstack/` state folder. */
 export const DEFAULT_DATABASE_URL = sqliteUrl(join(REPO_ROOT, ".devstack", "opencohort.db"));

@@ -1,9 +1,10 @@
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Provider } from "./url";
 
 /** packages/db, wherever the repository is checked out. */
-export const PACKAGE_ROOT = fileURLToPath(new URL("../", import.meta.url));
+// Not `new URL("../", import.meta.url)`: bundlers (Next's Turbopack) read that as an asset.
+export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 export type Layout = {
   provider: Provider;
