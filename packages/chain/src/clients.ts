@@ -27,9 +27,13 @@ export function chainFor(env: Pick<ChainEnv, "chainId" | "rpcUrl">): Chain {
   });
 }
 
+/** anvil mines on demand: poll it often, so waiting for a receipt costs milliseconds, not seconds. */
+const pollingIntervalFor = (chainId: number) => (chainId === LOCAL_CHAIN_ID ? 50 : 4_000);
+
 export function createChainPublicClient(env: Pick<ChainEnv, "chainId" | "rpcUrl">): PublicClient {
   return createPublicClient({
     chain: chainFor(env),
+    pollingInterval: pollingIntervalFor(env.chainId),
     transport: http(env.rpcUrl, { batch: true, retryCount: 2 }),
   }) as PublicClient;
 }
@@ -43,6 +47,7 @@ export function createSigningClient(
   return createWalletClient({
     account: privateKeyToAccount(privateKey),
     chain: chainFor(env),
+    pollingInterval: pollingIntervalFor(env.chainId),
     transport: http(env.rpcUrl),
   });
 }
