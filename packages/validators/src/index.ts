@@ -1,3 +1,4 @@
+export * from "./auth";
 export * from "./cohort";
 export * from "./dataset";
 export * from "./query";

@@ -1,0 +1,81 @@
+/**
+ * What every procedure gets. `createContextInner` takes no request, so tests call
+ * procedures through `createCaller` with exactly the services and session they choose; the
+ * web app's route handler builds the same context from the request's cookie.
+ */
+import type { DeploymentManifest } from "@opencohort/chain";
+import type { Indexer } from "@opencohort/chain/indexer/indexer";
+import type { ComputeEngine } from "@opencohort/compute";
+import type { Db } from "@opencohort/db";
+import type { Address, PublicClient } from "viem";
+
+export type Role = "researcher" | "patient" | "steward";
+
+export interface ApiConfig {
+  /** The host a SIWE message must name (EIP-4361 `domain`), e.g. "127.0.0.1:3000". */
+  siweDomain: string;
+  /** The origin a SIWE message must name (EIP-4361 `uri`), e.g. "http://127.0.0.1:3000". */
+  siweUri: string;
+  sessionTtlSeconds: number;
+  /** Where the operator's relayer, reward and anchor keys live is not the API's business. */
+}
+
+export interface ApiServices {
+  db: Db;
+  chain: {
+    chainId: number;
+    client: PublicClient;
+    manifest: DeploymentManifest;
+    /** Brings the database up to the chain head before a read that must not lag (a purchase just made). */
+    indexer: Indexer;
+  };
+  compute: ComputeEngine;
+  config: ApiConfig;
+}
+
+export interface SessionInfo {
+  /** SHA-256 of the cookie token (the Session row's id). */
+  id: string;
+  /** Lower-case address. */
+  address: Address;
+}
+
+/** How procedures set and clear the session cookie without knowing HTTP. */
+export interface CookieJar {
+  setSession(token: string, expiresAt: Date): void;
+  clearSession(): void;
+}
+
+export interface ApiContext extends ApiServices {
+  session: SessionInfo | null;
+  cookies: CookieJar;
+  hasRole(address: Address, role: Role): Promise<boolean>;
+}
+
+const noCookies: CookieJar = { setSession() {}, clearSession() {} };
+
+export async function hasRole(db: Db, address: Address, role: Role): Promise<boolean> {
+  const normalized = address.toLowerCase();
+  switch (role) {
+    case "researcher":
+      // Any signed-in address may research; access to a dataset is checked per dataset.
+      return true;
+    case "patient":
+      return (await db.enrolment.count({ where: { patientAddress: normalized } })) > 0;
+    case "steward":
+      return (await db.accountRole.count({ where: { address: normalized, role: "STEWARD" } })) > 0;
+  }
+}
+
+export function createContextInner(options: {
+  services: ApiServices;
+  session?: SessionInfo | null;
+  cookies?: CookieJar;
+}): ApiContext {
+  return {
+    ...options.services,
+    session: options.session ?? null,
+    cookies: options.cookies ?? noCookies,
+    hasRole: (address, role) => hasRole(options.services.db, address, role),
+  };
+}

@@ -1,0 +1,11 @@
+export {
+  type ApiConfig,
+  type ApiContext,
+  type ApiServices,
+  type CookieJar,
+  createContextInner,
+  type Role,
+  type SessionInfo,
+} from "./context";
+export { type AppRouter, appRouter, createCaller } from "./root";
+export { resolveSession } from "./router/auth";
