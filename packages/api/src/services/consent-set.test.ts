@@ -1,0 +1,88 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createDb, type Db, migrate, toDbUint } from "@opencohort/db";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { consentedPersonIds, consentSnapshot } from "./consent-set";
+
+let db: Db;
+let dir: string;
+const datasetId = `0x${"11".repeat(32)}`;
+const other = `0x${"22".repeat(32)}`;
+const wallet = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "oc-consent-set-"));
+  const url = `file:${join(dir, "db.sqlite")}`;
+  await migrate(url);
+  db = createDb(url);
+  for (const id of [datasetId, other]) {
+    await db.dataset.create({
+      data: {
+        id,
+        steward: wallet(9999),
+        price: toDbUint(1),
+        accessDurationSeconds: 60,
+        metadataHash: `0x${"00".repeat(32)}`,
+        listedBlock: 1n,
+        listedTxHash: `0x${"00".repeat(32)}`,
+        updatedBlock: 1n,
+      },
+    });
+  }
+  // 2,500 persons (more than one address chunk); every third consents, every seventh revoked.
+  await db.enrolment.createMany({
+    data: Array.from({ length: 2_500 }, (_, i) => ({
+      datasetId,
+      personId: BigInt(9_000_000_000 - i * 3),
+      patientAddress: wallet(i + 1),
+    })),
+  });
+  const consent = (patientAddress: string, id: string, granted: boolean) => ({
+    patientAddress,
+    datasetId: id,
+    granted,
+    nonce: toDbUint(1),
+    lastBlock: 5n,
+    lastLogIndex: 0,
+    lastTxHash: `0x${"00".repeat(32)}`,
+  });
+  await db.consentState.createMany({
+    data: [
+      ...Array.from({ length: 2_500 }, (_, i) => i)
+        .filter((i) => i % 3 === 0)
+        .map((i) => consent(wallet(i + 1), datasetId, i % 7 !== 0)),
+      // Consent for another dataset, and a consenting wallet that is not enrolled.
+      consent(wallet(2), other, true),
+      consent(wallet(5_000), datasetId, true),
+    ],
+  });
+  await db.indexerCursor.create({
+    data: { chainId: 31337, stream: "core", block: 42n, blockHash: `0x${"ab".repeat(32)}` },
+  });
+});
+
+afterAll(async () => {
+  await db?.$disconnect();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("consentedPersonIds", () => {
+  it("is the enrolled persons with granted consent for that dataset, ascending", async () => {
+    const expected = Array.from({ length: 2_500 }, (_, i) => i)
+      .filter((i) => i % 3 === 0 && i % 7 !== 0)
+      .map((i) => BigInt(9_000_000_000 - i * 3))
+      .sort((a, b) => (a < b ? -1 : 1));
+    const ids = await consentedPersonIds(db, datasetId);
+    expect(ids).toBeInstanceOf(BigInt64Array);
+    expect([...ids]).toEqual(expected);
+    expect(await consentedPersonIds(db, other)).toHaveLength(0);
+  });
+
+  it("comes with the indexer's block in one snapshot", async () => {
+    const snapshot = await consentSnapshot(db, datasetId, 31337);
+    expect(snapshot.block).toBe(42n);
+    expect(snapshot.personIds.length).toBe((await consentedPersonIds(db, datasetId)).length);
+    await expect(consentSnapshot(db, datasetId, 1)).rejects.toThrow(/indexer has not run/);
+  });
+});
