@@ -9,6 +9,16 @@ const operatorEnvSchema = z.object({
     .int()
     .min(100, "OPERATOR_POLL_INTERVAL_MS must be at least 100")
     .default(1_000),
+  OPERATOR_EPOCH_SECONDS: z.coerce
+    .number({ error: "OPERATOR_EPOCH_SECONDS must be a number of seconds" })
+    .int("OPERATOR_EPOCH_SECONDS must be a whole number of seconds")
+    .min(1, "OPERATOR_EPOCH_SECONDS must be at least 1")
+    .default(300),
+  OPERATOR_EPOCH_SETTLE_SECONDS: z.coerce
+    .number({ error: "OPERATOR_EPOCH_SETTLE_SECONDS must be a number of seconds" })
+    .int("OPERATOR_EPOCH_SETTLE_SECONDS must be a whole number of seconds")
+    .min(0, "OPERATOR_EPOCH_SETTLE_SECONDS must not be negative")
+    .default(60),
 });
 
 export interface OperatorEnv {
@@ -16,6 +26,13 @@ export interface OperatorEnv {
   databaseUrl: string;
   operatorKey: Hex;
   pollIntervalMs: number;
+  /** How long an epoch stays open before the operator closes it. */
+  epochSeconds: number;
+  /**
+   * How long a due epoch may wait for its in-flight (PENDING/RUNNING) queries to finish, so
+   * that their receipts and inclusions are not left out; after that it closes regardless.
+   */
+  epochSettleSeconds: number;
 }
 
 /** Everything the operator reads from the environment, validated once at start. */
@@ -32,5 +49,7 @@ export function loadOperatorEnv(
     // Dev keys only on the local chain: parseChainEnv already requires a key elsewhere.
     operatorKey: chain.operatorKey ?? devAccountKey(LOCAL_CHAIN_ID, 9),
     pollIntervalMs: parsed.data.OPERATOR_POLL_INTERVAL_MS,
+    epochSeconds: parsed.data.OPERATOR_EPOCH_SECONDS,
+    epochSettleSeconds: parsed.data.OPERATOR_EPOCH_SETTLE_SECONDS,
   };
 }
