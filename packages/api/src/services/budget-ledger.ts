@@ -1,0 +1,126 @@
+/**
+ * The privacy budget kept in the database (PrivacyBudgetEntry rows), behind compute's
+ * PrivacyBudgetLedger interface.
+ *
+ * Two budgets per (researcher, dataset), told apart by the kind of the Query a charge
+ * belongs to:
+ * - "query": the governed budget (StandardsRegistry.epsilonBudget), spent by SQL and COHORT
+ *   queries (and by any entry without a query);
+ * - "feasibility": a small separate budget (FEASIBILITY_EPSILON_BUDGET) spent by the free,
+ *   noisy feasibility counts of `dataset.feasibility`, which are Query rows of kind
+ *   FEASIBILITY. Feasibility counts never eat into the budget a researcher paid for.
+ *
+ * Every charge names its query (`queryId` is unique), so a retried execution is charged once.
+ * Check and charge happen in one serializable transaction (retried on a write conflict), so
+ * concurrent queries cannot overdraw.
+ */
+import type { PrivacyBudgetLedger } from "@opencohort/compute";
+import { type Db, type Prisma, toDbUint } from "@opencohort/db";
+import { formatUnits } from "viem";
+
+export type BudgetKind = "query" | "feasibility";
+
+/** Epsilon a researcher may spend on feasibility counts of one dataset (10 counts at 0.1). */
+export const FEASIBILITY_EPSILON_BUDGET = 1;
+
+/** Float sums of epsilons (0.1 + 0.1 + ...) are compared with this tolerance, like compute's. */
+const TOLERANCE = 1_000_000_000n; // 1e-9 epsilon
+
+/** An epsilon as 18-decimal fixed point (the schema's epsilon columns), to 1e-12 (epsilons come from 18-decimal chain values). */
+export function epsilonToFixed(epsilon: number): bigint {
+  if (!Number.isFinite(epsilon) || epsilon < 0) throw new RangeError(`bad epsilon ${epsilon}`);
+  return BigInt(Math.round(epsilon * 1e12)) * 1_000_000n;
+}
+
+export function fixedToEpsilon(value: bigint): number {
+  return Number(formatUnits(value, 18));
+}
+
+function scopeFilter(kind: BudgetKind): Prisma.PrivacyBudgetEntryWhereInput {
+  return kind === "feasibility"
+    ? { query: { is: { kind: "FEASIBILITY" } } }
+    : { OR: [{ queryId: null }, { query: { is: { kind: { not: "FEASIBILITY" } } } }] };
+}
+
+type Reader = Db | Prisma.TransactionClient;
+
+/** Epsilon spent so far (18-decimal fixed point) by `researcher` on `datasetId` in one budget. */
+export async function epsilonSpent(
+  db: Reader,
+  researcher: string,
+  datasetId: string,
+  kind: BudgetKind,
+): Promise<bigint> {
+  const entries = await db.privacyBudgetEntry.findMany({
+    where: { researcherAddress: researcher.toLowerCase(), datasetId, ...scopeFilter(kind) },
+    select: { epsilon: true },
+  });
+  return entries.reduce((sum, entry) => sum + BigInt(entry.epsilon), 0n);
+}
+
+/** What is left of a budget of `totalEpsilon`, as a number (never negative). */
+export async function budgetRemaining(
+  db: Reader,
+  researcher: string,
+  datasetId: string,
+  kind: BudgetKind,
+  totalEpsilon: number,
+): Promise<number> {
+  const left = epsilonToFixed(totalEpsilon) - (await epsilonSpent(db, researcher, datasetId, kind));
+  return left > 0n ? fixedToEpsilon(left) : 0;
+}
+
+export interface DbBudgetLedgerOptions {
+  /** The Query row the charge belongs to (its kind picks the budget). */
+  queryId: string;
+  kind: BudgetKind;
+  /** The budget, in epsilon (e.g. the governed epsilonBudget, or FEASIBILITY_EPSILON_BUDGET). */
+  totalEpsilon: number;
+}
+
+const MAX_ATTEMPTS = 5;
+
+/** A ledger that charges one query: hand it to compute.run for that query. */
+export function createDbBudgetLedger(db: Db, options: DbBudgetLedgerOptions): PrivacyBudgetLedger {
+  const total = epsilonToFixed(options.totalEpsilon);
+  const remainingOf = (spent: bigint) => (spent >= total ? 0 : fixedToEpsilon(total - spent));
+  return {
+    async spend(researcher, datasetId, epsilon) {
+      const charge = epsilonToFixed(epsilon);
+      const researcherAddress = researcher.toLowerCase();
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await db.$transaction(
+            async (tx) => {
+              const spent = await epsilonSpent(tx, researcherAddress, datasetId, options.kind);
+              const already = await tx.privacyBudgetEntry.findUnique({
+                where: { queryId: options.queryId },
+                select: { id: true },
+              });
+              // A retried execution of the same query was charged the first time.
+              if (already) return { ok: true as const, remaining: remainingOf(spent) };
+              if (spent + charge > total + TOLERANCE) {
+                return { ok: false as const, remaining: remainingOf(spent) };
+              }
+              await tx.privacyBudgetEntry.create({
+                data: {
+                  researcherAddress,
+                  datasetId,
+                  epsilon: toDbUint(charge),
+                  queryId: options.queryId,
+                },
+                select: { id: true },
+              });
+              return { ok: true as const, remaining: remainingOf(spent + charge) };
+            },
+            { isolationLevel: "Serializable" },
+          );
+        } catch (error) {
+          // P2034: write conflict or deadlock (PostgreSQL serializable); try again.
+          const code = (error as { code?: unknown }).code;
+          if (code !== "P2034" || attempt >= MAX_ATTEMPTS) throw error;
+        }
+      }
+    },
+  };
+}
