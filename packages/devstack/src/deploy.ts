@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { join, resolve } from "node:path";
 import {
   createChainPublicClient,
   type DeploymentManifest,
@@ -10,8 +11,20 @@ import {
 import { contractsDir, deployContracts } from "@opencohort/chain/deploy";
 import { type Address, parseEther } from "viem";
 import { privateKeyToAddress } from "viem/accounts";
+import { defaultStateDir } from "./env";
 
-export const manifestPath = join(contractsDir, "deployments", `${LOCAL_CHAIN_ID}.json`);
+/**
+ * The manifest of the dev stack whose state lives in `stateDir`: the usual
+ * contracts/deployments/31337.json for the default state folder, a name of its own for any
+ * other (tests), so that two stacks never overwrite each other's manifest.
+ */
+export function manifestPathFor(stateDir: string): string {
+  const name =
+    resolve(stateDir) === resolve(defaultStateDir)
+      ? `${LOCAL_CHAIN_ID}.json`
+      : `${LOCAL_CHAIN_ID}-${createHash("sha256").update(resolve(stateDir)).digest("hex").slice(0, 12)}.json`;
+  return join(contractsDir, "deployments", name);
+}
 
 const devAddress = (index: Parameters<typeof devAccountKey>[1]): Address =>
   privateKeyToAddress(devAccountKey(LOCAL_CHAIN_ID, index));
@@ -26,7 +39,10 @@ export const demoCast = {
 } as const;
 
 /** The manifest of the contracts already on this chain, or undefined when they must be deployed. */
-export async function liveDeployment(rpcUrl: string): Promise<DeploymentManifest | undefined> {
+export async function liveDeployment(
+  rpcUrl: string,
+  manifestPath: string,
+): Promise<DeploymentManifest | undefined> {
   try {
     const manifest = readDeploymentManifest(manifestPath);
     const client = createChainPublicClient({ chainId: LOCAL_CHAIN_ID, rpcUrl });
@@ -39,6 +55,7 @@ export async function liveDeployment(rpcUrl: string): Promise<DeploymentManifest
 /** Deploys the system for the demo: stewards, token allocations and the operator above. */
 export async function deployDemoContracts(
   rpcUrl: string,
+  manifestPath: string,
   log: (line: string) => void,
 ): Promise<DeploymentManifest> {
   // Researchers need tokens to buy access; everybody else starts with a little.

@@ -5,6 +5,8 @@ import { z } from "zod";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
+export const defaultStateDir = join(repoRoot, ".devstack");
+
 const portSchema = (name: string, fallback: number) =>
   z.coerce
     .number({ error: `${name} must be a port number` })
@@ -14,7 +16,7 @@ const portSchema = (name: string, fallback: number) =>
     .default(fallback);
 
 const devstackEnvSchema = z.object({
-  OPENCOHORT_STATE_DIR: z.string().default(join(repoRoot, ".devstack")),
+  OPENCOHORT_STATE_DIR: z.string().default(defaultStateDir),
   OPENCOHORT_ANVIL_PORT: portSchema("OPENCOHORT_ANVIL_PORT", 8545),
   OPENCOHORT_WEB_PORT: portSchema("OPENCOHORT_WEB_PORT", 3000),
   /** Use an already running chain instead of starting anvil (it must be chain 31337 with the dev accounts funded). */

@@ -6,7 +6,7 @@ import { createChainPublicClient, LOCAL_CHAIN_ID } from "@opencohort/chain";
 import { type RunningAnvil, startAnvil } from "@opencohort/chain/anvil";
 import { createIndexer } from "@opencohort/chain/indexer/indexer";
 import { isDatabaseConfigError, loadDbEnv, migrate, openDb } from "@opencohort/db";
-import { demoCast, deployDemoContracts, liveDeployment, manifestPath } from "./deploy";
+import { demoCast, deployDemoContracts, liveDeployment, manifestPathFor } from "./deploy";
 import { ConfigError, type DevstackEnv, parseDevstackEnv, repoRoot } from "./env";
 import { assertPortFree, waitForHttp } from "./ports";
 import { seedDemo } from "./seed";
@@ -65,19 +65,20 @@ async function run(env: DevstackEnv, supervisor: Supervisor): Promise<void> {
     rpcUrl = anvil.rpcUrl;
   }
 
-  const existing = await liveDeployment(rpcUrl);
+  const manifestPath = manifestPathFor(env.OPENCOHORT_STATE_DIR);
+  const existing = await liveDeployment(rpcUrl, manifestPath);
   const manifest =
     existing ??
     (await step("Deploying the contracts", () =>
-      deployDemoContracts(rpcUrl, (line) => supervisor.log("forge", line)),
+      deployDemoContracts(rpcUrl, manifestPath, (line) => supervisor.log("forge", line)),
     ));
   if (existing) console.log(`  ✓ Contracts already deployed (${manifestPath})`);
 
   // The database mirrors this chain: after a fresh deployment the default SQLite file is
   // rebuilt, and a database named by DATABASE_URL must not hold an older chain's mirror.
-  const { databaseUrl, target } = loadDbEnv(
-    env.DATABASE_URL === undefined ? {} : { DATABASE_URL: env.DATABASE_URL },
-  );
+  const { databaseUrl, target } = loadDbEnv({
+    DATABASE_URL: env.DATABASE_URL ?? `file:${join(env.OPENCOHORT_STATE_DIR, "opencohort.db")}`,
+  });
   if (
     !existing &&
     target.provider === "sqlite" &&
