@@ -1,0 +1,241 @@
+/**
+ * A real chain and a real database for the operator's tests: anvil, the deployed contracts,
+ * a migrated temporary SQLite file, and the steps the rest of the system would take
+ * (list a dataset, buy access, enrol patients, record succeeded queries).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  cohortTokenAbi,
+  createChainPublicClient,
+  createSigningClient,
+  type DeploymentManifest,
+  type DevAccountIndex,
+  datasetRegistryAbi,
+  devAccountKey,
+  marketplaceAbi,
+  rewardDistributorAbi,
+} from "@opencohort/chain";
+import { type RunningAnvil, startAnvil } from "@opencohort/chain/anvil";
+import { contractsDir, deployContracts } from "@opencohort/chain/deploy";
+import { createIndexer } from "@opencohort/chain/indexer/indexer";
+import { createDb, type Db, migrate } from "@opencohort/db";
+import { type Address, type Hex, keccak256, parseAbiItem, parseEther, stringToHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+export const CHAIN_ID = 31337;
+export const schemaVersion = keccak256(stringToHex("omop-lite/1"));
+export const addressOf = (index: DevAccountIndex) =>
+  privateKeyToAccount(devAccountKey(CHAIN_ID, index)).address.toLowerCase() as Address;
+
+export interface ChainFixture {
+  anvil: RunningAnvil;
+  manifest: DeploymentManifest;
+  manifestPath: string;
+  databaseUrl: string;
+  db: Db;
+  reader: ReturnType<typeof createChainPublicClient>;
+  signer(index: DevAccountIndex): ReturnType<typeof createSigningClient>;
+  sync(): Promise<void>;
+  rpc(method: string, params?: unknown[]): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export async function startChainFixture(name: string): Promise<ChainFixture> {
+  const workDir = mkdtempSync(join(tmpdir(), `oc-operator-${name}-`));
+  const manifestPath = join(
+    contractsDir,
+    "deployments",
+    `test-operator-${name}-${process.pid}.json`,
+  );
+  const anvil = await startAnvil();
+  const manifest = await deployContracts({
+    rpcUrl: anvil.rpcUrl,
+    deployerKey: devAccountKey(CHAIN_ID, 0),
+    manifestPath,
+  });
+  const databaseUrl = `file:${join(workDir, "operator.db")}`;
+  await migrate(databaseUrl);
+  const db = createDb(databaseUrl);
+  const env = { chainId: CHAIN_ID, rpcUrl: anvil.rpcUrl };
+  const reader = createChainPublicClient(env);
+  const indexer = createIndexer({ db, client: reader, manifest });
+  return {
+    anvil,
+    manifest,
+    manifestPath,
+    databaseUrl,
+    db,
+    reader,
+    signer: (index) => createSigningClient(env, devAccountKey(CHAIN_ID, index)),
+    async sync() {
+      await indexer.syncOnce();
+    },
+    rpc: (method, params = []) =>
+      reader.request({ method: method as never, params: params as never }),
+    async close() {
+      await db.$disconnect();
+      await anvil.stop();
+      rmSync(workDir, { recursive: true, force: true });
+      rmSync(manifestPath, { force: true });
+    },
+  };
+}
+
+/** Steward anvil #1 lists a dataset at `price`; returns its opaque id. */
+export async function listDataset(
+  fixture: ChainFixture,
+  slug: string,
+  price = parseEther("100"),
+): Promise<Hex> {
+  const datasetId = keccak256(stringToHex(slug));
+  const hash = await fixture.signer(1).writeContract({
+    address: fixture.manifest.contracts.DatasetRegistry,
+    abi: datasetRegistryAbi,
+    functionName: "listDataset",
+    args: [
+      datasetId,
+      keccak256(stringToHex(`${slug}-meta`)),
+      schemaVersion,
+      keccak256(stringToHex(`${slug}-v1`)),
+      price,
+      86_400n,
+    ],
+  });
+  await fixture.reader.waitForTransactionReceipt({ hash });
+  return datasetId;
+}
+
+/** Researcher anvil #4 buys access (approve, then purchaseAccess). */
+export async function buyAccess(fixture: ChainFixture, datasetId: Hex, price: bigint) {
+  const researcher = fixture.signer(4);
+  const approval = await researcher.writeContract({
+    address: fixture.manifest.contracts.CohortToken,
+    abi: cohortTokenAbi,
+    functionName: "approve",
+    args: [fixture.manifest.contracts.Marketplace, price],
+  });
+  await fixture.reader.waitForTransactionReceipt({ hash: approval });
+  const purchase = await researcher.writeContract({
+    address: fixture.manifest.contracts.Marketplace,
+    abi: marketplaceAbi,
+    functionName: "purchaseAccess",
+    args: [datasetId, price],
+  });
+  const receipt = await fixture.reader.waitForTransactionReceipt({ hash: purchase });
+  if (receipt.status !== "success") throw new Error("purchase reverted");
+}
+
+export async function enrol(
+  fixture: ChainFixture,
+  datasetId: string,
+  personId: bigint,
+  patientAddress: string,
+) {
+  await fixture.db.enrolment.create({
+    data: { datasetId, personId, patientAddress: patientAddress.toLowerCase() },
+    select: { id: true },
+  });
+}
+
+let querySerial = 0;
+
+/** A query as the API records it: status, epoch, receipt and the persons it included. */
+export async function recordQuery(
+  fixture: ChainFixture,
+  options: {
+    datasetId: string;
+    epoch: number;
+    personIds: bigint[];
+    status?: "SUCCEEDED" | "FAILED" | "RUNNING";
+    withReceipt?: boolean;
+  },
+): Promise<{ id: string; receiptHash: Hex | null }> {
+  const { db } = fixture;
+  const version = await db.datasetVersion.findFirstOrThrow({
+    where: { datasetId: options.datasetId },
+    select: { id: true },
+  });
+  querySerial += 1;
+  const status = options.status ?? "SUCCEEDED";
+  const receiptHash =
+    (options.withReceipt ?? status === "SUCCEEDED")
+      ? keccak256(stringToHex(`receipt-${process.pid}-${querySerial}`))
+      : null;
+  const query = await db.query.create({
+    data: {
+      researcherAddress: addressOf(4),
+      datasetId: options.datasetId,
+      datasetVersionId: version.id,
+      kind: "SQL",
+      sql: "SELECT count(*) FROM person",
+      status,
+      epoch: options.epoch,
+      receiptHash,
+      includedPersonCount: options.personIds.length,
+      inclusions: {
+        createMany: {
+          data: options.personIds.map((personId) => ({
+            personId,
+            datasetId: options.datasetId,
+            epoch: options.epoch,
+          })),
+        },
+      },
+    },
+    select: { id: true },
+  });
+  return { id: query.id, receiptHash };
+}
+
+export async function tokenBalance(fixture: ChainFixture, account: Address): Promise<bigint> {
+  return fixture.reader.readContract({
+    address: fixture.manifest.contracts.CohortToken,
+    abi: cohortTokenAbi,
+    functionName: "balanceOf",
+    args: [account],
+  });
+}
+
+/** RootPosted events on chain for (dataset, epoch): the number of roots actually posted. */
+export async function rootsPosted(fixture: ChainFixture, datasetId: Hex, epoch: number) {
+  const logs = await fixture.reader.getLogs({
+    address: fixture.manifest.contracts.RewardDistributor,
+    event: parseAbiItem(
+      "event RootPosted(bytes32 indexed datasetId, uint256 indexed epoch, bytes32 root, uint256 total)",
+    ),
+    args: { datasetId, epoch: BigInt(epoch) },
+    fromBlock: 0n,
+  });
+  return logs.length;
+}
+
+/** A patient claims their stored allocation on chain; returns the tokens it paid them. */
+export async function claimStoredAllocation(
+  fixture: ChainFixture,
+  patientIndex: DevAccountIndex,
+  datasetId: Hex,
+  epoch: number,
+): Promise<bigint> {
+  const patient = addressOf(patientIndex);
+  const allocation = await fixture.db.rewardAllocation.findFirstOrThrow({
+    where: { patientAddress: patient, rewardEpoch: { datasetId, epoch } },
+    select: { amount: true, proof: true },
+  });
+  const before = await tokenBalance(fixture, patient);
+  const hash = await fixture.signer(patientIndex).writeContract({
+    address: fixture.manifest.contracts.RewardDistributor,
+    abi: rewardDistributorAbi,
+    functionName: "claim",
+    args: [patient, datasetId, BigInt(epoch), BigInt(allocation.amount), allocation.proof as Hex[]],
+  });
+  const receipt = await fixture.reader.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error("claim reverted");
+  return (await tokenBalance(fixture, patient)) - before;
+}
+
+export async function epochStatus(fixture: ChainFixture, epoch: number) {
+  return (await fixture.db.epoch.findUnique({ where: { number: epoch }, select: { status: true } }))
+    ?.status;
+}
