@@ -38,7 +38,9 @@ export function loadSchemaEngine(): Promise<Bindings> {
   loading ??= (async () => {
     const require = createRequire(import.meta.url);
     const gluePath = require.resolve("@prisma/schema-engine-wasm/schema_engine_bg");
-    const bindings = (await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ gluePath)) as Bindings;
+    const bindings = (await import(
+      /* webpackIgnore: true */ /* turbopackIgnore: true */ gluePath
+    )) as Bindings;
     const bytes = await readFile(gluePath.replace(/\.js$/, ".wasm"));
     const { instance } = await webAssembly.instantiate(bytes, {
       "./schema_engine_bg.js": bindings,
