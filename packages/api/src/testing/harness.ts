@@ -6,19 +6,30 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 import {
+  CONSENT_BATCH_SIZE,
+  cohortTokenAbi,
+  consentRegistryAbi,
+  consentTypedData,
   createChainPublicClient,
+  createSigningClient,
   type DeploymentManifest,
   type DevAccountIndex,
+  datasetRegistryAbi,
   devAccountKey,
   LOCAL_CHAIN_ID,
+  marketplaceAbi,
+  type SignedConsent,
+  submitConsentBatch,
 } from "@opencohort/chain";
 import { type RunningAnvil, startAnvil } from "@opencohort/chain/anvil";
 import { contractsDir, deployContracts } from "@opencohort/chain/deploy";
 import { createIndexer } from "@opencohort/chain/indexer/indexer";
 import { type ComputeEngine, createComputeEngine } from "@opencohort/compute";
 import { createDb, type Db, migrate } from "@opencohort/db";
-import type { Address } from "viem";
+import { generateCohort } from "@opencohort/synth";
+import { type Abi, type Address, getAddress, type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { type ApiServices, type CookieJar, createContextInner } from "../context";
@@ -130,4 +141,263 @@ export async function startTestSystem(): Promise<TestSystem> {
       rmSync(manifestPath, { force: true });
     },
   };
+}
+
+// ─── Test datasets and chain writes (shared by the query, reward and governance tests) ───
+
+/** Sends one contract write as anvil dev account `index` and waits for a successful receipt. */
+export async function writeAs(
+  system: TestSystem,
+  index: DevAccountIndex,
+  request: { address: Address; abi: Abi; functionName: string; args?: readonly unknown[] },
+): Promise<{ txHash: Hex; blockNumber: bigint }> {
+  const signer = createSigningClient(
+    { chainId: LOCAL_CHAIN_ID, rpcUrl: system.anvil.rpcUrl },
+    devAccountKey(LOCAL_CHAIN_ID, index),
+  );
+  const txHash = await signer.writeContract(request as never);
+  const receipt = await system.services.chain.client.waitForTransactionReceipt({ hash: txHash });
+  if (receipt.status !== "success") throw new Error(`${request.functionName} reverted`);
+  return { txHash, blockNumber: receipt.blockNumber };
+}
+
+/** A JSON-RPC call to the test anvil (anvil_mine, evm_increaseTime, ...). */
+export async function anvilRpc(system: TestSystem, method: string, params: unknown[] = []) {
+  const response = await fetch(system.anvil.rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = (await response.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+export interface SeededPatient {
+  personId: bigint;
+  /** Lower-case wallet address. */
+  address: Address;
+  /** The wallet's key: anvil's for dev patients, derived from the person otherwise. */
+  key: Hex;
+  /** Anvil account index for dev patients (#6-#8). */
+  devIndex?: DevAccountIndex;
+  consented: boolean;
+}
+
+export interface SeededDataset {
+  datasetId: Hex;
+  dir: string;
+  contentHash: Hex;
+  price: bigint;
+  /** Every person of the cohort, ascending by person id, with the wallet it is enrolled to. */
+  patients: SeededPatient[];
+  /** Person ids whose consent was relayed (granted) on chain. */
+  consentedPersonIds: bigint[];
+}
+
+export interface SeedDatasetOptions {
+  persons: number;
+  seed: number;
+  title?: string;
+  /** The listing steward, anvil #1-#3 (default #1). */
+  steward?: 1 | 2 | 3;
+  /** Price of a pass in token units (18 decimals; default 100 tokens). */
+  price?: bigint;
+  accessDays?: number;
+  /** Dev patients enrolled as the first persons (ascending person id); default [6]. */
+  devPatients?: DevAccountIndex[];
+}
+
+/** A synthetic patient's key, derived so the same person always signs with the same wallet. */
+export function syntheticPatientKey(datasetId: Hex, personId: bigint): Hex {
+  return keccak256(stringToHex(`opencohort-test-patient:${datasetId}:${personId}`));
+}
+
+/** Nine in ten synthetic persons consent (deterministically); dev patients always do. */
+function consentsByDefault(personId: bigint): boolean {
+  return BigInt(keccak256(stringToHex(`consent:${personId}`))) % 10n !== 0n;
+}
+
+async function readPersonIds(dir: string): Promise<bigint[]> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    const reader = await connection.runAndReadAll(
+      "SELECT person_id FROM read_parquet($path) ORDER BY person_id",
+      { path: join(dir, "person.parquet") },
+    );
+    return reader.getRows().map((row) => BigInt(row[0] as bigint));
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** Signs `granted` for each patient (nonce = on-chain nonce + 1) and relays it with operator #9. */
+export async function relayConsents(
+  system: TestSystem,
+  datasetId: Hex,
+  patients: readonly Pick<SeededPatient, "address" | "key">[],
+  granted: boolean,
+): Promise<void> {
+  const { client, manifest } = system.services.chain;
+  const registry = manifest.contracts.ConsentRegistry;
+  const relayer = createSigningClient(
+    { chainId: LOCAL_CHAIN_ID, rpcUrl: system.anvil.rpcUrl },
+    devAccountKey(LOCAL_CHAIN_ID, 9),
+  );
+  const latest = await client.getBlock();
+  const deadline = latest.timestamp + 24n * 60n * 60n;
+  for (let start = 0; start < patients.length; start += CONSENT_BATCH_SIZE) {
+    const batch: SignedConsent[] = [];
+    for (const patient of patients.slice(start, start + CONSENT_BATCH_SIZE)) {
+      const current = await client.readContract({
+        address: registry,
+        abi: consentRegistryAbi,
+        functionName: "nonceOf",
+        args: [patient.address, datasetId],
+      });
+      const message = {
+        patient: getAddress(patient.address),
+        datasetId,
+        granted,
+        nonce: BigInt(current) + 1n,
+        deadline,
+      };
+      const signature = await privateKeyToAccount(patient.key).signTypedData(
+        consentTypedData(LOCAL_CHAIN_ID, registry, message),
+      );
+      batch.push({ ...message, signature });
+    }
+    await submitConsentBatch(relayer, client, registry, batch);
+  }
+}
+
+/**
+ * A small synthetic dataset, as a steward and the relayer would set it up (the same path as
+ * the devstack's demo seed): cohort files in `system.workDir`, listed on chain by a steward,
+ * indexed, its files registered on the DatasetVersion row, every person enrolled to a wallet
+ * (dev patients first, then keys derived per person), and consent signed and relayed for the
+ * dev patients and nine in ten of the others. The indexer is synced at the end.
+ */
+export async function seedDataset(
+  system: TestSystem,
+  options: SeedDatasetOptions,
+): Promise<SeededDataset> {
+  const title = options.title ?? `Test cohort ${options.seed}`;
+  const dir = join(system.workDir, "datasets", `seed-${options.seed}`);
+  const manifest = await generateCohort({
+    persons: options.persons,
+    seed: options.seed,
+    outDir: dir,
+    title,
+    createdAt: new Date("2026-11-01T00:00:00.000Z"),
+  });
+  const contentHash = manifest.contentHash as Hex;
+  const datasetId = keccak256(stringToHex(`opencohort-test-dataset:${options.seed}:${title}`));
+  const price = options.price ?? 100n * 10n ** 18n;
+  const { manifest: deployment, indexer } = system.services.chain;
+  await writeAs(system, options.steward ?? 1, {
+    address: deployment.contracts.DatasetRegistry,
+    abi: datasetRegistryAbi,
+    functionName: "listDataset",
+    args: [
+      datasetId,
+      keccak256(stringToHex(title)),
+      keccak256(stringToHex("omop-lite/1")),
+      contentHash,
+      price,
+      BigInt((options.accessDays ?? 30) * 24 * 60 * 60),
+    ],
+  });
+  await indexer.syncOnce();
+  await system.db.dataset.update({
+    where: { id: datasetId },
+    data: { title, searchText: title.toLowerCase() },
+    select: { id: true },
+  });
+  await system.db.datasetVersion.update({
+    where: { datasetId_version: { datasetId, version: 1 } },
+    data: {
+      location: dir,
+      manifest: JSON.parse(JSON.stringify(manifest)),
+      personCount: manifest.personCount,
+      registeredAt: new Date(),
+    },
+    select: { id: true },
+  });
+
+  const devPatients = options.devPatients ?? [6];
+  const personIds = await readPersonIds(dir);
+  const patients = personIds.map((personId, position): SeededPatient => {
+    const devIndex = devPatients[position];
+    const key =
+      devIndex === undefined
+        ? syntheticPatientKey(datasetId, personId)
+        : devAccountKey(LOCAL_CHAIN_ID, devIndex);
+    return {
+      personId,
+      address: privateKeyToAccount(key).address.toLowerCase() as Address,
+      key,
+      ...(devIndex === undefined ? {} : { devIndex }),
+      consented: devIndex !== undefined || consentsByDefault(personId),
+    };
+  });
+  for (let start = 0; start < patients.length; start += 1_000) {
+    await system.db.enrolment.createMany({
+      data: patients.slice(start, start + 1_000).map((patient) => ({
+        datasetId,
+        personId: patient.personId,
+        patientAddress: patient.address,
+      })),
+    });
+  }
+  for (const patient of patients.filter((p) => p.devIndex !== undefined)) {
+    await system.db.account.upsert({
+      where: { address: patient.address },
+      create: { address: patient.address },
+      update: {},
+      select: { address: true },
+    });
+    await system.db.accountRole.upsert({
+      where: { address_role: { address: patient.address, role: "PATIENT" } },
+      create: { address: patient.address, role: "PATIENT" },
+      update: {},
+      select: { address: true },
+    });
+  }
+  const consenting = patients.filter((patient) => patient.consented);
+  await relayConsents(system, datasetId, consenting, true);
+  await indexer.syncOnce();
+  return {
+    datasetId,
+    dir,
+    contentHash,
+    price,
+    patients,
+    consentedPersonIds: consenting.map((patient) => patient.personId),
+  };
+}
+
+/** Researcher `index` approves the Marketplace and buys a pass for `dataset`; then indexes. */
+export async function buyAccess(
+  system: TestSystem,
+  index: DevAccountIndex,
+  dataset: Pick<SeededDataset, "datasetId" | "price">,
+): Promise<{ txHash: Hex }> {
+  const { contracts } = system.services.chain.manifest;
+  await writeAs(system, index, {
+    address: contracts.CohortToken,
+    abi: cohortTokenAbi,
+    functionName: "approve",
+    args: [contracts.Marketplace, dataset.price],
+  });
+  const { txHash } = await writeAs(system, index, {
+    address: contracts.Marketplace,
+    abi: marketplaceAbi,
+    functionName: "purchaseAccess",
+    args: [dataset.datasetId, dataset.price],
+  });
+  await system.services.chain.indexer.syncOnce();
+  return { txHash };
 }
