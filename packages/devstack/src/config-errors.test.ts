@@ -74,3 +74,26 @@ describe("the dev stack refuses bad configuration with one sentence", () => {
     ]);
   });
 });
+
+describe("the dev stack refuses a bad DATABASE_URL with one sentence", () => {
+  it("names a database URL of an unsupported kind", async () => {
+    const { status, errorLines } = runDevstack({
+      OPENCOHORT_WEB_PORT: String(await freePort()),
+      DATABASE_URL: "mysql://root@127.0.0.1/opencohort",
+    });
+    expect(status).toBe(1);
+    expect(errorLines).toHaveLength(1);
+    expect(errorLines[0]).toMatch(/DATABASE_URL/);
+  });
+
+  it("names a PostgreSQL server that cannot be reached", async () => {
+    const { status, errorLines } = runDevstack({
+      OPENCOHORT_WEB_PORT: String(await freePort()),
+      DATABASE_URL: `postgresql://opencohort:secret@127.0.0.1:${await freePort()}/opencohort`,
+    });
+    expect(status).toBe(1);
+    expect(errorLines).toHaveLength(1);
+    expect(errorLines[0]).toMatch(/^The database named by DATABASE_URL .* cannot be opened/);
+    expect(errorLines[0]).not.toContain("secret");
+  });
+});

@@ -1,3 +1,4 @@
+import type { DatasetMetadata } from "@opencohort/chain";
 import { type Hex, keccak256, parseEther, stringToHex } from "viem";
 
 export interface DemoDataset {
@@ -65,16 +66,12 @@ export function demoDatasetId(dataset: DemoDataset): Hex {
   return keccak256(stringToHex(`opencohort-demo:${dataset.slug}`));
 }
 
-/** The off-chain metadata document whose hash goes on chain. */
-export function demoMetadata(dataset: DemoDataset) {
+/** The off-chain metadata document whose hash goes on chain (the API checks the same hash). */
+export function demoMetadata(dataset: DemoDataset): DatasetMetadata {
   return {
     title: dataset.title,
     description: dataset.description,
     conditions: dataset.conditions,
     schemaVersion: "omop-lite/1",
   };
-}
-
-export function metadataHash(metadata: unknown): Hex {
-  return keccak256(stringToHex(JSON.stringify(metadata)));
 }

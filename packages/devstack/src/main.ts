@@ -47,6 +47,11 @@ async function assertChainAnswers(rpcUrl: string): Promise<void> {
 async function run(env: DevstackEnv, supervisor: Supervisor): Promise<void> {
   mkdirSync(env.OPENCOHORT_STATE_DIR, { recursive: true });
   await assertPortFree(env.OPENCOHORT_WEB_PORT, "OPENCOHORT_WEB_PORT");
+  // The database is checked before anything starts, so a bad DATABASE_URL costs no chain.
+  const { databaseUrl, target } = loadDbEnv({
+    DATABASE_URL: env.DATABASE_URL ?? `file:${join(env.OPENCOHORT_STATE_DIR, "opencohort.db")}`,
+  });
+  if (target.provider !== "sqlite") await (await openDb(databaseUrl)).$disconnect();
 
   let rpcUrl: string;
   if (env.OPENCOHORT_RPC_URL) {
@@ -76,9 +81,6 @@ async function run(env: DevstackEnv, supervisor: Supervisor): Promise<void> {
 
   // The database mirrors this chain: after a fresh deployment the default SQLite file is
   // rebuilt, and a database named by DATABASE_URL must not hold an older chain's mirror.
-  const { databaseUrl, target } = loadDbEnv({
-    DATABASE_URL: env.DATABASE_URL ?? `file:${join(env.OPENCOHORT_STATE_DIR, "opencohort.db")}`,
-  });
   if (
     !existing &&
     target.provider === "sqlite" &&

@@ -13,6 +13,7 @@ import {
   createChainPublicClient,
   createSigningClient,
   type DeploymentManifest,
+  datasetMetadataHash,
   datasetRegistryAbi,
   devAccountKey,
   LOCAL_CHAIN_ID,
@@ -24,13 +25,7 @@ import type { Db } from "@opencohort/db";
 import { generateCohort, readManifest, verifyDatasetFolder } from "@opencohort/synth";
 import { type Address, type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import {
-  type DemoDataset,
-  demoDatasetId,
-  demoDatasets,
-  demoMetadata,
-  metadataHash,
-} from "./demo-datasets";
+import { type DemoDataset, demoDatasetId, demoDatasets, demoMetadata } from "./demo-datasets";
 import { demoCast } from "./deploy";
 import { progressBar } from "./progress";
 
@@ -103,7 +98,7 @@ async function ensureListed(
     functionName: "listDataset",
     args: [
       datasetId,
-      metadataHash(demoMetadata(dataset)),
+      datasetMetadataHash(demoMetadata(dataset)),
       keccak256(stringToHex("omop-lite/1")),
       contentHash,
       dataset.price,
