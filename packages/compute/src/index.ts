@@ -6,8 +6,8 @@
  * researcher-safe result, a receipt, and (separately) the private list of included persons.
  */
 
+export { computeContentHash } from "@opencohort/validators/content-hash";
 export { InMemoryBudgetLedger, type PrivacyBudgetLedger } from "./budget";
-export { computeContentHash } from "./catalogue/content-hash";
 export {
   type CatalogueColumn,
   type CatalogueTable,

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { DatasetManifest, OmopTableName } from "@opencohort/validators";
-import { computeContentHash } from "../src/catalogue/content-hash";
+import { computeContentHash } from "@opencohort/validators/content-hash";
 
 /**
  * Tiny, hand-controlled datasets for tests: every row is known, so a test can say exactly

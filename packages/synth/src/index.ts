@@ -1,5 +1,5 @@
+export { computeContentHash } from "@opencohort/validators/content-hash";
 export * as catalog from "./catalog";
-export { computeContentHash } from "./content-hash";
 export {
   GENERATOR_NAME,
   GENERATOR_VERSION,

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { computeContentHash } from "@opencohort/validators/content-hash";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { computeContentHash } from "./content-hash";
 import { generateCohort } from "./generate-cohort";
 import { MANIFEST_FILE, verifyDatasetFolder } from "./manifest";
 import { makeTemporaryDirectory } from "./testing";

@@ -1,7 +1,7 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type DatasetManifest, datasetManifestSchema } from "@opencohort/validators";
-import { computeContentHash } from "./content-hash";
+import { computeContentHash } from "@opencohort/validators/content-hash";
 
 export const MANIFEST_FILE = "manifest.json";
 

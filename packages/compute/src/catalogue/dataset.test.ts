@@ -1,9 +1,9 @@
 import { appendFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generateCohort, computeContentHash as synthContentHash } from "@opencohort/synth";
+import { computeContentHash } from "@opencohort/validators/content-hash";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, writeStandardFixture } from "../../test/fixtures";
-import { computeContentHash } from "./content-hash";
 import { DatasetOpenError, openDataset, publicCatalogue } from "./dataset";
 
 let dir: string;

@@ -6,7 +6,7 @@ import {
   datasetManifestSchema,
   type OmopTableName,
 } from "@opencohort/validators";
-import { computeContentHash } from "./content-hash";
+import { computeContentHash } from "@opencohort/validators/content-hash";
 
 export type ColumnType = ColumnSpec["type"];
 

@@ -4,7 +4,8 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 
 /**
- * The content hash of a dataset folder, as written to manifest.contentHash:
+ * The content hash of a dataset folder, as written to manifest.contentHash (node only: the
+ * writer, @opencohort/synth, and the reader, @opencohort/compute, both use this one function):
  *
  *   sha256 over, for each table sorted by table name (ascending, by code point):
  *     UTF-8 bytes of the file name (e.g. "person.parquet")

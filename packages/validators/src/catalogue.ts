@@ -1,0 +1,148 @@
+import { z } from "zod";
+import { cohortDefinitionSchema } from "./cohort";
+import { hex32Schema } from "./dataset";
+
+/**
+ * Inputs of the API's `dataset` (catalogue) and `access` routers, and the shape of a
+ * dataset's off-chain metadata (whose canonical hash is on chain: see
+ * @opencohort/chain `datasetMetadataHash`).
+ */
+
+/** A dataset's opaque on-chain id (bytes32, lower-case hex like every stored id). */
+export const datasetIdSchema = hex32Schema;
+export const datasetIdInputSchema = z.object({ datasetId: datasetIdSchema });
+
+/** A vocabulary code such as "ICD10:E11" or "SNOMED:44054006". */
+export const conditionCodeSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*:[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    "must be VOCABULARY:CODE, e.g. ICD10:E11",
+  )
+  .max(64, "is too long");
+
+export const datasetConditionSchema = z.object({
+  code: conditionCodeSchema,
+  label: z.string().trim().max(200, "is too long"),
+});
+
+export const schemaVersionLabelSchema = z
+  .string()
+  .min(1, "is required")
+  .max(64, "is too long")
+  .regex(/^[A-Za-z0-9._/-]+$/, "must be a schema version label such as omop-lite/1");
+
+/** The fields of a dataset's off-chain metadata document. */
+export const datasetMetadataFields = z.object({
+  title: z.string().trim().min(1, "is required").max(200, "is too long"),
+  description: z.string().trim().max(5_000, "is too long"),
+  conditions: z.array(datasetConditionSchema).max(100, "at most 100 conditions"),
+  schemaVersion: schemaVersionLabelSchema.default("omop-lite/1"),
+});
+
+/** Each condition code at most once. */
+export function checkDistinctConditions(
+  metadata: { conditions: readonly { code: string }[] },
+  ctx: z.RefinementCtx,
+): void {
+  const seen = new Set<string>();
+  metadata.conditions.forEach((condition, index) => {
+    if (seen.has(condition.code)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["conditions", index, "code"],
+        message: "is listed twice",
+      });
+    }
+    seen.add(condition.code);
+  });
+}
+
+/** The off-chain metadata document of a dataset (hashed on chain in canonical form). */
+export const datasetMetadataSchema = datasetMetadataFields.superRefine(checkDistinctConditions);
+export type DatasetMetadataInput = z.input<typeof datasetMetadataSchema>;
+
+/**
+ * The text the catalogue's search matches: title, description and each condition's code and
+ * label, lower-cased (so `contains` is case-insensitive on SQLite and PostgreSQL alike).
+ */
+export function datasetSearchText(metadata: {
+  title: string;
+  description: string;
+  conditions: readonly { code: string; label: string }[];
+}): string {
+  return [
+    metadata.title,
+    metadata.description,
+    ...metadata.conditions.map((condition) => `${condition.code} ${condition.label}`),
+  ]
+    .join(" ")
+    .toLowerCase();
+}
+
+/** A token amount in whole-token units as a decimal string ("250", "0.5"); 18 decimals at most. */
+export const tokenAmountSchema = z
+  .string()
+  .regex(/^\d{1,30}(\.\d{1,18})?$/, "must be a decimal token amount such as 250 or 0.5");
+
+export const datasetSortSchema = z.enum([
+  /** Most recently listed first (default). */
+  "newest",
+  "oldest",
+  "price-asc",
+  "price-desc",
+  /** Largest latest version first. */
+  "persons-desc",
+  "title",
+]);
+export type DatasetSort = z.infer<typeof datasetSortSchema>;
+
+export const datasetListInputSchema = z
+  .object({
+    /** Words matched (all of them, case-insensitive) against title, description and conditions. */
+    search: z.string().trim().max(200, "is too long").optional(),
+    /** Datasets covering at least one of these condition codes. */
+    conditions: z.array(conditionCodeSchema).max(50, "at most 50 codes").optional(),
+    /** Persons in the latest version. */
+    minPersons: z.number().int().nonnegative().optional(),
+    maxPersons: z.number().int().nonnegative().optional(),
+    /** Price of a pass in whole tokens. */
+    minPrice: tokenAmountSchema.optional(),
+    maxPrice: tokenAmountSchema.optional(),
+    /** A schema version label ("omop-lite/1") or its keccak256 (bytes32). */
+    schemaVersion: z.union([hex32Schema, schemaVersionLabelSchema]).optional(),
+    sort: datasetSortSchema.default("newest"),
+    limit: z.number().int().min(1).max(100).default(20),
+    /** `nextCursor` of the previous page; takes precedence over `page`. */
+    cursor: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,200}$/, "must be a cursor returned by the previous page")
+      .optional(),
+    /** 1-based page number, for numbered pagination. */
+    page: z.number().int().min(1).max(100_000).optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (
+      input.minPersons !== undefined &&
+      input.maxPersons !== undefined &&
+      input.minPersons > input.maxPersons
+    ) {
+      ctx.addIssue({ code: "custom", path: ["maxPersons"], message: "is below minPersons" });
+    }
+    if (
+      input.minPrice !== undefined &&
+      input.maxPrice !== undefined &&
+      Number(input.minPrice) > Number(input.maxPrice)
+    ) {
+      ctx.addIssue({ code: "custom", path: ["maxPrice"], message: "is below minPrice" });
+    }
+  })
+  .default({ sort: "newest", limit: 20 });
+export type DatasetListInput = z.input<typeof datasetListInputSchema>;
+
+/** Free, noisy feasibility counts of a cohort definition on a dataset. */
+export const feasibilityInputSchema = z.object({
+  datasetId: datasetIdSchema,
+  cohort: cohortDefinitionSchema,
+});
+export type FeasibilityInput = z.input<typeof feasibilityInputSchema>;

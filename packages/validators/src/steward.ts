@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { checkDistinctConditions, datasetIdSchema, datasetMetadataFields } from "./catalogue";
+import { addressSchema } from "./dataset";
+
+/** Inputs of the API's `steward` router. */
+
+export const registerVersionInputSchema = z.object({
+  datasetId: datasetIdSchema,
+  /** On-chain version number (1 at listing). */
+  version: z.number().int().min(1).max(4_294_967_295),
+  /** Absolute path of the dataset folder (manifest.json + Parquet files) on the API host. */
+  location: z
+    .string()
+    .min(1, "is required")
+    .max(1_024, "is too long")
+    .refine((path) => path.startsWith("/"), "must be an absolute path")
+    .refine((path) => !path.includes("\0"), "must not contain a NUL byte"),
+});
+export type RegisterVersionInput = z.input<typeof registerVersionInputSchema>;
+
+/** The metadata document whose canonical hash must equal the dataset's on-chain metadataHash. */
+export const updateMetadataInputSchema = datasetMetadataFields
+  .extend({ datasetId: datasetIdSchema })
+  .superRefine(checkDistinctConditions);
+export type UpdateMetadataInput = z.input<typeof updateMetadataInputSchema>;
+
+/** An OMOP person_id: a positive 64-bit integer, as a number or a decimal string. */
+export const personIdSchema = z
+  .union([z.number().int().positive(), z.string().regex(/^[1-9]\d{0,18}$/, "must be a person id")])
+  .transform((value, ctx) => {
+    const id = BigInt(value);
+    if (id > 9_223_372_036_854_775_807n) {
+      ctx.addIssue({ code: "custom", message: "must fit in 64 bits" });
+      return z.NEVER;
+    }
+    return id;
+  });
+
+/** At most this many enrolments per call (import a large list in several calls). */
+export const MAX_ENROLMENTS_PER_IMPORT = 5_000;
+
+export const importEnrolmentsInputSchema = z
+  .object({
+    datasetId: datasetIdSchema,
+    entries: z
+      .array(z.object({ personId: personIdSchema, patientAddress: addressSchema }))
+      .min(1, "is empty")
+      .max(MAX_ENROLMENTS_PER_IMPORT, `at most ${MAX_ENROLMENTS_PER_IMPORT} entries per call`),
+  })
+  .superRefine((input, ctx) => {
+    const persons = new Set<bigint>();
+    const patients = new Set<string>();
+    input.entries.forEach((entry, index) => {
+      if (persons.has(entry.personId)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["entries", index, "personId"],
+          message: "is listed twice",
+        });
+      }
+      const address = entry.patientAddress.toLowerCase();
+      if (patients.has(address)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["entries", index, "patientAddress"],
+          message: "is listed twice (one person per patient in a dataset)",
+        });
+      }
+      persons.add(entry.personId);
+      patients.add(address);
+    });
+  });
+export type ImportEnrolmentsInput = z.input<typeof importEnrolmentsInputSchema>;
