@@ -4,4 +4,5 @@ export * from "./dev-accounts";
 export * from "./env";
 export * from "./generated/abis";
 export * from "./manifest";
+export * from "./metadata";
 export * from "./relayer";

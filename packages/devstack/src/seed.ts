@@ -23,6 +23,7 @@ import {
 import type { Indexer } from "@opencohort/chain/indexer/indexer";
 import type { Db } from "@opencohort/db";
 import { generateCohort, readManifest, verifyDatasetFolder } from "@opencohort/synth";
+import { datasetSearchText } from "@opencohort/validators";
 import { type Address, type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { type DemoDataset, demoDatasetId, demoDatasets, demoMetadata } from "./demo-datasets";
@@ -125,13 +126,7 @@ async function registerMetadataAndFiles(
         title: metadata.title,
         description: metadata.description,
         metadata,
-        searchText: [
-          metadata.title,
-          metadata.description,
-          ...metadata.conditions.map((c) => `${c.code} ${c.label}`),
-        ]
-          .join(" ")
-          .toLowerCase(),
+        searchText: datasetSearchText(metadata),
       },
       select: { id: true },
     });
