@@ -69,8 +69,10 @@ export async function startChainFixture(name: string): Promise<ChainFixture> {
     db,
     reader,
     signer: (index) => createSigningClient(env, devAccountKey(CHAIN_ID, index)),
+    /** Mirrors everything up to the current head (viem caches the block number briefly). */
     async sync() {
-      await indexer.syncOnce();
+      const head = await reader.getBlockNumber({ cacheTime: 0 });
+      while ((await indexer.syncOnce()).toBlock < head);
     },
     rpc: (method, params = []) =>
       reader.request({ method: method as never, params: params as never }),
