@@ -1,0 +1,238 @@
+/**
+ * Researcher queries: submit SQL or a cohort definition against a dataset the caller holds an
+ * active access pass for, then read back status, result, receipt, history and remaining
+ * budget. Every signed-in address is a researcher; each query is readable by its owner only.
+ * Which persons a query included is stored privately and never returned here.
+ */
+import { fromDbUint, type Prisma } from "@opencohort/db";
+import {
+  queryBudgetInputSchema,
+  queryHistoryInputSchema,
+  queryIdInputSchema,
+  querySubmitInputSchema,
+  type ResearcherResult,
+} from "@opencohort/validators";
+import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
+import type { Address } from "viem";
+import type { ApiContext } from "../context";
+import { requireActivePass } from "../services/access-check";
+import { budgetRemaining, epsilonSpent, fixedToEpsilon } from "../services/budget-ledger";
+import { syncIndexer } from "../services/indexer-sync";
+import { executeQuery } from "../services/query-execution";
+import { refusal } from "../services/refusal";
+import { governedStandards } from "../services/standards";
+import { roleProcedure } from "../trpc";
+
+const researcherProcedure = roleProcedure("researcher");
+
+const queryColumns = {
+  id: true,
+  researcherAddress: true,
+  datasetId: true,
+  kind: true,
+  sql: true,
+  cohortDefinition: true,
+  status: true,
+  result: true,
+  errorRule: true,
+  errorMessage: true,
+  epsilonSpent: true,
+  queryHash: true,
+  datasetVersionHash: true,
+  consentSnapshotBlock: true,
+  parameters: true,
+  resultHash: true,
+  receiptHash: true,
+  epoch: true,
+  createdAt: true,
+  startedAt: true,
+  finishedAt: true,
+  datasetVersion: { select: { version: true } },
+} as const satisfies Prisma.QuerySelect;
+
+type QueryRow = Prisma.QueryGetPayload<{ select: typeof queryColumns }>;
+
+const epsilonOf = (value: string | null) =>
+  value === null ? null : fixedToEpsilon(fromDbUint(value));
+
+/** What the researcher may see of a refusal: the rule and compute's value-free message. */
+function errorOf(row: Pick<QueryRow, "errorRule" | "errorMessage">) {
+  return row.errorRule ? { rule: row.errorRule, message: row.errorMessage ?? "" } : null;
+}
+
+/**
+ * The receipt as shown to its owner. The exact count of included persons is stored (it is in
+ * the anchored hash, and rewards are paid from the inclusions) but withheld from the
+ * researcher: it is an un-noised count of the persons behind the released rows, and two
+ * queries differing in one predicate would give away exact counts the noise protects.
+ */
+function receiptOf(row: QueryRow) {
+  if (row.status !== "SUCCEEDED" || !row.receiptHash) return null;
+  const parameters = (row.parameters ?? {}) as Record<string, unknown>;
+  return {
+    receiptHash: row.receiptHash,
+    queryHash: row.queryHash,
+    datasetId: row.datasetId,
+    datasetVersion: row.datasetVersion.version,
+    datasetVersionHash: row.datasetVersionHash,
+    consentSnapshotBlock: row.consentSnapshotBlock,
+    parameters: {
+      minCellSize: Number(parameters.minCellSize),
+      roundingBase: Number(parameters.roundingBase),
+      epsilonPerQuery: String(parameters.epsilonPerQuery),
+      contributionCap: Number(parameters.contributionCap),
+    },
+    resultHash: row.resultHash,
+    epsilonSpent: epsilonOf(row.epsilonSpent),
+    epoch: row.epoch,
+    executedAt: row.finishedAt,
+  };
+}
+
+function viewOf(row: QueryRow) {
+  return {
+    id: row.id,
+    datasetId: row.datasetId,
+    datasetVersion: row.datasetVersion.version,
+    kind: row.kind,
+    sql: row.sql,
+    cohort: row.cohortDefinition,
+    status: row.status,
+    result: (row.result as ResearcherResult | null) ?? null,
+    error: errorOf(row),
+    epsilonSpent: epsilonOf(row.epsilonSpent),
+    receipt: receiptOf(row),
+    createdAt: row.createdAt,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+  };
+}
+
+/** The caller's own query: NOT_FOUND for an unknown id, FORBIDDEN for somebody else's. */
+async function ownQuery(ctx: ApiContext & { session: { address: Address } }, id: string) {
+  const row = await ctx.db.query.findUnique({ where: { id }, select: queryColumns });
+  if (!row || row.kind === "FEASIBILITY") {
+    throw new TRPCError({ code: "NOT_FOUND", message: "No such query." });
+  }
+  if (row.researcherAddress !== ctx.session.address.toLowerCase()) {
+    throw new TRPCError({
+      code: "FORBIDDEN",
+      message: "This query belongs to another researcher.",
+    });
+  }
+  return row;
+}
+
+async function requireDataset(ctx: ApiContext, datasetId: string) {
+  const dataset = await ctx.db.dataset.findUnique({
+    where: { id: datasetId },
+    select: { id: true },
+  });
+  if (!dataset) throw new TRPCError({ code: "NOT_FOUND", message: "No such dataset." });
+}
+
+export const queryRouter = {
+  /**
+   * Runs SQL or a cohort definition and returns the final row (SUCCEEDED with the
+   * disclosure-controlled result and receipt, or REJECTED/FAILED with the rule).
+   * FORBIDDEN (rule access-pass) without an active pass.
+   */
+  submit: researcherProcedure.input(querySubmitInputSchema).mutation(async ({ ctx, input }) => {
+    // A purchase or a revocation just mined must count: bring the mirror up to the head.
+    await syncIndexer(ctx.chain.indexer);
+    await requireDataset(ctx, input.datasetId);
+    const researcher = ctx.session.address;
+    await requireActivePass(ctx, researcher, input.datasetId);
+    const version = await ctx.db.datasetVersion.findFirst({
+      where: { datasetId: input.datasetId, location: { not: null } },
+      orderBy: { version: "desc" },
+      select: { id: true, manifestHash: true, location: true },
+    });
+    if (!version?.location) {
+      throw refusal(
+        "PRECONDITION_FAILED",
+        "dataset-files",
+        "The steward has not registered this dataset's files yet.",
+      );
+    }
+    const standards = await governedStandards(ctx.db, ctx.chain.chainId);
+    const id = await executeQuery({
+      services: ctx,
+      researcher,
+      datasetId: input.datasetId,
+      version: { id: version.id, manifestHash: version.manifestHash, location: version.location },
+      standards,
+      request:
+        input.sql !== undefined
+          ? { kind: "SQL", sql: input.sql }
+          : { kind: "COHORT", cohort: input.cohort ?? {} },
+    });
+    return viewOf(await ownQuery(ctx, id));
+  }),
+
+  /** Where a query is (PENDING, RUNNING, SUCCEEDED, REJECTED, FAILED), with its refusal. */
+  status: researcherProcedure.input(queryIdInputSchema).query(async ({ ctx, input }) => {
+    const row = await ownQuery(ctx, input.id);
+    return {
+      id: row.id,
+      status: row.status,
+      error: errorOf(row),
+      createdAt: row.createdAt,
+      startedAt: row.startedAt,
+      finishedAt: row.finishedAt,
+    };
+  }),
+
+  /** The whole query as its owner sees it: result, refusal, receipt. */
+  result: researcherProcedure
+    .input(queryIdInputSchema)
+    .query(async ({ ctx, input }) => viewOf(await ownQuery(ctx, input.id))),
+
+  /** The receipt of a succeeded query (null while it runs or when it was refused). */
+  receipt: researcherProcedure.input(queryIdInputSchema).query(async ({ ctx, input }) => {
+    const row = await ownQuery(ctx, input.id);
+    return { id: row.id, status: row.status, receipt: receiptOf(row) };
+  }),
+
+  /** My queries, newest first (optionally of one dataset), without their result rows. */
+  history: researcherProcedure.input(queryHistoryInputSchema).query(async ({ ctx, input }) => {
+    const rows = await ctx.db.query.findMany({
+      where: {
+        researcherAddress: ctx.session.address.toLowerCase(),
+        kind: { in: ["SQL", "COHORT"] },
+        ...(input.datasetId ? { datasetId: input.datasetId } : {}),
+      },
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: input.limit + 1,
+      ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
+      select: queryColumns,
+    });
+    const page = rows.slice(0, input.limit);
+    return {
+      items: page.map((row) => {
+        const { result: _result, receipt: _receipt, ...summary } = viewOf(row);
+        return { ...summary, receiptHash: row.status === "SUCCEEDED" ? row.receiptHash : null };
+      }),
+      nextCursor: rows.length > input.limit ? (page.at(-1)?.id ?? null) : null,
+    };
+  }),
+
+  /** Remaining privacy budget on a dataset (StandardsRegistry.epsilonBudget minus spent). */
+  budget: researcherProcedure.input(queryBudgetInputSchema).query(async ({ ctx, input }) => {
+    await requireDataset(ctx, input.datasetId);
+    const standards = await governedStandards(ctx.db, ctx.chain.chainId);
+    const researcher = ctx.session.address.toLowerCase();
+    const [spent, remaining] = await Promise.all([
+      epsilonSpent(ctx.db, researcher, input.datasetId, "query"),
+      budgetRemaining(ctx.db, researcher, input.datasetId, "query", standards.epsilonBudget),
+    ]);
+    return {
+      datasetId: input.datasetId,
+      total: standards.epsilonBudget,
+      spent: fixedToEpsilon(spent),
+      remaining,
+      epsilonPerQuery: standards.epsilonPerQuery,
+      queriesLeft: Math.floor((remaining + 1e-9) / standards.epsilonPerQuery),
+    };
+  }),
+} satisfies TRPCRouterRecord;

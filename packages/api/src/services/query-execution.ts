@@ -1,0 +1,253 @@
+/**
+ * Runs one researcher query end to end (DESIGN "A query, end to end"):
+ *
+ *   PENDING   the Query row exists, in the epoch open at that moment (the operator does not
+ *             close an epoch while it has queries in flight)
+ *   RUNNING   dataset files opened and checked against the on-chain content hash, consent
+ *             set read at the indexed block, compute run with the governed parameters and
+ *             the (researcher, dataset) budget ledger
+ *   SUCCEEDED result, receipt and receipt hash stored; inclusions stored privately
+ *   REJECTED  a rule refused it (validation rule id, or "privacy-budget")
+ *   FAILED    it was accepted but could not run ("dataset-files", "dataset-integrity",
+ *             "limit-exceeded", "query-failed")
+ *
+ * Execution is synchronous inside `query.submit`: the row is final when submit returns, and
+ * the web app shows "running" while the request is open. Messages stored with a refusal are
+ * compute's rule messages or fixed texts here: never a DuckDB error, never a data value.
+ */
+
+import { cohortToSql, type DatasetCatalogue, parseCohortDefinition } from "@opencohort/compute";
+import { type Prisma, toDbUint } from "@opencohort/db";
+import type { CohortDefinitionInput, QueryError } from "@opencohort/validators";
+import type { Address, Hex } from "viem";
+import type { ApiServices } from "../context";
+import { createDbBudgetLedger, epsilonToFixed } from "./budget-ledger";
+import { consentSnapshot } from "./consent-set";
+import { openEpochNumber } from "./epochs";
+import { receiptHash } from "./receipt";
+import { disclosureParams, type GovernedStandards } from "./standards";
+
+export const PRIVACY_BUDGET_RULE = "privacy-budget";
+
+export type QueryRequest =
+  | { kind: "SQL"; sql: string }
+  | { kind: "COHORT"; cohort: CohortDefinitionInput };
+
+export interface ExecuteQueryOptions {
+  services: ApiServices;
+  researcher: Address;
+  datasetId: string;
+  version: { id: string; manifestHash: string; location: string };
+  standards: GovernedStandards;
+  request: QueryRequest;
+}
+
+type Finish =
+  | { status: "REJECTED" | "FAILED"; rule: string; message: string }
+  | { status: "SUCCEEDED" };
+
+const INCLUSION_CHUNK = 1_000;
+
+/** Creates the Query row and runs it to a final state; returns the row's id. */
+export async function executeQuery(options: ExecuteQueryOptions): Promise<string> {
+  const { services, researcher, datasetId, version, standards, request } = options;
+  const { db } = services;
+  const query = await createPendingQuery(db, {
+    researcherAddress: researcher.toLowerCase(),
+    datasetId,
+    datasetVersionId: version.id,
+    kind: request.kind,
+    sql: request.kind === "SQL" ? request.sql : "",
+    ...(request.kind === "COHORT"
+      ? { cohortDefinition: request.cohort as Prisma.InputJsonValue }
+      : {}),
+  });
+  const finish = (outcome: Finish) =>
+    db.query.update({
+      where: { id: query.id },
+      data:
+        outcome.status === "SUCCEEDED"
+          ? { status: "SUCCEEDED", finishedAt: new Date() }
+          : {
+              status: outcome.status,
+              errorRule: outcome.rule,
+              errorMessage: outcome.message,
+              finishedAt: new Date(),
+            },
+      select: { id: true },
+    });
+
+  try {
+    await db.query.update({
+      where: { id: query.id },
+      data: { status: "RUNNING", startedAt: new Date() },
+      select: { id: true },
+    });
+
+    let catalogue: DatasetCatalogue;
+    try {
+      catalogue = await services.compute.catalogue(version.location);
+    } catch {
+      await finish({
+        status: "FAILED",
+        rule: "dataset-files",
+        message: "The dataset's files could not be opened; the steward has to register them again.",
+      });
+      return query.id;
+    }
+    if (catalogue.contentHash.toLowerCase() !== version.manifestHash.toLowerCase()) {
+      await finish({
+        status: "FAILED",
+        rule: "dataset-integrity",
+        message: "The dataset's files do not match the content hash published on chain.",
+      });
+      return query.id;
+    }
+
+    let sql: string;
+    if (request.kind === "COHORT") {
+      try {
+        sql = cohortToSql(parseCohortDefinition(request.cohort), catalogue);
+      } catch {
+        await finish({
+          status: "REJECTED",
+          rule: "cohort-definition",
+          message: "The cohort definition is invalid.",
+        });
+        return query.id;
+      }
+      await db.query.update({ where: { id: query.id }, data: { sql }, select: { id: true } });
+    } else {
+      sql = request.sql;
+    }
+
+    const snapshot = await consentSnapshot(db, datasetId, services.chain.chainId);
+    const params = disclosureParams(standards);
+    const outcome = await services.compute.run({
+      dataset: catalogue,
+      query: { sql },
+      consentedPersonIds: snapshot.personIds,
+      snapshotBlock: snapshot.block,
+      params,
+      budget: {
+        ledger: createDbBudgetLedger(db, {
+          queryId: query.id,
+          kind: "query",
+          totalEpsilon: standards.epsilonBudget,
+        }),
+        researcher: researcher.toLowerCase(),
+        datasetId,
+      },
+    });
+    if (!outcome.ok) {
+      await finish(refusalOf(outcome.error));
+      return query.id;
+    }
+
+    const parameters = {
+      minCellSize: params.minCellSize,
+      roundingBase: params.roundingBase,
+      epsilonPerQuery: epsilonToFixed(params.epsilonPerQuery).toString(),
+      contributionCap: params.contributionCap,
+    };
+    const includedPersonCount = outcome.privateInclusions.personIds.length;
+    const hash = receiptHash({
+      chainId: services.chain.chainId,
+      queryId: query.id,
+      researcher: researcher.toLowerCase() as Address,
+      datasetId: datasetId as Hex,
+      queryHash: outcome.receipt.queryHash as Hex,
+      datasetVersionHash: catalogue.contentHash,
+      consentSnapshotBlock: snapshot.block,
+      parameters,
+      resultHash: outcome.receipt.resultHash as Hex,
+      includedPersonCount,
+      epoch: query.epoch,
+    });
+    const personIds = Array.from(outcome.privateInclusions.personIds);
+    await db.$transaction(
+      async (tx) => {
+        for (let start = 0; start < personIds.length; start += INCLUSION_CHUNK) {
+          await tx.queryInclusion.createMany({
+            data: personIds.slice(start, start + INCLUSION_CHUNK).map((personId) => ({
+              queryId: query.id,
+              personId,
+              datasetId,
+              epoch: query.epoch,
+            })),
+          });
+        }
+        await tx.query.update({
+          where: { id: query.id },
+          data: {
+            status: "SUCCEEDED",
+            result: outcome.researcherResult as unknown as Prisma.InputJsonValue,
+            epsilonSpent: toDbUint(epsilonToFixed(outcome.researcherResult.epsilonSpent)),
+            queryHash: outcome.receipt.queryHash.toLowerCase(),
+            datasetVersionHash: catalogue.contentHash.toLowerCase(),
+            consentSnapshotBlock: snapshot.block,
+            parameters: {
+              ...parameters,
+              epsilonPerQueryValue: params.epsilonPerQuery,
+              epsilonBudget: standards.epsilonBudget,
+              standardsBlock: standards.block.toString(),
+              referenceId: outcome.receipt.referenceId,
+            },
+            resultHash: outcome.receipt.resultHash.toLowerCase(),
+            includedPersonCount,
+            receiptHash: hash,
+            finishedAt: new Date(),
+          },
+          select: { id: true },
+        });
+      },
+      { timeout: 60_000 },
+    );
+    return query.id;
+  } catch (error) {
+    // Whatever went wrong stays in the server log; the researcher gets a fixed message.
+    console.error("query execution failed", { queryId: query.id, error });
+    await finish({
+      status: "FAILED",
+      rule: "query-failed",
+      message: "The query failed; nothing was charged unless it ran.",
+    }).catch(() => undefined);
+    return query.id;
+  }
+}
+
+/** The stored refusal of an engine error: its rule and its (value-free) message. */
+function refusalOf(error: QueryError): Finish {
+  switch (error.code) {
+    case "rejected":
+      return { status: "REJECTED", rule: error.rule ?? "rejected", message: error.message };
+    case "budget-exhausted":
+      return { status: "REJECTED", rule: PRIVACY_BUDGET_RULE, message: error.message };
+    case "limit-exceeded":
+      return { status: "FAILED", rule: "limit-exceeded", message: error.message };
+    default:
+      return { status: "FAILED", rule: "query-failed", message: error.message };
+  }
+}
+
+/** The row in the epoch open right now, created in one transaction with the epoch read. */
+async function createPendingQuery(
+  db: ApiServices["db"],
+  data: Omit<Prisma.QueryUncheckedCreateInput, "epoch" | "status">,
+): Promise<{ id: string; epoch: number }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const created = await db.$transaction(async (tx) =>
+        tx.query.create({
+          data: { ...data, status: "PENDING", epoch: await openEpochNumber(tx) },
+          select: { id: true, epoch: true },
+        }),
+      );
+      return { id: created.id, epoch: created.epoch ?? 1 };
+    } catch (error) {
+      // Two first queries opening epoch 1 at once: the loser reads the winner's epoch.
+      const code = (error as { code?: unknown }).code;
+      if ((code !== "P2002" && code !== "P2034") || attempt >= 3) throw error;
+    }
+  }
+}
