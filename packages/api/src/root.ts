@@ -1,10 +1,18 @@
+import { accessRouter } from "./router/access";
 import { authRouter } from "./router/auth";
+import { consentRouter } from "./router/consent";
+import { datasetRouter } from "./router/dataset";
 import { queryRouter } from "./router/query";
+import { stewardRouter } from "./router/steward";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 /** The whole API: one router per domain. */
 export const appRouter = createTRPCRouter({
   auth: authRouter,
+  dataset: datasetRouter,
+  access: accessRouter,
+  consent: consentRouter,
+  steward: stewardRouter,
   query: queryRouter,
 });
 

@@ -23,7 +23,7 @@ export const conditionCodeSchema = z
 
 export const datasetConditionSchema = z.object({
   code: conditionCodeSchema,
-  label: z.string().trim().max(200, "is too long"),
+  label: z.string().max(200, "is too long"),
 });
 
 export const schemaVersionLabelSchema = z
@@ -32,10 +32,16 @@ export const schemaVersionLabelSchema = z
   .max(64, "is too long")
   .regex(/^[A-Za-z0-9._/-]+$/, "must be a schema version label such as omop-lite/1");
 
-/** The fields of a dataset's off-chain metadata document. */
+/**
+ * The fields of a dataset's off-chain metadata document. Strings are taken as they are (not
+ * trimmed): the on-chain hash is over the exact text.
+ */
 export const datasetMetadataFields = z.object({
-  title: z.string().trim().min(1, "is required").max(200, "is too long"),
-  description: z.string().trim().max(5_000, "is too long"),
+  title: z
+    .string()
+    .max(200, "is too long")
+    .refine((title) => title.trim().length > 0, "is required"),
+  description: z.string().max(5_000, "is too long"),
   conditions: z.array(datasetConditionSchema).max(100, "at most 100 conditions"),
   schemaVersion: schemaVersionLabelSchema.default("omop-lite/1"),
 });

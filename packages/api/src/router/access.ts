@@ -1,0 +1,120 @@
+/**
+ * A researcher's access passes, and everything the web app needs to buy one in a single
+ * transaction (Marketplace.purchaseAccessWithPermit with an ERC-2612 permit).
+ */
+import { cohortTokenAbi, datasetRegistryAbi, marketplaceAbi } from "@opencohort/chain";
+import { datasetIdInputSchema } from "@opencohort/validators";
+import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
+import { formatUnits, getAddress, type Hex, zeroAddress } from "viem";
+import { roleProcedure } from "../trpc";
+
+/** The ERC-2612 Permit type (OpenZeppelin ERC20Permit). */
+export const permitTypes = {
+  Permit: [
+    { name: "owner", type: "address" },
+    { name: "spender", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+} as const;
+
+export const accessRouter = {
+  /** My passes, newest expiry first, from the mirrored AccessPurchased events. */
+  myPasses: roleProcedure("researcher").query(async ({ ctx }) => {
+    const passes = await ctx.db.accessPass.findMany({
+      where: { researcherAddress: ctx.session.address.toLowerCase() },
+      orderBy: { expiresAt: "desc" },
+      select: { datasetId: true, expiresAt: true, txHash: true },
+    });
+    const datasets = await ctx.db.dataset.findMany({
+      where: { id: { in: passes.map((pass) => pass.datasetId) } },
+      select: { id: true, title: true, listed: true },
+    });
+    const byId = new Map(datasets.map((dataset) => [dataset.id, dataset]));
+    const now = new Date();
+    return passes.map((pass) => ({
+      datasetId: pass.datasetId,
+      title: byId.get(pass.datasetId)?.title ?? "",
+      listed: byId.get(pass.datasetId)?.listed ?? false,
+      expiresAt: pass.expiresAt,
+      active: pass.expiresAt > now,
+      txHash: pass.txHash,
+    }));
+  }),
+
+  /**
+   * The terms of buying (or extending) a pass, read live from the chain: price and duration,
+   * the token, the researcher's balance, nonce and current expiry, and the EIP-712 permit to
+   * sign (value = price, spender = Marketplace; the wallet adds a deadline). Then call
+   * Marketplace.purchaseAccessWithPermit(datasetId, maxPrice = value, deadline, v, r, s).
+   */
+  purchaseTerms: roleProcedure("researcher")
+    .input(datasetIdInputSchema)
+    .query(async ({ ctx, input }) => {
+      const { client, manifest, chainId } = ctx.chain;
+      const owner = getAddress(ctx.session.address);
+      const datasetId = input.datasetId as Hex;
+      const token = { address: manifest.contracts.CohortToken, abi: cohortTokenAbi } as const;
+      const marketplace = manifest.contracts.Marketplace;
+      const [terms, domain, symbol, decimals, nonce, balance, allowance, expiry] =
+        await Promise.all([
+          client.readContract({
+            address: manifest.contracts.DatasetRegistry,
+            abi: datasetRegistryAbi,
+            functionName: "purchaseTerms",
+            args: [datasetId],
+          }),
+          client.readContract({ ...token, functionName: "eip712Domain" }),
+          client.readContract({ ...token, functionName: "symbol" }),
+          client.readContract({ ...token, functionName: "decimals" }),
+          client.readContract({ ...token, functionName: "nonces", args: [owner] }),
+          client.readContract({ ...token, functionName: "balanceOf", args: [owner] }),
+          client.readContract({ ...token, functionName: "allowance", args: [owner, marketplace] }),
+          client.readContract({
+            address: marketplace,
+            abi: marketplaceAbi,
+            functionName: "accessExpiry",
+            args: [owner, datasetId],
+          }),
+        ]);
+      const [steward, price, accessDuration, listed] = terms;
+      if (steward === zeroAddress) {
+        throw new TRPCError({ code: "NOT_FOUND", message: "There is no dataset with this id." });
+      }
+      const [, name, version, , verifyingContract] = domain;
+      const expiresAt = expiry === 0n ? null : new Date(Number(expiry) * 1000);
+      return {
+        datasetId: input.datasetId,
+        /** False when delisted: the Marketplace refuses to sell. */
+        listed,
+        steward: steward.toLowerCase(),
+        price: price.toString(),
+        priceFormatted: formatUnits(price, decimals),
+        accessDurationSeconds: Number(accessDuration),
+        token: { address: token.address, name, symbol, decimals },
+        balance: balance.toString(),
+        balanceFormatted: formatUnits(balance, decimals),
+        /** Enough tokens for one pass. */
+        canAfford: balance >= price,
+        /** Existing allowance to the Marketplace (purchaseAccess works without a permit if it covers the price). */
+        allowance: allowance.toString(),
+        /** Current expiry of my pass (null: never bought); a purchase extends it from here if still active. */
+        currentExpiry: expiresAt,
+        active: expiresAt !== null && expiresAt > new Date(),
+        marketplace,
+        /** EIP-712 typed data of the ERC-2612 permit; add `deadline` (unix seconds) to the message. */
+        permit: {
+          domain: { name, version, chainId, verifyingContract },
+          types: permitTypes,
+          primaryType: "Permit" as const,
+          message: {
+            owner,
+            spender: marketplace,
+            value: price.toString(),
+            nonce: nonce.toString(),
+          },
+        },
+      };
+    }),
+} satisfies TRPCRouterRecord;

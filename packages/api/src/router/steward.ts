@@ -1,0 +1,408 @@
+/**
+ * What a steward does off chain for the datasets they listed on chain: register the files
+ * of a published version, supply the metadata whose hash is on chain, import the enrolment
+ * list (person_id -> patient wallet), and see their datasets. Every procedure needs the
+ * steward role (a StewardBadge), and acts only on datasets whose on-chain steward is the
+ * caller.
+ */
+import { resolve } from "node:path";
+import { canonicalDatasetMetadata, datasetMetadataHash } from "@opencohort/chain";
+import { DatasetOpenError, openDataset } from "@opencohort/compute";
+import type { Prisma } from "@opencohort/db";
+import { verifyDatasetFolder } from "@opencohort/synth";
+import {
+  datasetManifestSchema,
+  datasetSearchText,
+  importEnrolmentsInputSchema,
+  registerVersionInputSchema,
+  updateMetadataInputSchema,
+} from "@opencohort/validators";
+import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
+import { isAddress, keccak256, stringToHex, zeroAddress } from "viem";
+import type { ApiContext } from "../context";
+import { personIdsMissingFrom } from "../services/dataset-persons";
+import { syncIndexer } from "../services/indexer-sync";
+import { refusal } from "../services/refusal";
+import { roleProcedure } from "../trpc";
+
+const stewardProcedure = roleProcedure("steward");
+
+/** IN-list size for bulk lookups (well below SQLite's and PostgreSQL's bind limits). */
+const CHUNK = 1_000;
+
+const chunks = <T>(items: readonly T[]): T[][] =>
+  Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) =>
+    items.slice(i * CHUNK, (i + 1) * CHUNK),
+  );
+
+/**
+ * The dataset, if it exists and the caller is its on-chain steward. `refresh` first brings
+ * the mirror up to the chain head (after a transaction the steward just sent).
+ */
+async function ownedDataset(
+  ctx: Pick<ApiContext, "db" | "chain"> & { session: { address: string } },
+  datasetId: string,
+  refresh = false,
+) {
+  if (refresh) await syncIndexer(ctx.chain.indexer);
+  const dataset = await ctx.db.dataset.findUnique({
+    where: { id: datasetId },
+    select: { id: true, steward: true, metadataHash: true, latestVersion: true },
+  });
+  if (!dataset) {
+    throw new TRPCError({ code: "NOT_FOUND", message: "There is no dataset with this id." });
+  }
+  if (dataset.steward !== ctx.session.address.toLowerCase()) {
+    throw refusal(
+      "FORBIDDEN",
+      "dataset-steward",
+      "Only the steward who listed this dataset may change it (rule dataset-steward).",
+    );
+  }
+  return dataset;
+}
+
+function readVersion(ctx: Pick<ApiContext, "db">, datasetId: string, version: number) {
+  return ctx.db.datasetVersion.findUnique({
+    where: { datasetId_version: { datasetId, version } },
+    select: { id: true, manifestHash: true, schemaVersion: true },
+  });
+}
+
+export const stewardRouter = {
+  /**
+   * Points a published on-chain version at its folder (manifest.json + Parquet files). The
+   * folder must verify (synth's verifyDatasetFolder: manifest valid, files present, content
+   * hash recomputed from the bytes), its manifest's contentHash must be the one published on
+   * chain for this version, and its schema version the one published with it.
+   */
+  registerVersion: stewardProcedure
+    .input(registerVersionInputSchema)
+    .mutation(async ({ ctx, input }) => {
+      await ownedDataset(ctx, input.datasetId);
+      const location = resolve(input.location);
+      const verification = await verifyDatasetFolder(location);
+      if (!verification.ok) {
+        throw refusal(
+          "BAD_REQUEST",
+          "dataset-folder",
+          `The folder is not a valid dataset (rule dataset-folder): ${verification.problems.join("; ")}.`,
+        );
+      }
+      const { manifest } = verification;
+      try {
+        // What compute will require: an integer person_id in every table (bytes already hashed).
+        await openDataset(location, { verifyContentHash: false });
+      } catch (error) {
+        if (!(error instanceof DatasetOpenError)) throw error;
+        throw refusal(
+          "BAD_REQUEST",
+          "dataset-folder",
+          `The folder is not a valid dataset (rule dataset-folder): ${error.message}.`,
+        );
+      }
+      if (!manifest.tables.some((table) => table.name === "person")) {
+        throw refusal(
+          "BAD_REQUEST",
+          "dataset-folder",
+          "The folder is not a valid dataset (rule dataset-folder): it has no person table.",
+        );
+      }
+
+      let version = await readVersion(ctx, input.datasetId, input.version);
+      if (!version || version.manifestHash !== manifest.contentHash) {
+        // Perhaps published a moment ago: catch the mirror up once before refusing.
+        await syncIndexer(ctx.chain.indexer);
+        version = await readVersion(ctx, input.datasetId, input.version);
+      }
+      if (!version) {
+        throw new TRPCError({
+          code: "NOT_FOUND",
+          message: `Version ${input.version} of this dataset is not published on chain.`,
+        });
+      }
+      if (version.manifestHash !== manifest.contentHash) {
+        throw refusal(
+          "BAD_REQUEST",
+          "manifest-hash",
+          `The folder's content hash ${manifest.contentHash} is not the hash published on chain for version ${input.version} (${version.manifestHash}) (rule manifest-hash).`,
+        );
+      }
+      if (keccak256(stringToHex(manifest.schemaVersion)) !== version.schemaVersion) {
+        throw refusal(
+          "BAD_REQUEST",
+          "schema-version",
+          `The folder's schema version "${manifest.schemaVersion}" is not the one published on chain for version ${input.version} (rule schema-version).`,
+        );
+      }
+      const registeredAt = new Date();
+      await ctx.db.datasetVersion.update({
+        where: { id: version.id },
+        data: {
+          location,
+          manifest: datasetManifestSchema.parse(manifest) as Prisma.InputJsonValue,
+          personCount: manifest.personCount,
+          registeredAt,
+        },
+        select: { id: true },
+      });
+      return {
+        datasetId: input.datasetId,
+        version: input.version,
+        contentHash: manifest.contentHash,
+        persons: manifest.personCount,
+        tables: manifest.tables.map((table) => ({ name: table.name, rowCount: table.rowCount })),
+        registeredAt,
+      };
+    }),
+
+  /**
+   * Stores the dataset's metadata (title, description, conditions, schema version) for the
+   * catalogue and its search. Accepted only if keccak256 of its canonical JSON (see
+   * @opencohort/chain `datasetMetadataHash`) equals the metadataHash on chain.
+   */
+  updateMetadata: stewardProcedure
+    .input(updateMetadataInputSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { datasetId, ...fields } = input;
+      const metadata = canonicalDatasetMetadata(fields);
+      const hash = datasetMetadataHash(metadata);
+      let dataset = await ownedDataset(ctx, datasetId);
+      if (dataset.metadataHash !== hash) dataset = await ownedDataset(ctx, datasetId, true);
+      if (dataset.metadataHash !== hash) {
+        throw refusal(
+          "BAD_REQUEST",
+          "metadata-hash",
+          `This metadata hashes to ${hash}, but the dataset's metadataHash on chain is ${dataset.metadataHash} (rule metadata-hash). The hash is keccak256 of JSON.stringify({ title, description, conditions: [{ code, label }], schemaVersion }), exactly in that order.`,
+        );
+      }
+      const latest = await readVersion(ctx, datasetId, dataset.latestVersion);
+      if (latest && keccak256(stringToHex(metadata.schemaVersion)) !== latest.schemaVersion) {
+        throw refusal(
+          "BAD_REQUEST",
+          "schema-version",
+          `The schema version "${metadata.schemaVersion}" is not the one published on chain for the latest version (rule schema-version).`,
+        );
+      }
+      const codes = metadata.conditions.map((condition) => condition.code);
+      await ctx.db.$transaction(async (tx) => {
+        await tx.dataset.update({
+          where: { id: datasetId },
+          data: {
+            title: metadata.title,
+            description: metadata.description,
+            metadata,
+            searchText: datasetSearchText(metadata),
+          },
+          select: { id: true },
+        });
+        await tx.datasetCondition.deleteMany({ where: { datasetId, code: { notIn: codes } } });
+        for (const condition of metadata.conditions) {
+          await tx.datasetCondition.upsert({
+            where: { datasetId_code: { datasetId, code: condition.code } },
+            create: { datasetId, code: condition.code, label: condition.label },
+            update: { label: condition.label },
+            select: { code: true },
+          });
+        }
+      });
+      return { datasetId, metadataHash: hash, ...metadata };
+    }),
+
+  /**
+   * Adds enrolments (person_id -> patient wallet) to a dataset. Idempotent: entries already
+   * enrolled exactly so are skipped. Refused as a whole (nothing stored) when an entry is
+   * malformed, names a person the registered files do not hold, or conflicts with an
+   * existing enrolment (that person to another wallet, or that wallet to another person).
+   */
+  importEnrolments: stewardProcedure
+    .input(importEnrolmentsInputSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { datasetId } = input;
+      await ownedDataset(ctx, datasetId);
+      const entries = input.entries.map((entry) => ({
+        personId: entry.personId,
+        patientAddress: entry.patientAddress.toLowerCase(),
+      }));
+      input.entries.forEach((entry, index) => {
+        if (
+          !isAddress(entry.patientAddress, { strict: true }) ||
+          entry.patientAddress.toLowerCase() === zeroAddress
+        ) {
+          throw new TRPCError({
+            code: "BAD_REQUEST",
+            message: `entries.${index}.patientAddress: is not a valid wallet address (bad checksum or zero)`,
+          });
+        }
+      });
+
+      const version = await ctx.db.datasetVersion.findFirst({
+        where: { datasetId, location: { not: null } },
+        orderBy: { version: "desc" },
+        select: { version: true, location: true, manifest: true },
+      });
+      const manifest = datasetManifestSchema.safeParse(version?.manifest);
+      const personTable = manifest.success
+        ? manifest.data.tables.find((table) => table.name === "person")
+        : undefined;
+      if (!version?.location || !personTable) {
+        throw refusal(
+          "PRECONDITION_FAILED",
+          "dataset-files",
+          "Register the dataset's files first (steward.registerVersion): enrolments are checked against its person table.",
+        );
+      }
+      const missing = new Set(
+        await personIdsMissingFrom(
+          version.location,
+          personTable.file,
+          entries.map((entry) => entry.personId),
+        ),
+      );
+      const unknown = entries.findIndex((entry) => missing.has(entry.personId));
+      if (unknown !== -1) {
+        throw refusal(
+          "BAD_REQUEST",
+          "unknown-person",
+          `entries.${unknown}.personId: person ${entries[unknown]?.personId} is not in the person table of version ${version.version} (${missing.size} unknown in all; rule unknown-person).`,
+        );
+      }
+
+      const existing: { personId: bigint; patientAddress: string }[] = [];
+      for (const part of chunks(entries)) {
+        existing.push(
+          ...(await ctx.db.enrolment.findMany({
+            where: {
+              datasetId,
+              OR: [
+                { personId: { in: part.map((entry) => entry.personId) } },
+                { patientAddress: { in: part.map((entry) => entry.patientAddress) } },
+              ],
+            },
+            select: { personId: true, patientAddress: true },
+          })),
+        );
+      }
+      const addressOfPerson = new Map(existing.map((row) => [row.personId, row.patientAddress]));
+      const personOfAddress = new Map(existing.map((row) => [row.patientAddress, row.personId]));
+      const fresh: typeof entries = [];
+      for (const [index, entry] of entries.entries()) {
+        const enrolledTo = addressOfPerson.get(entry.personId);
+        const enrolledAs = personOfAddress.get(entry.patientAddress);
+        if (enrolledTo === entry.patientAddress) continue; // already enrolled exactly so
+        if (enrolledTo !== undefined || enrolledAs !== undefined) {
+          throw refusal(
+            "BAD_REQUEST",
+            "enrolment-conflict",
+            enrolledTo !== undefined
+              ? `entries.${index}.personId: person ${entry.personId} is already enrolled to another wallet (rule enrolment-conflict).`
+              : `entries.${index}.patientAddress: this wallet is already enrolled as another person (rule enrolment-conflict).`,
+          );
+        }
+        fresh.push(entry);
+      }
+
+      const addresses = fresh.map((entry) => entry.patientAddress);
+      try {
+        await ctx.db.$transaction(async (tx) => {
+          for (const part of chunks(fresh)) {
+            await tx.enrolment.createMany({
+              data: part.map((entry) => ({ datasetId, ...entry })),
+            });
+          }
+          // The PATIENT role follows enrolment (the role check itself reads Enrolment).
+          for (const part of chunks(addresses)) {
+            const [accounts, roles] = await Promise.all([
+              tx.account.findMany({ where: { address: { in: part } }, select: { address: true } }),
+              tx.accountRole.findMany({
+                where: { address: { in: part }, role: "PATIENT" },
+                select: { address: true },
+              }),
+            ]);
+            const hasAccount = new Set(accounts.map((row) => row.address));
+            const hasRole = new Set(roles.map((row) => row.address));
+            await tx.account.createMany({
+              data: part
+                .filter((address) => !hasAccount.has(address))
+                .map((address) => ({ address })),
+            });
+            await tx.accountRole.createMany({
+              data: part
+                .filter((address) => !hasRole.has(address))
+                .map((address) => ({ address, role: "PATIENT" as const })),
+            });
+          }
+        });
+      } catch (error) {
+        if ((error as { code?: unknown }).code === "P2002") {
+          throw refusal(
+            "CONFLICT",
+            "enrolment-conflict",
+            "Another import changed these enrolments at the same time; import the list again.",
+          );
+        }
+        throw error;
+      }
+      const enrolled = await ctx.db.enrolment.count({ where: { datasetId } });
+      return {
+        datasetId,
+        inserted: fresh.length,
+        skipped: entries.length - fresh.length,
+        enrolled,
+      };
+    }),
+
+  /** The datasets I listed, with their versions, enrolment and consent counts. */
+  myDatasets: stewardProcedure.query(async ({ ctx }) => {
+    const datasets = await ctx.db.dataset.findMany({
+      where: { steward: ctx.session.address.toLowerCase() },
+      orderBy: { listedBlock: "desc" },
+      select: {
+        id: true,
+        title: true,
+        listed: true,
+        delistedByGovernance: true,
+        latestVersion: true,
+        metadataHash: true,
+        metadata: true,
+        versions: {
+          orderBy: { version: "desc" },
+          select: {
+            version: true,
+            manifestHash: true,
+            personCount: true,
+            registeredAt: true,
+            publishedAt: true,
+          },
+        },
+        _count: { select: { enrolments: true } },
+      },
+    });
+    const consents = await ctx.db.consentState.groupBy({
+      by: ["datasetId"],
+      where: { datasetId: { in: datasets.map((dataset) => dataset.id) }, granted: true },
+      _count: { _all: true },
+    });
+    const consented = new Map(consents.map((row) => [row.datasetId, row._count._all]));
+    return datasets.map((dataset) => ({
+      id: dataset.id,
+      title: dataset.title,
+      listed: dataset.listed,
+      delistedByGovernance: dataset.delistedByGovernance,
+      latestVersion: dataset.latestVersion,
+      metadataHash: dataset.metadataHash,
+      /** Whether metadata matching the on-chain hash was supplied. */
+      hasMetadata: dataset.metadata !== null,
+      versions: dataset.versions.map((version) => ({
+        version: version.version,
+        contentHash: version.manifestHash,
+        publishedAt: version.publishedAt,
+        registered: version.registeredAt !== null,
+        registeredAt: version.registeredAt,
+        persons: version.personCount,
+      })),
+      enrolments: dataset._count.enrolments,
+      consented: consented.get(dataset.id) ?? 0,
+    }));
+  }),
+} satisfies TRPCRouterRecord;
