@@ -65,27 +65,34 @@ export function createIndexer(options: IndexerOptions) {
     });
   }
 
-  async function loadEvents(tx: Parameters<Parameters<Db["$transaction"]>[0]>[0], key: string) {
-    const rows = await tx.indexedEvent.findMany({
-      where: { chainId, stream, entityKey: key },
-      orderBy: [{ blockNumber: "asc" }, { logIndex: "asc" }],
-      select: {
-        blockNumber: true,
-        logIndex: true,
-        txHash: true,
-        blockTimestamp: true,
-        eventName: true,
-        args: true,
-      },
-    });
-    return rows.map((row): StoredEvent => ({ ...row, args: row.args as EventArgs }));
-  }
+  type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
 
-  async function rebuild(
-    tx: Parameters<Parameters<Db["$transaction"]>[0]>[0],
-    keys: Iterable<string>,
-  ) {
-    for (const key of keys) await rebuildEntity(tx, chainId, key, await loadEvents(tx, key));
+  /** Rebuilds the touched entities from their stored events, loaded in a few large reads. */
+  async function rebuild(tx: Tx, keys: Iterable<string>) {
+    const keyList = [...new Set(keys)];
+    const byKey = new Map<string, StoredEvent[]>(keyList.map((key) => [key, []]));
+    for (let start = 0; start < keyList.length; start += 500) {
+      const rows = await tx.indexedEvent.findMany({
+        where: { chainId, stream, entityKey: { in: keyList.slice(start, start + 500) } },
+        orderBy: [{ blockNumber: "asc" }, { logIndex: "asc" }],
+        select: {
+          entityKey: true,
+          blockNumber: true,
+          logIndex: true,
+          txHash: true,
+          blockTimestamp: true,
+          eventName: true,
+          args: true,
+        },
+      });
+      for (const { entityKey, ...row } of rows) {
+        byKey.get(entityKey)?.push({ ...row, args: row.args as EventArgs });
+      }
+    }
+    const relayQueue =
+      (await tx.consentRelayRequest.count({ where: { status: { not: "FAILED" } } })) > 0;
+    for (const [key, events] of byKey)
+      await rebuildEntity(tx, chainId, key, events, { relayQueue });
   }
 
   /** The newest stored block that is still on the canonical chain (or the window's floor). */
@@ -152,27 +159,40 @@ export function createIndexer(options: IndexerOptions) {
     }
     await db.$transaction(
       async (tx) => {
+        // Logs already stored (a replayed range) are recognised by their identity and skipped.
+        const stored = new Set(
+          (
+            await tx.indexedEvent.findMany({
+              where: {
+                chainId,
+                blockHash: { in: [...new Set(events.map((event) => event.blockHash))] },
+              },
+              select: { blockHash: true, logIndex: true },
+            })
+          ).map((row) => `${row.blockHash}:${row.logIndex}`),
+        );
         const touched = new Set<string>();
+        const fresh = [];
         for (const event of events) {
           const entityKey = entityKeyOf(event.eventName, event.args);
           touched.add(entityKey);
-          const identity = { chainId, blockHash: event.blockHash, logIndex: event.logIndex };
-          await tx.indexedEvent.upsert({
-            where: { chainId_blockHash_logIndex: identity },
-            create: {
-              ...identity,
-              stream,
-              entityKey,
-              blockNumber: event.blockNumber,
-              blockTimestamp: event.blockTimestamp ?? timestamps.get(event.blockNumber) ?? 0n,
-              txHash: event.txHash,
-              address: event.address,
-              eventName: event.eventName,
-              args: event.args,
-            },
-            update: {},
-            select: { id: true },
+          if (stored.has(`${event.blockHash}:${event.logIndex}`)) continue;
+          fresh.push({
+            chainId,
+            stream,
+            entityKey,
+            blockHash: event.blockHash,
+            logIndex: event.logIndex,
+            blockNumber: event.blockNumber,
+            blockTimestamp: event.blockTimestamp ?? timestamps.get(event.blockNumber) ?? 0n,
+            txHash: event.txHash,
+            address: event.address,
+            eventName: event.eventName,
+            args: event.args,
           });
+        }
+        for (let start = 0; start < fresh.length; start += 500) {
+          await tx.indexedEvent.createMany({ data: fresh.slice(start, start + 500) });
         }
         await rebuild(tx, touched);
         await tx.indexerCursor.upsert({

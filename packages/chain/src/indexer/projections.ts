@@ -89,18 +89,24 @@ export function entityKeyOf(eventName: string, args: EventArgs): string {
 }
 
 /** Rebuilds the mirrored rows of one entity from its events, given in chain order. */
+export interface RebuildOptions {
+  /** False when no signed consent waits in the relay queue: its bookkeeping is skipped. */
+  relayQueue: boolean;
+}
+
 export async function rebuildEntity(
   tx: Tx,
   chainId: number,
   key: string,
   events: StoredEvent[],
+  options: RebuildOptions = { relayQueue: true },
 ): Promise<void> {
   const [kind, ...parts] = key.split(":");
   switch (kind as EntityKind) {
     case "dataset":
       return rebuildDataset(tx, parts[0] as string, events);
     case "consent":
-      return rebuildConsent(tx, parts[0] as string, parts[1] as string, events);
+      return rebuildConsent(tx, parts[0] as string, parts[1] as string, events, options.relayQueue);
     case "access":
       return rebuildAccess(tx, chainId, parts[0] as string, parts[1] as string, events);
     case "steward":
@@ -207,6 +213,7 @@ async function rebuildConsent(
   patientAddress: string,
   datasetId: string,
   events: StoredEvent[],
+  relayQueue: boolean,
 ): Promise<void> {
   const applied = events.filter((event) => event.eventName === "ConsentSet");
   const latest = applied.at(-1);
@@ -229,6 +236,7 @@ async function rebuildConsent(
     await tx.consentState.deleteMany({ where: { patientAddress, datasetId } });
   }
 
+  if (!relayQueue) return;
   // The relay queue follows the chain: applied and skipped messages are settled, and a
   // message whose application was rolled back goes back to the relayer.
   const appliedNonces = applied.map((event) => toDbUint(str(event.args, "nonce")));
