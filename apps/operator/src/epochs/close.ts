@@ -103,6 +103,14 @@ export async function closeEpoch(
         else unpaidDatasets.push(datasetId);
       }
       const receipts = await storeReceiptAnchor(tx, epoch);
+      // Nothing to send: the epoch is final now, and no chain transaction is made for it.
+      if (rewards.length === 0 && receipts === null) {
+        await tx.epoch.update({
+          where: { number: epoch },
+          data: { status: "CLOSED" },
+          select: { number: true },
+        });
+      }
       return { epoch, nextEpoch: epoch + 1, rewards, unpaidDatasets, receipts };
     },
     // Large epochs build big trees; the default 5 s would abort them half way (harmlessly,

@@ -31,6 +31,13 @@ export function createEpochOperator(options: EpochOperatorOptions) {
   const settlingReported = new Set<number>();
 
   function logClosed(result: EpochCloseResult): void {
+    if (result.rewards.length === 0 && result.receipts === null) {
+      const unpaid = result.unpaidDatasets.length;
+      log(
+        `epoch ${result.epoch} closed with nothing to pay or anchor${unpaid > 0 ? ` (${unpaid} funded dataset(s) had no enrolled person included; their pools stay unallocated)` : ""}; epoch ${result.nextEpoch} opened`,
+      );
+      return;
+    }
     for (const reward of result.rewards) {
       log(
         `epoch ${result.epoch}: dataset ${short(reward.datasetId)} pays ${reward.total} of a pool of ${reward.pool} to ${reward.patients} patient(s), root ${short(reward.merkleRoot)} stored`,

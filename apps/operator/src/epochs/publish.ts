@@ -62,6 +62,17 @@ export async function readAnchorRoot(
 export async function publishClosingEpochs(context: PublishContext): Promise<PublishReport> {
   const { db, manifest, signer, reader, log } = context;
   const unpublishedEpochs = new Set<number>();
+  // Rows of epochs already CLOSED are re-checked only until the indexer mirrors them (or
+  // re-posted after a reorg dropped them); finding them on chain is no news worth a line.
+  const closingEpochs = new Set(
+    (await db.epoch.findMany({ where: { status: "CLOSING" }, select: { number: true } })).map(
+      (epoch) => epoch.number,
+    ),
+  );
+  const report = (epoch: number, outcome: string, mined: string, alreadyOnChain: string) => {
+    if (outcome === "mined") log(mined);
+    else if (closingEpochs.has(epoch)) log(alreadyOnChain);
+  };
 
   const rewardEpochs = await db.rewardEpoch.findMany({
     where: { status: "CLOSING" },
@@ -115,10 +126,11 @@ export async function publishClosingEpochs(context: PublishContext): Promise<Pub
         });
       },
     });
-    log(
-      outcome === "mined"
-        ? `posted the ${label} (total ${total})`
-        : `the ${label} is on chain already; not posting it again`,
+    report(
+      row.epoch,
+      outcome,
+      `posted the ${label} (total ${total})`,
+      `the ${label} is on chain already; not posting it again`,
     );
   }
 
@@ -159,20 +171,16 @@ export async function publishClosingEpochs(context: PublishContext): Promise<Pub
         });
       },
     });
-    log(
-      outcome === "mined"
-        ? `anchored the ${label} (${anchor.receiptCount} receipt(s))`
-        : `the ${label} is on chain already; not anchoring it again`,
+    report(
+      anchor.epoch,
+      outcome,
+      `anchored the ${label} (${anchor.receiptCount} receipt(s))`,
+      `the ${label} is on chain already; not anchoring it again`,
     );
   }
 
-  const closing = await db.epoch.findMany({
-    where: { status: "CLOSING" },
-    orderBy: { number: "asc" },
-    select: { number: true },
-  });
   const closedEpochs: number[] = [];
-  for (const { number } of closing) {
+  for (const number of [...closingEpochs].sort((a, b) => a - b)) {
     if (unpublishedEpochs.has(number)) continue;
     await db.epoch.update({
       where: { number },
