@@ -2,6 +2,7 @@ import { accessRouter } from "./router/access";
 import { authRouter } from "./router/auth";
 import { consentRouter } from "./router/consent";
 import { datasetRouter } from "./router/dataset";
+import { governanceRouter } from "./router/governance";
 import { queryRouter } from "./router/query";
 import { stewardRouter } from "./router/steward";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
@@ -14,6 +15,7 @@ export const appRouter = createTRPCRouter({
   consent: consentRouter,
   steward: stewardRouter,
   query: queryRouter,
+  governance: governanceRouter,
 });
 
 export type AppRouter = typeof appRouter;

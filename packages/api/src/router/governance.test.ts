@@ -1,0 +1,192 @@
+import { stewardGovernorAbi } from "@opencohort/chain";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  anvilRpc,
+  buyAccess,
+  type SeededDataset,
+  seedDataset,
+  startTestSystem,
+  type TestSystem,
+  writeAs,
+} from "../testing/harness";
+
+let system: TestSystem;
+let dataset: SeededDataset;
+type Caller = Awaited<ReturnType<TestSystem["signIn"]>>["caller"];
+let steward: Caller;
+let researcher: Caller;
+
+beforeAll(async () => {
+  system = await startTestSystem();
+  dataset = await seedDataset(system, { persons: 1_000, seed: 21 });
+  await buyAccess(system, 4, dataset);
+  steward = (await system.signIn(1)).caller;
+  researcher = (await system.signIn(4)).caller;
+});
+afterAll(async () => {
+  await system?.stop();
+});
+
+const governor = () => ({
+  address: system.manifest.contracts.StewardGovernor,
+  abi: stewardGovernorAbi,
+});
+
+describe("governance", () => {
+  it("shows the standards in force, mirrored and on chain, to anyone", async () => {
+    const standards = await system.anonymous().governance.standards();
+    expect(standards.onChain).toMatchObject({
+      minCellSize: 11,
+      roundingBase: 5,
+      epsilonPerQuery: "0.1",
+      epsilonBudget: "5",
+      patientsBps: 3_000,
+      stewardBps: 6_000,
+      treasuryBps: 1_000,
+    });
+    expect(standards.snapshot).toMatchObject({ minCellSize: 11, roundingBase: 5 });
+    expect(standards.snapshot?.acceptedSchemaVersions).toHaveLength(1);
+    expect(standards.inSync).toBe(true);
+    expect(standards.governance).toMatchObject({ votingDelayBlocks: 1, votingPeriodBlocks: 20 });
+    expect(standards.limits.minCellSize).toEqual({ min: 2, max: 10_000 });
+  });
+
+  it("builds proposals for stewards only, within the registry's bounds", async () => {
+    const change = { kind: "roundingBase" as const, value: 10 };
+    await expect(
+      researcher.governance.buildProposal({ change, description: "Round to 10" }),
+    ).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(
+      system.anonymous().governance.buildProposal({ change, description: "Round to 10" }),
+    ).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+
+    const bad = [
+      [{ kind: "minCellSize", value: 1 }, /^change\.value: /],
+      [{ kind: "roundingBase", value: 1_001 }, /^change\.value: /],
+      [{ kind: "epsilon", perQuery: "2", budget: "1" }, /^change\.perQuery: /],
+      [{ kind: "epsilon", perQuery: "0.1", budget: "101" }, /^change\.budget: /],
+      [
+        { kind: "feeSplit", patientsBps: 5_000, stewardBps: 5_000, treasuryBps: 1 },
+        /^change\.patientsBps: /,
+      ],
+      [{ kind: "schemaVersion", label: "", accepted: true }, /^change\.label: /],
+      [{ kind: "quorum", value: 3 }, /^change\.kind: /],
+    ] as const;
+    for (const [badChange, message] of bad) {
+      await expect(
+        steward.governance.buildProposal({ change: badChange as never, description: "x" }),
+      ).rejects.toMatchObject({ code: "BAD_REQUEST", message: expect.stringMatching(message) });
+    }
+    await expect(
+      steward.governance.buildProposal({ change, description: "  " }),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringMatching(/^description: /),
+    });
+
+    const epsilon = await steward.governance.buildProposal({
+      change: { kind: "epsilon", perQuery: 0.2, budget: "8" },
+      description: "More epsilon",
+    });
+    expect(epsilon.change).toEqual({ kind: "epsilon", perQuery: "0.2", budget: "8" });
+    const schema = await steward.governance.buildProposal({
+      change: { kind: "schemaVersion", label: "omop-lite/2", accepted: true },
+      description: "Accept omop-lite/2",
+    });
+    expect(schema.change).toMatchObject({ kind: "schemaVersion", accepted: true });
+  });
+
+  it("k = 20: build, propose, vote, queue, execute; standards and the next query follow", async () => {
+    const description = "Raise the minimum cell size to 20";
+    const built = await steward.governance.buildProposal({
+      change: { kind: "minCellSize", value: 20 },
+      description,
+    });
+    expect(built.change).toEqual({ kind: "minCellSize", value: 20 });
+    expect(built.targets).toEqual([system.manifest.contracts.StandardsRegistry]);
+    const onChainId = await system.services.chain.client.readContract({
+      ...governor(),
+      functionName: "hashProposal",
+      args: [built.targets, built.values, built.calldatas, built.descriptionHash],
+    });
+    expect(built.proposalId).toBe(onChainId.toString());
+
+    await writeAs(system, 1, {
+      ...governor(),
+      functionName: "propose",
+      args: [built.targets, built.values, built.calldatas, built.description],
+    });
+    await system.services.chain.indexer.syncOnce();
+    const listed = await system.anonymous().governance.proposals({});
+    expect(listed.items.map((p) => p.id)).toEqual([built.proposalId]);
+    expect(listed.items[0]).toMatchObject({
+      state: "PENDING",
+      stateSource: "chain",
+      description,
+      changes: [{ kind: "minCellSize", value: 20 }],
+    });
+    await expect(
+      steward.governance.buildProposal({ change: { kind: "minCellSize", value: 20 }, description }),
+    ).rejects.toMatchObject({ code: "CONFLICT" });
+
+    await anvilRpc(system, "anvil_mine", ["0x2"]);
+    expect((await system.anonymous().governance.proposal({ id: built.proposalId })).state).toBe(
+      "ACTIVE",
+    );
+    for (const voter of [1, 2] as const) {
+      await writeAs(system, voter, {
+        ...governor(),
+        functionName: "castVote",
+        args: [BigInt(built.proposalId), 1],
+      });
+    }
+    await system.services.chain.indexer.syncOnce();
+    const voted = await system.anonymous().governance.proposal({ id: built.proposalId });
+    expect(voted.votes).toMatchObject({ for: "2", against: "0", abstain: "0", count: 2 });
+    expect(voted.voteList.map((v) => v.support)).toEqual(["for", "for"]);
+
+    // Past the voting period: SUCCEEDED is a function of the block, read from the chain.
+    await anvilRpc(system, "anvil_mine", ["0x15"]);
+    const succeeded = await system.anonymous().governance.proposal({ id: built.proposalId });
+    expect(succeeded.state).toBe("SUCCEEDED");
+    const { targets, values, calldatas, descriptionHash } = succeeded.actions;
+    await writeAs(system, 1, {
+      ...governor(),
+      functionName: "queue",
+      args: [targets, values, calldatas, descriptionHash],
+    });
+    await anvilRpc(system, "evm_increaseTime", [5]);
+    await anvilRpc(system, "anvil_mine", ["0x1"]);
+    await writeAs(system, 3, {
+      ...governor(),
+      functionName: "execute",
+      args: [targets, values, calldatas, descriptionHash],
+    });
+    await system.services.chain.indexer.syncOnce();
+
+    expect((await system.anonymous().governance.proposal({ id: built.proposalId })).state).toBe(
+      "EXECUTED",
+    );
+    const standards = await system.anonymous().governance.standards();
+    expect(standards.onChain.minCellSize).toBe(20);
+    expect(standards.snapshot?.minCellSize).toBe(20);
+    expect(standards.inSync).toBe(true);
+
+    const query = await researcher.query.submit({
+      datasetId: dataset.datasetId,
+      sql: "SELECT sex, count(*) FROM person GROUP BY sex",
+    });
+    expect(query.status).toBe("SUCCEEDED");
+    expect(query.receipt?.parameters.minCellSize).toBe(20);
+  });
+
+  it("is NOT_FOUND for an unknown proposal and BAD_REQUEST for a malformed id", async () => {
+    await expect(system.anonymous().governance.proposal({ id: "12345" })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
+    await expect(system.anonymous().governance.proposal({ id: "0xabc" })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringMatching(/^id: /),
+    });
+  });
+});

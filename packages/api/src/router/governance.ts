@@ -1,0 +1,272 @@
+/**
+ * Steward governance: proposals with their live state and votes (mirrored from
+ * StewardGovernor; the state read from the chain, because ACTIVE / DEFEATED / SUCCEEDED
+ * change with the block), the governed standards (mirrored snapshot and on-chain values), and
+ * the calldata of a standards change for the steward's wallet (propose, queue, execute).
+ * Reads are public; building a proposal is for stewards. Proposing and voting happen in the
+ * wallet, not here.
+ */
+import { standardsRegistryAbi, stewardGovernorAbi } from "@opencohort/chain";
+import { fromDbUint, type Prisma } from "@opencohort/db";
+import {
+  BPS,
+  buildProposalInputSchema,
+  MAX_EPSILON_BUDGET,
+  MAX_ROUNDING_BASE,
+  MIN_CELL_SIZE_CEILING,
+  MIN_CELL_SIZE_FLOOR,
+  proposalIdInputSchema,
+  proposalListInputSchema,
+} from "@opencohort/validators";
+import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
+import { type Address, formatUnits, type Hex, parseAbi } from "viem";
+import type { ApiContext } from "../context";
+import {
+  describeCall,
+  descriptionHashOf,
+  liveProposalState,
+  proposalIdOf,
+  standardsCalldata,
+} from "../services/governance";
+import { refusal } from "../services/refusal";
+import { publicProcedure, roleProcedure } from "../trpc";
+
+const proposalColumns = {
+  id: true,
+  proposer: true,
+  description: true,
+  targets: true,
+  values: true,
+  calldatas: true,
+  voteStart: true,
+  voteEnd: true,
+  state: true,
+  forVotes: true,
+  againstVotes: true,
+  abstainVotes: true,
+  eta: true,
+  createdBlock: true,
+  createdTxHash: true,
+  updatedBlock: true,
+  _count: { select: { votes: true } },
+} as const satisfies Prisma.ProposalSelect;
+type ProposalRow = Prisma.ProposalGetPayload<{ select: typeof proposalColumns }>;
+
+const supportNames = ["against", "for", "abstain"] as const;
+const timelockAbi = parseAbi(["function getMinDelay() view returns (uint256)"]);
+
+const asStrings = (value: Prisma.JsonValue): string[] =>
+  Array.isArray(value) ? value.map(String) : [];
+
+async function viewOf(ctx: ApiContext, row: ProposalRow) {
+  const { contracts } = ctx.chain.manifest;
+  const live = await liveProposalState(ctx.chain.client, contracts.StewardGovernor, row.id);
+  const targets = asStrings(row.targets);
+  const calldatas = asStrings(row.calldatas);
+  const descriptionHash = descriptionHashOf(row.description);
+  return {
+    id: row.id,
+    proposer: row.proposer,
+    description: row.description,
+    /** Live state from StewardGovernor.state (the mirror's, if the chain does not know it). */
+    state: live ?? row.state,
+    stateSource: live ? ("chain" as const) : ("mirror" as const),
+    voteStart: row.voteStart,
+    voteEnd: row.voteEnd,
+    eta: row.eta,
+    votes: {
+      for: fromDbUint(row.forVotes).toString(),
+      against: fromDbUint(row.againstVotes).toString(),
+      abstain: fromDbUint(row.abstainVotes).toString(),
+      count: row._count.votes,
+    },
+    changes: targets.map((target, i) =>
+      describeCall(contracts.StandardsRegistry, target, calldatas[i] ?? "0x"),
+    ),
+    /** Arguments of Governor.queue / Governor.execute. */
+    actions: {
+      targets: targets as Address[],
+      values: asStrings(row.values).map((value) => BigInt(value)),
+      calldatas: calldatas as Hex[],
+      descriptionHash,
+    },
+    createdBlock: row.createdBlock,
+    createdTxHash: row.createdTxHash,
+  };
+}
+
+export const governanceRouter = {
+  /** Proposals, newest first, with live state and vote tallies. */
+  proposals: publicProcedure.input(proposalListInputSchema).query(async ({ ctx, input }) => {
+    const rows = await ctx.db.proposal.findMany({
+      orderBy: [{ createdBlock: "desc" }, { id: "desc" }],
+      take: input.limit + 1,
+      ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
+      select: proposalColumns,
+    });
+    const page = rows.slice(0, input.limit);
+    return {
+      items: await Promise.all(page.map((row) => viewOf(ctx, row))),
+      nextCursor: rows.length > input.limit ? (page.at(-1)?.id ?? null) : null,
+    };
+  }),
+
+  /** One proposal with its votes. */
+  proposal: publicProcedure.input(proposalIdInputSchema).query(async ({ ctx, input }) => {
+    const row = await ctx.db.proposal.findUnique({
+      where: { id: input.id },
+      select: {
+        ...proposalColumns,
+        votes: {
+          orderBy: [{ block: "asc" }, { logIndex: "asc" }],
+          select: {
+            voter: true,
+            support: true,
+            weight: true,
+            reason: true,
+            block: true,
+            txHash: true,
+          },
+        },
+      },
+    });
+    if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "No such proposal." });
+    return {
+      ...(await viewOf(ctx, row)),
+      voteList: row.votes.map((vote) => ({
+        voter: vote.voter,
+        support: supportNames[vote.support] ?? "abstain",
+        weight: fromDbUint(vote.weight).toString(),
+        reason: vote.reason,
+        block: vote.block,
+        txHash: vote.txHash,
+      })),
+    };
+  }),
+
+  /** The standards in force: the mirrored snapshot compute runs with, and the chain's values. */
+  standards: publicProcedure.query(async ({ ctx }) => {
+    const { client, manifest } = ctx.chain;
+    const registry = { address: manifest.contracts.StandardsRegistry, abi: standardsRegistryAbi };
+    const governor = { address: manifest.contracts.StewardGovernor, abi: stewardGovernorAbi };
+    const [snapshot, k, base, perQuery, budget, fees, delay, period, threshold, minDelay] =
+      await Promise.all([
+        ctx.db.standardsSnapshot.findFirst({
+          where: { chainId: ctx.chain.chainId },
+          orderBy: { block: "desc" },
+          select: {
+            block: true,
+            minCellSize: true,
+            roundingBase: true,
+            epsilonPerQuery: true,
+            epsilonBudget: true,
+            patientsBps: true,
+            stewardBps: true,
+            treasuryBps: true,
+            treasury: true,
+            acceptedSchemaVersions: true,
+          },
+        }),
+        client.readContract({ ...registry, functionName: "minCellSize" }),
+        client.readContract({ ...registry, functionName: "roundingBase" }),
+        client.readContract({ ...registry, functionName: "epsilonPerQuery" }),
+        client.readContract({ ...registry, functionName: "epsilonBudget" }),
+        client.readContract({ ...registry, functionName: "feeSplit" }),
+        client.readContract({ ...governor, functionName: "votingDelay" }),
+        client.readContract({ ...governor, functionName: "votingPeriod" }),
+        client.readContract({ ...governor, functionName: "proposalThreshold" }),
+        client.readContract({
+          address: manifest.contracts.TimelockController,
+          abi: timelockAbi,
+          functionName: "getMinDelay",
+        }),
+      ]);
+    const onChain = {
+      minCellSize: Number(k),
+      roundingBase: Number(base),
+      epsilonPerQuery: formatUnits(perQuery, 18),
+      epsilonBudget: formatUnits(budget, 18),
+      patientsBps: Number(fees[0]),
+      stewardBps: Number(fees[1]),
+      treasuryBps: Number(fees[2]),
+      treasury: fees[3].toLowerCase(),
+    };
+    const mirrored = snapshot
+      ? {
+          block: snapshot.block,
+          minCellSize: snapshot.minCellSize,
+          roundingBase: snapshot.roundingBase,
+          epsilonPerQuery: formatUnits(fromDbUint(snapshot.epsilonPerQuery), 18),
+          epsilonBudget: formatUnits(fromDbUint(snapshot.epsilonBudget), 18),
+          patientsBps: snapshot.patientsBps,
+          stewardBps: snapshot.stewardBps,
+          treasuryBps: snapshot.treasuryBps,
+          treasury: snapshot.treasury.toLowerCase(),
+          acceptedSchemaVersions: asStrings(snapshot.acceptedSchemaVersions),
+        }
+      : null;
+    const { block: _block, acceptedSchemaVersions: _schemas, ...mirroredValues } = mirrored ?? {};
+    return {
+      /** What queries run with (the indexer's latest snapshot); null before the first sync. */
+      snapshot: mirrored,
+      onChain,
+      /** False while an executed change is not indexed yet. */
+      inSync: mirrored !== null && JSON.stringify(mirroredValues) === JSON.stringify(onChain),
+      governance: {
+        votingDelayBlocks: Number(delay),
+        votingPeriodBlocks: Number(period),
+        proposalThreshold: threshold.toString(),
+        timelockDelaySeconds: Number(minDelay),
+        governor: manifest.contracts.StewardGovernor,
+        standardsRegistry: manifest.contracts.StandardsRegistry,
+      },
+      /** StandardsRegistry's bounds; buildProposal refuses anything outside them. */
+      limits: {
+        minCellSize: { min: MIN_CELL_SIZE_FLOOR, max: MIN_CELL_SIZE_CEILING },
+        roundingBase: { min: 1, max: MAX_ROUNDING_BASE },
+        epsilonBudgetMax: MAX_EPSILON_BUDGET,
+        bps: BPS,
+      },
+    };
+  }),
+
+  /**
+   * Governor.propose arguments for one standards change (StandardsRegistry call through the
+   * timelock), with the descriptionHash queue/execute need and the id the proposal will get.
+   */
+  buildProposal: roleProcedure("steward")
+    .input(buildProposalInputSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { contracts } = ctx.chain.manifest;
+      const targets: Address[] = [contracts.StandardsRegistry];
+      const values: bigint[] = [0n];
+      const calldatas: Hex[] = [standardsCalldata(input.change)];
+      const descriptionHash = descriptionHashOf(input.description);
+      const proposalId = proposalIdOf(targets, values, calldatas, descriptionHash);
+      const existing = await ctx.db.proposal.findUnique({
+        where: { id: proposalId },
+        select: { id: true },
+      });
+      if (existing) {
+        throw refusal(
+          "CONFLICT",
+          "proposal-exists",
+          "The same change with the same description was already proposed; change the description.",
+        );
+      }
+      return {
+        governor: contracts.StewardGovernor,
+        targets,
+        values,
+        calldatas,
+        description: input.description,
+        descriptionHash,
+        proposalId,
+        change: describeCall(
+          contracts.StandardsRegistry,
+          targets[0] as string,
+          calldatas[0] as Hex,
+        ),
+      };
+    }),
+} satisfies TRPCRouterRecord;
