@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { loadOperatorEnv } from "./env";
+
+const base = { DATABASE_URL: "file:/tmp/oc-operator-env-test.db" };
+
+describe("the operator's environment", () => {
+  it("closes epochs every 300 s and waits up to 60 s for running queries by default", () => {
+    const env = loadOperatorEnv(base);
+    expect(env.epochSeconds).toBe(300);
+    expect(env.epochSettleSeconds).toBe(60);
+    expect(env.pollIntervalMs).toBe(1_000);
+  });
+
+  it("takes shorter epochs for the dev stack", () => {
+    const env = loadOperatorEnv({
+      ...base,
+      OPERATOR_EPOCH_SECONDS: "5",
+      OPERATOR_EPOCH_SETTLE_SECONDS: "0",
+    });
+    expect(env.epochSeconds).toBe(5);
+    expect(env.epochSettleSeconds).toBe(0);
+  });
+
+  it("names the variable when a value is unusable", () => {
+    expect(() => loadOperatorEnv({ ...base, OPERATOR_EPOCH_SECONDS: "0" })).toThrow(
+      /OPERATOR_EPOCH_SECONDS must be at least 1/,
+    );
+    expect(() => loadOperatorEnv({ ...base, OPERATOR_EPOCH_SECONDS: "often" })).toThrow(
+      /OPERATOR_EPOCH_SECONDS must be a number of seconds/,
+    );
+    expect(() => loadOperatorEnv({ ...base, OPERATOR_EPOCH_SETTLE_SECONDS: "-1" })).toThrow(
+      /OPERATOR_EPOCH_SETTLE_SECONDS must not be negative/,
+    );
+  });
+});
