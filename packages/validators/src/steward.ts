@@ -24,9 +24,13 @@ export const updateMetadataInputSchema = datasetMetadataFields
   .superRefine(checkDistinctConditions);
 export type UpdateMetadataInput = z.input<typeof updateMetadataInputSchema>;
 
-/** An OMOP person_id: a positive 64-bit integer, as a number or a decimal string. */
+/** An OMOP person_id: a positive 64-bit integer, as a bigint, a safe number or a decimal string. */
 export const personIdSchema = z
-  .union([z.number().int().positive(), z.string().regex(/^[1-9]\d{0,18}$/, "must be a person id")])
+  .union([
+    z.bigint().positive(),
+    z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+    z.string().regex(/^[1-9]\d{0,18}$/, "must be a person id"),
+  ])
   .transform((value, ctx) => {
     const id = BigInt(value);
     if (id > 9_223_372_036_854_775_807n) {

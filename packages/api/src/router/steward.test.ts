@@ -1,0 +1,233 @@
+import { datasetMetadataHash, datasetRegistryAbi, devAccountKey } from "@opencohort/chain";
+import { privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestSystem, type TestSystem, writeAs } from "../testing/harness";
+import {
+  type CohortFolder,
+  cohortFolder,
+  type ListedDataset,
+  listOnChain,
+} from "../testing/listing";
+
+let system: TestSystem;
+let folder: CohortFolder;
+let other: CohortFolder;
+let dataset: ListedDataset;
+let steward: Awaited<ReturnType<TestSystem["signIn"]>>;
+
+const metadata = {
+  title: "Riverside Diabetes Cohort",
+  description: "Adults with type 2 diabetes followed in Riverside clinics.",
+  conditions: [
+    { code: "ICD10:E11", label: "Type 2 diabetes mellitus" },
+    { code: "ICD10:I10", label: "Essential hypertension" },
+  ],
+  schemaVersion: "omop-lite/1",
+};
+
+const patient = (index: 6 | 7 | 8) =>
+  privateKeyToAccount(devAccountKey(31337, index)).address.toLowerCase();
+
+beforeAll(async () => {
+  system = await startTestSystem();
+  [folder, other] = await Promise.all([
+    cohortFolder(system, 200, 11),
+    cohortFolder(system, 60, 12),
+  ]);
+  dataset = await listOnChain(system, {
+    slug: "steward-riverside",
+    contentHash: folder.manifest.contentHash,
+    metadata,
+  });
+  steward = await system.signIn(1);
+});
+afterAll(async () => {
+  await system?.stop();
+});
+
+describe("steward", () => {
+  it("is FORBIDDEN without a StewardBadge, and for another steward's dataset", async () => {
+    const { caller: researcher } = await system.signIn(4);
+    await expect(researcher.steward.myDatasets()).rejects.toMatchObject({ code: "FORBIDDEN" });
+    const { caller: otherSteward } = await system.signIn(2);
+    await expect(
+      otherSteward.steward.registerVersion({
+        datasetId: dataset.datasetId,
+        version: 1,
+        location: folder.dir,
+      }),
+    ).rejects.toMatchObject({
+      code: "FORBIDDEN",
+      message: expect.stringContaining("dataset-steward"),
+    });
+    await expect(system.anonymous().steward.myDatasets()).rejects.toMatchObject({
+      code: "UNAUTHORIZED",
+    });
+  });
+
+  it("refuses enrolments before the files are registered", async () => {
+    await expect(
+      steward.caller.steward.importEnrolments({
+        datasetId: dataset.datasetId,
+        entries: [{ personId: folder.personIds[0] as bigint, patientAddress: patient(6) }],
+      } as never),
+    ).rejects.toMatchObject({ code: "PRECONDITION_FAILED" });
+  });
+
+  it("registers a version only for a valid folder whose hash is the on-chain one", async () => {
+    const register = (location: string, version = 1) =>
+      steward.caller.steward.registerVersion({ datasetId: dataset.datasetId, version, location });
+    await expect(register("relative/path")).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: "location: must be an absolute path",
+    });
+    await expect(register(`${system.workDir}/nowhere`)).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringContaining("rule dataset-folder"),
+    });
+    await expect(register(other.dir)).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringContaining("rule manifest-hash"),
+    });
+    await expect(register(folder.dir, 2)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(
+      steward.caller.steward.registerVersion({
+        datasetId: `0x${"ee".repeat(32)}`,
+        version: 1,
+        location: folder.dir,
+      }),
+    ).rejects.toMatchObject({ code: "NOT_FOUND" });
+
+    const registered = await register(folder.dir);
+    expect(registered).toMatchObject({ version: 1, persons: 200 });
+    const row = await system.db.datasetVersion.findUniqueOrThrow({
+      where: { datasetId_version: { datasetId: dataset.datasetId, version: 1 } },
+      select: { location: true, personCount: true, registeredAt: true, manifest: true },
+    });
+    expect(row).toMatchObject({ location: folder.dir, personCount: 200 });
+    expect(row.registeredAt).toBeInstanceOf(Date);
+    expect(row.manifest).toMatchObject({ contentHash: folder.manifest.contentHash });
+  });
+
+  it("stores metadata only when it hashes to the on-chain metadataHash", async () => {
+    await expect(
+      steward.caller.steward.updateMetadata({
+        datasetId: dataset.datasetId,
+        ...metadata,
+        title: "Something else",
+      }),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringContaining("rule metadata-hash"),
+    });
+    await expect(
+      steward.caller.steward.updateMetadata({
+        datasetId: dataset.datasetId,
+        ...metadata,
+        conditions: [metadata.conditions[0], metadata.conditions[0]] as never,
+      }),
+    ).rejects.toMatchObject({ message: "conditions.1.code: is listed twice" });
+
+    await steward.caller.steward.updateMetadata({ datasetId: dataset.datasetId, ...metadata });
+    const stored = await system.db.dataset.findUniqueOrThrow({
+      where: { id: dataset.datasetId },
+      select: {
+        title: true,
+        searchText: true,
+        metadata: true,
+        conditions: { select: { code: true, label: true }, orderBy: { code: "asc" } },
+      },
+    });
+    expect(stored.title).toBe(metadata.title);
+    expect(stored.searchText).toContain("icd10:e11 type 2 diabetes mellitus");
+    expect(stored.conditions).toEqual(metadata.conditions);
+
+    // The steward changes the metadata on chain; the API follows (catching the mirror up).
+    const updated = {
+      ...metadata,
+      conditions: [{ code: "ICD10:E11", label: "Type 2 diabetes" }],
+    };
+    await writeAs(system, 1, {
+      address: system.manifest.contracts.DatasetRegistry,
+      abi: datasetRegistryAbi,
+      functionName: "setMetadata",
+      args: [dataset.datasetId, datasetMetadataHash(updated)],
+    });
+    await steward.caller.steward.updateMetadata({ datasetId: dataset.datasetId, ...updated });
+    expect(
+      await system.db.datasetCondition.findMany({
+        where: { datasetId: dataset.datasetId },
+        select: { code: true, label: true },
+      }),
+    ).toEqual(updated.conditions);
+  });
+
+  it("imports enrolments idempotently, refusing bad, unknown and conflicting entries", async () => {
+    const [p0, p1, p2, p3] = folder.personIds as [bigint, bigint, bigint, bigint];
+    const importing = (entries: { personId: bigint | string | number; patientAddress: string }[]) =>
+      steward.caller.steward.importEnrolments({ datasetId: dataset.datasetId, entries } as never);
+
+    await expect(
+      importing([
+        { personId: p0, patientAddress: patient(6) },
+        { personId: p0, patientAddress: patient(7) },
+      ]),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: "entries.1.personId: is listed twice",
+    });
+    await expect(importing([{ personId: p0, patientAddress: "0x1234" }])).rejects.toMatchObject({
+      message: "entries.0.patientAddress: must be a 0x-prefixed 20-byte address",
+    });
+    // The EIP-55 checksum of Maria's address with the case of its first letter flipped.
+    const checksummed = privateKeyToAccount(devAccountKey(31337, 6)).address;
+    const letter = checksummed.slice(2).search(/[a-fA-F]/) + 2;
+    const flipped = checksummed[letter] as string;
+    const badChecksum = `${checksummed.slice(0, letter)}${flipped === flipped.toLowerCase() ? flipped.toUpperCase() : flipped.toLowerCase()}${checksummed.slice(letter + 1)}`;
+    await expect(importing([{ personId: p0, patientAddress: badChecksum }])).rejects.toMatchObject({
+      message: "entries.0.patientAddress: is not a valid wallet address (bad checksum or zero)",
+    });
+    await expect(
+      importing([{ personId: 999_999_999_999n, patientAddress: patient(6) }]),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringContaining("rule unknown-person"),
+    });
+
+    const first = await importing([
+      { personId: p0, patientAddress: patient(6) },
+      { personId: p1.toString(), patientAddress: patient(7) },
+    ]);
+    expect(first).toMatchObject({ inserted: 2, skipped: 0, enrolled: 2 });
+    const again = await importing([
+      { personId: p0, patientAddress: patient(6) },
+      { personId: p2, patientAddress: patient(8) },
+    ]);
+    expect(again).toMatchObject({ inserted: 1, skipped: 1, enrolled: 3 });
+    await expect(importing([{ personId: p3, patientAddress: patient(6) }])).rejects.toMatchObject({
+      message: expect.stringContaining("rule enrolment-conflict"),
+    });
+    await expect(
+      importing([{ personId: p0, patientAddress: `0x${"ab".repeat(20)}` }]),
+    ).rejects.toMatchObject({ message: expect.stringContaining("rule enrolment-conflict") });
+    expect(await system.db.enrolment.count({ where: { datasetId: dataset.datasetId } })).toBe(3);
+
+    const { caller: maria } = await system.signIn(6);
+    expect((await maria.auth.session())?.roles.patient).toBe(true);
+  });
+
+  it("lists my datasets with versions, enrolment and consent counts", async () => {
+    const mine = await steward.caller.steward.myDatasets();
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({
+      id: dataset.datasetId,
+      title: metadata.title,
+      hasMetadata: true,
+      enrolments: 3,
+      consented: 0,
+      versions: [{ version: 1, registered: true, persons: 200 }],
+    });
+    const { caller: lakeside } = await system.signIn(2);
+    expect(await lakeside.steward.myDatasets()).toEqual([]);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Test fixtures for the catalogue, steward and consent routers: a synthetic dataset listed on
+ * chain by a steward with real metadata (its canonical hash on chain), but with nothing
+ * registered off chain — the steward router does that in the tests, as a steward would.
+ */
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { type DatasetMetadata, datasetMetadataHash, datasetRegistryAbi } from "@opencohort/chain";
+import { generateCohort } from "@opencohort/synth";
+import type { DatasetManifest } from "@opencohort/validators";
+import { type Hex, keccak256, stringToHex } from "viem";
+import { type TestSystem, writeAs } from "./harness";
+
+export interface CohortFolder {
+  dir: string;
+  manifest: DatasetManifest;
+  /** Every person_id of person.parquet, ascending. */
+  personIds: bigint[];
+}
+
+/** Generates (once per seed and size in this system) a synthetic cohort folder. */
+export async function cohortFolder(
+  system: TestSystem,
+  persons: number,
+  seed: number,
+): Promise<CohortFolder> {
+  const dir = join(system.workDir, "cohorts", `${seed}-${persons}`);
+  const manifest = await generateCohort({
+    persons,
+    seed,
+    outDir: dir,
+    createdAt: new Date("2026-11-01T00:00:00.000Z"),
+    threads: 1,
+  });
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    const reader = await connection.runAndReadAll(
+      "SELECT person_id FROM read_parquet($path) ORDER BY person_id",
+      { path: join(dir, "person.parquet") },
+    );
+    return { dir, manifest, personIds: reader.getRows().map((row) => BigInt(row[0] as bigint)) };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+export interface ListedDataset {
+  datasetId: Hex;
+  metadata: DatasetMetadata;
+  price: bigint;
+}
+
+/** Lists a dataset on chain (steward #1-#3) for `contentHash` with `metadata`'s hash; indexes. */
+export async function listOnChain(
+  system: TestSystem,
+  options: {
+    slug: string;
+    contentHash: string;
+    metadata: DatasetMetadata;
+    steward?: 1 | 2 | 3;
+    price?: bigint;
+    accessDays?: number;
+  },
+): Promise<ListedDataset> {
+  const datasetId = keccak256(stringToHex(`opencohort-api-test:${options.slug}`));
+  const price = options.price ?? 100n * 10n ** 18n;
+  await writeAs(system, options.steward ?? 1, {
+    address: system.services.chain.manifest.contracts.DatasetRegistry,
+    abi: datasetRegistryAbi,
+    functionName: "listDataset",
+    args: [
+      datasetId,
+      datasetMetadataHash(options.metadata),
+      keccak256(stringToHex(options.metadata.schemaVersion)),
+      options.contentHash as Hex,
+      price,
+      BigInt((options.accessDays ?? 30) * 24 * 60 * 60),
+    ],
+  });
+  await system.services.chain.indexer.syncOnce();
+  return { datasetId, metadata: options.metadata, price };
+}
