@@ -124,6 +124,8 @@ async function run(env: DevstackEnv, supervisor: Supervisor): Promise<void> {
     OPENCOHORT_STATE_DIR: env.OPENCOHORT_STATE_DIR,
     DATABASE_URL: databaseUrl,
     NEXT_TELEMETRY_DISABLED: "1",
+    // Short reward epochs locally, so a demo purchase pays patients within minutes.
+    OPERATOR_EPOCH_SECONDS: process.env.OPERATOR_EPOCH_SECONDS ?? "120",
   };
 
   supervisor.start({

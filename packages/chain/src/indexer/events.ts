@@ -47,7 +47,7 @@ function jsonSafe(value: unknown): EventArgs[string] {
   return String(value);
 }
 
-type RpcLog = Log & { blockTimestamp?: bigint | `0x${string}` };
+type RpcLog = Log & { blockTimestamp?: bigint | `0x${string}` | null };
 
 /** Decodes a log with its contract's ABI; undefined for events the app does not mirror. */
 export function decodeLog(
@@ -72,7 +72,7 @@ export function decodeLog(
   return {
     blockNumber: log.blockNumber,
     blockHash: log.blockHash.toLowerCase(),
-    blockTimestamp: log.blockTimestamp === undefined ? undefined : BigInt(log.blockTimestamp),
+    blockTimestamp: log.blockTimestamp == null ? undefined : BigInt(log.blockTimestamp),
     txHash: log.transactionHash.toLowerCase(),
     logIndex: log.logIndex,
     address: log.address.toLowerCase(),

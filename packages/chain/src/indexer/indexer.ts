@@ -6,7 +6,13 @@
  * stored block that is still canonical and re-applies from there.
  */
 import type { Db } from "@opencohort/db";
-import { type Abi, BlockNotFoundError, type PublicClient } from "viem";
+import {
+  type Abi,
+  BlockNotFoundError,
+  type Log,
+  type PublicClient,
+  ResponseBodyTooLargeError,
+} from "viem";
 import type { DeploymentManifest } from "../manifest";
 import { type DecodedEvent, decodeLog, type EventArgs, indexedContracts } from "./events";
 import { entityKeyOf, mirroredEventNames, rebuildEntity, type StoredEvent } from "./projections";
@@ -206,6 +212,28 @@ export function createIndexer(options: IndexerOptions) {
     );
   }
 
+  /**
+   * getLogs over [from, to]; a range whose answer is too large for the node or the HTTP
+   * client (dense blocks, provider result caps) is split in halves until it fits.
+   */
+  async function getLogsSplitting(from: bigint, to: bigint): Promise<Log[]> {
+    try {
+      return await client.getLogs({ address: addresses, fromBlock: from, toBlock: to });
+    } catch (error) {
+      const tooLarge =
+        error instanceof ResponseBodyTooLargeError ||
+        /too (many|large)|response size|limit exceeded|query returned more than/i.test(
+          (error as Error).message,
+        );
+      if (!tooLarge || from === to) throw error;
+      const middle = from + (to - from) / 2n;
+      return [
+        ...(await getLogsSplitting(from, middle)),
+        ...(await getLogsSplitting(middle + 1n, to)),
+      ];
+    }
+  }
+
   /** Indexes up to `head - confirmations`, one getLogs batch at a time. */
   async function syncOnce(): Promise<SyncReport> {
     const head = (await client.getBlockNumber()) - confirmations;
@@ -225,7 +253,7 @@ export function createIndexer(options: IndexerOptions) {
     let count = 0;
     while (from <= head) {
       const to = from + batchSize - 1n < head ? from + batchSize - 1n : head;
-      const logs = await client.getLogs({ address: addresses, fromBlock: from, toBlock: to });
+      const logs = await getLogsSplitting(from, to);
       const events = logs
         .map((log) => decodeLog(log, abiByAddress, mirroredEventNames))
         .filter((event): event is DecodedEvent => event !== undefined);
