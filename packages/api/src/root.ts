@@ -4,6 +4,7 @@ import { consentRouter } from "./router/consent";
 import { datasetRouter } from "./router/dataset";
 import { governanceRouter } from "./router/governance";
 import { queryRouter } from "./router/query";
+import { rewardRouter } from "./router/reward";
 import { stewardRouter } from "./router/steward";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
@@ -16,6 +17,7 @@ export const appRouter = createTRPCRouter({
   steward: stewardRouter,
   query: queryRouter,
   governance: governanceRouter,
+  reward: rewardRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,5 +1,6 @@
 import { stewardGovernorAbi } from "@opencohort/chain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { syncIndexer } from "../services/indexer-sync";
 import {
   anvilRpc,
   buyAccess,
@@ -116,7 +117,7 @@ describe("governance", () => {
       functionName: "propose",
       args: [built.targets, built.values, built.calldatas, built.description],
     });
-    await system.services.chain.indexer.syncOnce();
+    await syncIndexer(system.services.chain);
     const listed = await system.anonymous().governance.proposals({});
     expect(listed.items.map((p) => p.id)).toEqual([built.proposalId]);
     expect(listed.items[0]).toMatchObject({
@@ -140,7 +141,7 @@ describe("governance", () => {
         args: [BigInt(built.proposalId), 1],
       });
     }
-    await system.services.chain.indexer.syncOnce();
+    await syncIndexer(system.services.chain);
     const voted = await system.anonymous().governance.proposal({ id: built.proposalId });
     expect(voted.votes).toMatchObject({ for: "2", against: "0", abstain: "0", count: 2 });
     expect(voted.voteList.map((v) => v.support)).toEqual(["for", "for"]);
@@ -162,7 +163,7 @@ describe("governance", () => {
       functionName: "execute",
       args: [targets, values, calldatas, descriptionHash],
     });
-    await system.services.chain.indexer.syncOnce();
+    await syncIndexer(system.services.chain);
 
     expect((await system.anonymous().governance.proposal({ id: built.proposalId })).state).toBe(
       "EXECUTED",

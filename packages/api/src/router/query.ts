@@ -139,7 +139,7 @@ export const queryRouter = {
    */
   submit: researcherProcedure.input(querySubmitInputSchema).mutation(async ({ ctx, input }) => {
     // A purchase or a revocation just mined must count: bring the mirror up to the head.
-    await syncIndexer(ctx.chain.indexer);
+    await syncIndexer(ctx.chain);
     await requireDataset(ctx, input.datasetId);
     const researcher = ctx.session.address;
     await requireActivePass(ctx, researcher, input.datasetId);

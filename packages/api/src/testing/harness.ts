@@ -35,6 +35,7 @@ import { createSiweMessage } from "viem/siwe";
 import { type ApiServices, type CookieJar, createContextInner } from "../context";
 import { createCaller } from "../root";
 import { resolveSession } from "../router/auth";
+import { syncIndexer } from "../services/indexer-sync";
 
 export interface TestSystem {
   services: ApiServices;
@@ -296,7 +297,7 @@ export async function seedDataset(
   const contentHash = manifest.contentHash as Hex;
   const datasetId = keccak256(stringToHex(`opencohort-test-dataset:${options.seed}:${title}`));
   const price = options.price ?? 100n * 10n ** 18n;
-  const { manifest: deployment, indexer } = system.services.chain;
+  const { manifest: deployment } = system.services.chain;
   await writeAs(system, options.steward ?? 1, {
     address: deployment.contracts.DatasetRegistry,
     abi: datasetRegistryAbi,
@@ -310,7 +311,7 @@ export async function seedDataset(
       BigInt((options.accessDays ?? 30) * 24 * 60 * 60),
     ],
   });
-  await indexer.syncOnce();
+  await syncIndexer(system.services.chain);
   await system.db.dataset.update({
     where: { id: datasetId },
     data: { title, searchText: title.toLowerCase() },
@@ -368,7 +369,7 @@ export async function seedDataset(
   }
   const consenting = patients.filter((patient) => patient.consented);
   await relayConsents(system, datasetId, consenting, true);
-  await indexer.syncOnce();
+  await syncIndexer(system.services.chain);
   return {
     datasetId,
     dir,
@@ -398,6 +399,6 @@ export async function buyAccess(
     functionName: "purchaseAccess",
     args: [dataset.datasetId, dataset.price],
   });
-  await system.services.chain.indexer.syncOnce();
+  await syncIndexer(system.services.chain);
   return { txHash };
 }
