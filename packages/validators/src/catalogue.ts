@@ -122,7 +122,7 @@ export const datasetListInputSchema = z
     /** `nextCursor` of the previous page; takes precedence over `page`. */
     cursor: z
       .string()
-      .regex(/^[A-Za-z0-9_-]{1,200}$/, "must be a cursor returned by the previous page")
+      .regex(/^[A-Za-z0-9_-]{1,512}$/, "must be a cursor returned by the previous page")
       .optional(),
     /** 1-based page number, for numbered pagination. */
     page: z.number().int().min(1).max(100_000).optional(),

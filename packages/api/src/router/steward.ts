@@ -27,8 +27,12 @@ import { roleProcedure } from "../trpc";
 
 const stewardProcedure = roleProcedure("steward");
 
-/** IN-list size for bulk lookups (well below SQLite's and PostgreSQL's bind limits). */
-const CHUNK = 1_000;
+/**
+ * Rows per bulk statement. Prisma refuses a statement with more bound values than the
+ * provider allows (P2029; SQLite's limit is 999): a lookup binds two lists of this size, an
+ * insert three values per row.
+ */
+const CHUNK = 300;
 
 const chunks = <T>(items: readonly T[]): T[][] =>
   Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) =>
@@ -44,7 +48,7 @@ async function ownedDataset(
   datasetId: string,
   refresh = false,
 ) {
-  if (refresh) await syncIndexer(ctx.chain.indexer);
+  if (refresh) await syncIndexer(ctx.chain);
   const dataset = await ctx.db.dataset.findUnique({
     where: { id: datasetId },
     select: { id: true, steward: true, metadataHash: true, latestVersion: true },
@@ -112,7 +116,7 @@ export const stewardRouter = {
       let version = await readVersion(ctx, input.datasetId, input.version);
       if (!version || version.manifestHash !== manifest.contentHash) {
         // Perhaps published a moment ago: catch the mirror up once before refusing.
-        await syncIndexer(ctx.chain.indexer);
+        await syncIndexer(ctx.chain);
         version = await readVersion(ctx, input.datasetId, input.version);
       }
       if (!version) {

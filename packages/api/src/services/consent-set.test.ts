@@ -30,7 +30,7 @@ beforeAll(async () => {
       },
     });
   }
-  // 2,500 persons (more than one address chunk); every third consents, every seventh revoked.
+  // 2,500 persons (the ~700 consenting take two address chunks); every third consents, every seventh revoked.
   await db.enrolment.createMany({
     data: Array.from({ length: 2_500 }, (_, i) => ({
       datasetId,

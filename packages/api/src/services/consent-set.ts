@@ -5,8 +5,11 @@
  */
 import type { Db, Prisma } from "@opencohort/db";
 
-/** Addresses per `IN (...)` list: well below SQLite's and PostgreSQL's bind limits. */
-const ADDRESS_CHUNK = 1_000;
+/**
+ * Addresses per `IN (...)` list. Prisma refuses a query with more bound values than the
+ * provider allows (P2029; SQLite's limit is 999), so lists stay well below that.
+ */
+const ADDRESS_CHUNK = 500;
 
 /** The indexer stream whose cursor dates the mirrored consent state. */
 export const CONSENT_STREAM = "core";
