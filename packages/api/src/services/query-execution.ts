@@ -210,7 +210,7 @@ export async function executeQuery(options: ExecuteQueryOptions): Promise<string
     await finish({
       status: "FAILED",
       rule: "query-failed",
-      message: "The query failed; nothing was charged unless it ran.",
+      message: "The query failed.",
     }).catch(() => undefined);
     return query.id;
   }
