@@ -236,7 +236,8 @@ export function createIndexer(options: IndexerOptions) {
 
   /** Indexes up to `head - confirmations`, one getLogs batch at a time. */
   async function syncOnce(): Promise<SyncReport> {
-    const head = (await client.getBlockNumber()) - confirmations;
+    // Uncached: a block mined a moment ago must be seen by the sync that follows it.
+    const head = (await client.getBlockNumber({ cacheTime: 0 })) - confirmations;
     let current = await cursor();
     let rolledBackTo: bigint | undefined;
     if (
