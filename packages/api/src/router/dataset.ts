@@ -105,26 +105,20 @@ interface Candidate {
 
 type SortKey = (string | number)[];
 
+/** Descending order on a fixed-width digit string is ascending order on its 9-complement. */
+const descending = (digits: string) =>
+  [...digits].map((digit) => String(9 - Number(digit))).join("");
+
+/** Every key compares ascending; ties go by id. */
 const sortKeys: Record<DatasetSort, (c: Candidate) => SortKey> = {
-  newest: (c) => [`-${c.listedBlock}`],
+  newest: (c) => [descending(c.listedBlock)],
   oldest: (c) => [c.listedBlock],
   "price-asc": (c) => [c.price],
-  "price-desc": (c) => [`-${c.price}`],
+  "price-desc": (c) => [descending(c.price)],
+  // Datasets without registered files (no size) last.
   "persons-desc": (c) => [-(c.persons ?? -1)],
   title: (c) => [c.title.toLowerCase()],
 };
-
-/**
- * Descending order on a padded string is ascending order on its digit-wise complement;
- * keys starting with "-" are complemented here so every key compares ascending.
- */
-function normalise(key: SortKey): SortKey {
-  return key.map((part) =>
-    typeof part === "string" && part.startsWith("-")
-      ? [...part.slice(1)].map((digit) => String(9 - Number(digit))).join("")
-      : part,
-  );
-}
 
 function compareKeys(a: SortKey, b: SortKey): number {
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
@@ -226,7 +220,7 @@ export const datasetRouter = {
       });
     }
 
-    const keyOf = (candidate: Candidate) => normalise(sortKeys[input.sort](candidate));
+    const keyOf = sortKeys[input.sort];
     const ordered = candidates
       .map((candidate) => ({ candidate, key: keyOf(candidate) }))
       .sort((a, b) => compareKeys(a.key, b.key) || (a.candidate.id < b.candidate.id ? -1 : 1));

@@ -17,8 +17,7 @@ import {
   feasibilityParams,
   parseCohortDefinition,
 } from "@opencohort/compute";
-import type { Prisma } from "@opencohort/db";
-import { toDbUint } from "@opencohort/db";
+import { type Prisma, toDbUint } from "@opencohort/db";
 import type { CohortDefinitionInput } from "@opencohort/validators";
 import { TRPCError } from "@trpc/server";
 import type { Address } from "viem";
