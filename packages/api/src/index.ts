@@ -7,5 +7,6 @@ export {
   type Role,
   type SessionInfo,
 } from "./context";
+export { createApiRequestHandler, readCookie, SESSION_COOKIE } from "./http";
 export { type AppRouter, appRouter, createCaller } from "./root";
 export { resolveSession } from "./router/auth";
