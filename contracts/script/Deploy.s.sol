@@ -29,6 +29,10 @@ import {QueryLedger} from "../src/QueryLedger.sol";
 ///      SCHEMA_VERSIONS (comma-separated bytes32; keccak256("omop-lite/1")),
 ///      MANIFEST_PATH (default deployments/<chainId>.json).
 contract Deploy is Script {
+    /// @notice Mnemonic of anvil's dev accounts: local defaults only, never a real network.
+    string private constant ANVIL_MNEMONIC =
+        "test test test test test test test test test test test junk";
+
     /// @notice Deploy parameters.
     struct Config {
         address deployer;
@@ -184,23 +188,12 @@ contract Deploy is Script {
         vm.writeJson(json, path);
     }
 
-    /// @dev anvil's default accounts #from..#to (mnemonic "test test ... junk").
+    /// @dev anvil's default accounts #from..#to, derived from its well-known mnemonic rather
+    ///      than listed by hand (a mistyped literal once sent #8's tokens nowhere).
     function _anvil(uint256 from, uint256 to) private pure returns (address[] memory list) {
-        address[10] memory all = [
-            0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266,
-            0x70997970C51812dc3A010C7d01b50e0d17dc79C8,
-            0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC,
-            0x90F79bf6EB2c4f870365E785982E1f101E93b906,
-            0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65,
-            0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc,
-            0x976EA74026E726554dB657fA54763abd0C3a0aa9,
-            0x14dC79964da2C08b23698B3D3cc7Ca32193d9955,
-            0x23618E81e3F5CdF7f54C3D65F7FbC0aBB5FdD4Dc,
-            0xa0Ee7A142d267C1f36714E4a8F75612F20a79720
-        ];
         list = new address[](to - from + 1);
         for (uint256 i = from; i <= to; ++i) {
-            list[i - from] = all[i];
+            list[i - from] = vm.addr(vm.deriveKey(ANVIL_MNEMONIC, uint32(i)));
         }
     }
 }

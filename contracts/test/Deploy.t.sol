@@ -95,6 +95,8 @@ contract DeployTest is BaseTest {
         assertEq(cfg.stewards.length, 3);
         assertEq(cfg.stewards[0], 0x70997970C51812dc3A010C7d01b50e0d17dc79C8);
         assertEq(cfg.tokenRecipients.length, 9);
+        // anvil #8: every default recipient is an account somebody holds the key of.
+        assertEq(cfg.tokenRecipients[7], 0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f);
         assertEq(cfg.tokenAmounts[8], 1_000_000 ether);
         assertEq(cfg.operator, 0xa0Ee7A142d267C1f36714E4a8F75612F20a79720);
         assertEq(cfg.treasury, address(0));
