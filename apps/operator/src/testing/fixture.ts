@@ -3,24 +3,15 @@
  * a migrated temporary SQLite file, and the steps the rest of the system would take
  * (list a dataset, buy access, enrol patients, record succeeded queries).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   cohortTokenAbi,
-  createChainPublicClient,
-  createSigningClient,
-  type DeploymentManifest,
   type DevAccountIndex,
   datasetRegistryAbi,
   devAccountKey,
   marketplaceAbi,
   rewardDistributorAbi,
 } from "@opencohort/chain";
-import { type RunningAnvil, startAnvil } from "@opencohort/chain/anvil";
-import { contractsDir, deployContracts } from "@opencohort/chain/deploy";
-import { createIndexer } from "@opencohort/chain/indexer/indexer";
-import { createDb, type Db, migrate } from "@opencohort/db";
+import { type LocalSystem, startLocalSystem } from "@opencohort/chain/testing/local-system";
 import { type Address, type Hex, keccak256, parseAbiItem, parseEther, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
@@ -29,60 +20,11 @@ export const schemaVersion = keccak256(stringToHex("omop-lite/1"));
 export const addressOf = (index: DevAccountIndex) =>
   privateKeyToAccount(devAccountKey(CHAIN_ID, index)).address.toLowerCase() as Address;
 
-export interface ChainFixture {
-  anvil: RunningAnvil;
-  manifest: DeploymentManifest;
-  manifestPath: string;
-  databaseUrl: string;
-  db: Db;
-  reader: ReturnType<typeof createChainPublicClient>;
-  signer(index: DevAccountIndex): ReturnType<typeof createSigningClient>;
-  sync(): Promise<void>;
-  rpc(method: string, params?: unknown[]): Promise<unknown>;
-  close(): Promise<void>;
-}
+/** The shared local system (anvil, deployed contracts, migrated SQLite, indexer). */
+export type ChainFixture = LocalSystem;
 
-export async function startChainFixture(name: string): Promise<ChainFixture> {
-  const workDir = mkdtempSync(join(tmpdir(), `oc-operator-${name}-`));
-  const manifestPath = join(
-    contractsDir,
-    "deployments",
-    `test-operator-${name}-${process.pid}.json`,
-  );
-  const anvil = await startAnvil();
-  const manifest = await deployContracts({
-    rpcUrl: anvil.rpcUrl,
-    deployerKey: devAccountKey(CHAIN_ID, 0),
-    manifestPath,
-  });
-  const databaseUrl = `file:${join(workDir, "operator.db")}`;
-  await migrate(databaseUrl);
-  const db = createDb(databaseUrl);
-  const env = { chainId: CHAIN_ID, rpcUrl: anvil.rpcUrl };
-  const reader = createChainPublicClient(env);
-  const indexer = createIndexer({ db, client: reader, manifest });
-  return {
-    anvil,
-    manifest,
-    manifestPath,
-    databaseUrl,
-    db,
-    reader,
-    signer: (index) => createSigningClient(env, devAccountKey(CHAIN_ID, index)),
-    /** Mirrors everything up to the current head (viem caches the block number briefly). */
-    async sync() {
-      const head = await reader.getBlockNumber({ cacheTime: 0 });
-      while ((await indexer.syncOnce()).toBlock < head);
-    },
-    rpc: (method, params = []) =>
-      reader.request({ method: method as never, params: params as never }),
-    async close() {
-      await db.$disconnect();
-      await anvil.stop();
-      rmSync(workDir, { recursive: true, force: true });
-      rmSync(manifestPath, { force: true });
-    },
-  };
+export function startChainFixture(name: string): Promise<ChainFixture> {
+  return startLocalSystem(`operator-${name}`);
 }
 
 /** Steward anvil #1 lists a dataset at `price`; returns its opaque id. */

@@ -1,10 +1,3 @@
-/**
- * A real system for API tests: anvil with the contracts deployed by the deploy script, a
- * migrated SQLite file, the event indexer and the compute engine. Procedures are called
- * through `createCaller`, signed in through the real SIWE flow with anvil's dev keys.
- */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import {
@@ -12,7 +5,6 @@ import {
   cohortTokenAbi,
   consentRegistryAbi,
   consentTypedData,
-  createChainPublicClient,
   createSigningClient,
   type DeploymentManifest,
   type DevAccountIndex,
@@ -23,11 +15,10 @@ import {
   type SignedConsent,
   submitConsentBatch,
 } from "@opencohort/chain";
-import { type RunningAnvil, startAnvil } from "@opencohort/chain/anvil";
-import { contractsDir, deployContracts } from "@opencohort/chain/deploy";
-import { createIndexer } from "@opencohort/chain/indexer/indexer";
+import type { RunningAnvil } from "@opencohort/chain/anvil";
+import { startLocalSystem } from "@opencohort/chain/testing/local-system";
 import { type ComputeEngine, createComputeEngine } from "@opencohort/compute";
-import { createDb, type Db, migrate } from "@opencohort/db";
+import type { Db } from "@opencohort/db";
 import { generateCohort } from "@opencohort/synth";
 import { type Abi, type Address, getAddress, type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -53,25 +44,10 @@ export interface TestSystem {
   stop(): Promise<void>;
 }
 
-let instances = 0;
-
 export async function startTestSystem(): Promise<TestSystem> {
-  const workDir = mkdtempSync(join(tmpdir(), "oc-api-"));
-  const anvil = await startAnvil();
-  const manifestPath = join(
-    contractsDir,
-    "deployments",
-    `test-api-${process.pid}-${instances++}.json`,
-  );
-  const manifest = await deployContracts({
-    rpcUrl: anvil.rpcUrl,
-    deployerKey: devAccountKey(LOCAL_CHAIN_ID, 0),
-    manifestPath,
-  });
-  const databaseUrl = `file:${join(workDir, "api.db")}`;
-  await migrate(databaseUrl);
-  const db = createDb(databaseUrl);
-  const client = createChainPublicClient({ chainId: LOCAL_CHAIN_ID, rpcUrl: anvil.rpcUrl });
+  const local = await startLocalSystem("api");
+  const { anvil, manifest, db, workDir } = local;
+  const client = local.reader;
   const compute = createComputeEngine({
     logger: { warn: () => {}, error: () => {} },
     limits: { memoryMb: 1_024, threads: 1, timeoutMs: 20_000 },
@@ -83,7 +59,7 @@ export async function startTestSystem(): Promise<TestSystem> {
       chainId: LOCAL_CHAIN_ID,
       client,
       manifest,
-      indexer: createIndexer({ db, client, manifest }),
+      indexer: local.indexer,
     },
     compute,
     config: {
@@ -136,10 +112,7 @@ export async function startTestSystem(): Promise<TestSystem> {
     signIn,
     async stop() {
       await compute.close();
-      await db.$disconnect();
-      await anvil.stop();
-      rmSync(workDir, { recursive: true, force: true });
-      rmSync(manifestPath, { force: true });
+      await local.close();
     },
   };
 }

@@ -1,22 +1,18 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createDb, type Db, migrate } from "@opencohort/db";
+import type { Db } from "@opencohort/db";
 import { type Hex, keccak256, parseEther, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningAnvil, startAnvil } from "../anvil";
 import { createChainPublicClient, createSigningClient } from "../clients";
 import { consentTypedData } from "../consent";
-import { contractsDir, deployContracts } from "../deploy";
 import { devAccountKey } from "../dev-accounts";
 import { consentRegistryAbi, datasetRegistryAbi } from "../generated/abis";
 import type { DeploymentManifest } from "../manifest";
 import { submitConsentBatch } from "../relayer";
+import { type LocalSystem, startLocalSystem } from "../testing/local-system";
 import { createIndexer } from "./indexer";
 
-const workDir = mkdtempSync(join(tmpdir(), "oc-indexer-"));
-let anvil: RunningAnvil;
+let system: LocalSystem;
+let anvil: LocalSystem["anvil"];
 let manifest: DeploymentManifest;
 let db: Db;
 
@@ -67,22 +63,12 @@ async function relayConsent(
 }
 
 beforeAll(async () => {
-  anvil = await startAnvil();
-  manifest = await deployContracts({
-    rpcUrl: anvil.rpcUrl,
-    deployerKey: devAccountKey(31337, 0),
-    manifestPath: join(contractsDir, "deployments", `test-indexer-${process.pid}.json`),
-  });
-  const databaseUrl = `file:${join(workDir, "indexer.db")}`;
-  await migrate(databaseUrl);
-  db = createDb(databaseUrl);
+  system = await startLocalSystem("indexer");
+  ({ anvil, manifest, db } = system);
 }, 120_000);
 
 afterAll(async () => {
-  await db?.$disconnect();
-  await anvil?.stop();
-  rmSync(workDir, { recursive: true, force: true });
-  rmSync(join(contractsDir, "deployments", `test-indexer-${process.pid}.json`), { force: true });
+  await system?.close();
 });
 
 describe("the event indexer against a real anvil", () => {
