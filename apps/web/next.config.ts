@@ -2,7 +2,13 @@ import type { NextConfig } from "next";
 
 const nextConfig: NextConfig = {
   // Workspace packages ship TypeScript source; Next compiles them with the app.
-  transpilePackages: ["@opencohort/api", "@opencohort/chain", "@opencohort/validators"],
+  transpilePackages: [
+    "@opencohort/api",
+    "@opencohort/chain",
+    "@opencohort/compute",
+    "@opencohort/synth",
+    "@opencohort/validators",
+  ],
   // Native modules and the DuckDB engine stay outside the bundle and load at run time.
   serverExternalPackages: [
     "@duckdb/node-api",

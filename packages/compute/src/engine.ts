@@ -44,6 +44,8 @@ export interface ComputeEngineOptions {
    * "parquet" reads the files on every query, for datasets larger than the memory limit.
    */
   tableStorage?: TableStorage;
+  /** Where `sandbox/worker.mjs` is, when this module was bundled away from it (Next.js). */
+  sandboxWorkerPath?: string;
 }
 
 export type QueryInput = { sql: string } | { cohort: CohortDefinitionInput };
@@ -104,12 +106,15 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       ? Buffer.from(options.noiseSecret, "utf8")
       : options.noiseSecret;
   if (secret.length < 16) throw new Error("noiseSecret must have at least 16 bytes");
-  const sandbox = new SandboxHost({
-    memoryMb: options.limits.memoryMb,
-    threads: options.limits.threads,
-    timeoutMs: options.limits.timeoutMs,
-    ...(options.limits.maxTempMb !== undefined ? { maxTempMb: options.limits.maxTempMb } : {}),
-  });
+  const sandbox = new SandboxHost(
+    {
+      memoryMb: options.limits.memoryMb,
+      threads: options.limits.threads,
+      timeoutMs: options.limits.timeoutMs,
+      ...(options.limits.maxTempMb !== undefined ? { maxTempMb: options.limits.maxTempMb } : {}),
+    },
+    options.sandboxWorkerPath,
+  );
   const maxGroups = options.limits.maxGroups ?? 10_000;
   const storage = options.tableStorage ?? "memory";
   const catalogues = new Map<string, Promise<DatasetCatalogue>>();

@@ -123,6 +123,7 @@ async function run(env: DevstackEnv, supervisor: Supervisor): Promise<void> {
     OPENCOHORT_DEPLOYMENT: manifestPath,
     OPENCOHORT_STATE_DIR: env.OPENCOHORT_STATE_DIR,
     DATABASE_URL: databaseUrl,
+    OPENCOHORT_WEB_ORIGIN: `http://127.0.0.1:${env.OPENCOHORT_WEB_PORT}`,
     NEXT_TELEMETRY_DISABLED: "1",
     // Short reward epochs locally, so a demo purchase pays patients within minutes.
     OPERATOR_EPOCH_SECONDS: process.env.OPERATOR_EPOCH_SECONDS ?? "120",

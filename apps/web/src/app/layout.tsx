@@ -1,6 +1,13 @@
 import type { Metadata } from "next";
+import Link from "next/link";
 import type { ReactNode } from "react";
+import { webEnv } from "~/env";
+import { AccountMenu } from "~/wallet/account-menu";
+import { Providers } from "./providers";
 import "./globals.css";
+
+// The chain (and so the wallet options) comes from the server's environment at request time.
+export const dynamic = "force-dynamic";
 
 export const metadata: Metadata = {
   title: "OpenCohort",
@@ -8,9 +15,23 @@ export const metadata: Metadata = {
 };
 
 export default function RootLayout({ children }: { children: ReactNode }) {
+  const { chainId } = webEnv().chain;
   return (
     <html lang="en">
-      <body>{children}</body>
+      <body>
+        <Providers>
+          <header className="site-header">
+            <nav>
+              <Link href="/" className="brand">
+                OpenCohort
+              </Link>
+              <Link href="/datasets">Catalogue</Link>
+            </nav>
+            <AccountMenu chainId={chainId} />
+          </header>
+          {children}
+        </Providers>
+      </body>
     </html>
   );
 }

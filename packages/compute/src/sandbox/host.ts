@@ -69,7 +69,8 @@ interface WorkerState {
   exited: boolean;
 }
 
-const workerPath = fileURLToPath(new URL("./worker.mjs", import.meta.url));
+/** The worker next to this module; a bundler that moves the module (Next.js) passes the path. */
+const defaultWorkerPath = () => fileURLToPath(new URL("./worker.mjs", import.meta.url));
 
 export class SandboxHost {
   private worker: WorkerState | undefined;
@@ -81,7 +82,13 @@ export class SandboxHost {
   /** How many workers were started: tests use it to see a replacement happen. */
   generation = 0;
 
-  constructor(private readonly limits: SandboxLimits) {
+  private readonly workerPath: string;
+
+  constructor(
+    private readonly limits: SandboxLimits,
+    workerPath?: string,
+  ) {
+    this.workerPath = workerPath ?? defaultWorkerPath();
     this.tempRoot = join(tmpdir(), `opencohort-sandbox-${process.pid}-${Date.now()}`);
   }
 
@@ -214,11 +221,12 @@ export class SandboxHost {
       await this.worker.ready;
       return this.worker;
     }
-    const child = fork(workerPath, [], {
+    const child = fork(this.workerPath, [], {
       serialization: "advanced",
       // Never inherit the host's loaders (tsx, vitest): the worker is plain JavaScript.
       execArgv: ["--max-old-space-size=1024"],
-      env: { TZ: "UTC", OC_SANDBOX_TMP: this.tempRoot },
+      // Nothing of the host's environment; NODE_ENV is named because Next.js's types require it.
+      env: { NODE_ENV: "production", TZ: "UTC", OC_SANDBOX_TMP: this.tempRoot },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     this.generation++;

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { parseWebEnv } from "./env";
+
+const local = { DATABASE_URL: "file:/tmp/oc-web-env.db" };
+
+describe("parseWebEnv", () => {
+  it("defaults to the local chain, http://127.0.0.1:3000 and a dev noise secret", () => {
+    const env = parseWebEnv(local);
+    expect(env.chain.chainId).toBe(31337);
+    expect(env.origin).toBe("http://127.0.0.1:3000");
+    expect(env.host).toBe("127.0.0.1:3000");
+    expect(env.noiseSecret.length).toBeGreaterThanOrEqual(16);
+    expect(env.query.sandboxWorkerPath).toMatch(/sandbox\/worker\.mjs$/);
+  });
+
+  it("takes the SIWE domain and uri from OPENCOHORT_WEB_ORIGIN", () => {
+    const env = parseWebEnv({ ...local, OPENCOHORT_WEB_ORIGIN: "https://cohort.example.org/" });
+    expect(env.origin).toBe("https://cohort.example.org");
+    expect(env.host).toBe("cohort.example.org");
+  });
+
+  it("requires OPENCOHORT_NOISE_SECRET on any chain but the local one", () => {
+    const remote = {
+      ...local,
+      OPENCOHORT_CHAIN_ID: "11155111",
+      OPENCOHORT_OPERATOR_KEY: `0x${"1".repeat(64)}`,
+    };
+    expect(() => parseWebEnv(remote)).toThrow(/^OPENCOHORT_NOISE_SECRET is required/);
+    const secret = "a-long-enough-production-secret";
+    expect(parseWebEnv({ ...remote, OPENCOHORT_NOISE_SECRET: secret }).noiseSecret).toBe(secret);
+  });
+
+  it("names the variable of a bad value", () => {
+    expect(() => parseWebEnv({ ...local, OPENCOHORT_WEB_ORIGIN: "ftp://x" })).toThrow(
+      /^OPENCOHORT_WEB_ORIGIN must be an http\(s\) origin\.$/,
+    );
+    expect(() => parseWebEnv({ ...local, OPENCOHORT_NOISE_SECRET: "short" })).toThrow(
+      /^OPENCOHORT_NOISE_SECRET must have at least 16 characters\.$/,
+    );
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * The web app's configuration, validated once per server process. The only place in
+ * apps/web that reads `process.env`; a bad value fails with one sentence naming it.
+ */
+import "server-only";
+import { join } from "node:path";
+import { type ChainEnv, LOCAL_CHAIN_ID, parseChainEnv } from "@opencohort/chain";
+import { type DbEnv, loadDbEnv } from "@opencohort/db";
+import { z } from "zod";
+
+/** Used only on the local chain, where nothing is secret anyway. */
+const DEV_NOISE_SECRET = "opencohort-local-dev-noise-secret";
+
+const webEnvSchema = z.object({
+  /** Where browsers reach the app; SIWE messages must name this origin. */
+  OPENCOHORT_WEB_ORIGIN: z
+    .string()
+    .default("http://127.0.0.1:3000")
+    .pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) origin" })),
+  /** Keys the compute engine's sticky noise; required on any chain but the local one. */
+  OPENCOHORT_NOISE_SECRET: z.string().min(16, "must have at least 16 characters").optional(),
+  OPENCOHORT_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  OPENCOHORT_QUERY_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(30_000),
+  OPENCOHORT_QUERY_MEMORY_MB: z.coerce.number().int().min(64).default(1_024),
+  /** The compute sandbox's worker script (the bundle moves the engine away from it). */
+  OPENCOHORT_SANDBOX_WORKER: z.string().min(1).optional(),
+});
+
+export class WebEnvError extends Error {
+  override name = "WebEnvError";
+}
+
+export interface WebEnv {
+  chain: ChainEnv;
+  db: DbEnv;
+  /** e.g. "http://127.0.0.1:3000" */
+  origin: string;
+  /** e.g. "127.0.0.1:3000" (EIP-4361 domain) */
+  host: string;
+  noiseSecret: string;
+  sessionTtlSeconds: number;
+  query: { timeoutMs: number; memoryMb: number; sandboxWorkerPath: string };
+}
+
+export function parseWebEnv(source: Record<string, string | undefined>): WebEnv {
+  const parsed = webEnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new WebEnvError(`${String(issue?.path[0])} ${issue?.message}.`);
+  }
+  const env = parsed.data;
+  const chain = parseChainEnv(source);
+  const origin = new URL(env.OPENCOHORT_WEB_ORIGIN);
+  let noiseSecret = env.OPENCOHORT_NOISE_SECRET;
+  if (noiseSecret === undefined) {
+    if (chain.chainId !== LOCAL_CHAIN_ID) {
+      throw new WebEnvError(
+        `OPENCOHORT_NOISE_SECRET is required on any chain but the local one (${LOCAL_CHAIN_ID}).`,
+      );
+    }
+    noiseSecret = DEV_NOISE_SECRET;
+  }
+  return {
+    chain,
+    db: loadDbEnv(source),
+    origin: origin.origin,
+    host: origin.host,
+    noiseSecret,
+    sessionTtlSeconds: env.OPENCOHORT_SESSION_TTL_SECONDS,
+    query: {
+      timeoutMs: env.OPENCOHORT_QUERY_TIMEOUT_MS,
+      memoryMb: env.OPENCOHORT_QUERY_MEMORY_MB,
+      // `next start` runs in apps/web, whose node_modules links the workspace package.
+      sandboxWorkerPath:
+        env.OPENCOHORT_SANDBOX_WORKER ??
+        join(
+          process.cwd(),
+          "node_modules",
+          "@opencohort",
+          "compute",
+          "src",
+          "sandbox",
+          "worker.mjs",
+        ),
+    },
+  };
+}
+
+let cached: WebEnv | undefined;
+
+/** This process's configuration (parsed on first use). */
+export function webEnv(): WebEnv {
+  cached ??= parseWebEnv(process.env);
+  return cached;
+}

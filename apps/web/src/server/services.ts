@@ -1,0 +1,68 @@
+/**
+ * The API's services, built once per server process from the validated environment:
+ * database, chain client + deployment manifest + indexer, compute engine, config.
+ */
+import "server-only";
+import { existsSync } from "node:fs";
+import type { ApiServices } from "@opencohort/api";
+import { createChainPublicClient, readDeploymentManifest } from "@opencohort/chain";
+import { createIndexer } from "@opencohort/chain/indexer/indexer";
+import { createComputeEngine } from "@opencohort/compute";
+import { openDb } from "@opencohort/db";
+import { webEnv } from "~/env";
+
+async function buildServices(): Promise<ApiServices> {
+  const env = webEnv();
+  const manifest = readDeploymentManifest(env.chain.deploymentPath);
+  if (manifest.chainId !== env.chain.chainId) {
+    throw new Error(
+      `The deployment manifest ${env.chain.deploymentPath} is for chain ${manifest.chainId}, not OPENCOHORT_CHAIN_ID ${env.chain.chainId}.`,
+    );
+  }
+  if (!existsSync(env.query.sandboxWorkerPath)) {
+    throw new Error(
+      `The compute sandbox worker ${env.query.sandboxWorkerPath} does not exist (set OPENCOHORT_SANDBOX_WORKER).`,
+    );
+  }
+  const db = await openDb(env.db.databaseUrl);
+  const client = createChainPublicClient(env.chain);
+  const compute = createComputeEngine({
+    logger: {
+      warn: (message, detail) => console.warn(`[compute] ${message}`, detail),
+      error: (message, detail) => console.error(`[compute] ${message}`, detail),
+    },
+    limits: { memoryMb: env.query.memoryMb, threads: 1, timeoutMs: env.query.timeoutMs },
+    noiseSecret: env.noiseSecret,
+    sandboxWorkerPath: env.query.sandboxWorkerPath,
+  });
+  return {
+    db,
+    chain: {
+      chainId: manifest.chainId,
+      client,
+      manifest,
+      indexer: createIndexer({ db, client, manifest }),
+    },
+    compute,
+    config: {
+      siweDomain: env.host,
+      siweUri: env.origin,
+      sessionTtlSeconds: env.sessionTtlSeconds,
+    },
+  };
+}
+
+// One instance per process, also across the module reloads of `next dev`.
+const holder = globalThis as typeof globalThis & { __opencohortServices?: Promise<ApiServices> };
+
+export function getServices(): Promise<ApiServices> {
+  if (!holder.__opencohortServices) {
+    const pending = buildServices();
+    holder.__opencohortServices = pending;
+    // A failed start (chain down, bad manifest) is retried on the next request.
+    pending.catch(() => {
+      if (holder.__opencohortServices === pending) holder.__opencohortServices = undefined;
+    });
+  }
+  return holder.__opencohortServices;
+}
