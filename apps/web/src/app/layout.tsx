@@ -26,6 +26,8 @@ export default function RootLayout({ children }: { children: ReactNode }) {
                 OpenCohort
               </Link>
               <Link href="/datasets">Catalogue</Link>
+              <Link href="/patient">My data</Link>
+              <Link href="/steward">Stewards</Link>
             </nav>
             <AccountMenu chainId={chainId} />
           </header>

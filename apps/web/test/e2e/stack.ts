@@ -52,12 +52,17 @@ function freePort(): Promise<number> {
 
 export interface RunningStack {
   url: string;
+  /** The dev stack's anvil (JSON-RPC), for tests that mine blocks or move time. */
+  rpcUrl: string;
   output(): string;
   stop(): Promise<void>;
 }
 
 /** Starts the dev stack exactly as `npm start` does; resolves once it prints that it runs. */
-export async function startDevStack(persons = 300): Promise<RunningStack> {
+export async function startDevStack(
+  persons = 300,
+  extraEnv: Record<string, string> = {},
+): Promise<RunningStack> {
   if (!existsSync(join(webDir, ".next", "BUILD_ID"))) {
     throw new Error(
       "apps/web has no production build: run `pnpm --filter @opencohort/web build` (turbo does it before `test`).",
@@ -73,6 +78,7 @@ export async function startDevStack(persons = 300): Promise<RunningStack> {
       OPENCOHORT_DEMO_PERSONS: String(persons),
       OPENCOHORT_ANVIL_PORT: String(ports.anvil),
       OPENCOHORT_WEB_PORT: String(ports.web),
+      ...extraEnv,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -99,6 +105,7 @@ export async function startDevStack(persons = 300): Promise<RunningStack> {
   });
   return {
     url: `http://127.0.0.1:${ports.web}`,
+    rpcUrl: `http://127.0.0.1:${ports.anvil}`,
     output: () => output,
     async stop() {
       if (child.exitCode === null) child.kill("SIGINT");

@@ -1,0 +1,20 @@
+import type { Metadata } from "next";
+import { chainInfo } from "~/components/patient/chain-info";
+import { PatientView } from "~/components/patient/patient-view";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "My data · OpenCohort" };
+
+export default async function PatientPage() {
+  const chain = await chainInfo();
+  return (
+    <main>
+      <h1>My data</h1>
+      <p className="muted">
+        The datasets your records are part of, your consent for each, who used them and what you
+        earned.
+      </p>
+      {"error" in chain ? <p className="error">{chain.error}</p> : <PatientView chain={chain} />}
+    </main>
+  );
+}

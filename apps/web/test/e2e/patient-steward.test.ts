@@ -1,0 +1,143 @@
+import { devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain/dev-accounts";
+import type { Browser, Page } from "playwright-core";
+import { privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, type RunningStack, screenshotPath, startDevStack } from "./stack";
+
+// The patient's consent (signed in the browser, relayed by the dev stack's operator) and the
+// stewards' governance (propose, vote, queue, execute k = 20), in real Chromium.
+let stack: RunningStack;
+let browser: Browser | undefined;
+let page: Page;
+const browserErrors: string[] = [];
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  stack = await startDevStack(300);
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on("pageerror", (error) => browserErrors.push(error.message));
+  page.on("response", (response) => {
+    if (response.status() >= 400) browserErrors.push(`${response.status()} ${response.url()}`);
+  });
+}, 400_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function anvil(method: string, params: unknown[]): Promise<void> {
+  const response = await fetch(stack.rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = (await response.json()) as { error?: unknown };
+  if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
+}
+
+async function signInAs(index: 1 | 2 | 6) {
+  const address = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index)).address;
+  const signOut = page.getByRole("button", { name: "Sign out" });
+  const signIn = page.getByRole("button", { name: "Sign in" });
+  // The header first asks for the session: wait until it knows.
+  await signOut.or(signIn).waitFor({ timeout: 60_000 });
+  if ((await signOut.count()) > 0) {
+    await signOut.click();
+    await signIn.waitFor({ timeout: 60_000 });
+  }
+  await signIn.click();
+  await page.getByTestId("dev-account").selectOption(String(index));
+  await page.getByTestId("dev-sign-in").click();
+  await expect
+    .poll(() => page.getByTestId("signed-in-address").getAttribute("title"), { timeout: 20_000 })
+    .toBe(address);
+}
+
+describe("patient and stewards in the browser", () => {
+  it("Maria opts out of a dataset: signed, relayed, confirmed", async () => {
+    await page.goto(`${stack.url}/`);
+    await signInAs(6);
+    await page.getByRole("link", { name: "My data" }).click();
+    await page.waitForURL("**/patient");
+    const enrolments = page.getByTestId("enrolment");
+    await expect.poll(() => enrolments.count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    const first = enrolments.first();
+    const toggle = first.getByTestId("consent-toggle");
+    expect(await toggle.getAttribute("aria-checked")).toBe("true");
+    expect(await first.getByTestId("consent-state").textContent()).toBe("Opted in");
+
+    await toggle.click();
+    // The relayer (the dev stack's operator) picks it up: Relayed, then Confirmed.
+    const progress = first.getByTestId("consent-progress");
+    await expect
+      .poll(() => progress.textContent(), { timeout: 30_000 })
+      .toMatch(/Signing|Signed|Relayed|Applied|Confirmed/);
+    await expect.poll(() => progress.getAttribute("data-step"), { timeout: 60_000 }).toBe("3");
+    expect(await progress.textContent()).toMatch(/Confirmed: opted out on chain/);
+    expect(await toggle.getAttribute("aria-checked")).toBe("false");
+    expect(await first.getByTestId("consent-state").textContent()).toBe("Opted out");
+    expect(await page.getByRole("heading", { name: "Who used my data" }).count()).toBe(1);
+    expect(await page.getByRole("heading", { name: "Rewards" }).count()).toBe(1);
+    await page.screenshot({ path: screenshotPath("patient"), fullPage: true });
+  });
+
+  it("stewards #1 and #2 pass k = 20: propose, vote, queue, execute", async () => {
+    await signInAs(1);
+    await page.getByRole("link", { name: "Stewards" }).click();
+    await page.waitForURL("**/steward");
+    const k = page.getByTestId("standard-k");
+    await expect.poll(() => k.textContent(), { timeout: 30_000 }).toBe("k = 11");
+    await expect.poll(() => page.getByTestId("my-datasets").count(), { timeout: 20_000 }).toBe(1);
+
+    await page.getByTestId("proposal-kind").selectOption("minCellSize");
+    await page.getByTestId("proposal-value").fill("20");
+    await page.getByTestId("proposal-description").fill("Raise the minimum cell size to 20");
+    await page.getByTestId("propose").click();
+    await expect
+      .poll(() => page.getByTestId("propose-result").count(), { timeout: 30_000 })
+      .toBe(1);
+    const proposal = page
+      .getByTestId("proposal")
+      .filter({ hasText: "Raise the minimum cell size to 20" });
+    const state = proposal.getByTestId("proposal-state");
+    // Shown once the operator's indexer mirrored ProposalCreated.
+    await expect.poll(() => state.textContent(), { timeout: 30_000 }).toBe("PENDING");
+
+    // Past the voting delay (1 block): voting opens.
+    await anvil("anvil_mine", ["0x2"]);
+    await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe("ACTIVE");
+    await proposal.getByRole("button", { name: "Vote for" }).click();
+    await expect
+      .poll(() => proposal.getByTestId("proposal-result").textContent(), { timeout: 30_000 })
+      .toMatch(/You voted for in block \d+/);
+
+    await signInAs(2);
+    await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe("ACTIVE");
+    await proposal.getByRole("button", { name: "Vote for" }).click();
+    await expect
+      .poll(() => proposal.getByTestId("proposal-result").textContent(), { timeout: 30_000 })
+      .toMatch(/You voted for in block \d+/);
+    await expect
+      .poll(() => proposal.getByTestId("tally").textContent(), { timeout: 30_000 })
+      .toMatch(/For 2 · Against 0 · Abstain 0/);
+
+    // Past the voting period (20 blocks): the proposal passed.
+    await anvil("anvil_mine", ["0x15"]);
+    await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe("SUCCEEDED");
+    await proposal.getByRole("button", { name: "Queue" }).click();
+    await expect.poll(() => state.textContent(), { timeout: 30_000 }).toBe("QUEUED");
+
+    // Past the timelock delay.
+    await anvil("evm_increaseTime", [5]);
+    await anvil("evm_mine", []);
+    await proposal.getByRole("button", { name: "Execute" }).click();
+    await expect.poll(() => state.textContent(), { timeout: 30_000 }).toBe("EXECUTED");
+    await expect.poll(() => k.textContent(), { timeout: 30_000 }).toBe("k = 20");
+    await expect
+      .poll(() => page.getByTestId("standards-sync").textContent(), { timeout: 30_000 })
+      .toBe("Queries run with these values.");
+    await page.screenshot({ path: screenshotPath("steward"), fullPage: true });
+    expect(browserErrors).toEqual([]);
+  });
+});
