@@ -1,6 +1,7 @@
 "use client";
 import type { DatasetSort } from "@opencohort/validators";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import Link from "next/link";
 import { useEffect, useMemo, useState } from "react";
 import { useTRPC } from "~/trpc/react";
 import { devAccounts, shortAddress } from "~/wallet/signers";
@@ -141,7 +142,9 @@ export function Catalogue({ tokenSymbol, chainId }: { tokenSymbol: string; chain
               {list.data.items.map((dataset) => (
                 <li key={dataset.id} className="card dataset-card" data-testid="dataset-card">
                   <div className="card-head">
-                    <h3>{dataset.title}</h3>
+                    <h3>
+                      <Link href={`/datasets/${dataset.id}`}>{dataset.title}</Link>
+                    </h3>
                     <span className="price">
                       {dataset.priceFormatted} {tokenSymbol}
                       <small> / {duration(dataset.accessDurationSeconds)} pass</small>

@@ -1,0 +1,108 @@
+import { devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain/dev-accounts";
+import type { Browser, Page } from "playwright-core";
+import { privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, type RunningStack, screenshotPath, startDevStack } from "./stack";
+
+// Issue 6, scenario (1) in real Chromium against the real dev stack: researcher #4 signs in,
+// finds a dataset in the catalogue, opens it, gets a free feasibility count, buys a pass with
+// a permit, runs SQL and sees aggregates with suppressed groups marked, a refusal with its
+// rule, and the receipt.
+let stack: RunningStack | undefined;
+let browser: Browser | undefined;
+let page: Page;
+const browserErrors: string[] = [];
+const TITLE = "Northbridge Cardiometabolic Cohort";
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  stack = await startDevStack(300);
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on("pageerror", (error) => browserErrors.push(error.message));
+}, 400_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function runSql(sql: string) {
+  await page.getByTestId("sql-editor").fill(sql);
+  await page.getByTestId("run-query").click();
+  await page.getByTestId("run-query").getByText("Run query").waitFor({ timeout: 60_000 });
+}
+
+describe("researcher buys access and queries (issue 6, scenario 1)", () => {
+  it("signs in, finds the dataset in the catalogue and opens it", async () => {
+    const researcher = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, 4)).address;
+    await page.goto(`${stack?.url}/datasets`);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByTestId("dev-account").selectOption("4");
+    await page.getByTestId("dev-sign-in").click();
+    await expect
+      .poll(() => page.getByTestId("signed-in-address").getAttribute("title"), { timeout: 20_000 })
+      .toBe(researcher);
+
+    await page.getByRole("searchbox", { name: "Search datasets" }).fill("cardiometabolic");
+    await expect.poll(() => page.getByTestId("dataset-card").count(), { timeout: 30_000 }).toBe(1);
+    await page.getByRole("link", { name: TITLE }).click();
+    await page.waitForURL(/\/datasets\/0x[0-9a-f]{64}$/);
+    await page.getByRole("heading", { name: TITLE }).waitFor();
+    await page.getByTestId("data-card").waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId("data-card").textContent()).toMatch(/person.*year_of_birth/s);
+    expect(await page.getByTestId("privacy-k").textContent()).toBe("k = 11");
+  });
+
+  it("gets a free feasibility count, then buys access with one permit", async () => {
+    await page.getByRole("button", { name: "Count (free)" }).click();
+    const feasibility = page.getByTestId("feasibility-result");
+    await feasibility.getByRole("table").waitFor({ timeout: 60_000 });
+    expect(await feasibility.locator("thead").textContent()).toMatch(/^sex/);
+    await expect
+      .poll(() => page.getByTestId("feasibility-budget").textContent())
+      .not.toMatch(/^ε 1$/);
+
+    expect(await page.getByTestId("access-until").count()).toBe(0);
+    await page.getByTestId("buy-access").click();
+    await page.getByTestId("purchase-mined").waitFor({ timeout: 60_000 });
+    await page.getByTestId("access-until").waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId("access-until").textContent()).toMatch(/^Access until .+ UTC$/);
+    await page.screenshot({ path: screenshotPath("dataset"), fullPage: true });
+  });
+
+  it("runs SQL in the workspace: aggregates, suppression marked, refusals by rule, receipt", async () => {
+    await page.getByTestId("open-workspace").click();
+    await page.waitForURL(/\/query$/);
+    await page.getByTestId("sql-editor").waitFor({ timeout: 30_000 });
+    await page.getByTestId("budget-remaining").waitFor();
+    const before = await page.getByTestId("budget-remaining").textContent();
+
+    await runSql("SELECT sex, count(*) FROM person GROUP BY sex");
+    const result = page.getByTestId("result");
+    await result.waitFor();
+    const rows = await result.locator("tbody tr").allTextContents();
+    expect(rows.some((row) => /^F\d+$/.test(row))).toBe(true);
+    await page.getByTestId("receipt").waitFor();
+    expect(await page.getByTestId("receipt-hash").textContent()).toMatch(/^0x[0-9a-f]{64}$/);
+    await expect.poll(() => page.getByTestId("budget-remaining").textContent()).not.toBe(before);
+
+    await runSql("SELECT person_id FROM person");
+    await page.getByTestId("refusal-rule").waitFor();
+    expect(await page.getByTestId("refusal-rule").textContent()).toMatch(/^[a-z-]+$/);
+
+    await runSql(
+      "SELECT floor(year_of_birth / 10) * 10 AS decade, count(*) FROM person GROUP BY decade",
+    );
+    await page.getByTestId("suppressed-rows").waitFor();
+    expect(await page.getByTestId("suppressed-rows").textContent()).toMatch(
+      /^\d+ groups? suppressed: fewer than k = 11 persons$/,
+    );
+    await page.getByTestId("result-chart").waitFor();
+    await page.getByTestId("receipt").waitFor();
+    await expect
+      .poll(() => page.getByTestId("history").locator("li").count(), { timeout: 10_000 })
+      .toBe(3);
+    await page.screenshot({ path: screenshotPath("query-workspace"), fullPage: true });
+    expect(browserErrors).toEqual([]);
+  });
+});
