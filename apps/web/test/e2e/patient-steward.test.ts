@@ -1,6 +1,14 @@
 import { devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain/dev-accounts";
+import {
+  cohortTokenAbi,
+  datasetRegistryAbi,
+  marketplaceAbi,
+} from "@opencohort/chain/generated/abis";
+import { readDeploymentManifest } from "@opencohort/chain/manifest";
 import type { Browser, Page } from "playwright-core";
+import { createPublicClient, createWalletClient, type Hex, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { foundry } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, type RunningStack, screenshotPath, startDevStack } from "./stack";
 
@@ -13,7 +21,8 @@ const browserErrors: string[] = [];
 
 beforeAll(async () => {
   browser = await launchChromium();
-  stack = await startDevStack(300);
+  // Short reward epochs, so a purchase and a query pay Maria within the test.
+  stack = await startDevStack(300, { OPERATOR_EPOCH_SECONDS: "15" });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on("pageerror", (error) => browserErrors.push(error.message));
   page.on("response", (response) => {
@@ -36,7 +45,7 @@ async function anvil(method: string, params: unknown[]): Promise<void> {
   if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
 }
 
-async function signInAs(index: 1 | 2 | 6) {
+async function signInAs(index: 1 | 2 | 4 | 6) {
   const address = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index)).address;
   const signOut = page.getByRole("button", { name: "Sign out" });
   const signIn = page.getByRole("button", { name: "Sign in" });
@@ -80,6 +89,96 @@ describe("patient and stewards in the browser", () => {
     expect(await page.getByRole("heading", { name: "Who used my data" }).count()).toBe(1);
     expect(await page.getByRole("heading", { name: "Rewards" }).count()).toBe(1);
     await page.screenshot({ path: screenshotPath("patient"), fullPage: true });
+  });
+
+  it("a researcher buys and queries; the epoch closes and Maria claims her reward", async () => {
+    const manifestPath = /Manifest\s+(\S+\.json)/.exec(stack.output())?.[1];
+    expect(manifestPath).toBeTruthy();
+    const { contracts } = readDeploymentManifest(manifestPath as string);
+    const chain = { ...foundry, rpcUrls: { default: { http: [stack.rpcUrl] } } };
+    const publicClient = createPublicClient({ chain, transport: http(stack.rpcUrl) });
+    const researcher = createWalletClient({
+      account: privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, 4)),
+      chain,
+      transport: http(stack.rpcUrl),
+    });
+
+    await signInAs(4);
+    const datasetId = (await page.evaluate(async () => {
+      const input = encodeURIComponent(JSON.stringify({ json: { search: "Coastal" } }));
+      const list = await (await fetch(`/api/trpc/dataset.list?input=${input}`)).json();
+      return list.result.data.json.items[0].id as string;
+    })) as Hex;
+    // Purchase and query land in one epoch (retried once if an epoch boundary split them).
+    const buyAndQuery = async () => {
+      const [, price] = await publicClient.readContract({
+        address: contracts.DatasetRegistry,
+        abi: datasetRegistryAbi,
+        functionName: "purchaseTerms",
+        args: [datasetId],
+      });
+      for (const request of [
+        {
+          address: contracts.CohortToken,
+          abi: cohortTokenAbi,
+          functionName: "approve",
+          args: [contracts.Marketplace, price],
+        },
+        {
+          address: contracts.Marketplace,
+          abi: marketplaceAbi,
+          functionName: "purchaseAccess",
+          args: [datasetId, price],
+        },
+      ] as const) {
+        const hash = await researcher.writeContract(request as never);
+        await publicClient.waitForTransactionReceipt({ hash });
+      }
+      const submitted = await page.evaluate(async (id) => {
+        const response = await fetch("/api/trpc/query.submit", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            json: { datasetId: id, sql: "SELECT count(*) AS n FROM person" },
+          }),
+        });
+        return { status: response.status, body: await response.text() };
+      }, datasetId);
+      expect(submitted.status, submitted.body).toBe(200);
+    };
+    const waitClaimable = async (tries: number) => {
+      await signInAs(6);
+      await page.goto(`${stack.url}/patient`);
+      for (let i = 0; i < tries; i++) {
+        await page.getByTestId("claim-all").waitFor({ timeout: 30_000 });
+        if (await page.getByTestId("claim-all").isEnabled()) return true;
+        await page.waitForTimeout(2_000);
+        await page.reload();
+      }
+      return false;
+    };
+    await buyAndQuery();
+    let ready = await waitClaimable(20);
+    if (!ready) {
+      // An epoch boundary fell between the purchase and the query: both again, in one epoch.
+      await signInAs(4);
+      await buyAndQuery();
+      ready = await waitClaimable(20);
+    }
+    const claimAll = page.getByTestId("claim-all");
+    expect(ready, "no claimable reward after the epoch closed").toBe(true);
+    expect(await page.getByTestId("used-table").textContent()).toMatch(
+      /Coastal Primary Care Panel/,
+    );
+    await claimAll.click();
+    const result = page.getByTestId("claim-result");
+    await result.waitFor({ timeout: 30_000 });
+    const text = (await result.textContent()) ?? "";
+    expect(text).toMatch(/^Claimed in block \d+/);
+    const gain = /\(\+([\d.,]+) /.exec(text)?.[1];
+    expect(Number(gain?.replaceAll(",", ""))).toBeGreaterThan(0);
+    await expect.poll(() => claimAll.isEnabled(), { timeout: 20_000 }).toBe(false);
+    await page.screenshot({ path: screenshotPath("patient-rewards"), fullPage: true });
   });
 
   it("stewards #1 and #2 pass k = 20: propose, vote, queue, execute", async () => {

@@ -432,8 +432,8 @@ function EpochChart({
   let max = 1n;
   for (const [, amount] of entries) if (amount > max) max = amount;
   const width = 560;
-  const height = 120;
-  const bar = Math.min(48, (width - 20) / entries.length - 8);
+  const height = 110;
+  const bar = Math.min(96, (width - 20) / entries.length - 8);
   return (
     <svg
       className={styles.chart}
@@ -442,14 +442,19 @@ function EpochChart({
       aria-label="Rewards per epoch"
     >
       {entries.map(([epoch, amount], i) => {
-        const h = Math.max(2, Number((amount * BigInt(height - 10)) / max));
+        const h = Math.max(2, Number((amount * BigInt(height - 24)) / max));
         const x = 10 + i * (bar + 8);
         return (
           <g key={epoch}>
             <title>{`Epoch ${epoch}: ${format(amount)}`}</title>
             <rect x={x} y={height - h} width={bar} height={h} rx={3} className={styles.bar} />
+            {bar >= 60 && (
+              <text x={x + bar / 2} y={height - h - 4} textAnchor="middle" className={styles.axis}>
+                {format(amount)}
+              </text>
+            )}
             <text x={x + bar / 2} y={height + 16} textAnchor="middle" className={styles.axis}>
-              {epoch}
+              epoch {epoch}
             </text>
           </g>
         );
