@@ -13,23 +13,12 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
-import {
-  cohortTokenAbi,
-  type DevAccountIndex,
-  devAccountKey,
-  LOCAL_CHAIN_ID,
-} from "@opencohort/chain";
+import { type DevAccountIndex, devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain";
 import superjson from "superjson";
 import { privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { createApiRequestHandler, readCookie, SESSION_COOKIE } from "../src/http";
-import {
-  buyAccess,
-  seedDataset,
-  startTestSystem,
-  type TestSystem,
-  writeAs,
-} from "../src/testing/harness";
+import { buyAccess, seedDataset, startTestSystem, type TestSystem } from "../src/testing/harness";
 
 const PERSONS = 2_000;
 const CONCURRENCY = 32;
@@ -310,28 +299,6 @@ async function main() {
     server = await serve(system);
     const { origin } = server;
     step(`serving on ${origin}/trpc`);
-
-    // Deploy.s.sol's default TOKEN_RECIPIENTS spells anvil #8's address wrongly, so #8 starts
-    // with no tokens; give it some from #9 (the operator, who holds 1,000,000) before it buys.
-    const { contracts } = system.services.chain.manifest;
-    for (const index of RESEARCHERS) {
-      const address = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index)).address;
-      const balance = await system.services.chain.client.readContract({
-        address: contracts.CohortToken,
-        abi: cohortTokenAbi,
-        functionName: "balanceOf",
-        args: [address],
-      });
-      if (balance < dataset.price) {
-        step(`researcher #${index} holds ${balance} token units; funding it from #9`);
-        await writeAs(system, 9, {
-          address: contracts.CohortToken,
-          abi: cohortTokenAbi,
-          functionName: "transfer",
-          args: [address, dataset.price * 10n],
-        });
-      }
-    }
 
     const cookies = new Map<DevAccountIndex, string>();
     for (const index of RESEARCHERS) {

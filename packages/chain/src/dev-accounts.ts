@@ -1,4 +1,4 @@
-import type { Hex } from "viem";
+import { type Hex, keccak256, stringToHex } from "viem";
 
 /** The chain id anvil and the dev stack use. Dev keys are refused anywhere else. */
 export const LOCAL_CHAIN_ID = 31337;
@@ -44,4 +44,13 @@ export function devAccountKey(chainId: number, index: DevAccountIndex): Hex {
     );
   }
   return anvilPrivateKeys[index];
+}
+
+/**
+ * The key of a synthetic patient of the demo and of tests: derived from the dataset and the
+ * person, so a re-run signs with the same wallet. Synthetic people only; real patients hold
+ * their own keys.
+ */
+export function syntheticPatientKey(datasetId: Hex, personId: bigint): Hex {
+  return keccak256(stringToHex(`opencohort-demo-patient:${datasetId}:${personId}`));
 }

@@ -8,17 +8,16 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import {
-  CONSENT_BATCH_SIZE,
-  consentTypedData,
   createChainPublicClient,
   createSigningClient,
   type DeploymentManifest,
+  type DevAccountIndex,
   datasetMetadataHash,
   datasetRegistryAbi,
   devAccountKey,
   LOCAL_CHAIN_ID,
-  type SignedConsent,
-  submitConsentBatch,
+  signAndRelayConsents,
+  syntheticPatientKey,
 } from "@opencohort/chain";
 import type { Indexer } from "@opencohort/chain/indexer/indexer";
 import type { Db } from "@opencohort/db";
@@ -27,7 +26,6 @@ import { datasetSearchText } from "@opencohort/validators";
 import { type Address, type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { type DemoDataset, demoDatasetId, demoDatasets, demoMetadata } from "./demo-datasets";
-import { demoCast } from "./deploy";
 import { progressBar } from "./progress";
 
 export interface SeedContext {
@@ -40,17 +38,12 @@ export interface SeedContext {
   log: (line: string) => void;
 }
 
-/** Which demo patients (by index in demoCast.patients) are enrolled in which dataset. */
-const demoEnrolments: Record<string, number[]> = {
-  "northbridge-cardiometabolic": [0, 2],
-  "lakeside-respiratory": [1, 2],
-  "coastal-primary-care": [0, 1, 2],
+/** Which demo patients (anvil #6 Maria, #7 Jonas, #8 Priya) are enrolled in which dataset. */
+const demoEnrolments: Record<string, DevAccountIndex[]> = {
+  "northbridge-cardiometabolic": [6, 8],
+  "lakeside-respiratory": [7, 8],
+  "coastal-primary-care": [6, 7, 8],
 };
-
-/** A synthetic patient's key, derived so that a re-run signs with the same wallet. */
-function syntheticPatientKey(datasetId: Hex, personId: bigint): Hex {
-  return keccak256(stringToHex(`opencohort-demo-patient:${datasetId}:${personId}`));
-}
 
 /** Nine in ten synthetic patients opt in; the demo patients always do (they can opt out in the app). */
 function consentsByDefault(personId: bigint): boolean {
@@ -176,7 +169,9 @@ async function readPersonIds(dir: string, firstConditionPrefix: string) {
 interface PlannedEnrolment {
   personId: bigint;
   patient: Address;
-  key: Hex | undefined;
+  key: Hex;
+  /** Demo patients always opt in (they can opt out in the app); others nine times in ten. */
+  consents: boolean;
 }
 
 async function ensureEnrolments(
@@ -187,17 +182,25 @@ async function ensureEnrolments(
 ): Promise<PlannedEnrolment[]> {
   const prefix = dataset.conditions[0]?.code.replace(/^ICD10:/, "") ?? "";
   const { all, flagship } = await readPersonIds(dir, prefix);
-  const demoPatients = (demoEnrolments[dataset.slug] ?? []).map((index, position) => ({
-    personId: flagship[position] ?? all[position] ?? 0n,
-    patient: demoCast.patients[index] as Address,
-  }));
-  const demoByPerson = new Map(demoPatients.map((entry) => [entry.personId, entry.patient]));
+  const demoKeys = new Map(
+    (demoEnrolments[dataset.slug] ?? []).map((index, position) => [
+      flagship[position] ?? all[position] ?? 0n,
+      devAccountKey(LOCAL_CHAIN_ID, index),
+    ]),
+  );
   const planned = all.map((personId): PlannedEnrolment => {
-    const demo = demoByPerson.get(personId);
-    if (demo) return { personId, patient: demo, key: undefined };
-    const key = syntheticPatientKey(datasetId, personId);
-    return { personId, patient: privateKeyToAccount(key).address, key };
+    const demoKey = demoKeys.get(personId);
+    const key = demoKey ?? syntheticPatientKey(datasetId, personId);
+    return {
+      personId,
+      patient: privateKeyToAccount(key).address,
+      key,
+      consents: demoKey !== undefined || consentsByDefault(personId),
+    };
   });
+  const demoPatientAddresses = [...demoKeys.values()].map((key) =>
+    privateKeyToAccount(key).address.toLowerCase(),
+  );
   const existing = await ctx.db.enrolment.count({ where: { datasetId } });
   if (existing === 0) {
     const rows = planned.map((entry) => ({
@@ -209,7 +212,7 @@ async function ensureEnrolments(
       await ctx.db.enrolment.createMany({ data: rows.slice(start, start + 1_000) });
     }
     const patients = [...new Set(rows.map((row) => row.patientAddress))];
-    for (const address of demoPatients.map((entry) => entry.patient.toLowerCase())) {
+    for (const address of demoPatientAddresses) {
       await ctx.db.account.upsert({
         where: { address },
         create: { address },
@@ -242,39 +245,25 @@ async function ensureConsents(
     ).map((row) => row.patientAddress),
   );
   const toSign = planned.filter(
-    (entry) =>
-      !already.has(entry.patient.toLowerCase()) &&
-      (entry.key === undefined || consentsByDefault(entry.personId)),
+    (entry) => entry.consents && !already.has(entry.patient.toLowerCase()),
   );
   if (toSign.length === 0) return;
-  const deadline = BigInt(Math.floor(Date.now() / 1000) + 24 * 60 * 60);
-  const registry = ctx.manifest.contracts.ConsentRegistry;
-  const reader = createChainPublicClient({ chainId: LOCAL_CHAIN_ID, rpcUrl: ctx.rpcUrl });
-  const relayer = createSigningClient(
-    { chainId: LOCAL_CHAIN_ID, rpcUrl: ctx.rpcUrl },
-    devAccountKey(LOCAL_CHAIN_ID, 9),
-  );
+  const env = { chainId: LOCAL_CHAIN_ID, rpcUrl: ctx.rpcUrl };
   const bar = progressBar(`Signing and relaying consents for ${title}`, toSign.length);
-  let done = 0;
-  for (let start = 0; start < toSign.length; start += CONSENT_BATCH_SIZE) {
-    const batch: SignedConsent[] = [];
-    for (const entry of toSign.slice(start, start + CONSENT_BATCH_SIZE)) {
-      const key =
-        entry.key ??
-        devAccountKey(
-          LOCAL_CHAIN_ID,
-          (6 + demoCast.patients.indexOf(entry.patient as never)) as 6 | 7 | 8,
-        );
-      const message = { patient: entry.patient, datasetId, granted: true, nonce: 1n, deadline };
-      const signature = await privateKeyToAccount(key).signTypedData(
-        consentTypedData(LOCAL_CHAIN_ID, registry, message),
-      );
-      batch.push({ ...message, signature });
-    }
-    await submitConsentBatch(relayer, reader, registry, batch);
-    done += batch.length;
-    bar.update(done);
-  }
+  await signAndRelayConsents({
+    signer: createSigningClient(env, devAccountKey(LOCAL_CHAIN_ID, 9)),
+    reader: createChainPublicClient(env),
+    chainId: LOCAL_CHAIN_ID,
+    consentRegistry: ctx.manifest.contracts.ConsentRegistry,
+    consents: toSign.map((entry) => ({
+      patientKey: entry.key,
+      datasetId,
+      granted: true,
+      nonce: 1n,
+    })),
+    deadline: BigInt(Math.floor(Date.now() / 1000) + 24 * 60 * 60),
+    onBatch: (relayed) => bar.update(relayed),
+  });
   bar.done();
 }
 

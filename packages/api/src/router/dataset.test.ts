@@ -1,14 +1,8 @@
-import { datasetRegistryAbi } from "@opencohort/chain";
+import { datasetRegistryAbi, syntheticPatientKey } from "@opencohort/chain";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { budgetRemaining } from "../services/budget-ledger";
-import {
-  relayConsents,
-  startTestSystem,
-  syntheticPatientKey,
-  type TestSystem,
-  writeAs,
-} from "../testing/harness";
+import { relayConsents, startTestSystem, type TestSystem, writeAs } from "../testing/harness";
 import {
   type CohortFolder,
   cohortFolder,

@@ -1,10 +1,8 @@
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import {
-  CONSENT_BATCH_SIZE,
   cohortTokenAbi,
   consentRegistryAbi,
-  consentTypedData,
   createSigningClient,
   type DeploymentManifest,
   type DevAccountIndex,
@@ -12,15 +10,15 @@ import {
   devAccountKey,
   LOCAL_CHAIN_ID,
   marketplaceAbi,
-  type SignedConsent,
-  submitConsentBatch,
+  signAndRelayConsents,
+  syntheticPatientKey,
 } from "@opencohort/chain";
 import type { RunningAnvil } from "@opencohort/chain/anvil";
 import { startLocalSystem } from "@opencohort/chain/testing/local-system";
 import { type ComputeEngine, createComputeEngine } from "@opencohort/compute";
 import type { Db } from "@opencohort/db";
 import { generateCohort } from "@opencohort/synth";
-import { type Abi, type Address, getAddress, type Hex, keccak256, stringToHex } from "viem";
+import { type Abi, type Address, type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { type ApiServices, type CookieJar, createContextInner } from "../context";
@@ -182,11 +180,6 @@ export interface SeedDatasetOptions {
   devPatients?: DevAccountIndex[];
 }
 
-/** A synthetic patient's key, derived so the same person always signs with the same wallet. */
-export function syntheticPatientKey(datasetId: Hex, personId: bigint): Hex {
-  return keccak256(stringToHex(`opencohort-test-patient:${datasetId}:${personId}`));
-}
-
 /** Nine in ten synthetic persons consent (deterministically); dev patients always do. */
 function consentsByDefault(personId: bigint): boolean {
   return BigInt(keccak256(stringToHex(`consent:${personId}`))) % 10n !== 0n;
@@ -216,35 +209,28 @@ export async function relayConsents(
 ): Promise<void> {
   const { client, manifest } = system.services.chain;
   const registry = manifest.contracts.ConsentRegistry;
-  const relayer = createSigningClient(
-    { chainId: LOCAL_CHAIN_ID, rpcUrl: system.anvil.rpcUrl },
-    devAccountKey(LOCAL_CHAIN_ID, 9),
-  );
   const latest = await client.getBlock();
-  const deadline = latest.timestamp + 24n * 60n * 60n;
-  for (let start = 0; start < patients.length; start += CONSENT_BATCH_SIZE) {
-    const batch: SignedConsent[] = [];
-    for (const patient of patients.slice(start, start + CONSENT_BATCH_SIZE)) {
-      const current = await client.readContract({
-        address: registry,
-        abi: consentRegistryAbi,
-        functionName: "nonceOf",
-        args: [patient.address, datasetId],
-      });
-      const message = {
-        patient: getAddress(patient.address),
-        datasetId,
-        granted,
-        nonce: BigInt(current) + 1n,
-        deadline,
-      };
-      const signature = await privateKeyToAccount(patient.key).signTypedData(
-        consentTypedData(LOCAL_CHAIN_ID, registry, message),
-      );
-      batch.push({ ...message, signature });
-    }
-    await submitConsentBatch(relayer, client, registry, batch);
+  const consents = [];
+  for (const patient of patients) {
+    const current = await client.readContract({
+      address: registry,
+      abi: consentRegistryAbi,
+      functionName: "nonceOf",
+      args: [patient.address, datasetId],
+    });
+    consents.push({ patientKey: patient.key, datasetId, granted, nonce: BigInt(current) + 1n });
   }
+  await signAndRelayConsents({
+    signer: createSigningClient(
+      { chainId: LOCAL_CHAIN_ID, rpcUrl: system.anvil.rpcUrl },
+      devAccountKey(LOCAL_CHAIN_ID, 9),
+    ),
+    reader: client,
+    chainId: LOCAL_CHAIN_ID,
+    consentRegistry: registry,
+    consents,
+    deadline: latest.timestamp + 24n * 60n * 60n,
+  });
 }
 
 /**

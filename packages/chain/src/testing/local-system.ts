@@ -64,8 +64,7 @@ export async function startLocalSystem(name: string): Promise<LocalSystem> {
       indexer,
       signer: (index) => createSigningClient(env, devAccountKey(LOCAL_CHAIN_ID, index)),
       async sync() {
-        const head = await reader.getBlockNumber({ cacheTime: 0 });
-        while ((await indexer.syncOnce()).toBlock < head);
+        await indexer.syncOnce();
       },
       rpc: (method, params = []) =>
         reader.request({ method: method as never, params: params as never }),
