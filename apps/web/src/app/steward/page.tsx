@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
-import { chainInfo } from "~/components/patient/chain-info";
 import { StewardView } from "~/components/steward/steward-view";
+import { chainInfo } from "~/wallet/chain-info";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Stewards · OpenCohort" };

@@ -4,9 +4,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { erc20Abi, formatUnits, type Hex } from "viem";
 import { useTRPC, useTRPCClient } from "~/trpc/react";
+import { type ChainInfo, connectWallet, walletErrorMessage } from "~/wallet/connect";
 import { shortAddress } from "~/wallet/signers";
 import styles from "./patient.module.css";
-import { type ChainInfo, connectWallet, walletErrorMessage } from "./wallet";
 
 const dateTime = (value: Date | string | null) =>
   value === null

@@ -3,8 +3,8 @@ import { stewardGovernorAbi } from "@opencohort/chain/generated/abis";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import type { Hex } from "viem";
-import { type ChainInfo, connectWallet, walletErrorMessage } from "~/components/patient/wallet";
 import { useTRPC, useTRPCClient } from "~/trpc/react";
+import { type ChainInfo, connectWallet, walletErrorMessage } from "~/wallet/connect";
 import { shortAddress } from "~/wallet/signers";
 import styles from "./steward.module.css";
 

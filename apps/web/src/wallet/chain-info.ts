@@ -2,7 +2,7 @@ import "server-only";
 import { erc20Abi } from "viem";
 import { webEnv } from "~/env";
 import { getServices } from "~/server/services";
-import type { ChainInfo } from "./wallet";
+import type { ChainInfo } from "./connect";
 
 /** The chain facts the browser's wallet needs: chain id, RPC endpoint, token address and symbol. */
 export async function chainInfo(): Promise<ChainInfo | { error: string }> {
