@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import type { ReactNode } from "react";
-import { webEnv } from "~/env";
 import { AccountMenu } from "~/wallet/account-menu";
+import { chainTarget } from "~/wallet/chain-info";
 import { Providers } from "./providers";
 import "./globals.css";
 
@@ -15,7 +15,6 @@ export const metadata: Metadata = {
 };
 
 export default function RootLayout({ children }: { children: ReactNode }) {
-  const { chainId } = webEnv().chain;
   return (
     <html lang="en">
       <body>
@@ -29,7 +28,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
               <Link href="/patient">My data</Link>
               <Link href="/steward">Stewards</Link>
             </nav>
-            <AccountMenu chainId={chainId} />
+            <AccountMenu chain={chainTarget()} />
           </header>
           {children}
         </Providers>

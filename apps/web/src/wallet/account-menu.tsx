@@ -1,28 +1,46 @@
 "use client";
 import type { DevAccountIndex } from "@opencohort/chain/dev-accounts";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useMemo, useState } from "react";
+import { useMemo, useState, useSyncExternalStore } from "react";
 import { getAddress } from "viem";
 import { createSiweMessage } from "viem/siwe";
 import { useTRPC, useTRPCClient } from "~/trpc/react";
+import { walletErrorMessage } from "./connect";
 import {
-  devAccounts,
-  devSigner,
-  hasInjectedWallet,
-  injectedSigner,
-  type Signer,
-  shortAddress,
-} from "./signers";
+  type ChainTarget,
+  chainName,
+  chosenWallet,
+  ensureWalletChain,
+  injectedWallets,
+  serverInjectedWallets,
+  subscribeInjectedWallets,
+} from "./injected";
+import { devAccounts, devSigner, injectedSigner, type Signer, shortAddress } from "./signers";
+import { useWalletWatch } from "./use-wallet-watch";
 
-/** Header widget: the signed-in address and roles, or SIWE sign-in with a dev account or wallet. */
-export function AccountMenu({ chainId }: { chainId: number }) {
+/**
+ * Header widget: the signed-in address and roles, or SIWE sign-in with a dev account or an
+ * injected wallet; while signed in with a wallet, says when the wallet moved to another
+ * account or chain.
+ */
+export function AccountMenu({ chain }: { chain: ChainTarget }) {
+  const { chainId } = chain;
   const trpc = useTRPC();
   const client = useTRPCClient();
   const queryClient = useQueryClient();
   const session = useQuery(trpc.auth.session.queryOptions());
   const accounts = useMemo(() => devAccounts(chainId), [chainId]);
+  const wallets = useSyncExternalStore(
+    subscribeInjectedWallets,
+    injectedWallets,
+    serverInjectedWallets,
+  );
   const [open, setOpen] = useState(false);
   const [devIndex, setDevIndex] = useState<DevAccountIndex>(4);
+  const sessionAddress = session.data ? getAddress(session.data.address) : undefined;
+  const signedInWithWallet =
+    sessionAddress !== undefined && !accounts.some((a) => a.address === sessionAddress);
+  const watched = useWalletWatch(signedInWithWallet);
 
   const refresh = () => queryClient.invalidateQueries();
 
@@ -52,6 +70,16 @@ export function AccountMenu({ chainId }: { chainId: number }) {
     mutationFn: () => client.auth.signOut.mutate(),
     onSettled: refresh,
   });
+  const switchChain = useMutation({
+    mutationFn: async () => {
+      const provider = chosenWallet()?.provider;
+      if (provider) await ensureWalletChain(provider, chain);
+    },
+  });
+  const signInWithChosenWallet = () => {
+    const wallet = chosenWallet();
+    if (wallet) signIn.mutate(() => injectedSigner(wallet, chain));
+  };
 
   if (session.isPending) return <div className="account muted">…</div>;
 
@@ -71,6 +99,43 @@ export function AccountMenu({ chainId }: { chainId: number }) {
         <button type="button" className="link" onClick={() => signOut.mutate()}>
           Sign out
         </button>
+        {watched && watched.account !== address && (
+          <div className="popover" role="alert" data-testid="wallet-account-mismatch">
+            <p className="small">
+              {watched.account
+                ? `Your wallet switched to ${shortAddress(watched.account)}, but you are signed in as ${shortAddress(address)}: it cannot sign for this session.`
+                : "Your wallet is locked or disconnected: it cannot sign for this session."}
+            </p>
+            {watched.account && (
+              <button type="button" disabled={signIn.isPending} onClick={signInWithChosenWallet}>
+                Sign in as {shortAddress(watched.account)}
+              </button>
+            )}
+            <button type="button" className="secondary" onClick={() => signOut.mutate()}>
+              Sign out
+            </button>
+            {signIn.error && <p className="error small">{walletErrorMessage(signIn.error)}</p>}
+          </div>
+        )}
+        {watched && watched.account === address && watched.chainId !== chainId && (
+          <div className="popover" role="status" data-testid="wallet-wrong-chain">
+            <p className="small">
+              Your wallet is on chain {watched.chainId}; it will be asked to switch to{" "}
+              {chainName(chainId)} (chain {chainId}) before it signs.
+            </p>
+            <button
+              type="button"
+              className="secondary"
+              disabled={switchChain.isPending}
+              onClick={() => switchChain.mutate()}
+            >
+              Switch now
+            </button>
+            {switchChain.error && (
+              <p className="error small">{walletErrorMessage(switchChain.error)}</p>
+            )}
+          </div>
+        )}
       </div>
     );
   }
@@ -109,19 +174,31 @@ export function AccountMenu({ chainId }: { chainId: number }) {
               </button>
             </fieldset>
           )}
-          <button
-            type="button"
-            className="secondary"
-            disabled={signIn.isPending || !hasInjectedWallet()}
-            onClick={() => signIn.mutate(injectedSigner)}
-            title={hasInjectedWallet() ? undefined : "No browser wallet (EIP-1193) found"}
-          >
-            Browser wallet
-          </button>
+          {wallets.map((wallet) => (
+            <button
+              key={wallet.id}
+              type="button"
+              className="secondary"
+              disabled={signIn.isPending}
+              onClick={() => signIn.mutate(() => injectedSigner(wallet, chain))}
+            >
+              {wallet.name}
+            </button>
+          ))}
+          {wallets.length === 0 && (
+            <button
+              type="button"
+              className="secondary"
+              disabled
+              title="No browser wallet (EIP-1193) found"
+            >
+              Browser wallet
+            </button>
+          )}
           {signIn.isPending && <p className="muted small">Waiting for the signature…</p>}
           {signIn.error && (
             <p className="error small" role="alert">
-              {signIn.error.message}
+              {walletErrorMessage(signIn.error)}
             </p>
           )}
         </div>

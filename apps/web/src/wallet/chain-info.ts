@@ -1,10 +1,20 @@
 import "server-only";
+import { LOCAL_CHAIN_ID } from "@opencohort/chain/dev-accounts";
 import { erc20Abi } from "viem";
 import { webEnv } from "~/env";
 import { getServices } from "~/server/services";
-import type { ChainInfo } from "./connect";
+import type { ChainInfo, ChainTarget } from "./connect";
 
-/** The chain facts the browser's wallet needs: chain id, RPC endpoint, token address and symbol. */
+/**
+ * The chain id and, on the local chain only, its RPC URL: a hosted chain's URL may carry an
+ * API key, so the browser reaches that chain through its own wallet instead.
+ */
+export function chainTarget(): ChainTarget {
+  const { chain } = webEnv();
+  return { chainId: chain.chainId, rpcUrl: chain.chainId === LOCAL_CHAIN_ID ? chain.rpcUrl : null };
+}
+
+/** The chain facts the browser's wallet needs, with the token's address and symbol. */
 export async function chainInfo(): Promise<ChainInfo | { error: string }> {
   try {
     const { chain } = await getServices();
@@ -12,7 +22,7 @@ export async function chainInfo(): Promise<ChainInfo | { error: string }> {
     const tokenSymbol = await chain.client
       .readContract({ address: token, abi: erc20Abi, functionName: "symbol" })
       .catch(() => "tokens");
-    return { chainId: chain.chainId, rpcUrl: webEnv().chain.rpcUrl, token, tokenSymbol };
+    return { ...chainTarget(), token, tokenSymbol };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
   }

@@ -2,13 +2,9 @@
 /**
  * The signed-in address's wallet for typed-data signatures and transactions: on the local
  * chain the dev account whose key the browser holds (anvil's well-known keys), otherwise the
- * injected EIP-1193 wallet. Used by the patient and steward pages.
+ * injected EIP-1193 wallet. The one way the patient, steward and dataset pages get a wallet.
  */
-import {
-  type DevAccountIndex,
-  devAccountKey,
-  LOCAL_CHAIN_ID,
-} from "@opencohort/chain/dev-accounts";
+import { devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain/dev-accounts";
 import {
   type Abi,
   type Address,
@@ -29,12 +25,23 @@ import {
   type WalletClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import {
+  assertWalletAccount,
+  type ChainTarget,
+  chainName,
+  chosenWallet,
+  ensureWalletChain,
+  rejectedMessage,
+  USER_REJECTED,
+  WalletError,
+  walletErrorCode,
+} from "./injected";
+import { devAccounts } from "./signers";
 
-/** What the page's server component tells the client about the chain. */
-export interface ChainInfo {
-  chainId: number;
-  /** The JSON-RPC endpoint the dev accounts send through (the local chain only). */
-  rpcUrl: string;
+export type { ChainTarget } from "./injected";
+
+/** What the page's server component tells the client about the chain and its token. */
+export interface ChainInfo extends ChainTarget {
   token: Address;
   tokenSymbol: string;
 }
@@ -49,80 +56,108 @@ export interface Wallet {
   kind: "dev account" | "browser wallet";
   publicClient: PublicClient;
   signTypedData(definition: TypedDataDefinition): Promise<Hex>;
+  /** Sends a transaction; `onSent` hears its hash before it is mined. */
   send<
     const abi extends Abi,
     functionName extends ContractFunctionName<abi, "nonpayable" | "payable">,
     const args extends ContractFunctionArgs<abi, "nonpayable" | "payable", functionName>,
-  >(call: {
-    address: Address;
-    abi: abi;
-    functionName: functionName;
-    args: args;
-  }): Promise<TxResult>;
+  >(
+    call: {
+      address: Address;
+      abi: abi;
+      functionName: functionName;
+      args: args;
+    },
+    onSent?: (hash: Hex) => void,
+  ): Promise<TxResult>;
 }
 
-function chainOf(info: ChainInfo) {
+function chainOf(target: ChainTarget) {
   return defineChain({
-    id: info.chainId,
-    name: info.chainId === LOCAL_CHAIN_ID ? "OpenCohort local" : `Chain ${info.chainId}`,
+    id: target.chainId,
+    name: chainName(target.chainId),
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [info.rpcUrl] } },
+    rpcUrls: { default: { http: target.rpcUrl ? [target.rpcUrl] : [] } },
   });
 }
 
-function devIndexOf(chainId: number, address: Address): DevAccountIndex | null {
-  if (chainId !== LOCAL_CHAIN_ID) return null;
-  for (let i = 0; i < 10; i++) {
-    const index = i as DevAccountIndex;
-    if (privateKeyToAccount(devAccountKey(chainId, index)).address === address) return index;
-  }
-  return null;
-}
-
-/** The wallet that can act for `sessionAddress`; refuses when none can. */
-export async function connectWallet(info: ChainInfo, sessionAddress: string): Promise<Wallet> {
+/**
+ * The wallet that can act for `sessionAddress`: on the local chain the dev account whose key
+ * the browser holds (anvil's well-known keys), otherwise the injected EIP-1193 wallet the user
+ * signed in with. Refuses when none can. The injected wallet is put on the app's chain and
+ * checked to still hold the session's account before every signature and transaction.
+ */
+export async function connectWallet(target: ChainTarget, sessionAddress: string): Promise<Wallet> {
   const address = getAddress(sessionAddress);
-  const chain = chainOf(info);
-  const devIndex = devIndexOf(info.chainId, address);
+  const chain = chainOf(target);
+  const dev = devAccounts(target.chainId).find((account) => account.address === address);
   let wallet: WalletClient;
   let publicClient: PublicClient;
   let kind: Wallet["kind"];
-  if (devIndex !== null) {
-    const account = privateKeyToAccount(devAccountKey(info.chainId, devIndex));
-    wallet = createWalletClient({ account, chain, transport: http(info.rpcUrl) });
-    publicClient = createPublicClient({ chain, transport: http(info.rpcUrl) });
+  let ready: () => Promise<void>;
+  if (dev && target.rpcUrl) {
+    const account = privateKeyToAccount(devAccountKey(target.chainId, dev.index));
+    wallet = createWalletClient({ account, chain, transport: http(target.rpcUrl) });
+    publicClient = createPublicClient({ chain, transport: http(target.rpcUrl) });
     kind = "dev account";
+    ready = async () => {};
   } else {
-    const provider = typeof window === "undefined" ? undefined : window.ethereum;
-    if (!provider) throw new Error("No browser wallet found to sign with for this address.");
-    wallet = createWalletClient({ account: address, chain, transport: custom(provider) });
-    const shared = (await wallet.requestAddresses()).map((a) => getAddress(a));
-    if (!shared.includes(address)) {
-      throw new Error(`The browser wallet does not hold the signed-in address ${address}.`);
+    const provider = typeof window === "undefined" ? undefined : chosenWallet()?.provider;
+    if (!provider) {
+      throw new WalletError(
+        target.chainId === LOCAL_CHAIN_ID
+          ? "No browser wallet found to sign for this address: sign in with a dev account, or install a wallet."
+          : "No browser wallet found to sign for this address: install one, then try again.",
+      );
     }
-    publicClient = createPublicClient({ chain, transport: custom(provider) });
+    ready = async () => {
+      await assertWalletAccount(provider, address);
+      await ensureWalletChain(provider, target);
+    };
+    await ready();
+    wallet = createWalletClient({ account: address, chain, transport: custom(provider) });
+    // Reads go to the app's own RPC where it shares one, so they never depend on the wallet's chain.
+    publicClient = createPublicClient({
+      chain,
+      transport: target.rpcUrl ? http(target.rpcUrl) : custom(provider),
+    });
     kind = "browser wallet";
   }
   const account = wallet.account ?? address;
+  const humane = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (error) {
+      if (error instanceof WalletError) throw error;
+      throw new WalletError(walletErrorMessage(error), { cause: error });
+    }
+  };
   return {
     address,
     kind,
     publicClient,
     signTypedData: (definition) =>
-      wallet.signTypedData({ ...(definition as object), account } as never),
-    async send(call) {
-      // Simulating first turns a revert into the contract's own error name.
-      const { request } = await publicClient.simulateContract({ ...call, account } as never);
-      const hash = await wallet.writeContract(request as never);
-      const receipt = await publicClient.waitForTransactionReceipt({ hash });
-      if (receipt.status !== "success") throw new Error(`Transaction ${hash} reverted.`);
-      return { hash, receipt };
-    },
+      humane(async () => {
+        await ready();
+        return wallet.signTypedData({ ...(definition as object), account } as never);
+      }),
+    send: (call, onSent) =>
+      humane(async () => {
+        await ready();
+        // Simulating first turns a revert into the contract's own error name.
+        const { request } = await publicClient.simulateContract({ ...call, account } as never);
+        const hash = await wallet.writeContract(request as never);
+        onSent?.(hash);
+        const receipt = await publicClient.waitForTransactionReceipt({ hash });
+        if (receipt.status !== "success") throw new WalletError(`Transaction ${hash} reverted.`);
+        return { hash, receipt };
+      }),
   };
 }
 
 /** A short, human message for a wallet or contract error (the revert's error name if any). */
 export function walletErrorMessage(error: unknown): string {
+  if (walletErrorCode(error) === USER_REJECTED) return rejectedMessage;
   if (error instanceof BaseError) {
     const revert = error.walk((e) => e instanceof ContractFunctionRevertedError);
     if (revert instanceof ContractFunctionRevertedError) {

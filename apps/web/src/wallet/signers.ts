@@ -8,8 +8,19 @@ import {
   devAccountRoles,
   LOCAL_CHAIN_ID,
 } from "@opencohort/chain/dev-accounts";
-import { type Address, createWalletClient, custom, type EIP1193Provider, getAddress } from "viem";
+import { type Address, createWalletClient, custom, getAddress } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import {
+  type ChainTarget,
+  ensureWalletChain,
+  type InjectedWallet,
+  rejectedMessage,
+  rememberWallet,
+  USER_REJECTED,
+  WalletError,
+  walletAccount,
+  walletErrorCode,
+} from "./injected";
 
 export interface Signer {
   address: Address;
@@ -37,22 +48,28 @@ export function devSigner(chainId: number, index: DevAccountIndex): Signer {
   return { address: account.address, signMessage: (message) => account.signMessage({ message }) };
 }
 
-declare global {
-  interface Window {
-    ethereum?: EIP1193Provider;
-  }
-}
-
-export const hasInjectedWallet = () => typeof window !== "undefined" && !!window.ethereum;
-
-export async function injectedSigner(): Promise<Signer> {
-  const provider = window.ethereum;
-  if (!provider) throw new Error("No browser wallet found. Install one, or use a dev account.");
-  const wallet = createWalletClient({ transport: custom(provider) });
-  const [first] = await wallet.requestAddresses();
-  if (!first) throw new Error("The wallet shared no account.");
-  const address = getAddress(first);
-  return { address, signMessage: (message) => wallet.signMessage({ account: address, message }) };
+/**
+ * Signs with the injected wallet the user picked: its current account, once the wallet is on
+ * the app's chain (so the transactions that follow need no switch).
+ */
+export async function injectedSigner(wallet: InjectedWallet, target: ChainTarget): Promise<Signer> {
+  const { provider } = wallet;
+  const address = await walletAccount(provider, true);
+  if (!address) throw new WalletError("The wallet shared no account: unlock it, then try again.");
+  await ensureWalletChain(provider, target);
+  rememberWallet(wallet);
+  const client = createWalletClient({ transport: custom(provider) });
+  return {
+    address,
+    async signMessage(message) {
+      try {
+        return await client.signMessage({ account: address, message });
+      } catch (error) {
+        if (walletErrorCode(error) === USER_REJECTED) throw new WalletError(rejectedMessage);
+        throw error;
+      }
+    },
+  };
 }
 
 export const shortAddress = (address: string) => {

@@ -5,11 +5,12 @@ import Link from "next/link";
 import { useState } from "react";
 import type { Hex } from "viem";
 import { useTRPC, useTRPCClient } from "~/trpc/react";
+import { type ChainInfo, connectWallet } from "~/wallet/connect";
+import { purchaseWithPermit } from "~/wallet/permit";
 import { CohortBuilder } from "./cohort-builder";
 import { dateTime, duration, epsilon, number, refusalOf } from "./format";
 import styles from "./research.module.css";
 import { labelDimensions, ResultView } from "./result-view";
-import { type ChainInfo, purchaseWithPermit } from "./wallet";
 
 export function Refusal({ error }: { error: unknown }) {
   const { rule, message } = refusalOf(error);
@@ -293,9 +294,8 @@ function PurchaseBox({
           `Your balance (${fresh.balanceFormatted} ${fresh.token.symbol}) does not cover the price.`,
         );
       }
-      return purchaseWithPermit(chain, address, fresh, (hash) =>
-        setState({ step: "pending", hash }),
-      );
+      const wallet = await connectWallet(chain, address);
+      return purchaseWithPermit(wallet, fresh, (hash) => setState({ step: "pending", hash }));
     },
     onSuccess: async ({ hash }) => {
       setState({ step: "mined", hash });

@@ -1,15 +1,21 @@
 import type { Metadata } from "next";
 import { DatasetView } from "~/components/research/dataset-view";
-import { chainInfo, routeDatasetId, tokenSymbol } from "./server";
+import { chainInfo } from "~/wallet/chain-info";
+import { routeDatasetId } from "./server";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Dataset · OpenCohort" };
 
 export default async function DatasetPage({ params }: { params: Promise<{ id: string }> }) {
   const datasetId = routeDatasetId((await params).id);
+  const chain = await chainInfo();
   return (
     <main>
-      <DatasetView datasetId={datasetId} chain={chainInfo()} tokenSymbol={await tokenSymbol()} />
+      {"error" in chain ? (
+        <p className="error">{chain.error}</p>
+      ) : (
+        <DatasetView datasetId={datasetId} chain={chain} tokenSymbol={chain.tokenSymbol} />
+      )}
     </main>
   );
 }
