@@ -3,7 +3,7 @@
  * apps/web that reads `process.env`; a bad value fails with one sentence naming it.
  */
 import "server-only";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { type ChainEnv, LOCAL_CHAIN_ID, parseChainEnv } from "@opencohort/chain";
 import { type DbEnv, loadDbEnv } from "@opencohort/db";
 import { z } from "zod";
@@ -24,6 +24,11 @@ const webEnvSchema = z.object({
   OPENCOHORT_QUERY_MEMORY_MB: z.coerce.number().int().min(64).default(1_024),
   /** The compute sandbox's worker script (the bundle moves the engine away from it). */
   OPENCOHORT_SANDBOX_WORKER: z.string().min(1).optional(),
+  /** Where dataset folders live on this host; stewards register folders inside it only. */
+  OPENCOHORT_DATASET_ROOT: z
+    .string()
+    .refine((path) => isAbsolute(path), "must be an absolute path")
+    .optional(),
 });
 
 export class WebEnvError extends Error {
@@ -39,6 +44,8 @@ export interface WebEnv {
   host: string;
   noiseSecret: string;
   sessionTtlSeconds: number;
+  /** Null: stewards cannot register dataset files through this server. */
+  datasetRoot: string | null;
   query: { timeoutMs: number; memoryMb: number; sandboxWorkerPath: string };
 }
 
@@ -67,6 +74,7 @@ export function parseWebEnv(source: Record<string, string | undefined>): WebEnv 
     host: origin.host,
     noiseSecret,
     sessionTtlSeconds: env.OPENCOHORT_SESSION_TTL_SECONDS,
+    datasetRoot: env.OPENCOHORT_DATASET_ROOT ?? null,
     query: {
       timeoutMs: env.OPENCOHORT_QUERY_TIMEOUT_MS,
       memoryMb: env.OPENCOHORT_QUERY_MEMORY_MB,

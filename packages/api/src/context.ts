@@ -17,6 +17,11 @@ export interface ApiConfig {
   /** The origin a SIWE message must name (EIP-4361 `uri`), e.g. "http://127.0.0.1:3000". */
   siweUri: string;
   sessionTtlSeconds: number;
+  /**
+   * The folder under which dataset files live on this host; stewards register folders
+   * relative to it and nothing outside it. Null: registering files is refused.
+   */
+  datasetRoot: string | null;
   /** Where the operator's relayer, reward and anchor keys live is not the API's business. */
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { addressSchema } from "./dataset";
 
 /**
  * Inputs of the API's `governance` router. The bounds of a standards change are the
@@ -38,7 +39,8 @@ export const epsilonValueSchema = z
 
 const bpsSchema = z.number().int().min(0).max(BPS);
 
-export const standardsChangeSchema = z.discriminatedUnion("kind", [
+/** What a proposal changes: a StandardsRegistry value, or steward membership (StewardBadge). */
+export const proposalChangeSchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("minCellSize"),
     value: z.number().int().min(MIN_CELL_SIZE_FLOOR).max(MIN_CELL_SIZE_CEILING),
@@ -79,11 +81,15 @@ export const standardsChangeSchema = z.discriminatedUnion("kind", [
       .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces"),
     accepted: z.boolean(),
   }),
+  /** Mints a StewardBadge: the address becomes a steward with one vote. */
+  z.object({ kind: z.literal("admitSteward"), steward: addressSchema }),
+  /** Burns the address's StewardBadge, and its vote with it. */
+  z.object({ kind: z.literal("removeSteward"), steward: addressSchema }),
 ]);
-export type StandardsChange = z.infer<typeof standardsChangeSchema>;
+export type ProposalChange = z.infer<typeof proposalChangeSchema>;
 
 export const buildProposalInputSchema = z.object({
-  change: standardsChangeSchema,
+  change: proposalChangeSchema,
   description: z.string().trim().min(1, "must not be empty").max(10_000),
 });
 export type BuildProposalInput = z.input<typeof buildProposalInputSchema>;

@@ -4,17 +4,27 @@ import { addressSchema } from "./dataset";
 
 /** Inputs of the API's `steward` router. */
 
+/**
+ * A dataset folder, named relative to the API host's dataset root (OPENCOHORT_DATASET_ROOT):
+ * plain path segments only, so no input can name a file outside that root.
+ */
+export const datasetFolderSchema = z
+  .string()
+  .min(1, "is required")
+  .max(512, "is too long")
+  .regex(
+    /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/,
+    "must be a folder inside the dataset root, such as northbridge/v2 (letters, digits, . _ - and /; no leading / or ..)",
+  );
+
+export const datasetFolderInputSchema = z.object({ folder: datasetFolderSchema });
+
 export const registerVersionInputSchema = z.object({
   datasetId: datasetIdSchema,
   /** On-chain version number (1 at listing). */
   version: z.number().int().min(1).max(4_294_967_295),
-  /** Absolute path of the dataset folder (manifest.json + Parquet files) on the API host. */
-  location: z
-    .string()
-    .min(1, "is required")
-    .max(1_024, "is too long")
-    .refine((path) => path.startsWith("/"), "must be an absolute path")
-    .refine((path) => !path.includes("\0"), "must not contain a NUL byte"),
+  /** The dataset folder (manifest.json + Parquet files) inside the dataset root. */
+  folder: datasetFolderSchema,
 });
 export type RegisterVersionInput = z.input<typeof registerVersionInputSchema>;
 

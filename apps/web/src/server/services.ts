@@ -48,6 +48,7 @@ async function buildServices(): Promise<ApiServices> {
       siweDomain: env.host,
       siweUri: env.origin,
       sessionTtlSeconds: env.sessionTtlSeconds,
+      datasetRoot: env.datasetRoot,
     },
   };
 }

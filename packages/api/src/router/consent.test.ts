@@ -82,7 +82,7 @@ beforeAll(async () => {
   await steward.steward.registerVersion({
     datasetId: dataset.datasetId,
     version: 1,
-    location: folder.dir,
+    folder: folder.folder,
   });
   await steward.steward.updateMetadata({ datasetId: dataset.datasetId, ...metadata });
   // Demo patients #6-#8 are the dataset's first three persons.

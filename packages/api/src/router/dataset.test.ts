@@ -102,10 +102,10 @@ beforeAll(async () => {
   await northshore.registerVersion({
     datasetId: cardio.datasetId,
     version: 1,
-    location: large.dir,
+    folder: large.folder,
   });
   await northshore.updateMetadata({ datasetId: cardio.datasetId, ...cardioMeta });
-  await lakeview.registerVersion({ datasetId: asthma.datasetId, version: 1, location: small.dir });
+  await lakeview.registerVersion({ datasetId: asthma.datasetId, version: 1, folder: small.folder });
   await lakeview.updateMetadata({ datasetId: asthma.datasetId, ...asthmaMeta });
   await coastal.updateMetadata({ datasetId: panel.datasetId, ...panelMeta });
 

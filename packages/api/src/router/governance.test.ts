@@ -1,4 +1,5 @@
-import { stewardGovernorAbi } from "@opencohort/chain";
+import { devAccountKey, LOCAL_CHAIN_ID, stewardGovernorAbi } from "@opencohort/chain";
+import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syncIndexer } from "../services/indexer-sync";
 import {
@@ -32,6 +33,32 @@ const governor = () => ({
   address: system.manifest.contracts.StewardGovernor,
   abi: stewardGovernorAbi,
 });
+
+type BuiltProposal = Awaited<ReturnType<Caller["governance"]["buildProposal"]>>;
+
+/** Proposes `built` as steward #1; stewards #1 and #2 vote for; queued and executed. */
+async function pass(built: BuiltProposal) {
+  await writeAs(system, 1, {
+    ...governor(),
+    functionName: "propose",
+    args: [built.targets, built.values, built.calldatas, built.description],
+  });
+  await anvilRpc(system, "anvil_mine", ["0x2"]);
+  for (const voter of [1, 2] as const) {
+    await writeAs(system, voter, {
+      ...governor(),
+      functionName: "castVote",
+      args: [BigInt(built.proposalId), 1],
+    });
+  }
+  await anvilRpc(system, "anvil_mine", ["0x15"]);
+  const args = [built.targets, built.values, built.calldatas, built.descriptionHash] as const;
+  await writeAs(system, 1, { ...governor(), functionName: "queue", args });
+  await anvilRpc(system, "evm_increaseTime", [5]);
+  await anvilRpc(system, "anvil_mine", ["0x1"]);
+  await writeAs(system, 3, { ...governor(), functionName: "execute", args });
+  await syncIndexer(system.services.chain);
+}
 
 describe("governance", () => {
   it("shows the standards in force, mirrored and on chain, to anyone", async () => {
@@ -179,6 +206,62 @@ describe("governance", () => {
     });
     expect(query.status).toBe("SUCCEEDED");
     expect(query.receipt?.parameters.minCellSize).toBe(20);
+  });
+
+  it("steward membership: lists the stewards; admits and removes one by proposal", async () => {
+    const newcomer = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, 5)).address.toLowerCase();
+    const before = await system.anonymous().governance.stewards();
+    expect(before).toHaveLength(3);
+    const first = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, 1)).address.toLowerCase();
+    // Steward #1 listed the seeded dataset.
+    expect(before.find((member) => member.address === first)).toMatchObject({ listedDatasets: 1 });
+    expect(before.map((member) => member.address)).not.toContain(newcomer);
+    await expect(
+      steward.governance.buildProposal({
+        change: { kind: "admitSteward", steward: before[1]?.address as string },
+        description: "Admit an existing steward",
+      }),
+    ).rejects.toMatchObject({
+      code: "CONFLICT",
+      message: expect.stringContaining("already a steward"),
+    });
+    await expect(
+      steward.governance.buildProposal({
+        change: { kind: "removeSteward", steward: newcomer },
+        description: "Remove a non-steward",
+      }),
+    ).rejects.toMatchObject({
+      code: "CONFLICT",
+      message: expect.stringContaining("is not a steward"),
+    });
+
+    const admit = await steward.governance.buildProposal({
+      change: { kind: "admitSteward", steward: newcomer },
+      description: "Admit the Fjord Registry as a steward",
+    });
+    expect(admit.targets).toEqual([system.manifest.contracts.StewardBadge]);
+    expect(admit.change).toEqual({ kind: "admitSteward", steward: newcomer });
+    await pass(admit);
+    const after = await system.anonymous().governance.stewards();
+    expect(after.map((member) => member.address)).toEqual([
+      ...before.map((member) => member.address),
+      newcomer,
+    ]);
+    expect(after.at(-1)).toMatchObject({ listedDatasets: 0 });
+    expect(
+      (await system.anonymous().governance.proposal({ id: admit.proposalId })).changes,
+    ).toEqual([{ kind: "admitSteward", steward: newcomer }]);
+    // The badge is the steward role: the newcomer may now build proposals.
+    const { caller: admitted } = await system.signIn(5);
+    const remove = await admitted.governance.buildProposal({
+      change: { kind: "removeSteward", steward: newcomer },
+      description: "Remove the Fjord Registry",
+    });
+    await pass(remove);
+    expect((await system.anonymous().governance.stewards()).map((m) => m.address)).toEqual(
+      before.map((member) => member.address),
+    );
+    await expect(admitted.steward.myDatasets()).rejects.toMatchObject({ code: "FORBIDDEN" });
   });
 
   it("is NOT_FOUND for an unknown proposal and BAD_REQUEST for a malformed id", async () => {

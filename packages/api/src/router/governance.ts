@@ -6,7 +6,7 @@
  * Reads are public; building a proposal is for stewards. Proposing and voting happen in the
  * wallet, not here.
  */
-import { standardsRegistryAbi, stewardGovernorAbi } from "@opencohort/chain";
+import { standardsRegistryAbi, stewardBadgeAbi, stewardGovernorAbi } from "@opencohort/chain";
 import { fromDbUint, type Prisma } from "@opencohort/db";
 import {
   BPS,
@@ -25,8 +25,8 @@ import {
   describeCall,
   descriptionHashOf,
   liveProposalState,
+  proposalCall,
   proposalIdOf,
-  standardsCalldata,
 } from "../services/governance";
 import { refusal } from "../services/refusal";
 import { publicProcedure, roleProcedure } from "../trpc";
@@ -80,9 +80,7 @@ async function viewOf(ctx: ApiContext, row: ProposalRow) {
       abstain: fromDbUint(row.abstainVotes).toString(),
       count: row._count.votes,
     },
-    changes: targets.map((target, i) =>
-      describeCall(contracts.StandardsRegistry, target, calldatas[i] ?? "0x"),
-    ),
+    changes: targets.map((target, i) => describeCall(contracts, target, calldatas[i] ?? "0x")),
     /** Arguments of Governor.queue / Governor.execute. */
     actions: {
       targets: targets as Address[],
@@ -231,16 +229,65 @@ export const governanceRouter = {
   }),
 
   /**
-   * Governor.propose arguments for one standards change (StandardsRegistry call through the
-   * timelock), with the descriptionHash queue/execute need and the id the proposal will get.
+   * Governor.propose arguments for one change (a StandardsRegistry setter or a StewardBadge
+   * mint/burn, through the timelock), with the descriptionHash queue/execute need and the id
+   * the proposal will get. A membership change that could only revert at execution (admit a
+   * steward, remove a non-steward) is refused now.
    */
+  /**
+   * The admitted stewards (StewardBadge holders, mirrored from StewardAdmitted /
+   * StewardRemoved), oldest first, with the datasets each lists. One badge is one vote.
+   */
+  stewards: publicProcedure.query(async ({ ctx }) => {
+    const rows = await ctx.db.accountRole.findMany({
+      where: { role: "STEWARD" },
+      orderBy: [{ sinceBlock: "asc" }, { address: "asc" }],
+      select: { address: true, sinceBlock: true },
+    });
+    const listed = await ctx.db.dataset.groupBy({
+      by: ["steward"],
+      where: { steward: { in: rows.map((row) => row.address) }, listed: true },
+      _count: { _all: true },
+    });
+    const datasets = new Map(listed.map((row) => [row.steward, row._count._all]));
+    return rows.map((row) => ({
+      address: row.address,
+      sinceBlock: row.sinceBlock,
+      listedDatasets: datasets.get(row.address) ?? 0,
+    }));
+  }),
+
   buildProposal: roleProcedure("steward")
     .input(buildProposalInputSchema)
     .mutation(async ({ ctx, input }) => {
       const { contracts } = ctx.chain.manifest;
-      const targets: Address[] = [contracts.StandardsRegistry];
+      const { change } = input;
+      if (change.kind === "admitSteward" || change.kind === "removeSteward") {
+        const isSteward = await ctx.chain.client.readContract({
+          address: contracts.StewardBadge,
+          abi: stewardBadgeAbi,
+          functionName: "isSteward",
+          args: [change.steward as Address],
+        });
+        if (change.kind === "admitSteward" && isSteward) {
+          throw refusal(
+            "CONFLICT",
+            "steward-membership",
+            `${change.steward} is already a steward (rule steward-membership).`,
+          );
+        }
+        if (change.kind === "removeSteward" && !isSteward) {
+          throw refusal(
+            "CONFLICT",
+            "steward-membership",
+            `${change.steward} is not a steward (rule steward-membership).`,
+          );
+        }
+      }
+      const call = proposalCall(change, contracts);
+      const targets: Address[] = [call.target];
       const values: bigint[] = [0n];
-      const calldatas: Hex[] = [standardsCalldata(input.change)];
+      const calldatas: Hex[] = [call.calldata];
       const descriptionHash = descriptionHashOf(input.description);
       const proposalId = proposalIdOf(targets, values, calldatas, descriptionHash);
       const existing = await ctx.db.proposal.findUnique({
@@ -262,11 +309,7 @@ export const governanceRouter = {
         description: input.description,
         descriptionHash,
         proposalId,
-        change: describeCall(
-          contracts.StandardsRegistry,
-          targets[0] as string,
-          calldatas[0] as Hex,
-        ),
+        change: describeCall(contracts, call.target, call.calldata),
       };
     }),
 } satisfies TRPCRouterRecord;

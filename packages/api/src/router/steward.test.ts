@@ -1,3 +1,5 @@
+import { appendFileSync, cpSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { datasetMetadataHash, datasetRegistryAbi, devAccountKey } from "@opencohort/chain";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,7 +56,7 @@ describe("steward", () => {
       otherSteward.steward.registerVersion({
         datasetId: dataset.datasetId,
         version: 1,
-        location: folder.dir,
+        folder: folder.folder,
       }),
     ).rejects.toMatchObject({
       code: "FORBIDDEN",
@@ -75,30 +77,36 @@ describe("steward", () => {
   });
 
   it("registers a version only for a valid folder whose hash is the on-chain one", async () => {
-    const register = (location: string, version = 1) =>
-      steward.caller.steward.registerVersion({ datasetId: dataset.datasetId, version, location });
-    await expect(register("relative/path")).rejects.toMatchObject({
+    const register = (name: string, version = 1) =>
+      steward.caller.steward.registerVersion({
+        datasetId: dataset.datasetId,
+        version,
+        folder: name,
+      });
+    for (const outside of [folder.dir, "../cohorts", "a/../../etc", "./x"]) {
+      await expect(register(outside)).rejects.toMatchObject({
+        code: "BAD_REQUEST",
+        message: expect.stringContaining("folder: must be a folder inside the dataset root"),
+      });
+    }
+    await expect(register("nowhere")).rejects.toMatchObject({
       code: "BAD_REQUEST",
-      message: "location: must be an absolute path",
+      message: 'There is no folder "nowhere" in the dataset root (rule dataset-folder).',
     });
-    await expect(register(`${system.workDir}/nowhere`)).rejects.toMatchObject({
-      code: "BAD_REQUEST",
-      message: expect.stringContaining("rule dataset-folder"),
-    });
-    await expect(register(other.dir)).rejects.toMatchObject({
+    await expect(register(other.folder)).rejects.toMatchObject({
       code: "BAD_REQUEST",
       message: expect.stringContaining("rule manifest-hash"),
     });
-    await expect(register(folder.dir, 2)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(register(folder.folder, 2)).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(
       steward.caller.steward.registerVersion({
         datasetId: `0x${"ee".repeat(32)}`,
         version: 1,
-        location: folder.dir,
+        folder: folder.folder,
       }),
     ).rejects.toMatchObject({ code: "NOT_FOUND" });
 
-    const registered = await register(folder.dir);
+    const registered = await register(folder.folder);
     expect(registered).toMatchObject({ version: 1, persons: 200 });
     const row = await system.db.datasetVersion.findUniqueOrThrow({
       where: { datasetId_version: { datasetId: dataset.datasetId, version: 1 } },
@@ -107,6 +115,52 @@ describe("steward", () => {
     expect(row).toMatchObject({ location: folder.dir, personCount: 200 });
     expect(row.registeredAt).toBeInstanceOf(Date);
     expect(row.manifest).toMatchObject({ contentHash: folder.manifest.contentHash });
+  });
+
+  it("lists and verifies the folders of the dataset root, and nothing outside it", async () => {
+    const root = system.services.config.datasetRoot as string;
+    // A symlink out of the root is refused as such, without reading what it points at.
+    symlinkSync(system.workDir, join(root, "escape"));
+    // A folder whose files changed after the manifest was written fails verification.
+    const tampered = join(root, "tampered");
+    cpSync(other.dir, tampered, { recursive: true });
+    appendFileSync(join(tampered, "person.parquet"), "x");
+
+    await expect(
+      steward.caller.steward.inspectFolder({ folder: "escape/cohorts" }),
+    ).rejects.toMatchObject({
+      code: "FORBIDDEN",
+      message: 'The folder "escape/cohorts" leads outside the dataset root (rule dataset-root).',
+    });
+    await expect(
+      steward.caller.steward.inspectFolder({ folder: "tampered" }),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringContaining("content hash mismatch"),
+    });
+    const inspected = await steward.caller.steward.inspectFolder({ folder: other.folder });
+    expect(inspected).toMatchObject({
+      folder: other.folder,
+      contentHash: other.manifest.contentHash,
+      schemaVersion: "omop-lite/1",
+      persons: 60,
+    });
+    expect(inspected.tables.map((table) => table.name)).toContain("person");
+
+    const folders = await steward.caller.steward.datasetFolders();
+    const names = folders.map((entry) => entry.folder);
+    expect(names).toEqual(expect.arrayContaining([folder.folder, other.folder, "tampered"]));
+    // Nothing under the symlinked escape (the work dir holds the system's database and more).
+    expect(names.some((name) => name.startsWith("escape"))).toBe(false);
+    expect(folders.find((entry) => entry.folder === folder.folder)?.registeredAs).toMatchObject({
+      datasetId: dataset.datasetId,
+      version: 1,
+    });
+    expect(folders.find((entry) => entry.folder === other.folder)?.registeredAs).toBeNull();
+    const { caller: researcher } = await system.signIn(4);
+    await expect(researcher.steward.datasetFolders()).rejects.toMatchObject({ code: "FORBIDDEN" });
+    rmSync(join(root, "escape"));
+    rmSync(tampered, { recursive: true });
   });
 
   it("stores metadata only when it hashes to the on-chain metadataHash", async () => {

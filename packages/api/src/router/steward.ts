@@ -5,12 +5,10 @@
  * steward role (a StewardBadge), and acts only on datasets whose on-chain steward is the
  * caller.
  */
-import { resolve } from "node:path";
 import { canonicalDatasetMetadata, datasetMetadataHash } from "@opencohort/chain";
-import { DatasetOpenError, openDataset } from "@opencohort/compute";
 import type { Prisma } from "@opencohort/db";
-import { verifyDatasetFolder } from "@opencohort/synth";
 import {
+  datasetFolderInputSchema,
   datasetManifestSchema,
   datasetSearchText,
   importEnrolmentsInputSchema,
@@ -20,6 +18,11 @@ import {
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { isAddress, keccak256, stringToHex, zeroAddress } from "viem";
 import type { ApiContext } from "../context";
+import {
+  listDatasetFolders,
+  resolveDatasetFolder,
+  verifiedDatasetFolder,
+} from "../services/dataset-folders";
 import { personIdsMissingFrom } from "../services/dataset-persons";
 import { syncIndexer } from "../services/indexer-sync";
 import { refusal } from "../services/refusal";
@@ -75,43 +78,66 @@ function readVersion(ctx: Pick<ApiContext, "db">, datasetId: string, version: nu
 
 export const stewardRouter = {
   /**
-   * Points a published on-chain version at its folder (manifest.json + Parquet files). The
-   * folder must verify (synth's verifyDatasetFolder: manifest valid, files present, content
-   * hash recomputed from the bytes), its manifest's contentHash must be the one published on
-   * chain for this version, and its schema version the one published with it.
+   * The dataset folders in the server's dataset root, with what their manifests claim and
+   * which published version (if any) each is registered as: what a steward picks from to
+   * publish a dataset or a new version.
+   */
+  datasetFolders: stewardProcedure.query(async ({ ctx }) => {
+    const folders = await listDatasetFolders(ctx.config.datasetRoot);
+    const registered = await ctx.db.datasetVersion.findMany({
+      where: { location: { in: folders.map((folder) => folder.location) } },
+      select: {
+        location: true,
+        version: true,
+        datasetId: true,
+        dataset: { select: { title: true } },
+      },
+    });
+    const byLocation = new Map(registered.map((row) => [row.location, row]));
+    return folders.map(({ location, ...folder }) => {
+      const version = byLocation.get(location);
+      return {
+        ...folder,
+        registeredAs: version
+          ? { datasetId: version.datasetId, version: version.version, title: version.dataset.title }
+          : null,
+      };
+    });
+  }),
+
+  /**
+   * Verifies a folder in the dataset root as registerVersion will (content hash recomputed
+   * from the bytes), before the steward commits its hash on chain.
+   */
+  inspectFolder: stewardProcedure
+    .input(datasetFolderInputSchema)
+    .mutation(async ({ ctx, input }) => {
+      const location = await resolveDatasetFolder(ctx.config.datasetRoot, input.folder);
+      const { manifest } = await verifiedDatasetFolder(location);
+      return {
+        folder: input.folder,
+        contentHash: manifest.contentHash,
+        schemaVersion: manifest.schemaVersion,
+        schemaVersionHash: keccak256(stringToHex(manifest.schemaVersion)),
+        title: manifest.title,
+        description: manifest.description,
+        persons: manifest.personCount,
+        tables: manifest.tables.map((table) => ({ name: table.name, rowCount: table.rowCount })),
+      };
+    }),
+
+  /**
+   * Points a published on-chain version at its folder (manifest.json + Parquet files) in the
+   * dataset root. The folder must verify (manifest valid, files present, content hash
+   * recomputed from the bytes, openable by compute), its manifest's contentHash must be the
+   * one published on chain for this version, and its schema version the one published with it.
    */
   registerVersion: stewardProcedure
     .input(registerVersionInputSchema)
     .mutation(async ({ ctx, input }) => {
       await ownedDataset(ctx, input.datasetId);
-      const location = resolve(input.location);
-      const verification = await verifyDatasetFolder(location);
-      if (!verification.ok) {
-        throw refusal(
-          "BAD_REQUEST",
-          "dataset-folder",
-          `The folder is not a valid dataset (rule dataset-folder): ${verification.problems.join("; ")}.`,
-        );
-      }
-      const { manifest } = verification;
-      try {
-        // What compute will require: an integer person_id in every table (bytes already hashed).
-        await openDataset(location, { verifyContentHash: false });
-      } catch (error) {
-        if (!(error instanceof DatasetOpenError)) throw error;
-        throw refusal(
-          "BAD_REQUEST",
-          "dataset-folder",
-          `The folder is not a valid dataset (rule dataset-folder): ${error.message}.`,
-        );
-      }
-      if (!manifest.tables.some((table) => table.name === "person")) {
-        throw refusal(
-          "BAD_REQUEST",
-          "dataset-folder",
-          "The folder is not a valid dataset (rule dataset-folder): it has no person table.",
-        );
-      }
+      const location = await resolveDatasetFolder(ctx.config.datasetRoot, input.folder);
+      const { manifest } = await verifiedDatasetFolder(location);
 
       let version = await readVersion(ctx, input.datasetId, input.version);
       if (!version || version.manifestHash !== manifest.contentHash) {

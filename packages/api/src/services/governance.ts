@@ -1,15 +1,17 @@
 /**
- * Governance helpers: the live proposal state from StewardGovernor, the calldata of a
- * standards change against StandardsRegistry, and what a proposal's calls change.
+ * Governance helpers: the live proposal state from StewardGovernor, the call a proposal
+ * makes (a StandardsRegistry setter, or StewardBadge mint/burn for membership), and what a
+ * proposal's calls change.
  */
-import { standardsRegistryAbi, stewardGovernorAbi } from "@opencohort/chain";
-import type { StandardsChange } from "@opencohort/validators";
+import { standardsRegistryAbi, stewardBadgeAbi, stewardGovernorAbi } from "@opencohort/chain";
+import type { ProposalChange } from "@opencohort/validators";
 import {
   type Address,
   decodeFunctionData,
   encodeAbiParameters,
   encodeFunctionData,
   formatUnits,
+  getAddress,
   type Hex,
   keccak256,
   type PublicClient,
@@ -75,39 +77,69 @@ export const descriptionHashOf = (description: string): Hex => keccak256(stringT
 /** keccak256 of a schema label, as StandardsRegistry keys accepted schema versions. */
 export const schemaVersionHash = (label: string): Hex => keccak256(stringToHex(label));
 
-/** The StandardsRegistry call that makes `change`. */
-export function standardsCalldata(change: StandardsChange): Hex {
+/** The contracts a proposal may call (both owned by the timelock). */
+export interface GovernedContracts {
+  StandardsRegistry: Address;
+  StewardBadge: Address;
+}
+
+/** The call (through the timelock) that makes `change`. */
+export function proposalCall(
+  change: ProposalChange,
+  contracts: GovernedContracts,
+): { target: Address; calldata: Hex } {
+  const standards = (calldata: Hex) => ({ target: contracts.StandardsRegistry, calldata });
   switch (change.kind) {
     case "minCellSize":
-      return encodeFunctionData({
-        abi: standardsRegistryAbi,
-        functionName: "setMinCellSize",
-        args: [change.value],
-      });
+      return standards(
+        encodeFunctionData({
+          abi: standardsRegistryAbi,
+          functionName: "setMinCellSize",
+          args: [change.value],
+        }),
+      );
     case "roundingBase":
-      return encodeFunctionData({
-        abi: standardsRegistryAbi,
-        functionName: "setRoundingBase",
-        args: [change.value],
-      });
+      return standards(
+        encodeFunctionData({
+          abi: standardsRegistryAbi,
+          functionName: "setRoundingBase",
+          args: [change.value],
+        }),
+      );
     case "epsilon":
-      return encodeFunctionData({
-        abi: standardsRegistryAbi,
-        functionName: "setEpsilon",
-        args: [parseUnits(change.perQuery, 18), parseUnits(change.budget, 18)],
-      });
+      return standards(
+        encodeFunctionData({
+          abi: standardsRegistryAbi,
+          functionName: "setEpsilon",
+          args: [parseUnits(change.perQuery, 18), parseUnits(change.budget, 18)],
+        }),
+      );
     case "feeSplit":
-      return encodeFunctionData({
-        abi: standardsRegistryAbi,
-        functionName: "setFeeSplit",
-        args: [change.patientsBps, change.stewardBps, change.treasuryBps],
-      });
+      return standards(
+        encodeFunctionData({
+          abi: standardsRegistryAbi,
+          functionName: "setFeeSplit",
+          args: [change.patientsBps, change.stewardBps, change.treasuryBps],
+        }),
+      );
     case "schemaVersion":
-      return encodeFunctionData({
-        abi: standardsRegistryAbi,
-        functionName: "setSchemaAccepted",
-        args: [schemaVersionHash(change.label), change.accepted],
-      });
+      return standards(
+        encodeFunctionData({
+          abi: standardsRegistryAbi,
+          functionName: "setSchemaAccepted",
+          args: [schemaVersionHash(change.label), change.accepted],
+        }),
+      );
+    case "admitSteward":
+    case "removeSteward":
+      return {
+        target: contracts.StewardBadge,
+        calldata: encodeFunctionData({
+          abi: stewardBadgeAbi,
+          functionName: change.kind === "admitSteward" ? "mint" : "burn",
+          args: [getAddress(change.steward)],
+        }),
+      };
   }
 }
 
@@ -118,15 +150,33 @@ export type DecodedCall =
   | { kind: "feeSplit"; patientsBps: number; stewardBps: number; treasuryBps: number }
   | { kind: "treasury"; treasury: string }
   | { kind: "schemaVersion"; schemaVersion: string; accepted: boolean }
+  | { kind: "admitSteward"; steward: string }
+  | { kind: "removeSteward"; steward: string }
   | { kind: "other"; target: string };
 
-/** What one call of a proposal does, when it is a StandardsRegistry setter. */
+/** What one call of a proposal does: a StandardsRegistry setter or a StewardBadge mint/burn. */
 export function describeCall(
-  standardsRegistry: Address,
+  contracts: GovernedContracts,
   target: string,
   calldata: string,
 ): DecodedCall {
-  if (target.toLowerCase() !== standardsRegistry.toLowerCase()) return { kind: "other", target };
+  if (target.toLowerCase() === contracts.StewardBadge.toLowerCase()) {
+    try {
+      const call = decodeFunctionData({ abi: stewardBadgeAbi, data: calldata as Hex });
+      if (call.functionName === "mint" || call.functionName === "burn") {
+        return {
+          kind: call.functionName === "mint" ? "admitSteward" : "removeSteward",
+          steward: (call.args[0] as string).toLowerCase(),
+        };
+      }
+    } catch {
+      // not a membership call
+    }
+    return { kind: "other", target };
+  }
+  if (target.toLowerCase() !== contracts.StandardsRegistry.toLowerCase()) {
+    return { kind: "other", target };
+  }
   try {
     const call = decodeFunctionData({ abi: standardsRegistryAbi, data: calldata as Hex });
     switch (call.functionName) {

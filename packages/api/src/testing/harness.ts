@@ -64,6 +64,7 @@ export async function startTestSystem(): Promise<TestSystem> {
       siweDomain: "127.0.0.1:3000",
       siweUri: "http://127.0.0.1:3000",
       sessionTtlSeconds: 3_600,
+      datasetRoot: join(workDir, "cohorts"),
     },
   };
   const anonymous = () => createCaller(createContextInner({ services }));

@@ -12,6 +12,8 @@ import { type Hex, keccak256, stringToHex } from "viem";
 import { type TestSystem, writeAs } from "./harness";
 
 export interface CohortFolder {
+  /** The folder's name in the dataset root (what stewards register). */
+  folder: string;
   dir: string;
   manifest: DatasetManifest;
   /** Every person_id of person.parquet, ascending. */
@@ -24,7 +26,8 @@ export async function cohortFolder(
   persons: number,
   seed: number,
 ): Promise<CohortFolder> {
-  const dir = join(system.workDir, "cohorts", `${seed}-${persons}`);
+  const folder = `${seed}-${persons}`;
+  const dir = join(system.services.config.datasetRoot as string, folder);
   const manifest = await generateCohort({
     persons,
     seed,
@@ -39,7 +42,12 @@ export async function cohortFolder(
       "SELECT person_id FROM read_parquet($path) ORDER BY person_id",
       { path: join(dir, "person.parquet") },
     );
-    return { dir, manifest, personIds: reader.getRows().map((row) => BigInt(row[0] as bigint)) };
+    return {
+      folder,
+      dir,
+      manifest,
+      personIds: reader.getRows().map((row) => BigInt(row[0] as bigint)),
+    };
   } finally {
     connection.closeSync();
     instance.closeSync();

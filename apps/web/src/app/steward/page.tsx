@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import { StewardView } from "~/components/steward/steward-view";
+import { getServices } from "~/server/services";
 import { chainInfo } from "~/wallet/chain-info";
 
 export const dynamic = "force-dynamic";
@@ -7,13 +8,20 @@ export const metadata: Metadata = { title: "Stewards · OpenCohort" };
 
 export default async function StewardPage() {
   const chain = await chainInfo();
+  const registry =
+    "error" in chain ? null : (await getServices()).chain.manifest.contracts.DatasetRegistry;
   return (
     <main>
       <h1>Stewards</h1>
       <p className="muted">
-        The standards every query runs under, the proposals that change them, and your datasets.
+        The standards every query runs under, the proposals that change them, the stewards, and
+        publishing your datasets.
       </p>
-      {"error" in chain ? <p className="error">{chain.error}</p> : <StewardView chain={chain} />}
+      {"error" in chain || !registry ? (
+        <p className="error">{"error" in chain ? chain.error : "No deployment."}</p>
+      ) : (
+        <StewardView chain={chain} registry={registry} />
+      )}
     </main>
   );
 }

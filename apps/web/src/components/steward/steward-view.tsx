@@ -2,10 +2,12 @@
 import { stewardGovernorAbi } from "@opencohort/chain/generated/abis";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import type { Hex } from "viem";
-import { useTRPC, useTRPCClient } from "~/trpc/react";
+import type { Address, Hex } from "viem";
+import { type RouterOutputs, useTRPC, useTRPCClient } from "~/trpc/react";
 import { type ChainInfo, connectWallet, walletErrorMessage } from "~/wallet/connect";
 import { shortAddress } from "~/wallet/signers";
+import { ImportEnrolments } from "./import-enrolments";
+import { PublishDataset } from "./publish-dataset";
 import styles from "./steward.module.css";
 
 type Session = {
@@ -14,7 +16,7 @@ type Session = {
 } | null;
 
 /** Governance for everyone to read; proposing, voting and datasets for stewards. */
-export function StewardView({ chain }: { chain: ChainInfo }) {
+export function StewardView({ chain, registry }: { chain: ChainInfo; registry: Address }) {
   const trpc = useTRPC();
   const session = useQuery(trpc.auth.session.queryOptions());
   const data: Session | undefined = session.data;
@@ -25,6 +27,9 @@ export function StewardView({ chain }: { chain: ChainInfo }) {
       <Membership session={data} pending={session.isPending} />
       <Proposals chain={chain} session={data} />
       {steward && data && <NewProposal chain={chain} address={data.address} />}
+      {steward && data && (
+        <PublishDataset chain={chain} address={data.address} registry={registry} />
+      )}
       {steward && <MyDatasets />}
     </>
   );
@@ -133,12 +138,15 @@ function FeeSplit({
 }
 
 function Membership({ session, pending }: { session: Session | undefined; pending: boolean }) {
+  const trpc = useTRPC();
+  const stewards = useQuery({ ...trpc.governance.stewards.queryOptions(), refetchInterval: 5_000 });
+  const me = session?.address.toLowerCase();
   return (
     <section className={styles.section} aria-labelledby="membership-heading">
       <h2 id="membership-heading">Steward membership</h2>
       <p className="muted small">
         One steward, one vote: a non-transferable StewardBadge that only governance (through the
-        timelock) mints or burns.
+        timelock) mints or burns. Propose “Admit a steward” below to add one.
       </p>
       {pending ? (
         <p className="muted">…</p>
@@ -155,10 +163,35 @@ function Membership({ session, pending }: { session: Session | undefined; pendin
           governance proposal.
         </p>
       )}
-      <p className="muted small">
-        The list of all admitted stewards is not offered by the API yet; only your own membership is
-        shown.
-      </p>
+      {stewards.isPending && <p className="muted">Loading the stewards…</p>}
+      {stewards.error && <p className="error">{stewards.error.message}</p>}
+      {stewards.data && (
+        <table className={styles.table} data-testid="stewards">
+          <caption className="small muted">
+            {stewards.data.length} steward{stewards.data.length === 1 ? "" : "s"}, so a proposal
+            needs their votes to reach quorum
+          </caption>
+          <thead>
+            <tr>
+              <th>Steward</th>
+              <th>Admitted in block</th>
+              <th>Listed datasets</th>
+            </tr>
+          </thead>
+          <tbody>
+            {stewards.data.map((member) => (
+              <tr key={member.address} data-testid="steward-row">
+                <td title={member.address}>
+                  {shortAddress(member.address)}
+                  {member.address === me ? " (you)" : ""}
+                </td>
+                <td>{member.sinceBlock === null ? "—" : String(member.sinceBlock)}</td>
+                <td>{member.listedDatasets}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </section>
   );
 }
@@ -174,14 +207,7 @@ const stateNames: Record<string, string> = {
   EXECUTED: "Executed",
 };
 
-type Change =
-  | { kind: "minCellSize"; value: number }
-  | { kind: "roundingBase"; value: number }
-  | { kind: "epsilon"; perQuery: string; budget: string }
-  | { kind: "feeSplit"; patientsBps: number; stewardBps: number; treasuryBps: number }
-  | { kind: "treasury"; treasury: string }
-  | { kind: "schemaVersion"; schemaVersion: string; accepted: boolean }
-  | { kind: "other"; target: string };
+type Change = RouterOutputs["governance"]["proposals"]["items"][number]["changes"][number];
 
 function describe(change: Change): string {
   switch (change.kind) {
@@ -197,6 +223,10 @@ function describe(change: Change): string {
       return `Treasury → ${shortAddress(change.treasury)}`;
     case "schemaVersion":
       return `${change.accepted ? "Accept" : "Retire"} schema version ${change.schemaVersion.slice(0, 10)}…`;
+    case "admitSteward":
+      return `Admit ${shortAddress(change.steward)} as a steward`;
+    case "removeSteward":
+      return `Remove steward ${shortAddress(change.steward)}`;
     case "other":
       return `A call to ${shortAddress(change.target)}`;
   }
@@ -379,7 +409,14 @@ function Proposals({ chain, session }: { chain: ChainInfo; session: Session | un
   );
 }
 
-type Kind = "minCellSize" | "roundingBase" | "epsilon" | "feeSplit" | "schemaVersion";
+type Kind =
+  | "minCellSize"
+  | "roundingBase"
+  | "epsilon"
+  | "feeSplit"
+  | "schemaVersion"
+  | "admitSteward"
+  | "removeSteward";
 
 function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) {
   const trpc = useTRPC();
@@ -395,6 +432,7 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
     treasuryBps: "1000",
     label: "omop-lite/2",
     accepted: "true",
+    steward: "",
   });
   const [description, setDescription] = useState("");
   const set = (name: string) => (event: { target: { value: string } }) =>
@@ -416,6 +454,9 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
         };
       case "schemaVersion":
         return { kind, label: fields.label ?? "", accepted: fields.accepted === "true" };
+      case "admitSteward":
+      case "removeSteward":
+        return { kind, steward: (fields.steward ?? "").trim() };
     }
   };
   const defaultDescription = () => {
@@ -431,6 +472,10 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
         return `Set the fee split to ${c.patientsBps}/${c.stewardBps}/${c.treasuryBps} bps`;
       case "schemaVersion":
         return `${c.accepted ? "Accept" : "Retire"} schema version ${c.label}`;
+      case "admitSteward":
+        return `Admit ${c.steward || "a new steward"} as a steward`;
+      case "removeSteward":
+        return `Remove steward ${c.steward || "…"}`;
     }
   };
 
@@ -465,7 +510,7 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
       <h2 id="new-proposal-heading">Propose a change</h2>
       <form className={styles.form} onSubmit={submit}>
         <label>
-          Standard
+          Change
           <select
             data-testid="proposal-kind"
             value={kind}
@@ -476,6 +521,8 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
             <option value="epsilon">Epsilon (per query, budget)</option>
             <option value="feeSplit">Fee split (bps)</option>
             <option value="schemaVersion">Schema version</option>
+            <option value="admitSteward">Admit a steward</option>
+            <option value="removeSteward">Remove a steward</option>
           </select>
         </label>
         {(kind === "minCellSize" || kind === "roundingBase") && (
@@ -532,6 +579,18 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
               </select>
             </label>
           </>
+        )}
+        {(kind === "admitSteward" || kind === "removeSteward") && (
+          <label className={styles.wide}>
+            Steward address
+            <input
+              data-testid="proposal-steward"
+              placeholder="0x…"
+              spellCheck={false}
+              value={fields.steward}
+              onChange={set("steward")}
+            />
+          </label>
         )}
         <label className={styles.wide}>
           Description
@@ -605,6 +664,11 @@ function MyDatasets() {
                         ? "Listed"
                         : "Delisted"}
                     {!d.hasMetadata && " · metadata missing"}
+                    {d.versions.some((version) => version.registered) ? (
+                      <ImportEnrolments datasetId={d.id} />
+                    ) : (
+                      <span className="small muted"> · files not registered</span>
+                    )}
                   </td>
                 </tr>
               );

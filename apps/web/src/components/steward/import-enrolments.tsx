@@ -1,0 +1,105 @@
+"use client";
+/**
+ * Enrolment import for one of my datasets: a CSV of `person_id,patient_address` (the
+ * pseudonymous person in the files -> the patient's wallet), sent in parts of
+ * MAX_ENROLMENTS_PER_IMPORT. The import is idempotent, so after a refused part the same file
+ * can be imported again once fixed: what was stored is skipped, nothing is duplicated.
+ */
+import { MAX_ENROLMENTS_PER_IMPORT } from "@opencohort/validators";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { type ChangeEvent, useState } from "react";
+import { useTRPC, useTRPCClient } from "~/trpc/react";
+import styles from "./steward.module.css";
+
+interface Entry {
+  personId: string;
+  patientAddress: string;
+}
+
+/** Parses the CSV; throws naming the first bad line. A header line is allowed. */
+export function parseEnrolmentCsv(text: string): Entry[] {
+  const entries: Entry[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (!line || (index === 0 && /person/i.test(line))) return;
+    const [personId = "", patientAddress = "", ...rest] = line.split(",").map((c) => c.trim());
+    if (rest.length > 0 || !/^[1-9]\d{0,18}$/.test(personId)) {
+      throw new Error(`Line ${index + 1}: expected "person_id,patient_address", got "${line}".`);
+    }
+    if (!/^0x[0-9a-fA-F]{40}$/.test(patientAddress)) {
+      throw new Error(`Line ${index + 1}: "${patientAddress}" is not a wallet address.`);
+    }
+    entries.push({ personId, patientAddress });
+  });
+  if (entries.length === 0) throw new Error("The file has no enrolments.");
+  return entries;
+}
+
+export function ImportEnrolments({ datasetId }: { datasetId: string }) {
+  const trpc = useTRPC();
+  const client = useTRPCClient();
+  const queryClient = useQueryClient();
+  const [sent, setSent] = useState({ done: 0, total: 0 });
+
+  const upload = useMutation({
+    mutationFn: async (file: File) => {
+      const entries = parseEnrolmentCsv(await file.text());
+      const totals = { inserted: 0, skipped: 0, enrolled: 0 };
+      setSent({ done: 0, total: entries.length });
+      for (let start = 0; start < entries.length; start += MAX_ENROLMENTS_PER_IMPORT) {
+        const part = entries.slice(start, start + MAX_ENROLMENTS_PER_IMPORT);
+        try {
+          const result = await client.steward.importEnrolments.mutate({ datasetId, entries: part });
+          totals.inserted += result.inserted;
+          totals.skipped += result.skipped;
+          totals.enrolled = result.enrolled;
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          // Entry indexes in the API's message are within the part: make them file rows.
+          throw new Error(
+            `${message.replace(/entries\.(\d+)/g, (_, i) => `row ${start + Number(i) + 1}`)} ` +
+              `${start > 0 ? `Rows 1–${start} were stored; importing the fixed file again skips them.` : "Nothing was stored."}`,
+          );
+        }
+        setSent({ done: start + part.length, total: entries.length });
+      }
+      return totals;
+    },
+    onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.steward.pathKey() }),
+  });
+
+  const choose = (event: ChangeEvent<HTMLInputElement>) => {
+    const file = event.target.files?.[0];
+    if (file) upload.mutate(file);
+    event.target.value = "";
+  };
+
+  return (
+    <div className={styles.import}>
+      <label className="small">
+        Import enrolments (CSV: person_id,patient_address){" "}
+        <input
+          type="file"
+          accept=".csv,text/csv"
+          data-testid={`import-enrolments-${datasetId}`}
+          disabled={upload.isPending}
+          onChange={choose}
+        />
+      </label>
+      {upload.isPending && (
+        <progress value={sent.done} max={Math.max(sent.total, 1)} aria-label="Import progress" />
+      )}
+      {upload.data && (
+        <p className="small" role="status" data-testid="import-result">
+          {upload.data.inserted} enrolled, {upload.data.skipped} already enrolled;{" "}
+          {upload.data.enrolled} in all.
+        </p>
+      )}
+      {upload.error && (
+        <p className="small error" role="alert" data-testid="import-error">
+          {upload.error.message}
+        </p>
+      )}
+    </div>
+  );
+}
