@@ -17,6 +17,7 @@ import {
 } from "./injected";
 import { devAccounts, devSigner, injectedSigner, type Signer, shortAddress } from "./signers";
 import { useWalletWatch } from "./use-wallet-watch";
+import styles from "./wallet.module.css";
 
 /**
  * Header widget: the signed-in address and roles, or SIWE sign-in with a dev account or an
@@ -99,30 +100,30 @@ export function AccountMenu({ chain }: { chain: ChainTarget }) {
         <button type="button" className="link" onClick={() => signOut.mutate()}>
           Sign out
         </button>
-        {watched && watched.account !== address && (
-          <div className="popover" role="alert" data-testid="wallet-account-mismatch">
-            <p className="small">
-              {watched.account
-                ? `Your wallet switched to ${shortAddress(watched.account)}, but you are signed in as ${shortAddress(address)}: it cannot sign for this session.`
-                : "Your wallet is locked or disconnected: it cannot sign for this session."}
-            </p>
+        {watched && watched.account !== sessionAddress && (
+          <span className={styles.notice} role="alert" data-testid="wallet-account-mismatch">
+            {watched.account
+              ? `Your wallet switched to ${shortAddress(watched.account)}: it cannot sign for this session.`
+              : "Your wallet is locked or disconnected: it cannot sign for this session."}
             {watched.account && (
-              <button type="button" disabled={signIn.isPending} onClick={signInWithChosenWallet}>
+              <button
+                type="button"
+                className="secondary"
+                disabled={signIn.isPending}
+                onClick={signInWithChosenWallet}
+              >
                 Sign in as {shortAddress(watched.account)}
               </button>
             )}
-            <button type="button" className="secondary" onClick={() => signOut.mutate()}>
-              Sign out
-            </button>
-            {signIn.error && <p className="error small">{walletErrorMessage(signIn.error)}</p>}
-          </div>
+            {signIn.error && (
+              <span className="error small">{walletErrorMessage(signIn.error)}</span>
+            )}
+          </span>
         )}
-        {watched && watched.account === address && watched.chainId !== chainId && (
-          <div className="popover" role="status" data-testid="wallet-wrong-chain">
-            <p className="small">
-              Your wallet is on chain {watched.chainId}; it will be asked to switch to{" "}
-              {chainName(chainId)} (chain {chainId}) before it signs.
-            </p>
+        {watched && watched.account === sessionAddress && watched.chainId !== chainId && (
+          <span className={styles.notice} role="status" data-testid="wallet-wrong-chain">
+            Your wallet is on chain {watched.chainId}; it will be asked to switch to{" "}
+            {chainName(chainId)} before it signs.
             <button
               type="button"
               className="secondary"
@@ -132,9 +133,9 @@ export function AccountMenu({ chain }: { chain: ChainTarget }) {
               Switch now
             </button>
             {switchChain.error && (
-              <p className="error small">{walletErrorMessage(switchChain.error)}</p>
+              <span className="error small">{walletErrorMessage(switchChain.error)}</span>
             )}
-          </div>
+          </span>
         )}
       </div>
     );
