@@ -145,6 +145,8 @@ export const datasetListInputSchema = z
   })
   .default({ sort: "newest", limit: 20 });
 export type DatasetListInput = z.input<typeof datasetListInputSchema>;
+/** A list request after parsing (defaults applied). */
+export type DatasetListQuery = z.output<typeof datasetListInputSchema>;
 
 /** Free, noisy feasibility counts of a cohort definition on a dataset. */
 export const feasibilityInputSchema = z.object({

@@ -1,4 +1,5 @@
 import { datasetRegistryAbi, syntheticPatientKey } from "@opencohort/chain";
+import { keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { budgetRemaining } from "../services/budget-ledger";
@@ -224,6 +225,120 @@ describe("dataset.list", () => {
       code: "BAD_REQUEST",
       message: expect.stringMatching(/^cursor: /),
     });
+  });
+});
+
+describe("dataset.list at scale paths", () => {
+  const ids = (page: { items: { id: string }[] }) => page.items.map((item) => item.id);
+  // A schema version filter that every dataset passes sends the list down the in-memory path;
+  // without it, the newest/oldest/price sorts are ordered and paged by the database.
+  const inMemory = { schemaVersion };
+
+  it("orders and pages column sorts in the database exactly as in memory", async () => {
+    const list = system.anonymous().dataset.list;
+    for (const sort of ["newest", "oldest", "price-asc", "price-desc"] as const) {
+      const database = await list({ sort });
+      const memory = await list({ sort, ...inMemory });
+      expect(ids(database), sort).toEqual(ids(memory));
+      expect(database.total).toBe(3);
+
+      // Cursor by cursor, one item a page: the same items, page numbers and last page.
+      const walk = async (extra: object) => {
+        const pages: { id: string | undefined; page: number; last: boolean }[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await list({ sort, limit: 1, ...extra, ...(cursor ? { cursor } : {}) });
+          pages.push({ id: page.items[0]?.id, page: page.page, last: page.nextCursor === null });
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        return pages;
+      };
+      const walked = await walk({});
+      expect(walked.map((page) => page.id)).toEqual(ids(database));
+      expect(walked.map((page) => page.page)).toEqual([1, 2, 3]);
+      expect(walked.map((page) => page.last)).toEqual([false, false, true]);
+      expect(await walk(inMemory)).toEqual(walked);
+
+      const second = await list({ sort, limit: 2, page: 2 });
+      expect(ids(second)).toEqual(ids(database).slice(2));
+      expect(second).toMatchObject({ page: 2, pageCount: 2, nextCursor: null });
+    }
+  });
+
+  it("filters by text, condition and price in the database, and pages past the end to nothing", async () => {
+    const list = system.anonymous().dataset.list;
+    const filtered = await list({ maxPrice: "100", sort: "price-desc" });
+    expect(ids(filtered)).toEqual([panel.datasetId, asthma.datasetId]);
+    expect(ids(await list({ conditions: ["ICD10:E11", "ICD10:F32"], sort: "oldest" }))).toEqual([
+      cardio.datasetId,
+      panel.datasetId,
+    ]);
+    expect(await list({ sort: "newest", page: 5, limit: 2 })).toMatchObject({
+      items: [],
+      total: 3,
+      page: 5,
+      pageCount: 2,
+      nextCursor: null,
+    });
+  });
+
+  it("refuses a cursor whose key is not the sort's column", async () => {
+    const forged = Buffer.from(
+      JSON.stringify(["newest", ["drop table"], cardio.datasetId]),
+    ).toString("base64url");
+    await expect(system.anonymous().dataset.list({ cursor: forged })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringMatching(/^cursor: /),
+    });
+  });
+});
+
+describe("dataset.facets", () => {
+  it("offers the conditions, schema versions, sizes and prices of listed datasets only", async () => {
+    const facets = await system.anonymous().dataset.facets();
+    expect(facets).toEqual({
+      total: 3,
+      conditions: [
+        { code: "ICD10:J45", label: "Asthma", datasets: 1 },
+        { code: "ICD10:F32", label: "Depressive episode", datasets: 1 },
+        { code: "ICD10:I10", label: "Essential hypertension", datasets: 1 },
+        { code: "ICD10:E11", label: "Type 2 diabetes mellitus", datasets: 1 },
+      ],
+      schemaVersions: [
+        { hash: keccak256(stringToHex(schemaVersion)), label: schemaVersion, datasets: 3 },
+      ],
+      persons: { min: 100, max: 1_500 },
+      unsized: 1,
+      // The delisted dataset (10 tokens) is not on offer.
+      price: { min: "50", max: "250" },
+    });
+  });
+
+  it("advertises for each option the number of datasets its filter finds", async () => {
+    const anonymous = system.anonymous();
+    const facets = await anonymous.dataset.facets();
+    for (const condition of facets.conditions) {
+      expect((await anonymous.dataset.list({ conditions: [condition.code] })).total).toBe(
+        condition.datasets,
+      );
+    }
+    for (const schema of facets.schemaVersions) {
+      for (const value of [schema.hash, schema.label ?? schema.hash]) {
+        expect((await anonymous.dataset.list({ schemaVersion: value })).total).toBe(
+          schema.datasets,
+        );
+      }
+    }
+    const sized = await anonymous.dataset.list({
+      minPersons: facets.persons?.min,
+      maxPersons: facets.persons?.max,
+    });
+    expect(sized.total).toBe(facets.total - facets.unsized);
+    const priced = await anonymous.dataset.list({
+      minPrice: facets.price?.min,
+      maxPrice: facets.price?.max,
+    });
+    expect(priced.total).toBe(facets.total);
   });
 });
 

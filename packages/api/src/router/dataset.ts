@@ -4,8 +4,9 @@
  * signed-in researcher.
  */
 import { feasibilityParams } from "@opencohort/compute";
-import { type Db, type Prisma, toDbUint } from "@opencohort/db";
+import { type Db, Prisma, toDbUint } from "@opencohort/db";
 import {
+  type DatasetListQuery,
   type DatasetManifest,
   type DatasetSort,
   datasetIdInputSchema,
@@ -79,6 +80,22 @@ function toCard(row: CardRow, consented: number) {
     schemaVersionHash: latest?.schemaVersion ?? null,
     listed: row.listed,
   };
+}
+
+/**
+ * The label stewards give a schema version hash in their metadata (checked against the
+ * chain when stored); a few datasets of that version are enough to find it.
+ */
+async function schemaVersionLabel(db: Db, hash: string, datasetIds: readonly string[]) {
+  const rows = await db.dataset.findMany({
+    where: { id: { in: datasetIds.slice(0, 50) }, metadata: { not: Prisma.AnyNull } },
+    select: { metadata: true },
+  });
+  for (const row of rows) {
+    const label = schemaLabel(row.metadata);
+    if (label !== null && keccak256(stringToHex(label)) === hash) return label;
+  }
+  return null;
 }
 
 async function consentedCounts(db: Db, datasetIds: string[]) {
@@ -155,10 +172,180 @@ function decodeCursor(text: string, sort: DatasetSort): Cursor {
   } catch {
     // fall through
   }
-  throw new TRPCError({
+  throw badCursor();
+}
+
+const badCursor = () =>
+  new TRPCError({
     code: "BAD_REQUEST",
     message: "cursor: must be a cursor returned by the previous page with the same sort",
   });
+
+// ─── Listing ─────────────────────────────────────────────────────────────────────────
+
+type ListInput = DatasetListQuery;
+type ListPage = { ids: string[]; total: number; start: number; lastKey: SortKey | undefined };
+
+/** Text, conditions and price: the filters that are columns of Dataset. */
+function columnFilters(input: ListInput): Prisma.DatasetWhereInput {
+  const and: Prisma.DatasetWhereInput[] = [];
+  for (const word of (input.search ?? "").toLowerCase().split(/\s+/).filter(Boolean)) {
+    and.push({ searchText: { contains: word } });
+  }
+  if (input.conditions?.length) {
+    and.push({ conditions: { some: { code: { in: input.conditions } } } });
+  }
+  const toBase = (amount: string) => toDbUint(parseUnits(amount, TOKEN_DECIMALS));
+  if (input.minPrice !== undefined) and.push({ price: { gte: toBase(input.minPrice) } });
+  if (input.maxPrice !== undefined) and.push({ price: { lte: toBase(input.maxPrice) } });
+  return { listed: true, AND: and };
+}
+
+/**
+ * The latest version's size and schema hash of each dataset matching `where`, in one query
+ * (not a relation load, which binds every dataset id).
+ */
+async function latestVersions(
+  db: Db,
+  where: Prisma.DatasetWhereInput,
+  latestVersionOf: ReadonlyMap<string, number>,
+) {
+  const rows = await db.datasetVersion.findMany({
+    where: { dataset: where },
+    select: { datasetId: true, version: true, personCount: true, schemaVersion: true },
+  });
+  const latest = new Map<string, { persons: number | null; schemaVersion: string }>();
+  for (const row of rows) {
+    if (latestVersionOf.get(row.datasetId) === row.version) {
+      latest.set(row.datasetId, { persons: row.personCount, schemaVersion: row.schemaVersion });
+    }
+  }
+  return latest;
+}
+
+/**
+ * Sorts that are one column of Dataset, ordered and paged by the database when no filter
+ * needs the latest version. Each key part is the column as stored: padded digits, so the
+ * string order of `sortKeys` is the column's order.
+ */
+const columnSorts = {
+  newest: { column: "listedBlock", descending: true },
+  oldest: { column: "listedBlock", descending: false },
+  "price-asc": { column: "price", descending: false },
+  "price-desc": { column: "price", descending: true },
+} as const satisfies Partial<
+  Record<DatasetSort, { column: "listedBlock" | "price"; descending: boolean }>
+>;
+type ColumnSort = keyof typeof columnSorts;
+const isColumnSort = (sort: DatasetSort): sort is ColumnSort => sort in columnSorts;
+
+/** The rows after `cursor` in the order of a column sort (ties by ascending id). */
+function afterCursor(sort: ColumnSort, cursor: Cursor): Prisma.DatasetWhereInput {
+  const { column, descending: desc } = columnSorts[sort];
+  const part = cursor.key[0];
+  if (typeof part !== "string" || !/^\d+$/.test(part)) throw badCursor();
+  const digits = desc ? descending(part) : part;
+  const value = column === "listedBlock" ? { listedBlock: BigInt(digits) } : { price: digits };
+  const beyond =
+    column === "listedBlock"
+      ? { listedBlock: desc ? { lt: BigInt(digits) } : { gt: BigInt(digits) } }
+      : { price: desc ? { lt: digits } : { gt: digits } };
+  return { OR: [beyond, { ...value, id: { gt: cursor.id } }] };
+}
+
+/** A column sort with column filters only: count, order and page in SQL. */
+async function pageInDatabase(db: Db, input: ListInput & { sort: ColumnSort }): Promise<ListPage> {
+  const { column, descending: desc } = columnSorts[input.sort];
+  const where = columnFilters(input);
+  const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor, input.sort);
+  const after = cursor ? afterCursor(input.sort, cursor) : undefined;
+  const [total, remaining] = await Promise.all([
+    db.dataset.count({ where }),
+    after ? db.dataset.count({ where: { AND: [where, after] } }) : undefined,
+  ]);
+  const start = remaining !== undefined ? total - remaining : ((input.page ?? 1) - 1) * input.limit;
+  const rows = await db.dataset.findMany({
+    where: after ? { AND: [where, after] } : where,
+    orderBy: [{ [column]: desc ? "desc" : "asc" }, { id: "asc" }],
+    ...(after ? {} : { skip: start }),
+    take: input.limit,
+    select: { id: true, title: true, price: true, listedBlock: true },
+  });
+  const last = rows.at(-1);
+  const keyOf = sortKeys[input.sort];
+  return {
+    ids: rows.map((row) => row.id),
+    total,
+    start,
+    lastKey: last
+      ? keyOf({ ...last, listedBlock: toDbUint(last.listedBlock), persons: null })
+      : undefined,
+  };
+}
+
+/**
+ * Any sort and filter: the matching rows' keys are loaded and ordered in memory (the size and
+ * schema version belong to the latest version; titles order by JavaScript's lower case).
+ */
+async function pageInMemory(db: Db, input: ListInput): Promise<ListPage> {
+  const where = columnFilters(input);
+  const rows = await db.dataset.findMany({
+    where,
+    select: { id: true, title: true, price: true, listedBlock: true, latestVersion: true },
+  });
+  const schemaHash =
+    input.schemaVersion === undefined
+      ? undefined
+      : /^0x[0-9a-f]{64}$/.test(input.schemaVersion)
+        ? input.schemaVersion
+        : keccak256(stringToHex(input.schemaVersion));
+  const sizeFiltered = input.minPersons !== undefined || input.maxPersons !== undefined;
+  const needsVersions = schemaHash !== undefined || sizeFiltered || input.sort === "persons-desc";
+  const latest = needsVersions
+    ? await latestVersions(db, where, new Map(rows.map((row) => [row.id, row.latestVersion])))
+    : undefined;
+  const candidates: Candidate[] = [];
+  for (const row of rows) {
+    const version = latest?.get(row.id);
+    const persons = version?.persons ?? null;
+    if (schemaHash !== undefined && version?.schemaVersion !== schemaHash) continue;
+    if (sizeFiltered) {
+      if (persons === null) continue;
+      if (input.minPersons !== undefined && persons < input.minPersons) continue;
+      if (input.maxPersons !== undefined && persons > input.maxPersons) continue;
+    }
+    candidates.push({
+      id: row.id,
+      title: row.title,
+      price: row.price,
+      listedBlock: toDbUint(row.listedBlock),
+      persons,
+    });
+  }
+
+  const keyOf = sortKeys[input.sort];
+  const ordered = candidates
+    .map((candidate) => ({ candidate, key: keyOf(candidate) }))
+    .sort((a, b) => compareKeys(a.key, b.key) || (a.candidate.id < b.candidate.id ? -1 : 1));
+
+  let start = 0;
+  if (input.cursor !== undefined) {
+    const cursor = decodeCursor(input.cursor, input.sort);
+    const after = ordered.findIndex(
+      ({ candidate, key }) =>
+        (compareKeys(key, cursor.key) || (candidate.id <= cursor.id ? -1 : 1)) > 0,
+    );
+    start = after === -1 ? ordered.length : after;
+  } else if (input.page !== undefined) {
+    start = (input.page - 1) * input.limit;
+  }
+  const page = ordered.slice(start, start + input.limit);
+  return {
+    ids: page.map(({ candidate }) => candidate.id),
+    total: ordered.length,
+    start,
+    lastKey: page.at(-1)?.key,
+  };
 }
 
 // ─── The router ──────────────────────────────────────────────────────────────────────
@@ -166,99 +353,126 @@ function decodeCursor(text: string, sort: DatasetSort): Cursor {
 export const datasetRouter = {
   /**
    * Listed datasets matching every filter given. Text, conditions and price filter in SQL;
-   * size and schema version (properties of the latest version), sorting and paging are
-   * applied to the matching rows' keys in memory, so this stays exact for a catalogue of
-   * thousands of datasets (the card fields are loaded for one page only).
+   * the newest/oldest/price sorts also order and page there unless a size or schema version
+   * filter is given. Otherwise (those filters belong to the latest version; the title and
+   * size sorts) the matching rows' keys are ordered in memory. Card fields are loaded for
+   * one page only.
    */
   list: publicProcedure.input(datasetListInputSchema).query(async ({ ctx, input }) => {
-    const and: Prisma.DatasetWhereInput[] = [];
-    for (const word of (input.search ?? "").toLowerCase().split(/\s+/).filter(Boolean)) {
-      and.push({ searchText: { contains: word } });
-    }
-    if (input.conditions?.length) {
-      and.push({ conditions: { some: { code: { in: input.conditions } } } });
-    }
-    const toBase = (amount: string) => toDbUint(parseUnits(amount, TOKEN_DECIMALS));
-    if (input.minPrice !== undefined) and.push({ price: { gte: toBase(input.minPrice) } });
-    if (input.maxPrice !== undefined) and.push({ price: { lte: toBase(input.maxPrice) } });
-
-    const rows = await ctx.db.dataset.findMany({
-      where: { listed: true, AND: and },
-      select: {
-        id: true,
-        title: true,
-        price: true,
-        listedBlock: true,
-        latestVersion: true,
-        versions: { select: { version: true, personCount: true, schemaVersion: true } },
-      },
-    });
-
-    const schemaHash =
-      input.schemaVersion === undefined
-        ? undefined
-        : /^0x[0-9a-f]{64}$/.test(input.schemaVersion)
-          ? input.schemaVersion
-          : keccak256(stringToHex(input.schemaVersion));
-    const sizeFiltered = input.minPersons !== undefined || input.maxPersons !== undefined;
-    const candidates: Candidate[] = [];
-    for (const row of rows) {
-      const latest = row.versions.find((version) => version.version === row.latestVersion);
-      const persons = latest?.personCount ?? null;
-      if (schemaHash !== undefined && latest?.schemaVersion !== schemaHash) continue;
-      if (sizeFiltered) {
-        if (persons === null) continue;
-        if (input.minPersons !== undefined && persons < input.minPersons) continue;
-        if (input.maxPersons !== undefined && persons > input.maxPersons) continue;
-      }
-      candidates.push({
-        id: row.id,
-        title: row.title,
-        price: row.price,
-        listedBlock: toDbUint(row.listedBlock),
-        persons,
-      });
-    }
-
-    const keyOf = sortKeys[input.sort];
-    const ordered = candidates
-      .map((candidate) => ({ candidate, key: keyOf(candidate) }))
-      .sort((a, b) => compareKeys(a.key, b.key) || (a.candidate.id < b.candidate.id ? -1 : 1));
-
-    let start = 0;
-    if (input.cursor !== undefined) {
-      const cursor = decodeCursor(input.cursor, input.sort);
-      const after = ordered.findIndex(
-        ({ candidate, key }) =>
-          (compareKeys(key, cursor.key) || (candidate.id <= cursor.id ? -1 : 1)) > 0,
-      );
-      start = after === -1 ? ordered.length : after;
-    } else if (input.page !== undefined) {
-      start = (input.page - 1) * input.limit;
-    }
-    const page = ordered.slice(start, start + input.limit);
-    const ids = page.map(({ candidate }) => candidate.id);
+    const versionFiltered =
+      input.schemaVersion !== undefined ||
+      input.minPersons !== undefined ||
+      input.maxPersons !== undefined;
+    const { sort } = input;
+    const { ids, total, start, lastKey } =
+      isColumnSort(sort) && !versionFiltered
+        ? await pageInDatabase(ctx.db, { ...input, sort })
+        : await pageInMemory(ctx.db, input);
 
     const [cards, consented] = await Promise.all([
       ctx.db.dataset.findMany({ where: { id: { in: ids } }, select: cardSelect }),
       consentedCounts(ctx.db, ids),
     ]);
     const byId = new Map(cards.map((card) => [card.id, card]));
-    const last = page.at(-1);
+    const lastId = ids.at(-1);
     return {
       items: ids.flatMap((id) => {
         const card = byId.get(id);
         return card ? [toCard(card, consented.get(id) ?? 0)] : [];
       }),
-      total: ordered.length,
+      total,
       /** Pass as `cursor` for the next page; null on the last page. */
       nextCursor:
-        last && start + page.length < ordered.length
-          ? encodeCursor({ sort: input.sort, key: last.key, id: last.candidate.id })
+        lastId !== undefined && lastKey !== undefined && start + ids.length < total
+          ? encodeCursor({ sort, key: lastKey, id: lastId })
           : null,
       /** 1-based page of the first item (numbered pagination). */
       page: Math.floor(start / input.limit) + 1,
-      pageCount: Math.max(1, Math.ceil(ordered.length / input.limit)),
+      pageCount: Math.max(1, Math.ceil(total / input.limit)),
+    };
+  }),
+
+  /**
+   * What the catalogue's filters offer, over every listed dataset: condition codes and schema
+   * versions with how many datasets have each, and the ranges of size and price.
+   */
+  facets: publicProcedure.query(async ({ ctx }) => {
+    const listed = { listed: true } satisfies Prisma.DatasetWhereInput;
+    const [conditionRows, prices, datasets] = await Promise.all([
+      ctx.db.datasetCondition.groupBy({
+        by: ["code", "label"],
+        where: { dataset: listed },
+        _count: { _all: true },
+      }),
+      ctx.db.dataset.aggregate({ where: listed, _min: { price: true }, _max: { price: true } }),
+      ctx.db.dataset.findMany({ where: listed, select: { id: true, latestVersion: true } }),
+    ]);
+    const latest = await latestVersions(
+      ctx.db,
+      listed,
+      new Map(datasets.map((row) => [row.id, row.latestVersion])),
+    );
+
+    // A code's label is the one most of its datasets give it.
+    const conditions = new Map<
+      string,
+      { code: string; label: string; datasets: number; votes: number }
+    >();
+    for (const row of conditionRows) {
+      const count = row._count._all;
+      const seen = conditions.get(row.code);
+      const better =
+        !seen || count > seen.votes || (count === seen.votes && row.label < seen.label);
+      conditions.set(row.code, {
+        code: row.code,
+        label: better ? row.label : (seen?.label ?? row.label),
+        datasets: (seen?.datasets ?? 0) + count,
+        votes: better ? count : (seen?.votes ?? count),
+      });
+    }
+
+    let minPersons: number | undefined;
+    let maxPersons: number | undefined;
+    const bySchema = new Map<string, string[]>();
+    for (const [datasetId, version] of latest) {
+      const ids = bySchema.get(version.schemaVersion) ?? [];
+      ids.push(datasetId);
+      bySchema.set(version.schemaVersion, ids);
+      if (version.persons === null) continue;
+      minPersons = Math.min(minPersons ?? version.persons, version.persons);
+      maxPersons = Math.max(maxPersons ?? version.persons, version.persons);
+    }
+    const schemaVersions = await Promise.all(
+      [...bySchema].map(async ([hash, ids]) => ({
+        hash,
+        label: await schemaVersionLabel(ctx.db, hash, ids),
+        datasets: ids.length,
+      })),
+    );
+
+    const price = (column: string | null | undefined) =>
+      column ? formatUnits(BigInt(column), TOKEN_DECIMALS) : null;
+    const minPrice = price(prices._min.price);
+    const maxPrice = price(prices._max.price);
+    return {
+      /** Listed datasets. */
+      total: datasets.length,
+      conditions: [...conditions.values()]
+        .map(({ code, label, datasets }) => ({ code, label, datasets }))
+        .sort((a, b) => a.label.localeCompare(b.label, "en") || (a.code < b.code ? -1 : 1)),
+      /** By their keccak256 (as on chain); `label` as the stewards' metadata names it. */
+      schemaVersions: schemaVersions.sort(
+        (a, b) => b.datasets - a.datasets || (a.hash < b.hash ? -1 : 1),
+      ),
+      /** Persons in the latest version, over datasets whose files are registered. */
+      persons:
+        minPersons !== undefined && maxPersons !== undefined
+          ? { min: minPersons, max: maxPersons }
+          : null,
+      /** Datasets whose size is not known yet (no registered files). */
+      unsized: datasets.length - [...latest.values()].filter((v) => v.persons !== null).length,
+      /** Price of a pass in whole tokens. */
+      price: minPrice !== null && maxPrice !== null ? { min: minPrice, max: maxPrice } : null,
     };
   }),
 
