@@ -154,3 +154,149 @@ export const feasibilityInputSchema = z.object({
   cohort: cohortDefinitionSchema,
 });
 export type FeasibilityInput = z.input<typeof feasibilityInputSchema>;
+
+// ─── The catalogue page's URL ───────────────────────────────────────────────────────────
+
+/**
+ * A catalogue view as the web app's URL carries it, so a filtered view can be linked,
+ * reloaded and navigated back to: `?q=…&condition=ICD10:E11&condition=…&minPersons=…
+ * &maxPersons=…&minPrice=…&maxPrice=…&schema=…&sort=…&page=…`.
+ */
+export interface CatalogueView {
+  search?: string;
+  conditions: string[];
+  minPersons?: number;
+  maxPersons?: number;
+  minPrice?: string;
+  maxPrice?: string;
+  schemaVersion?: string;
+  sort: DatasetSort;
+  page: number;
+}
+
+export const catalogueParamNames = {
+  search: "q",
+  conditions: "condition",
+  minPersons: "minPersons",
+  maxPersons: "maxPersons",
+  minPrice: "minPrice",
+  maxPrice: "maxPrice",
+  schemaVersion: "schema",
+  sort: "sort",
+  page: "page",
+} as const satisfies Record<keyof CatalogueView, string>;
+
+const wholeNumberParam = z
+  .string()
+  .regex(/^\d{1,9}$/, "must be a whole number such as 1000")
+  .transform(Number);
+
+const catalogueParamSchemas = {
+  search: z.string().trim().max(200, "is too long"),
+  minPersons: wholeNumberParam,
+  maxPersons: wholeNumberParam,
+  minPrice: tokenAmountSchema,
+  maxPrice: tokenAmountSchema,
+  schemaVersion: z.union([hex32Schema, schemaVersionLabelSchema], {
+    error: "must be a schema version label such as omop-lite/1",
+  }),
+  sort: z.enum(datasetSortSchema.options, {
+    error: `must be one of ${datasetSortSchema.options.join(", ")}`,
+  }),
+  page: z
+    .string()
+    .regex(/^\d{1,6}$/, "must be a page number such as 2")
+    .transform(Number)
+    .pipe(z.number().min(1, "must be a page number such as 2").max(100_000, "is too large")),
+};
+
+/**
+ * Reads a catalogue view from URL search parameters. A parameter that does not parse is left
+ * out and named in `problems` (e.g. `minPersons: must be a whole number such as 1000`), so a
+ * mistyped link still shows the catalogue, with a message saying what was ignored.
+ */
+export function parseCatalogueParams(params: Record<string, string | string[] | undefined>): {
+  view: CatalogueView;
+  problems: string[];
+} {
+  const problems: string[] = [];
+  const all = (name: string) => {
+    const value = params[name];
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
+  };
+  const read = <K extends keyof typeof catalogueParamSchemas>(key: K) => {
+    const name = catalogueParamNames[key];
+    const raw = all(name)[0];
+    if (raw === undefined || raw.trim() === "") return undefined;
+    const parsed = catalogueParamSchemas[key].safeParse(raw);
+    if (parsed.success) return parsed.data as z.output<(typeof catalogueParamSchemas)[K]>;
+    problems.push(`${name}: ${parsed.error.issues[0]?.message ?? "is not valid"}`);
+    return undefined;
+  };
+
+  const conditions: string[] = [];
+  for (const raw of all(catalogueParamNames.conditions)) {
+    for (const code of raw.split(",").filter(Boolean)) {
+      const parsed = conditionCodeSchema.safeParse(code);
+      if (!parsed.success) {
+        problems.push(`condition: "${code}" ${parsed.error.issues[0]?.message ?? "is not valid"}`);
+      } else if (conditions.length >= 50) {
+        problems.push("condition: at most 50 codes");
+        break;
+      } else if (!conditions.includes(parsed.data)) {
+        conditions.push(parsed.data);
+      }
+    }
+  }
+
+  const search = read("search");
+  let minPersons = read("minPersons");
+  let maxPersons = read("maxPersons");
+  let minPrice = read("minPrice");
+  let maxPrice = read("maxPrice");
+  if (minPersons !== undefined && maxPersons !== undefined && minPersons > maxPersons) {
+    problems.push("maxPersons: is below minPersons");
+    minPersons = undefined;
+    maxPersons = undefined;
+  }
+  if (minPrice !== undefined && maxPrice !== undefined && Number(minPrice) > Number(maxPrice)) {
+    problems.push("maxPrice: is below minPrice");
+    minPrice = undefined;
+    maxPrice = undefined;
+  }
+  const schemaVersion = read("schemaVersion");
+  const view: CatalogueView = {
+    ...(search ? { search } : {}),
+    conditions,
+    ...(minPersons !== undefined ? { minPersons } : {}),
+    ...(maxPersons !== undefined ? { maxPersons } : {}),
+    ...(minPrice !== undefined ? { minPrice } : {}),
+    ...(maxPrice !== undefined ? { maxPrice } : {}),
+    ...(schemaVersion !== undefined ? { schemaVersion } : {}),
+    sort: read("sort") ?? "newest",
+    page: read("page") ?? 1,
+  };
+  return { view, problems };
+}
+
+/** The URL search parameters of a view; defaults (newest, page 1) and empty filters left out. */
+export function catalogueSearchParams(view: CatalogueView): URLSearchParams {
+  const params = new URLSearchParams();
+  const names = catalogueParamNames;
+  if (view.search) params.set(names.search, view.search);
+  for (const code of view.conditions) params.append(names.conditions, code);
+  if (view.minPersons !== undefined) params.set(names.minPersons, String(view.minPersons));
+  if (view.maxPersons !== undefined) params.set(names.maxPersons, String(view.maxPersons));
+  if (view.minPrice !== undefined) params.set(names.minPrice, view.minPrice);
+  if (view.maxPrice !== undefined) params.set(names.maxPrice, view.maxPrice);
+  if (view.schemaVersion !== undefined) params.set(names.schemaVersion, view.schemaVersion);
+  if (view.sort !== "newest") params.set(names.sort, view.sort);
+  if (view.page !== 1) params.set(names.page, String(view.page));
+  return params;
+}
+
+/** The `dataset.list` request of a view, `pageSize` datasets a page. */
+export function catalogueListInput(view: CatalogueView, pageSize: number): DatasetListInput {
+  const { conditions, ...filters } = view;
+  return { ...filters, ...(conditions.length > 0 ? { conditions } : {}), limit: pageSize };
+}
