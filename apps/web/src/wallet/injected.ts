@@ -5,6 +5,7 @@
  */
 import { LOCAL_CHAIN_ID } from "@opencohort/chain/dev-accounts";
 import { BaseError, type EIP1193Provider, getAddress, numberToHex } from "viem";
+import { shortAddress } from "./address";
 
 declare global {
   interface Window {
@@ -132,7 +133,7 @@ export async function assertWalletAccount(provider: EIP1193Provider, expected: s
   if (account !== getAddress(expected)) {
     throw new WalletError(
       account
-        ? `Your wallet's account ${account} is not the one you signed in with (${getAddress(expected)}). Switch accounts in the wallet, or sign in again.`
+        ? `Your wallet's account ${shortAddress(account)} is not the one you signed in with (${shortAddress(expected)}). Switch accounts in the wallet, or sign in again.`
         : "Your wallet shared no account: unlock it, then try again.",
     );
   }

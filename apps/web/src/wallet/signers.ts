@@ -8,7 +8,7 @@ import {
   devAccountRoles,
   LOCAL_CHAIN_ID,
 } from "@opencohort/chain/dev-accounts";
-import { type Address, createWalletClient, custom, getAddress } from "viem";
+import { type Address, createWalletClient, custom } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import {
   type ChainTarget,
@@ -72,7 +72,4 @@ export async function injectedSigner(wallet: InjectedWallet, target: ChainTarget
   };
 }
 
-export const shortAddress = (address: string) => {
-  const checksummed = getAddress(address);
-  return `${checksummed.slice(0, 6)}…${checksummed.slice(-4)}`;
-};
+export { shortAddress } from "./address";

@@ -309,7 +309,7 @@ describe("an injected EIP-1193 wallet (not a dev account)", () => {
     await page.screenshot({ path: screenshotPath("injected-wallet"), fullPage: true });
   });
 
-  it("notices when the wallet moves to another account, and when it comes back", async () => {
+  it("notices when the wallet moves to another account or chain, and when it comes back", async () => {
     const other = privateKeyToAccount(generatePrivateKey()).address;
     wallet.account = other;
     await emit("accountsChanged", [other]);
@@ -323,15 +323,28 @@ describe("an injected EIP-1193 wallet (not a dev account)", () => {
     await page.getByTestId("buy-access").click();
     await expect
       .poll(() => page.getByTestId("refusal").textContent(), { timeout: 20_000 })
-      .toMatch(/^Your wallet's account 0x[0-9a-fA-F]{40} is not the one you signed in with/);
+      .toMatch(
+        /^Your wallet's account 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4} is not the one you signed in with/,
+      );
     expect(wallet.calls.filter((c) => c.method.startsWith("eth_sign")).length).toBe(
       signaturesBefore,
     );
+
+    await page.screenshot({ path: screenshotPath("injected-wallet-account-changed") });
 
     wallet.account = user.address;
     await emit("accountsChanged", [user.address]);
     await mismatch.waitFor({ state: "detached", timeout: 10_000 });
     expect(await signedInAddress()).toBe(user.address);
+
+    // The user moves the wallet to another chain; "Switch now" brings it back.
+    wallet.chainId = WRONG_CHAIN;
+    await emit("chainChanged", numberToHex(WRONG_CHAIN));
+    const wrongChain = page.getByTestId("wallet-wrong-chain");
+    await wrongChain.waitFor({ timeout: 10_000 });
+    await wrongChain.getByRole("button", { name: "Switch now" }).click();
+    await wrongChain.waitFor({ state: "detached", timeout: 10_000 });
+    expect(wallet.chainId).toBe(LOCAL_CHAIN_ID);
     expect(browserErrors).toEqual([]);
   });
 });
