@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, type RunningStack, screenshotPath, startDevStack } from "./stack";
 
 // The researcher's first steps in real Chromium against the real dev stack: the home page,
-// the catalogue with search, and Sign-In with Ethereum with a dev account.
+// the server-rendered catalogue with its search, filters and URL state, and Sign-In with
+// Ethereum with a dev account.
 let stack: RunningStack | undefined;
 let browser: Browser | undefined;
 let page: Page;
@@ -16,6 +17,11 @@ const demoTitles = [
   "Lakeside Respiratory Registry",
   "Coastal Primary Care Panel",
 ];
+
+const resultCount = () => page.getByTestId("result-count").textContent();
+/** The condition filter's row (checkbox, label, dataset count) for a condition label. */
+const conditionRow = (label: string) =>
+  page.getByRole("group", { name: "Conditions" }).locator("label", { hasText: label });
 
 beforeAll(async () => {
   browser = await launchChromium();
@@ -43,7 +49,7 @@ describe("researcher in the browser", () => {
     await page.screenshot({ path: screenshotPath("home"), fullPage: true });
   });
 
-  it("browses the catalogue and searches it", async () => {
+  it("browses the server-rendered catalogue and searches it", async () => {
     await page.getByRole("link", { name: "Catalogue" }).click();
     await page.waitForURL("**/datasets");
     const cards = page.getByTestId("dataset-card");
@@ -51,18 +57,134 @@ describe("researcher in the browser", () => {
     for (const title of demoTitles) {
       await expect.poll(() => page.getByRole("heading", { name: title }).count()).toBe(1);
     }
-    expect(await page.getByTestId("result-count").textContent()).toMatch(/^3 datasets/);
+    expect(await resultCount()).toMatch(/^3 datasets/);
     expect(await cards.first().textContent()).toMatch(/Persons300Consented\d+/);
     expect(await page.getByText("Lakeside Registry", { exact: true }).count()).toBe(1);
+    // The filters offer what the listed datasets have, with counts.
+    expect(await page.getByRole("checkbox").count()).toBe(6);
+    expect(await conditionRow("Type 2 diabetes mellitus").textContent()).toBe(
+      "Type 2 diabetes mellitus2",
+    );
     await page.screenshot({ path: screenshotPath("catalogue"), fullPage: true });
 
+    // The first page is in the HTML itself: no client fetch is needed to see the datasets.
+    const html = await (await fetch(`${stack?.url}/datasets?q=respiratory`)).text();
+    expect(html).toContain("Lakeside Respiratory Registry");
+    expect(html).not.toContain("Coastal Primary Care Panel");
+
     await page.getByRole("searchbox", { name: "Search datasets" }).fill("respiratory");
-    await expect.poll(() => page.getByTestId("result-count").textContent()).toBe("1 dataset");
+    await page.getByRole("searchbox", { name: "Search datasets" }).press("Enter");
+    await page.waitForURL("**/datasets?q=respiratory");
+    await expect.poll(resultCount).toBe("1 dataset of 3");
     expect(await cards.count()).toBe(1);
     expect(await cards.first().getByRole("heading").textContent()).toBe(
       "Lakeside Respiratory Registry",
     );
     await page.screenshot({ path: screenshotPath("catalogue-search"), fullPage: true });
+    await page.getByRole("link", { name: "Clear filters" }).first().click();
+    await page.waitForURL(/\/datasets$/);
+    await expect.poll(resultCount).toBe("3 datasets");
+  });
+
+  it("narrows by condition, price and size, keeps every filter in the URL, and goes back", async () => {
+    const cards = page.getByTestId("dataset-card");
+    await conditionRow("Type 2 diabetes mellitus").getByRole("checkbox").check();
+    await page.waitForURL("**/datasets?condition=ICD10%3AE11");
+    await expect.poll(resultCount).toBe("2 datasets of 3");
+    await conditionRow("Asthma").getByRole("checkbox").check();
+    await page.waitForURL("**/datasets?condition=ICD10%3AE11&condition=ICD10%3AJ45");
+    await expect.poll(resultCount).toBe("3 datasets");
+    await page.goBack();
+    await expect.poll(resultCount).toBe("2 datasets of 3");
+    expect(await conditionRow("Asthma").getByRole("checkbox").isChecked()).toBe(false);
+    await page.getByRole("link", { name: "Clear filters" }).first().click();
+    await expect.poll(resultCount).toBe("3 datasets");
+
+    // Price 150-180 leaves Lakeside (180); Northbridge is 250 and Coastal 120.
+    await page.getByLabel("Minimum price").fill("150");
+    await page.getByLabel("Maximum price").fill("200");
+    await page.getByRole("button", { name: "Apply ranges" }).click();
+    await page.waitForURL("**/datasets?minPrice=150&maxPrice=200");
+    await expect.poll(resultCount).toBe("1 dataset of 3");
+    expect(await cards.first().getByRole("heading").textContent()).toBe(
+      "Lakeside Respiratory Registry",
+    );
+
+    // Every demo cohort has 300 persons: at least 301 matches none.
+    await page.getByLabel("Minimum persons").fill("301");
+    await page.getByRole("button", { name: "Apply ranges" }).click();
+    await page.waitForURL("**/datasets?minPersons=301&minPrice=150&maxPrice=200");
+    await expect
+      .poll(() => page.getByTestId("empty").textContent())
+      .toContain("No dataset matches these filters.");
+    expect(await cards.count()).toBe(0);
+    await page.screenshot({ path: screenshotPath("catalogue-empty"), fullPage: true });
+
+    // Back restores the previous view, typed bounds included; forward the empty one.
+    await page.goBack();
+    await page.waitForURL("**/datasets?minPrice=150&maxPrice=200");
+    await expect.poll(resultCount).toBe("1 dataset of 3");
+    expect(await page.getByLabel("Minimum persons").inputValue()).toBe("");
+    expect(await page.getByLabel("Minimum price").inputValue()).toBe("150");
+    await page.goForward();
+    await expect.poll(() => cards.count()).toBe(0);
+
+    // A bound the size range cannot hold is refused in place, with a reason.
+    await page.getByLabel("Minimum persons").fill("300");
+    await page.getByLabel("Maximum persons").fill("10");
+    await page.getByRole("button", { name: "Apply ranges" }).click();
+    expect(await page.getByTestId("range-problem").textContent()).toBe(
+      "The smallest size is above the largest.",
+    );
+    expect(page.url()).toMatch(/minPersons=301/);
+  });
+
+  it("reproduces a linked view: conditions, size, schema version and sort from the URL", async () => {
+    const cards = page.getByTestId("dataset-card");
+    await page.goto(
+      `${stack?.url}/datasets?condition=ICD10%3AE11&maxPersons=300&schema=omop-lite%2F1&sort=price-asc`,
+    );
+    await expect.poll(resultCount).toBe("2 datasets of 3");
+    expect(await cards.getByRole("heading").allTextContents()).toEqual([
+      "Coastal Primary Care Panel",
+      "Northbridge Cardiometabolic Cohort",
+    ]);
+    expect(await conditionRow("Type 2 diabetes mellitus").getByRole("checkbox").isChecked()).toBe(
+      true,
+    );
+    expect(await page.getByRole("combobox", { name: "Sort" }).inputValue()).toBe("price-asc");
+    expect(await page.getByRole("combobox", { name: "Schema version" }).inputValue()).toBe(
+      "omop-lite/1",
+    );
+    expect(await page.getByLabel("Maximum persons").inputValue()).toBe("300");
+    await page.screenshot({ path: screenshotPath("catalogue-filtered"), fullPage: true });
+
+    // Sorting keeps the filters.
+    await page.getByRole("combobox", { name: "Sort" }).selectOption("price-desc");
+    await page.waitForURL(/sort=price-desc/);
+    await expect
+      .poll(() => cards.getByRole("heading").allTextContents())
+      .toEqual(["Northbridge Cardiometabolic Cohort", "Coastal Primary Care Panel"]);
+    expect(page.url()).toContain("condition=ICD10%3AE11&maxPersons=300&schema=omop-lite%2F1");
+  });
+
+  it("explains a link with bad parameters instead of failing, and a page past the end", async () => {
+    await page.goto(`${stack?.url}/datasets?minPersons=lots&sort=cheapest&condition=E11`);
+    const problems = page.getByTestId("param-problems");
+    expect(await problems.getByRole("listitem").allTextContents()).toEqual([
+      'condition: "E11" must be VOCABULARY:CODE, e.g. ICD10:E11',
+      "minPersons: must be a whole number such as 1000",
+      "sort: must be one of newest, oldest, price-asc, price-desc, persons-desc, title",
+    ]);
+    await expect.poll(resultCount).toBe("3 datasets");
+    await page.screenshot({ path: screenshotPath("catalogue-bad-link"), fullPage: true });
+
+    await page.goto(`${stack?.url}/datasets?page=4`);
+    expect(await page.getByTestId("empty").textContent()).toContain(
+      "Page 4 is past the last page (1).",
+    );
+    await page.getByRole("link", { name: "Go to the first page" }).click();
+    await expect.poll(() => page.getByTestId("dataset-card").count()).toBe(3);
   });
 
   it("signs in with dev account #4 (researcher) and out again", async () => {
