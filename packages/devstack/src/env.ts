@@ -16,7 +16,11 @@ const portSchema = (name: string, fallback: number) =>
     .default(fallback);
 
 const devstackEnvSchema = z.object({
-  OPENCOHORT_STATE_DIR: z.string().default(defaultStateDir),
+  // Absolute, so the dataset locations stored in the database do not depend on the cwd.
+  OPENCOHORT_STATE_DIR: z
+    .string()
+    .default(defaultStateDir)
+    .transform((path) => resolve(path)),
   OPENCOHORT_ANVIL_PORT: portSchema("OPENCOHORT_ANVIL_PORT", 8545),
   OPENCOHORT_WEB_PORT: portSchema("OPENCOHORT_WEB_PORT", 3000),
   /** Use an already running chain instead of starting anvil (it must be chain 31337 with the dev accounts funded). */

@@ -1,7 +1,7 @@
 // The whole marketplace on one machine: anvil, contracts, database, demo data, operator, web.
 // Ctrl-C stops every child; running it again reuses the chain state and seeds nothing twice.
 import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createChainPublicClient, LOCAL_CHAIN_ID } from "@opencohort/chain";
 import { type RunningAnvil, startAnvil } from "@opencohort/chain/anvil";
 import { createIndexer } from "@opencohort/chain/indexer/indexer";
@@ -123,7 +123,7 @@ async function run(env: DevstackEnv, supervisor: Supervisor): Promise<void> {
     OPENCOHORT_DEPLOYMENT: manifestPath,
     OPENCOHORT_STATE_DIR: env.OPENCOHORT_STATE_DIR,
     // The demo's dataset folders; stewards publish new ones from here in the web app.
-    OPENCOHORT_DATASET_ROOT: resolve(env.OPENCOHORT_STATE_DIR, "datasets"),
+    OPENCOHORT_DATASET_ROOT: join(env.OPENCOHORT_STATE_DIR, "datasets"),
     DATABASE_URL: databaseUrl,
     OPENCOHORT_WEB_ORIGIN: `http://127.0.0.1:${env.OPENCOHORT_WEB_PORT}`,
     NEXT_TELEMETRY_DISABLED: "1",

@@ -1,23 +1,24 @@
-import { devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain/dev-accounts";
-import {
-  cohortTokenAbi,
-  datasetRegistryAbi,
-  marketplaceAbi,
-} from "@opencohort/chain/generated/abis";
-import { readDeploymentManifest } from "@opencohort/chain/manifest";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { createPublicClient, createWalletClient, type Hex, http } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { foundry } from "viem/chains";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { anvil, buyAccessOnChain, datasetIdOf, runSql, signInAs } from "./actions";
 import { launchChromium, type RunningStack, screenshotPath, startDevStack } from "./stack";
 
-// The patient's consent (signed in the browser, relayed by the dev stack's operator) and the
-// stewards' governance (propose, vote, queue, execute k = 20), in real Chromium.
+// Issue 6, scenarios (2) and (3) in real Chromium against the real dev stack: the patient's
+// consent (signed in the browser, relayed by the dev stack's operator) and what the
+// researcher's same query shows afterwards; the reward claim; the stewards' governance
+// (propose, vote, queue, execute k = 20) and the next query computed with k = 20; and a
+// steward publishing a new dataset, a new version and its enrolments.
 let stack: RunningStack;
 let browser: Browser | undefined;
 let page: Page;
 const browserErrors: string[] = [];
+const NORTHBRIDGE = "Northbridge Cardiometabolic Cohort";
+const COUNT_SQL = "SELECT count(*) AS n FROM person";
+let northbridge: Hex;
 
 beforeAll(async () => {
   browser = await launchChromium();
@@ -30,110 +31,94 @@ beforeAll(async () => {
   });
 }, 400_000);
 
+afterEach(async (context) => {
+  // What the page showed when a test failed, for whoever reads the CI artifacts.
+  if (context.task.result?.state === "fail") {
+    const name = context.task.name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
+    await page?.screenshot({ path: screenshotPath(`failed-${name}`), fullPage: true });
+  }
+});
+
 afterAll(async () => {
   await browser?.close();
   await stack?.stop();
 });
 
-async function anvil(method: string, params: unknown[]): Promise<void> {
-  const response = await fetch(stack.rpcUrl, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await response.json()) as { error?: unknown };
-  if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
-}
-
-async function signInAs(index: 1 | 2 | 4 | 6) {
-  const address = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index)).address;
-  const signOut = page.getByRole("button", { name: "Sign out" });
-  const signIn = page.getByRole("button", { name: "Sign in" });
-  // The header first asks for the session: wait until it knows.
-  await signOut.or(signIn).waitFor({ timeout: 60_000 });
-  if ((await signOut.count()) > 0) {
-    await signOut.click();
-    await signIn.waitFor({ timeout: 60_000 });
-  }
-  await signIn.click();
-  await page.getByTestId("dev-account").selectOption(String(index));
-  await page.getByTestId("dev-sign-in").click();
+/** Runs COUNT_SQL in Northbridge's workspace as the signed-in researcher; its receipt's snapshot. */
+async function countNorthbridge(): Promise<{ block: number; consented: number; hash: string }> {
+  await page.goto(`${stack.url}/datasets/${northbridge}/query`);
+  await page.getByTestId("sql-editor").waitFor({ timeout: 30_000 });
+  const previous = (await page.getByTestId("receipt-hash").count())
+    ? await page.getByTestId("receipt-hash").textContent()
+    : null;
+  await runSql(page, COUNT_SQL);
   await expect
-    .poll(() => page.getByTestId("signed-in-address").getAttribute("title"), { timeout: 20_000 })
-    .toBe(address);
+    .poll(() => page.getByTestId("receipt-hash").textContent(), { timeout: 30_000 })
+    .not.toBe(previous);
+  const text = (await page.getByTestId("consent-snapshot").textContent()) ?? "";
+  const match = /^block (\d+) · ([\d,]+) patients consented$/.exec(text);
+  expect(match, text).not.toBeNull();
+  return {
+    block: Number(match?.[1]),
+    consented: Number(match?.[2]?.replaceAll(",", "")),
+    hash: (await page.getByTestId("receipt-hash").textContent()) ?? "",
+  };
 }
 
 describe("patient and stewards in the browser", () => {
-  it("Maria opts out of a dataset: signed, relayed, confirmed", async () => {
+  it("Maria opts out; the researcher's same query afterwards leaves her out", async () => {
     await page.goto(`${stack.url}/`);
-    await signInAs(6);
+    await signInAs(page, 4);
+    northbridge = await datasetIdOf(page, "Northbridge");
+    await buyAccessOnChain(stack, 4, northbridge);
+    const before = await countNorthbridge();
+    expect(before.consented).toBeGreaterThan(100);
+
+    await signInAs(page, 6);
     await page.getByRole("link", { name: "My data" }).click();
     await page.waitForURL("**/patient");
-    const enrolments = page.getByTestId("enrolment");
-    await expect.poll(() => enrolments.count(), { timeout: 30_000 }).toBeGreaterThan(0);
-    const first = enrolments.first();
-    const toggle = first.getByTestId("consent-toggle");
+    const enrolment = page.getByTestId("enrolment").filter({ hasText: NORTHBRIDGE });
+    await enrolment.waitFor({ timeout: 30_000 });
+    // Her records were in the researcher's first query.
+    const usedRows = page.getByTestId("used-table").locator("tbody tr", { hasText: NORTHBRIDGE });
+    await expect.poll(() => usedRows.count(), { timeout: 30_000 }).toBe(1);
+    const toggle = enrolment.getByTestId("consent-toggle");
     expect(await toggle.getAttribute("aria-checked")).toBe("true");
-    expect(await first.getByTestId("consent-state").textContent()).toBe("Opted in");
+    expect(await enrolment.getByTestId("consent-state").textContent()).toBe("Opted in");
 
     await toggle.click();
     // The relayer (the dev stack's operator) picks it up: Relayed, then Confirmed.
-    const progress = first.getByTestId("consent-progress");
+    const progress = enrolment.getByTestId("consent-progress");
     await expect
       .poll(() => progress.textContent(), { timeout: 30_000 })
       .toMatch(/Signing|Signed|Relayed|Applied|Confirmed/);
     await expect.poll(() => progress.getAttribute("data-step"), { timeout: 60_000 }).toBe("3");
     expect(await progress.textContent()).toMatch(/Confirmed: opted out on chain/);
     expect(await toggle.getAttribute("aria-checked")).toBe("false");
-    expect(await first.getByTestId("consent-state").textContent()).toBe("Opted out");
-    expect(await page.getByRole("heading", { name: "Who used my data" }).count()).toBe(1);
+    expect(await enrolment.getByTestId("consent-state").textContent()).toBe("Opted out");
     expect(await page.getByRole("heading", { name: "Rewards" }).count()).toBe(1);
     await page.screenshot({ path: screenshotPath("patient"), fullPage: true });
+
+    // The researcher runs the very same query again: it runs over one patient fewer...
+    await signInAs(page, 4);
+    const after = await countNorthbridge();
+    expect(after.consented).toBe(before.consented - 1);
+    expect(after.block).toBeGreaterThan(before.block);
+    expect(after.hash).not.toBe(before.hash);
+    // ...and Maria's records were not in it: her list still shows the first query only.
+    await signInAs(page, 6);
+    await page.goto(`${stack.url}/patient`);
+    await page.getByTestId("used-table").waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(1_000);
+    expect(await usedRows.count()).toBe(1);
   });
 
   it("a researcher buys and queries; the epoch closes and Maria claims her reward", async () => {
-    const manifestPath = /Manifest\s+(\S+\.json)/.exec(stack.output())?.[1];
-    expect(manifestPath).toBeTruthy();
-    const { contracts } = readDeploymentManifest(manifestPath as string);
-    const chain = { ...foundry, rpcUrls: { default: { http: [stack.rpcUrl] } } };
-    const publicClient = createPublicClient({ chain, transport: http(stack.rpcUrl) });
-    const researcher = createWalletClient({
-      account: privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, 4)),
-      chain,
-      transport: http(stack.rpcUrl),
-    });
-
-    await signInAs(4);
-    const datasetId = (await page.evaluate(async () => {
-      const input = encodeURIComponent(JSON.stringify({ json: { search: "Coastal" } }));
-      const list = await (await fetch(`/api/trpc/dataset.list?input=${input}`)).json();
-      return list.result.data.json.items[0].id as string;
-    })) as Hex;
+    await signInAs(page, 4);
+    const datasetId = await datasetIdOf(page, "Coastal");
     // Purchase and query land in one epoch (retried once if an epoch boundary split them).
     const buyAndQuery = async () => {
-      const [, price] = await publicClient.readContract({
-        address: contracts.DatasetRegistry,
-        abi: datasetRegistryAbi,
-        functionName: "purchaseTerms",
-        args: [datasetId],
-      });
-      for (const request of [
-        {
-          address: contracts.CohortToken,
-          abi: cohortTokenAbi,
-          functionName: "approve",
-          args: [contracts.Marketplace, price],
-        },
-        {
-          address: contracts.Marketplace,
-          abi: marketplaceAbi,
-          functionName: "purchaseAccess",
-          args: [datasetId, price],
-        },
-      ] as const) {
-        const hash = await researcher.writeContract(request as never);
-        await publicClient.waitForTransactionReceipt({ hash });
-      }
+      await buyAccessOnChain(stack, 4, datasetId);
       const submitted = await page.evaluate(async (id) => {
         const response = await fetch("/api/trpc/query.submit", {
           method: "POST",
@@ -147,7 +132,7 @@ describe("patient and stewards in the browser", () => {
       expect(submitted.status, submitted.body).toBe(200);
     };
     const waitClaimable = async (tries: number) => {
-      await signInAs(6);
+      await signInAs(page, 6);
       await page.goto(`${stack.url}/patient`);
       for (let i = 0; i < tries; i++) {
         await page.getByTestId("claim-all").waitFor({ timeout: 30_000 });
@@ -161,7 +146,7 @@ describe("patient and stewards in the browser", () => {
     let ready = await waitClaimable(20);
     if (!ready) {
       // An epoch boundary fell between the purchase and the query: both again, in one epoch.
-      await signInAs(4);
+      await signInAs(page, 4);
       await buyAndQuery();
       ready = await waitClaimable(20);
     }
@@ -182,7 +167,7 @@ describe("patient and stewards in the browser", () => {
   });
 
   it("stewards #1 and #2 pass k = 20: propose, vote, queue, execute", async () => {
-    await signInAs(1);
+    await signInAs(page, 1);
     await page.getByRole("link", { name: "Stewards" }).click();
     await page.waitForURL("**/steward");
     const k = page.getByTestId("standard-k");
@@ -204,14 +189,14 @@ describe("patient and stewards in the browser", () => {
     await expect.poll(() => state.textContent(), { timeout: 30_000 }).toBe("PENDING");
 
     // Past the voting delay (1 block): voting opens.
-    await anvil("anvil_mine", ["0x2"]);
+    await anvil(stack, "anvil_mine", ["0x2"]);
     await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe("ACTIVE");
     await proposal.getByRole("button", { name: "Vote for" }).click();
     await expect
       .poll(() => proposal.getByTestId("proposal-result").textContent(), { timeout: 30_000 })
       .toMatch(/You voted for in block \d+/);
 
-    await signInAs(2);
+    await signInAs(page, 2);
     await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe("ACTIVE");
     await proposal.getByRole("button", { name: "Vote for" }).click();
     await expect
@@ -222,14 +207,14 @@ describe("patient and stewards in the browser", () => {
       .toMatch(/For 2 · Against 0 · Abstain 0/);
 
     // Past the voting period (20 blocks): the proposal passed.
-    await anvil("anvil_mine", ["0x15"]);
+    await anvil(stack, "anvil_mine", ["0x15"]);
     await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe("SUCCEEDED");
     await proposal.getByRole("button", { name: "Queue" }).click();
     await expect.poll(() => state.textContent(), { timeout: 30_000 }).toBe("QUEUED");
 
     // Past the timelock delay.
-    await anvil("evm_increaseTime", [5]);
-    await anvil("evm_mine", []);
+    await anvil(stack, "evm_increaseTime", [5]);
+    await anvil(stack, "evm_mine", []);
     await proposal.getByRole("button", { name: "Execute" }).click();
     await expect.poll(() => state.textContent(), { timeout: 30_000 }).toBe("EXECUTED");
     await expect.poll(() => k.textContent(), { timeout: 30_000 }).toBe("k = 20");
@@ -237,6 +222,159 @@ describe("patient and stewards in the browser", () => {
       .poll(() => page.getByTestId("standards-sync").textContent(), { timeout: 30_000 })
       .toBe("Queries run with these values.");
     await page.screenshot({ path: screenshotPath("steward"), fullPage: true });
-    expect(browserErrors).toEqual([]);
+
+    // The researcher's next query is computed with k = 20.
+    await signInAs(page, 4);
+    await page.goto(`${stack.url}/datasets/${northbridge}/query`);
+    await page.getByTestId("sql-editor").waitFor({ timeout: 30_000 });
+    await runSql(
+      page,
+      "SELECT floor(year_of_birth / 10) * 10 AS decade, count(*) FROM person GROUP BY decade",
+    );
+    await expect
+      .poll(() => page.getByTestId("receipt-parameters").textContent(), { timeout: 30_000 })
+      .toMatch(/^k = 20, rounded to 5/);
+    await page.getByTestId("suppressed-rows").waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId("suppressed-rows").textContent()).toMatch(
+      /suppressed: fewer than k = 20 persons$/,
+    );
   });
+
+  it("steward #1 publishes a new dataset, a second version and its enrolments", async () => {
+    const root = join(stack.stateDir, "datasets");
+    synth(join(root, "riverside", "v1"), 240, 41);
+    synth(join(root, "riverside", "v2"), 260, 42);
+    await page.goto(`${stack.url}/steward`);
+    await signInAs(page, 1);
+    await expect.poll(() => page.getByTestId("steward-row").count(), { timeout: 30_000 }).toBe(3);
+
+    // Version 1, as a new dataset.
+    const folder = page.getByTestId("publish-folder");
+    await folder.waitFor({ timeout: 30_000 });
+    const options = await folder.locator("option").allTextContents();
+    // The demo datasets' folders are registered already: only the new ones are offered.
+    expect(options.filter((text) => text.startsWith("riverside/"))).toHaveLength(2);
+    expect(options.some((text) => text.includes("northbridge"))).toBe(false);
+    await folder.selectOption("riverside/v1");
+    await expect
+      .poll(() => page.getByTestId("inspected").textContent(), { timeout: 30_000 })
+      .toMatch(/^Verified: 240 persons/);
+    await page.getByTestId("publish-title").fill("Riverside Renal Registry");
+    await page.getByTestId("publish-description").fill("Adults followed for kidney disease.");
+    // A malformed condition is refused before anything is signed.
+    await page.getByTestId("publish-conditions").fill("kidney disease");
+    await page.getByTestId("publish").click();
+    expect(await page.getByTestId("publish-error").textContent()).toMatch(/^conditions\.0\.code/);
+    expect(await page.getByTestId("publish-steps").count()).toBe(0);
+    await page.getByTestId("publish-conditions").fill("ICD10:N18 Chronic kidney disease");
+    await page.getByTestId("publish-price").fill("40");
+    await page.getByTestId("publish").click();
+    await page.getByTestId("publish-result").waitFor({ timeout: 60_000 });
+    const steps = await page.getByTestId("publish-steps").locator("li").allTextContents();
+    expect(steps).toHaveLength(3);
+    expect(steps[0]).toMatch(/^List the dataset on chain Listed in block \d+\.$/);
+    expect(steps[1]).toMatch(/^Register its files 240 persons in \d+ tables\.$/);
+    expect(steps[2]).toMatch(/^Publish its metadata In the catalogue\.$/);
+
+    // Version 2 of it.
+    await page.reload();
+    await page.getByTestId("publish-folder").selectOption("riverside/v2");
+    await expect
+      .poll(() => page.getByTestId("inspected").textContent(), { timeout: 30_000 })
+      .toMatch(/^Verified: 260 persons/);
+    const target = page.getByTestId("publish-target");
+    const version2 = (await target.locator("option").allTextContents()).find((text) =>
+      text.includes("Riverside Renal Registry"),
+    );
+    expect(version2).toBe("Version 2 of Riverside Renal Registry");
+    await target.selectOption({ label: version2 as string });
+    await page.getByTestId("publish").click();
+    await page.getByTestId("publish-result").waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId("publish-steps").textContent()).toMatch(
+      /Version 2 published in block \d+\..*260 persons/,
+    );
+    await expect.poll(() => page.getByTestId("no-folders").count(), { timeout: 20_000 }).toBe(1);
+
+    // Its enrolments: two patients with fresh wallets; then a bad row refuses with its row.
+    const row = page.getByTestId("my-datasets").locator("tr", { hasText: "Riverside" });
+    const input = row.locator('input[type="file"]');
+    const ids = personIds(join(root, "riverside", "v2"), 2);
+    const wallet = () => privateKeyToAccount(generatePrivateKey()).address;
+    const csv = ["person_id,patient_address", ...ids.map((id) => `${id},${wallet()}`)].join("\n");
+    await input.setInputFiles({
+      name: "enrolments.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from(csv),
+    });
+    await expect
+      .poll(() => row.getByTestId("import-result").textContent(), { timeout: 30_000 })
+      .toBe("2 enrolled, 0 already enrolled; 2 in all.");
+    await input.setInputFiles({
+      name: "bad.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from(`${csv}\n999999999,${wallet()}`),
+    });
+    await expect
+      .poll(() => row.getByTestId("import-error").textContent(), { timeout: 30_000 })
+      .toMatch(/row 3.*rule unknown-person/);
+    // That refusal is the only HTTP error the page met here, and it was meant.
+    const refused = browserErrors.findIndex(
+      (e) => e.startsWith("400 ") && e.includes("importEnrolments"),
+    );
+    expect(refused).toBeGreaterThanOrEqual(0);
+    browserErrors.splice(refused, 1);
+    await page.screenshot({ path: screenshotPath("steward-publish"), fullPage: true });
+
+    // Researchers find it in the catalogue, at version 2.
+    await page.goto(`${stack.url}/datasets`);
+    await page.getByRole("searchbox", { name: "Search datasets" }).fill("riverside");
+    const card = page.getByTestId("dataset-card").filter({ hasText: "Riverside Renal Registry" });
+    await card.waitFor({ timeout: 30_000 });
+    expect(await card.textContent()).toMatch(/260/);
+    expect(browserErrors).toEqual([]);
+  }, 180_000);
 });
+
+const synthDir = join(import.meta.dirname, "..", "..", "..", "..", "packages", "synth");
+
+/** A synthetic dataset folder, written by the synth CLI as a steward would. */
+function synth(outDir: string, persons: number, seed: number) {
+  const run = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "src/cli.ts",
+      "--persons",
+      String(persons),
+      "--seed",
+      String(seed),
+      "--out",
+      outDir,
+      "--title",
+      "Riverside Renal Registry",
+    ],
+    { cwd: synthDir, encoding: "utf8" },
+  );
+  if (run.status !== 0) throw new Error(`synth failed: ${run.stderr}`);
+}
+
+/** The first `count` person_ids of a folder's person table (read with DuckDB, as synth has it). */
+function personIds(dir: string, count: number): string[] {
+  const script = `
+    import { DuckDBInstance } from "@duckdb/node-api";
+    const db = await DuckDBInstance.create(":memory:");
+    const c = await db.connect();
+    const r = await c.runAndReadAll("SELECT person_id::VARCHAR FROM read_parquet($p) ORDER BY person_id LIMIT ${count}", { p: process.argv[1] });
+    console.log(JSON.stringify(r.getRows().map((row) => row[0])));`;
+  const run = spawnSync(
+    process.execPath,
+    ["--input-type=module", "-e", script, join(dir, "person.parquet")],
+    {
+      cwd: synthDir,
+      encoding: "utf8",
+    },
+  );
+  if (run.status !== 0) throw new Error(`reading person ids failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as string[];
+}

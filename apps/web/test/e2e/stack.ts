@@ -54,6 +54,8 @@ export interface RunningStack {
   url: string;
   /** The dev stack's anvil (JSON-RPC), for tests that mine blocks or move time. */
   rpcUrl: string;
+  /** The stack's state folder; dataset folders live in `datasets/` under it. */
+  stateDir: string;
   output(): string;
   stop(): Promise<void>;
 }
@@ -106,6 +108,7 @@ export async function startDevStack(
   return {
     url: `http://127.0.0.1:${ports.web}`,
     rpcUrl: `http://127.0.0.1:${ports.anvil}`,
+    stateDir,
     output: () => output,
     async stop() {
       if (child.exitCode === null) child.kill("SIGINT");

@@ -90,6 +90,7 @@ describe("query.submit (researcher with an access pass)", () => {
       datasetVersion: 1,
       datasetVersionHash: dataset.contentHash,
       consentSnapshotBlock: cursor?.block,
+      consentedPersons: dataset.consentedPersonIds.length,
       parameters: {
         minCellSize: 11,
         roundingBase: 5,
@@ -252,6 +253,8 @@ describe("query.submit (researcher with an access pass)", () => {
     expect(after.includedPersonCount).toBe((before.includedPersonCount ?? 0) - 1);
     expect(after.consentSnapshotBlock).toBeGreaterThan(before.consentSnapshotBlock ?? 0n);
     expect(await inclusionsOf(query.id)).not.toContain(patient.personId);
+    // What the researcher sees of it: the consented population shrank by one.
+    expect(query.receipt?.consentedPersons).toBe(dataset.consentedPersonIds.length - 1);
   });
 
   it("reports the remaining budget and never overspends it, even with two submits at once", async () => {

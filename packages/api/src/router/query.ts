@@ -76,6 +76,9 @@ function receiptOf(row: QueryRow) {
     datasetVersion: row.datasetVersion.version,
     datasetVersionHash: row.datasetVersionHash,
     consentSnapshotBlock: row.consentSnapshotBlock,
+    /** Patients whose consent was granted at the snapshot (the population queried). */
+    consentedPersons:
+      typeof parameters.consentedPersons === "number" ? parameters.consentedPersons : null,
     parameters: {
       minCellSize: Number(parameters.minCellSize),
       roundingBase: Number(parameters.roundingBase),

@@ -272,7 +272,7 @@ describe("steward", () => {
 
   it("lists my datasets with versions, enrolment and consent counts", async () => {
     const mine = await steward.caller.steward.myDatasets();
-    expect(mine).toHaveLength(1);
+    expect(mine).toHaveLength(1); // (the next test lists a second one)
     expect(mine[0]).toMatchObject({
       id: dataset.datasetId,
       title: metadata.title,
@@ -283,5 +283,24 @@ describe("steward", () => {
     });
     const { caller: lakeside } = await system.signIn(2);
     expect(await lakeside.steward.myDatasets()).toEqual([]);
+  });
+
+  it("registers files and metadata right after the listing mined, before any indexing", async () => {
+    const fresh = { ...metadata, title: "Riverside, listed a moment ago" };
+    const listed = await listOnChain(system, {
+      slug: "steward-fresh",
+      contentHash: other.manifest.contentHash,
+      metadata: fresh,
+      index: false,
+    });
+    const registered = await steward.caller.steward.registerVersion({
+      datasetId: listed.datasetId,
+      version: 1,
+      folder: other.folder,
+    });
+    expect(registered).toMatchObject({ version: 1, persons: 60 });
+    await expect(
+      steward.caller.steward.updateMetadata({ datasetId: listed.datasetId, ...fresh }),
+    ).resolves.toMatchObject({ title: fresh.title });
   });
 });

@@ -44,7 +44,8 @@ const chunks = <T>(items: readonly T[]): T[][] =>
 
 /**
  * The dataset, if it exists and the caller is its on-chain steward. `refresh` first brings
- * the mirror up to the chain head (after a transaction the steward just sent).
+ * the mirror up to the chain head (after a transaction the steward just sent); an unknown id
+ * does so too before it is refused.
  */
 async function ownedDataset(
   ctx: Pick<ApiContext, "db" | "chain"> & { session: { address: string } },
@@ -52,10 +53,17 @@ async function ownedDataset(
   refresh = false,
 ) {
   if (refresh) await syncIndexer(ctx.chain);
-  const dataset = await ctx.db.dataset.findUnique({
-    where: { id: datasetId },
-    select: { id: true, steward: true, metadataHash: true, latestVersion: true },
-  });
+  const read = () =>
+    ctx.db.dataset.findUnique({
+      where: { id: datasetId },
+      select: { id: true, steward: true, metadataHash: true, latestVersion: true },
+    });
+  let dataset = await read();
+  if (!dataset && !refresh) {
+    // Listed a moment ago (the steward's transaction just mined): catch the mirror up once.
+    await syncIndexer(ctx.chain);
+    dataset = await read();
+  }
   if (!dataset) {
     throw new TRPCError({ code: "NOT_FOUND", message: "There is no dataset with this id." });
   }

@@ -192,6 +192,9 @@ export async function executeQuery(options: ExecuteQueryOptions): Promise<string
               epsilonBudget: standards.epsilonBudget,
               standardsBlock: standards.block.toString(),
               referenceId: outcome.receipt.referenceId,
+              // The consented population the query ran over: public already (consents are
+              // on chain, the catalogue shows the count), unlike the persons included.
+              consentedPersons: snapshot.personIds.length,
             },
             resultHash: outcome.receipt.resultHash.toLowerCase(),
             includedPersonCount,

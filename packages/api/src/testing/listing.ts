@@ -60,7 +60,10 @@ export interface ListedDataset {
   price: bigint;
 }
 
-/** Lists a dataset on chain (steward #1-#3) for `contentHash` with `metadata`'s hash; indexes. */
+/**
+ * Lists a dataset on chain (steward #1-#3) for `contentHash` with `metadata`'s hash; indexes
+ * unless `index: false` (what the API sees right after a steward's own transaction).
+ */
 export async function listOnChain(
   system: TestSystem,
   options: {
@@ -70,6 +73,7 @@ export async function listOnChain(
     steward?: 1 | 2 | 3;
     price?: bigint;
     accessDays?: number;
+    index?: boolean;
   },
 ): Promise<ListedDataset> {
   const datasetId = keccak256(stringToHex(`opencohort-api-test:${options.slug}`));
@@ -87,6 +91,6 @@ export async function listOnChain(
       BigInt((options.accessDays ?? 30) * 24 * 60 * 60),
     ],
   });
-  await system.services.chain.indexer.syncOnce();
+  if (options.index !== false) await system.services.chain.indexer.syncOnce();
   return { datasetId, metadata: options.metadata, price };
 }

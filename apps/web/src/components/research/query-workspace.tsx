@@ -364,9 +364,13 @@ function QueryOutcome({
               v{receipt.datasetVersion} · <code>{receipt.datasetVersionHash?.slice(0, 18)}…</code>
             </dd>
             <dt>Consent snapshot</dt>
-            <dd>block {String(receipt.consentSnapshotBlock)}</dd>
+            <dd data-testid="consent-snapshot">
+              block {String(receipt.consentSnapshotBlock)}
+              {receipt.consentedPersons !== null &&
+                ` · ${receipt.consentedPersons.toLocaleString("en-US")} patients consented`}
+            </dd>
             <dt>Parameters</dt>
-            <dd>
+            <dd data-testid="receipt-parameters">
               k = {receipt.parameters.minCellSize}, rounded to {receipt.parameters.roundingBase}, ε{" "}
               {fixedEpsilon(receipt.parameters.epsilonPerQuery)} per query, cap{" "}
               {receipt.parameters.contributionCap} rows/person

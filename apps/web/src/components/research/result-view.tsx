@@ -100,6 +100,13 @@ export function labelDimensions(result: Result, groupBy?: readonly string[]): Re
   };
 }
 
+/** Whether a measure of a released row reads 0 (noise and rounding took a small value there). */
+function releasedZero(result: Result): boolean {
+  return result.rows.some((row) =>
+    row.some((value, j) => result.columns[j]?.kind !== "dimension" && value === 0),
+  );
+}
+
 /** The released rows as a table and a chart, the suppressed rows marked, and CSV export. */
 export function ResultView({
   result,
@@ -156,6 +163,13 @@ export function ResultView({
           </tbody>
         </table>
       </div>
+      {releasedZero(result) && (
+        <p className="muted small" data-testid="noisy-zero-note">
+          A released 0 is a noisy, rounded value, not an empty group: every released group has at
+          least {minCellSize ? `k = ${minCellSize}` : "k"} persons, but the noise that protects them
+          can be as large as a small count. Read small values as “few”.
+        </p>
+      )}
       {chart && <BarChart result={result} />}
       {fileName && (
         <button

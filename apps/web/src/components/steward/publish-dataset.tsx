@@ -352,7 +352,7 @@ export function PublishDataset({
           {steps.map((step) => (
             <li key={step.label} data-state={step.state}>
               <strong>{step.label}</strong>{" "}
-              <span className={step.state === "failed" ? "error" : "muted"}>
+              <span className={step.state === "failed" ? styles.stepFailed : "muted"}>
                 {step.state === "running"
                   ? "in progress…"
                   : step.state === "waiting"

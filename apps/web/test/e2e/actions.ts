@@ -1,0 +1,96 @@
+/**
+ * What the browser tests do again and again against a running dev stack: sign in with a dev
+ * account, move the chain, buy a pass outside the page, run SQL in the workspace.
+ */
+import { devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain/dev-accounts";
+import {
+  cohortTokenAbi,
+  datasetRegistryAbi,
+  marketplaceAbi,
+} from "@opencohort/chain/generated/abis";
+import { readDeploymentManifest } from "@opencohort/chain/manifest";
+import type { Page } from "playwright-core";
+import { createPublicClient, createWalletClient, type Hex, http } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { foundry } from "viem/chains";
+import { expect } from "vitest";
+import type { RunningStack } from "./stack";
+
+export async function anvil(stack: RunningStack, method: string, params: unknown[]) {
+  const response = await fetch(stack.rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = (await response.json()) as { error?: unknown };
+  if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
+}
+
+/** Signs the page in (SIWE) as anvil account `index`, signing out whoever was signed in. */
+export async function signInAs(page: Page, index: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8) {
+  const address = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index)).address;
+  const signOut = page.getByRole("button", { name: "Sign out" });
+  const signIn = page.getByRole("button", { name: "Sign in" });
+  // The header first asks for the session: wait until it knows.
+  await signOut.or(signIn).waitFor({ timeout: 60_000 });
+  if ((await signOut.count()) > 0) {
+    await signOut.click();
+    await signIn.waitFor({ timeout: 60_000 });
+  }
+  await signIn.click();
+  await page.getByTestId("dev-account").selectOption(String(index));
+  await page.getByTestId("dev-sign-in").click();
+  await expect
+    .poll(() => page.getByTestId("signed-in-address").getAttribute("title"), { timeout: 20_000 })
+    .toBe(address);
+}
+
+/** The id of the first catalogue match for `search`, asked through the page's own API. */
+export async function datasetIdOf(page: Page, search: string): Promise<Hex> {
+  return (await page.evaluate(async (text) => {
+    const input = encodeURIComponent(JSON.stringify({ json: { search: text } }));
+    const list = await (await fetch(`/api/trpc/dataset.list?input=${input}`)).json();
+    return list.result.data.json.items[0].id as string;
+  }, search)) as Hex;
+}
+
+/** Researcher `index` approves and buys a pass for `datasetId` with plain transactions. */
+export async function buyAccessOnChain(stack: RunningStack, index: 4 | 5, datasetId: Hex) {
+  const manifestPath = /Manifest\s+(\S+\.json)/.exec(stack.output())?.[1];
+  if (!manifestPath) throw new Error("the dev stack printed no manifest path");
+  const { contracts } = readDeploymentManifest(manifestPath);
+  const chain = { ...foundry, rpcUrls: { default: { http: [stack.rpcUrl] } } };
+  const publicClient = createPublicClient({ chain, transport: http(stack.rpcUrl) });
+  const researcher = createWalletClient({
+    account: privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index)),
+    chain,
+    transport: http(stack.rpcUrl),
+  });
+  const [, price] = await publicClient.readContract({
+    address: contracts.DatasetRegistry,
+    abi: datasetRegistryAbi,
+    functionName: "purchaseTerms",
+    args: [datasetId],
+  });
+  const approve = await researcher.writeContract({
+    address: contracts.CohortToken,
+    abi: cohortTokenAbi,
+    functionName: "approve",
+    args: [contracts.Marketplace, price],
+  });
+  await publicClient.waitForTransactionReceipt({ hash: approve });
+  const purchase = await researcher.writeContract({
+    address: contracts.Marketplace,
+    abi: marketplaceAbi,
+    functionName: "purchaseAccess",
+    args: [datasetId, price],
+  });
+  await publicClient.waitForTransactionReceipt({ hash: purchase });
+}
+
+/** Types `sql` into the workspace's editor, runs it and waits until it finished. */
+export async function runSql(page: Page, sql: string) {
+  await page.getByTestId("sql-editor").fill(sql);
+  await page.getByTestId("run-query").click();
+  await page.getByTestId("run-query").getByText("Run query").waitFor({ timeout: 60_000 });
+}
