@@ -11,6 +11,17 @@ describe("parseWebEnv", () => {
     expect(env.host).toBe("127.0.0.1:3000");
     expect(env.noiseSecret.length).toBeGreaterThanOrEqual(16);
     expect(env.query.sandboxWorkerPath).toMatch(/sandbox\/worker\.mjs$/);
+    // No dataset root unless one is configured: registering files is then refused.
+    expect(env.datasetRoot).toBeNull();
+  });
+
+  it("takes an absolute OPENCOHORT_DATASET_ROOT and refuses a relative one", () => {
+    expect(parseWebEnv({ ...local, OPENCOHORT_DATASET_ROOT: "/srv/datasets" }).datasetRoot).toBe(
+      "/srv/datasets",
+    );
+    expect(() => parseWebEnv({ ...local, OPENCOHORT_DATASET_ROOT: "datasets" })).toThrow(
+      /^OPENCOHORT_DATASET_ROOT must be an absolute path\.$/,
+    );
   });
 
   it("takes the SIWE domain and uri from OPENCOHORT_WEB_ORIGIN", () => {

@@ -2,6 +2,7 @@ import { devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain/dev-accounts";
 import type { Browser, Page } from "playwright-core";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runSql } from "./actions";
 import { launchChromium, type RunningStack, screenshotPath, startDevStack } from "./stack";
 
 // Issue 6, scenario (1) in real Chromium against the real dev stack: researcher #4 signs in,
@@ -25,12 +26,6 @@ afterAll(async () => {
   await browser?.close();
   await stack?.stop();
 });
-
-async function runSql(sql: string) {
-  await page.getByTestId("sql-editor").fill(sql);
-  await page.getByTestId("run-query").click();
-  await page.getByTestId("run-query").getByText("Run query").waitFor({ timeout: 60_000 });
-}
 
 describe("researcher buys access and queries (issue 6, scenario 1)", () => {
   it("signs in, finds the dataset in the catalogue and opens it", async () => {
@@ -77,7 +72,7 @@ describe("researcher buys access and queries (issue 6, scenario 1)", () => {
     await page.getByTestId("budget-remaining").waitFor();
     const before = await page.getByTestId("budget-remaining").textContent();
 
-    await runSql("SELECT sex, count(*) FROM person GROUP BY sex");
+    await runSql(page, "SELECT sex, count(*) FROM person GROUP BY sex");
     const result = page.getByTestId("result");
     await result.waitFor();
     const rows = await result.locator("tbody tr").allTextContents();
@@ -86,11 +81,12 @@ describe("researcher buys access and queries (issue 6, scenario 1)", () => {
     expect(await page.getByTestId("receipt-hash").textContent()).toMatch(/^0x[0-9a-f]{64}$/);
     await expect.poll(() => page.getByTestId("budget-remaining").textContent()).not.toBe(before);
 
-    await runSql("SELECT person_id FROM person");
+    await runSql(page, "SELECT person_id FROM person");
     await page.getByTestId("refusal-rule").waitFor();
     expect(await page.getByTestId("refusal-rule").textContent()).toMatch(/^[a-z-]+$/);
 
     await runSql(
+      page,
       "SELECT floor(year_of_birth / 10) * 10 AS decade, count(*) FROM person GROUP BY decade",
     );
     await page.getByTestId("suppressed-rows").waitFor();
