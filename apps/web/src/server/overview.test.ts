@@ -1,39 +1,15 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  createChainPublicClient,
-  createSigningClient,
-  datasetRegistryAbi,
-  devAccountKey,
-} from "@opencohort/chain";
-import { type RunningAnvil, startAnvil } from "@opencohort/chain/anvil";
-import { contractsDir, deployContracts } from "@opencohort/chain/deploy";
-import { createIndexer } from "@opencohort/chain/indexer/indexer";
-import { createDb, migrate } from "@opencohort/db";
+import { datasetRegistryAbi } from "@opencohort/chain";
+import { type LocalSystem, startLocalSystem } from "@opencohort/chain/testing/local-system";
 import { keccak256, parseEther, stringToHex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const workDir = mkdtempSync(join(tmpdir(), "oc-web-"));
-const manifestPath = join(contractsDir, "deployments", `test-web-${process.pid}.json`);
-let anvil: RunningAnvil;
+let system: LocalSystem;
 
 beforeAll(async () => {
-  anvil = await startAnvil();
-  const manifest = await deployContracts({
-    rpcUrl: anvil.rpcUrl,
-    deployerKey: devAccountKey(31337, 0),
-    manifestPath,
-  });
-  const databaseUrl = `file:${join(workDir, "web.db")}`;
-  await migrate(databaseUrl);
-  const steward = createSigningClient(
-    { chainId: 31337, rpcUrl: anvil.rpcUrl },
-    devAccountKey(31337, 1),
-  );
+  system = await startLocalSystem("web");
   const datasetId = keccak256(stringToHex("web-overview"));
-  const hash = await steward.writeContract({
-    address: manifest.contracts.DatasetRegistry,
+  const hash = await system.signer(1).writeContract({
+    address: system.manifest.contracts.DatasetRegistry,
     abi: datasetRegistryAbi,
     functionName: "listDataset",
     args: [
@@ -45,27 +21,23 @@ beforeAll(async () => {
       86_400n,
     ],
   });
-  const client = createChainPublicClient({ chainId: 31337, rpcUrl: anvil.rpcUrl });
-  await client.waitForTransactionReceipt({ hash });
-  const db = createDb(databaseUrl);
-  await createIndexer({ db, client, manifest }).syncOnce();
-  await db.dataset.update({
+  await system.reader.waitForTransactionReceipt({ hash });
+  await system.sync();
+  await system.db.dataset.update({
     where: { id: datasetId },
     data: { title: "Web test cohort" },
     select: { id: true },
   });
-  await db.$disconnect();
+  // The module under test builds its services from the environment, as `next start` does.
   Object.assign(process.env, {
-    OPENCOHORT_RPC_URL: anvil.rpcUrl,
-    OPENCOHORT_DEPLOYMENT: manifestPath,
-    DATABASE_URL: databaseUrl,
+    OPENCOHORT_RPC_URL: system.anvil.rpcUrl,
+    OPENCOHORT_DEPLOYMENT: system.manifestPath,
+    DATABASE_URL: system.databaseUrl,
   });
 });
 
 afterAll(async () => {
-  await anvil?.stop();
-  rmSync(workDir, { recursive: true, force: true });
-  rmSync(manifestPath, { force: true });
+  await system?.close();
 });
 
 describe("readOverview (the home page's data)", () => {
