@@ -1,9 +1,7 @@
 "use client";
-import {
-  type CatalogueView,
-  catalogueSearchParams,
-  type DatasetSort,
-} from "@opencohort/validators";
+import type { DatasetSort } from "@opencohort/validators";
+// Not the package's index: that would bring zod and every schema into the browser bundle.
+import { type CatalogueView, catalogueSearchParams } from "@opencohort/validators/catalogue-url";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { type FormEvent, type MouseEvent, useOptimistic, useState, useTransition } from "react";
