@@ -198,6 +198,12 @@ export function compileGuarded(
     maxGroups: number;
     /** The query reads only a person table verified to hold one row per person. */
     rowsArePersons?: boolean;
+    /**
+     * Event-level queries: keep at most `max` groups per person, picked by a hash of the
+     * person, the group and `salt` (secret-derived, per query), so neither the researcher nor
+     * the data's order decides which groups a many-coded person lands in.
+     */
+    groupsPerPerson?: { max: number; salt: string };
   },
 ): GuardedSql {
   const params = new Params();
@@ -205,6 +211,7 @@ export function compileGuarded(
   const dims = plan.dimensions.map(
     (d, i) => `${dimensionSql(d, aliases, params, catalogue)} AS d${i}`,
   );
+  const dimNames = plan.dimensions.map((_, i) => `d${i}`);
   const inputs = valueInputs(plan);
   const inputColumns = inputs.flatMap((input, j) => {
     const expr = columnSql(input.column, aliases);
@@ -217,8 +224,7 @@ export function compileGuarded(
   });
   const whereClause = whereSql(plan, aliases, params, options.consentTable);
   // One row per person already: the per-person aggregation would only copy the rows.
-  const perPersonSql = [
-    `CREATE OR REPLACE TEMP TABLE ${options.runTable} AS`,
+  let contributionsSql = [
     `SELECT ${[...dims, "t0.person_id AS pid", options.rowsArePersons ? "1 AS r" : "count(*) AS r", ...inputColumns].join(", ")}`,
     `FROM ${from}`,
     `WHERE ${whereClause}`,
@@ -226,12 +232,22 @@ export function compileGuarded(
   ]
     .filter((line) => line !== "")
     .join("\n");
+  if (options.groupsPerPerson) {
+    const salt = params.add(options.groupsPerPerson.salt, "VARCHAR");
+    const max = params.add(options.groupsPerPerson.max, "BIGINT");
+    // The dimensions break (astronomically rare) hash ties, so the pick stays deterministic.
+    const order = [`hash(${["pid", ...dimNames, salt].join(", ")})`, ...dimNames];
+    contributionsSql = [
+      `SELECT * FROM (${contributionsSql})`,
+      `QUALIFY row_number() OVER (PARTITION BY pid ORDER BY ${order.map((o) => `${o} NULLS FIRST`).join(", ")}) <= ${max}`,
+    ].join("\n");
+  }
+  const perPersonSql = `CREATE OR REPLACE TEMP TABLE ${options.runTable} AS\n${contributionsSql}`;
 
   // Separate statements, so separate parameter lists.
   const cap = "$1::BIGINT";
   const k = "$1::BIGINT";
   const limit = "$2::BIGINT";
-  const dimNames = plan.dimensions.map((_, i) => `d${i}`);
   const groupHash = dimNames.length > 0 ? `CAST(hash(${dimNames.join(", ")}) AS VARCHAR)` : "'all'";
   const aggregates = [
     "count(*) AS persons",
