@@ -13,6 +13,7 @@ import {
 } from "../test/fixtures";
 import { createHarness, expectOk, expectRejected, type Harness } from "../test/harness";
 import { InMemoryBudgetLedger } from "./budget";
+import { MAX_GROUPS_PER_PERSON } from "./disclosure/bounds";
 import { feasibilityParams } from "./engine";
 import { sha256Hex } from "./query/canonical";
 
@@ -120,6 +121,11 @@ describe("receipts and inclusions", () => {
       roundingBase: 5,
       epsilonPerQuery: 0.5,
       contributionCap: 10,
+    });
+    expect(receipt.contributionBounds).toEqual({
+      level: "person",
+      maxGroupsPerPerson: 1,
+      maxRowsPerGroup: 1,
     });
     expect(receipt.resultHash).toBe(
       sha256Hex(
@@ -246,6 +252,111 @@ describe("validate()", () => {
       h.dataset,
     );
     expect(long).toMatchObject({ ok: false, rule: "query-too-long" });
+  });
+});
+
+describe("groups per person", () => {
+  it("leaves person-level answers as they were before event-level queries were bounded", async () => {
+    // The noise is keyed by the dataset's content hash: a different Parquet writer would
+    // re-draw it, which is not what this test is about.
+    expect(h.dataset.contentHash).toBe(
+      "0xc5d2852c3abbfa02c0cfe656f817d7f2e7e04cc111db04203f3d116422393d09",
+    );
+    const byBand = expectOk(
+      await h.run(
+        "SELECT sex, age_band(year_of_birth, 20) AS band, count(DISTINCT person_id) AS persons, count(*) AS n FROM person GROUP BY sex, band",
+      ),
+    );
+    expect([byBand.researcherResult.rows, byBand.researcherResult.suppressedRows]).toEqual([
+      [
+        ["F", 40, 10, 20],
+        ["M", 40, 35, 25],
+        ["F", 60, 15, 20],
+        ["M", 60, 20, 20],
+      ],
+      3,
+    ]);
+    const visits = expectOk(
+      await h.run(
+        "SELECT region, count(*) AS visits, count(DISTINCT person_id) FROM person JOIN visit_occurrence USING (person_id) GROUP BY region",
+      ),
+    );
+    expect(visits.researcherResult.rows).toEqual([
+      ["east", 160, 35],
+      ["north", 95, 30],
+      ["south", 90, 25],
+      ["west", 40, 30],
+    ]);
+    expect(visits.receipt.contributionBounds).toEqual({
+      level: "person",
+      maxGroupsPerPerson: 1,
+      maxRowsPerGroup: 10,
+    });
+  });
+
+  it("keeps a person with 50 condition codes in at most MAX_GROUPS_PER_PERSON groups", async () => {
+    // Each of 50 codes has 10 one-code persons; person 1 has all 50. Unbounded, person 1
+    // lifts every code to k = 11 persons; bounded, only the codes person 1 keeps reach k.
+    const manyCoded = 1;
+    const rows: ReturnType<typeof standardFixture> = {
+      person: [],
+      condition_occurrence: [],
+      drug_exposure: [],
+      measurement: [],
+      visit_occurrence: [],
+    };
+    const addPerson = (id: number, codes: string[]) => {
+      rows.person.push({ person_id: id, year_of_birth: 1970, sex: "F", region: "north" });
+      for (const code of codes) {
+        rows.condition_occurrence.push({
+          person_id: id,
+          condition_code: code,
+          condition_start_date: "2020-01-01",
+        });
+      }
+    };
+    const codes = Array.from({ length: 50 }, (_, i) => `C${String(i).padStart(2, "0")}`);
+    addPerson(manyCoded, codes);
+    codes.forEach((code, i) => {
+      for (let j = 0; j < 10; j++) addPerson(100 + i * 10 + j, [code]);
+    });
+    const dir = await makeTempDir();
+    await writeFixtureDataset(dir, rows);
+    const ids = rows.person.map((p) => BigInt(p.person_id as number));
+    const event = await createHarness({ dir, ids });
+    try {
+      const sql =
+        "SELECT condition_code, count(DISTINCT person_id) FROM condition_occurrence GROUP BY condition_code";
+      const params = { ...precise, minCellSize: 11 };
+      const outcome = expectOk(await event.run(sql, { params }));
+      const { researcherResult, receipt } = outcome;
+      // 45 codes fall to 10 persons (under k, by the hard threshold); 5 can show.
+      expect(researcherResult.rows.length + researcherResult.suppressedRows).toBe(50);
+      expect(researcherResult.suppressedRows).toBeGreaterThanOrEqual(50 - MAX_GROUPS_PER_PERSON);
+      expect(receipt.contributionBounds).toEqual({
+        level: "event",
+        maxGroupsPerPerson: MAX_GROUPS_PER_PERSON,
+        maxRowsPerGroup: 10,
+      });
+      // The persons behind the released codes: person 1 (in all of them) and their 10 each.
+      expect(outcome.privateInclusions.personIds.length).toBe(
+        researcherResult.rows.length === 0 ? 0 : 1 + 10 * researcherResult.rows.length,
+      );
+      // Same question, same groups kept, same noise.
+      const again = expectOk(await event.run(sql, { params }));
+      expect(again.researcherResult.rows).toEqual(researcherResult.rows);
+      // A person-level question over the same persons is not bounded.
+      const bySex = expectOk(
+        await event.run("SELECT sex, count(DISTINCT person_id) FROM person GROUP BY sex", {
+          params: precise,
+        }),
+      );
+      expect(bySex.researcherResult.rows).toEqual([["F", 501]]);
+      expect(bySex.receipt.contributionBounds.level).toBe("person");
+    } finally {
+      await event.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash, createHmac, randomUUID } from "node:crypto";
 import {
   type CohortDefinitionInput,
   type DisclosureParams,
@@ -11,6 +11,7 @@ import {
 import type { PrivacyBudgetLedger } from "./budget";
 import { type DatasetCatalogue, openDataset, publicCatalogue } from "./catalogue/dataset";
 import { cohortToSql, parseCohortDefinition } from "./cohort/compile";
+import { contributionBounds } from "./disclosure/bounds";
 import { discloseGroups, type GroupAggregate } from "./disclosure/control";
 import { canonicalHash, canonicalText, sha256Hex } from "./query/canonical";
 import { compileGuarded } from "./query/compile";
@@ -228,14 +229,34 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       if (loaded) consentDigests.set(consentKey, loaded.digest);
       const consentDigest = consentDigests.get(consentKey) ?? consentKey;
 
+      const noiseKeyPrefix = [
+        queryHash,
+        dataset.contentHash,
+        consentDigest,
+        paramsKey(params),
+      ].join("|");
+      const bounds = contributionBounds(plan, {
+        personTableVerified: onePersonPerRow.has(dataset),
+        contributionCap: params.contributionCap,
+      });
       const compiled = compileGuarded(plan, dataset, {
         consentTable: `consent_${consentKey}`,
         runTable,
         contributionCap: params.contributionCap,
         minCellSize: params.minCellSize,
         maxGroups,
-        rowsArePersons:
-          onePersonPerRow.has(dataset) && plan.tables.length === 1 && plan.tables[0] === "person",
+        rowsArePersons: bounds.rowsArePersons,
+        ...(bounds.level === "event"
+          ? {
+              groupsPerPerson: {
+                max: bounds.maxGroupsPerPerson,
+                // Sticky like the noise: the same question keeps the same groups per person.
+                salt: createHmac("sha256", secret)
+                  .update(`${noiseKeyPrefix}|groups-per-person`)
+                  .digest("hex"),
+              },
+            }
+          : {}),
       });
       const [, , releasedResult, summaryResult] = (await sandbox.exec(datasetKey, [
         { ...compiled.perPerson, read: "none" },
@@ -259,10 +280,9 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       }
       const disclosed = discloseGroups(plan, compiled.inputs, groups.released, {
         secret,
-        noiseKeyPrefix: [queryHash, dataset.contentHash, consentDigest, paramsKey(params)].join(
-          "|",
-        ),
+        noiseKeyPrefix,
         params,
+        bounds,
       });
       const steps =
         disclosed.releasedHashes.length === 0
@@ -310,6 +330,11 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
         datasetContentHash: dataset.contentHash,
         consentSnapshotBlock: BigInt(request.snapshotBlock).toString(),
         params,
+        contributionBounds: {
+          level: bounds.level,
+          maxGroupsPerPerson: bounds.maxGroupsPerPerson,
+          maxRowsPerGroup: bounds.maxRowsPerGroup,
+        },
         epsilonSpent: params.epsilonPerQuery,
         resultHash: sha256Hex(JSON.stringify({ columns, rows: disclosed.rows, suppressedRows })),
         personsIncluded: personIds.length,

@@ -38,6 +38,19 @@ export const researcherResultSchema = z.object({
 });
 export type ResearcherResult = z.infer<typeof researcherResultSchema>;
 
+/**
+ * How far one person can move a query's released numbers; the noise is scaled to it.
+ * "person": every GROUP BY dimension is a property of the person, one group each. "event": a
+ * person can fall in several groups (GROUP BY condition_code) and is kept in at most
+ * maxGroupsPerPerson of them, with every noise scale multiplied by that number.
+ */
+export const contributionBoundsSchema = z.object({
+  level: z.enum(["person", "event"]),
+  maxGroupsPerPerson: z.number().int().positive(),
+  /** Rows of one person counted towards one group (1 when the rows are persons). */
+  maxRowsPerGroup: z.number().int().positive(),
+});
+
 export const queryReceiptSchema = z.object({
   version: z.literal(1),
   referenceId: z.string(),
@@ -46,6 +59,7 @@ export const queryReceiptSchema = z.object({
   /** Block at which the consented person set was taken (decimal string). */
   consentSnapshotBlock: z.string().regex(/^\d+$/),
   params: disclosureParamsSchema,
+  contributionBounds: contributionBoundsSchema,
   epsilonSpent: z.number().nonnegative(),
   resultHash: hex32Schema,
   personsIncluded: z.number().int().nonnegative(),

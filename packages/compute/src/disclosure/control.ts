@@ -2,6 +2,7 @@ import type { DisclosureParams } from "@opencohort/validators";
 import type { ValueInput } from "../query/compile";
 import { sameInput } from "../query/compile";
 import type { Measure, QueryPlan } from "../query/plan";
+import type { ContributionBounds } from "./bounds";
 import { roundToBase, stickyLaplace } from "./noise";
 
 /**
@@ -14,6 +15,8 @@ import { roundToBase, stickyLaplace } from "./noise";
  * - sum: clamped, capped sum + Laplace(cap * max(|lo|, |hi|) / eps).
  * - avg: (noisy centred sum) / (noisy count) + midpoint, clamped into [lo, hi].
  * Counts are rounded to the rounding base after the noise; negative counts become 0.
+ * cap is the bounds' rows per group; every scale is then multiplied by the groups one person
+ * can reach (1 for person-level queries), see bounds.ts.
  */
 
 export interface GroupAggregate {
@@ -30,6 +33,7 @@ export interface DisclosureContext {
   /** Canonical query hash, dataset version, consent digest and parameters, joined. */
   noiseKeyPrefix: string;
   params: DisclosureParams;
+  bounds: ContributionBounds;
 }
 
 export type CellValue = string | number | null;
@@ -59,6 +63,34 @@ export function noiseComponents(plan: QueryPlan, inputs: ValueInput[]): Componen
   return [...components];
 }
 
+/**
+ * The Laplace scale of each component: one person's largest effect on it, times the groups
+ * that person can reach, over the component's share of epsilon.
+ */
+export function noiseScales(
+  plan: QueryPlan,
+  inputs: ValueInput[],
+  params: DisclosureParams,
+  bounds: ContributionBounds,
+): Map<Component, number> {
+  const components = noiseComponents(plan, inputs);
+  const epsilon = params.epsilonPerQuery / components.length;
+  const cap = bounds.maxRowsPerGroup;
+  const sensitivity = (component: Component): number => {
+    if (component === "persons") return 1;
+    if (component === "rows") return cap;
+    const [kind, index] = component.split(":");
+    const input = inputs[Number(index)];
+    if (!input) throw new Error(`no value input for ${component}`);
+    if (kind === "sum") return cap * Math.max(Math.abs(input.lo), Math.abs(input.hi));
+    if (kind === "avg-sum") return (cap * (input.hi - input.lo)) / 2;
+    return cap;
+  };
+  return new Map(
+    components.map((c) => [c, (bounds.maxGroupsPerPerson * sensitivity(c)) / epsilon]),
+  );
+}
+
 export function discloseGroups(
   plan: QueryPlan,
   inputs: ValueInput[],
@@ -66,10 +98,7 @@ export function discloseGroups(
   context: DisclosureContext,
 ): DisclosedResult {
   const { params } = context;
-  const components = noiseComponents(plan, inputs);
-  const epsilon = params.epsilonPerQuery / components.length;
-  // person has one row per person; any other table may have many, up to the governed cap.
-  const cap = plan.tables.length === 1 && plan.tables[0] === "person" ? 1 : params.contributionCap;
+  const scales = noiseScales(plan, inputs, params, context.bounds);
   const rows: CellValue[][] = [];
   const releasedHashes: string[] = [];
   let suppressedByNoise = 0;
@@ -78,13 +107,16 @@ export function discloseGroups(
     const groupKey = JSON.stringify(group.dims, (_, v) =>
       typeof v === "bigint" ? v.toString() : v,
     );
-    const noise = (component: Component, sensitivity: number) =>
-      stickyLaplace(
+    const noise = (component: Component) => {
+      const scale = scales.get(component);
+      if (scale === undefined) throw new Error(`no noise scale for ${component}`);
+      return stickyLaplace(
         context.secret,
         `${context.noiseKeyPrefix}|${groupKey}|${component}`,
-        sensitivity / epsilon,
+        scale,
       );
-    const noisyPersons = group.persons + noise("persons", 1);
+    };
+    const noisyPersons = group.persons + noise("persons");
     if (group.persons < params.minCellSize || noisyPersons < params.minCellSize) {
       suppressedByNoise++;
       continue;
@@ -94,19 +126,18 @@ export function discloseGroups(
         case "count_persons":
           return Math.max(0, roundToBase(noisyPersons, params.roundingBase));
         case "count_rows":
-          return Math.max(0, roundToBase(group.rows + noise("rows", cap), params.roundingBase));
+          return Math.max(0, roundToBase(group.rows + noise("rows"), params.roundingBase));
         case "sum": {
           const j = inputs.findIndex((input) => sameInput(input, m));
-          const sensitivity = cap * Math.max(Math.abs(m.lo), Math.abs(m.hi));
-          return round2((group.sums[j] ?? 0) + noise(`sum:${j}`, sensitivity));
+          return round2((group.sums[j] ?? 0) + noise(`sum:${j}`));
         }
         case "avg": {
           const j = inputs.findIndex((input) => sameInput(input, m));
           const mid = (m.lo + m.hi) / 2;
-          const count = (group.counts[j] ?? 0) + noise(`avg-count:${j}`, cap);
+          const count = (group.counts[j] ?? 0) + noise(`avg-count:${j}`);
           if (count < 1) return null;
           const centred = (group.sums[j] ?? 0) - mid * (group.counts[j] ?? 0);
-          const noisyCentred = centred + noise(`avg-sum:${j}`, (cap * (m.hi - m.lo)) / 2);
+          const noisyCentred = centred + noise(`avg-sum:${j}`);
           return round2(Math.min(m.hi, Math.max(m.lo, mid + noisyCentred / count)));
         }
       }
