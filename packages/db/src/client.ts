@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
 import Database from "better-sqlite3";
+import { rememberDialect } from "./bulk";
 import { probeDatabase } from "./engine/database";
 import { resolveDatabaseUrl } from "./env";
 import { DatabaseConfigError } from "./errors";
@@ -31,19 +32,28 @@ export function createDb(databaseUrl: string): Db {
   const { target } = resolveDatabaseUrl(databaseUrl);
   if (target.provider === "sqlite") {
     mkdirSync(dirname(target.file), { recursive: true });
-    return new PrismaClient({
+    const db = new PrismaClient({
       adapter: new PrismaBetterSqlite3({
         url: `file:${target.file}`,
         timeout: SQLITE_BUSY_TIMEOUT_MS,
       }),
     });
+    rememberDialect(db, { provider: "sqlite" });
+    return db;
   }
   const adapter = new PrismaPg(
     pgConfigFromUrl(target.url),
     target.schema === undefined ? undefined : { schema: target.schema },
   );
   // Same models, same API (see Db); only the generated provider differs.
-  return new PostgresPrismaClient({ adapter }) as unknown as Db;
+  const db = new PostgresPrismaClient({ adapter }) as unknown as Db;
+  rememberDialect(
+    db,
+    target.schema === undefined
+      ? { provider: "postgresql" }
+      : { provider: "postgresql", schema: target.schema },
+  );
+  return db;
 }
 
 /**

@@ -1,4 +1,11 @@
 // @opencohort/db: the application database (Prisma 7; SQLite by default, PostgreSQL by URL).
+export {
+  INCLUSION_CHUNK,
+  insertQueryInclusions,
+  type QueryInclusionRows,
+  type SqlDialect,
+  sqlDialectOf,
+} from "./bulk";
 export { createDb, type Db, openDb } from "./client";
 export { type DbEnv, DEFAULT_DATABASE_URL, loadDbEnv, REPO_ROOT, resolveDatabaseUrl } from "./env";
 export { DatabaseConfigError, isDatabaseConfigError } from "./errors";

@@ -1,0 +1,210 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { providerCases } from "../test/helpers";
+import { INCLUSION_CHUNK, insertQueryInclusions, type SqlDialect, sqlDialectOf } from "./bulk";
+import { createDb, type Db } from "./client";
+import { migrate } from "./migrate";
+import { pgConfigFromUrl } from "./pg-config";
+import { toDbUint } from "./uint";
+
+const hex = (n: number, bytes = 32) => `0x${n.toString(16).padStart(bytes * 2, "0")}`;
+
+/** Person ids that stress the encoding: int64 extremes, negatives, zero, > 2^53. */
+const EDGE_IDS = [
+  -(2n ** 63n),
+  2n ** 63n - 1n,
+  -1n,
+  0n,
+  1n,
+  2n ** 53n + 1n,
+  9_007_199_254_740_993n,
+  -9_007_199_254_740_993n,
+];
+
+/** `count` distinct ids: the edge cases, then a spread of large positive ones. */
+function personIds(count: number, salt: bigint): bigint[] {
+  const ids = new Set(EDGE_IDS);
+  for (let i = 0n; ids.size < count; i++) ids.add(4_000_000_000_000_000n + i * 7_919n + salt);
+  return [...ids].slice(0, count);
+}
+
+const ascending = (ids: Iterable<bigint>) => [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+const APP_SCHEMA = "oc_app";
+
+// PostgreSQL twice: the default schema, and tables under `?schema=` (Prisma qualifies its own
+// queries with that schema; the raw statement must land in the same tables).
+const cases = providerCases().flatMap((c) =>
+  c.name === "postgresql"
+    ? [
+        { ...c, label: "postgresql", schema: undefined },
+        { ...c, label: "postgresql ?schema=", schema: APP_SCHEMA },
+      ]
+    : [{ ...c, label: c.name, schema: undefined }],
+);
+
+/** Runs SQL as the test server's superuser on database `url`. */
+async function asAdmin(url: string, sql: string): Promise<void> {
+  const admin = new pg.Client(pgConfigFromUrl(url));
+  await admin.connect();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}
+
+describe.each(cases)("insertQueryInclusions on $label", ({ name, url: newUrl, skip, schema }) => {
+  let db: Db;
+  let url: string;
+  let dialect: SqlDialect;
+  let datasetId = "";
+  let versionId = "";
+  let seq = 0;
+
+  beforeAll(async () => {
+    if (skip) return;
+    url = newUrl();
+    await migrate(url);
+    if (schema !== undefined) {
+      // The migrated tables, moved under `schema`; `public` is left empty, so a statement
+      // that ignored `?schema=` would fail instead of writing to the wrong tables.
+      await asAdmin(url, `ALTER SCHEMA public RENAME TO ${schema}; CREATE SCHEMA public;`);
+      const withSchema = new URL(url);
+      withSchema.searchParams.set("schema", schema);
+      url = withSchema.toString();
+    }
+    db = createDb(url);
+    dialect = sqlDialectOf(db);
+    datasetId = hex(7);
+    await db.dataset.create({
+      data: {
+        id: datasetId,
+        steward: hex(1, 20),
+        price: toDbUint(1n),
+        accessDurationSeconds: 60,
+        metadataHash: hex(1),
+        listedBlock: 1n,
+        listedTxHash: hex(2),
+        updatedBlock: 1n,
+        versions: {
+          create: {
+            version: 1,
+            manifestHash: hex(3),
+            schemaVersion: hex(4),
+            publishedAt: new Date(),
+            publishedBlock: 1n,
+            publishedTxHash: hex(2),
+          },
+        },
+      },
+    });
+    versionId = (
+      await db.datasetVersion.findFirstOrThrow({ where: { datasetId }, select: { id: true } })
+    ).id;
+  });
+
+  afterAll(async () => {
+    if (skip) return;
+    await db.$disconnect();
+    if (name === "postgresql") {
+      await asAdmin(
+        inject("postgresUrl"),
+        `DROP DATABASE IF EXISTS "${new URL(url).pathname.slice(1)}" WITH (FORCE)`,
+      );
+    }
+  });
+
+  const newQuery = async () => {
+    seq += 1;
+    const row = await db.query.create({
+      data: {
+        researcherAddress: hex(2, 20),
+        datasetId,
+        datasetVersionId: versionId,
+        kind: "SQL",
+        sql: `SELECT ${seq}`,
+        status: "RUNNING",
+        epoch: seq,
+      },
+      select: { id: true, epoch: true },
+    });
+    return { queryId: row.id, epoch: row.epoch ?? 0 };
+  };
+
+  const stored = (queryId: string) =>
+    db.queryInclusion.findMany({
+      where: { queryId },
+      select: { personId: true, datasetId: true, epoch: true },
+      orderBy: { personId: "asc" },
+    });
+
+  it.skipIf(skip)("knows the provider and schema the client was created for", () => {
+    expect(dialect).toEqual(schema === undefined ? { provider: name } : { provider: name, schema });
+    expect(() => sqlDialectOf({} as Db)).toThrow(/createDb/);
+  });
+
+  it.skipIf(skip)(
+    "stores exactly one row per id, across a chunk boundary, with exact int64 values",
+    async () => {
+      const { queryId, epoch } = await newQuery();
+      const ids = personIds(INCLUSION_CHUNK + 1_234, 1n);
+      const written = await db.$transaction((tx) =>
+        insertQueryInclusions(tx, dialect, {
+          queryId,
+          datasetId,
+          epoch,
+          personIds: BigInt64Array.from(ids),
+        }),
+      );
+      expect(written).toBe(ids.length);
+      const rows = await stored(queryId);
+      expect(rows).toHaveLength(ids.length);
+      expect(rows.map((row) => row.personId)).toEqual(ascending(ids));
+      expect(new Set(rows.map((row) => `${row.datasetId}|${row.epoch}`))).toEqual(
+        new Set([`${datasetId}|${epoch}`]),
+      );
+      // The indexes the epoch weights and "who used my data" read agree with the rows.
+      expect(await db.queryInclusion.count({ where: { datasetId, epoch } })).toBe(ids.length);
+      for (const personId of EDGE_IDS) {
+        expect(await db.queryInclusion.count({ where: { datasetId, personId } })).toBe(1);
+      }
+    },
+  );
+
+  it.skipIf(skip)("writes nothing for no ids, and only the given query's rows", async () => {
+    const { queryId, epoch } = await newQuery();
+    expect(
+      await insertQueryInclusions(db, dialect, { queryId, datasetId, epoch, personIds: [] }),
+    ).toBe(0);
+    expect(await stored(queryId)).toEqual([]);
+    const other = await newQuery();
+    await insertQueryInclusions(db, dialect, { ...other, datasetId, personIds: [5n, 3n] });
+    expect(await stored(queryId)).toEqual([]);
+    expect((await stored(other.queryId)).map((row) => row.personId)).toEqual([3n, 5n]);
+  });
+
+  it.skipIf(skip)(
+    "fails on a repeated id and leaves nothing behind when its transaction rolls back",
+    async () => {
+      const { queryId, epoch } = await newQuery();
+      const ids = personIds(3_000, 2n);
+      const attempt = db.$transaction(async (tx) => {
+        await insertQueryInclusions(tx, dialect, { queryId, datasetId, epoch, personIds: ids });
+        // The same query stored twice would double a person's reward weight: refused.
+        await insertQueryInclusions(tx, dialect, {
+          queryId,
+          datasetId,
+          epoch,
+          personIds: [ids[1_000] as bigint],
+        });
+      });
+      await expect(attempt).rejects.toThrow();
+      expect(await stored(queryId)).toEqual([]);
+
+      // After the rollback the same write succeeds once, in full.
+      await insertQueryInclusions(db, dialect, { queryId, datasetId, epoch, personIds: ids });
+      expect((await stored(queryId)).map((row) => row.personId)).toEqual(ascending(ids));
+    },
+  );
+});
