@@ -340,6 +340,25 @@ describe("dataset.facets", () => {
     });
     expect(priced.total).toBe(facets.total);
   });
+  it("follows the catalogue: a delisting changes the next answer", async () => {
+    const facets = system.anonymous().dataset.facets;
+    expect((await facets()).total).toBe(3);
+    // Asthma (steward #2) is not used by the tests after this one.
+    await writeAs(system, 2, {
+      address: system.manifest.contracts.DatasetRegistry,
+      abi: datasetRegistryAbi,
+      functionName: "delist",
+      args: [asthma.datasetId],
+    });
+    await system.services.chain.indexer.syncOnce();
+    const after = await facets();
+    expect(after).toMatchObject({
+      total: 2,
+      persons: { min: 1_500, max: 1_500 },
+      price: { min: "80", max: "250" },
+    });
+    expect(after.conditions.map((condition) => condition.code)).not.toContain("ICD10:J45");
+  });
 });
 
 describe("dataset.byId", () => {

@@ -184,6 +184,8 @@ const badCursor = () =>
 // ─── Listing ─────────────────────────────────────────────────────────────────────────
 
 type ListInput = DatasetListQuery;
+/** Ids bound in one statement (SQLite allows 999 bound values: P2029). */
+const BIND_CHUNK = 300;
 type ListPage = { ids: string[]; total: number; start: number; lastKey: SortKey | undefined };
 
 /** Text, conditions and price: the filters that are columns of Dataset. */
@@ -202,16 +204,14 @@ function columnFilters(input: ListInput): Prisma.DatasetWhereInput {
 }
 
 /**
- * The latest version's size and schema hash of each dataset matching `where`, in one query
- * (not a relation load, which binds every dataset id).
+ * The latest version's size and schema hash of each dataset of `latestVersionOf` (id ->
+ * latest version number). Many datasets: one query over every listed dataset's versions
+ * (binding thousands of ids would take dozens of statements); a few: by id.
  */
-async function latestVersions(
-  db: Db,
-  where: Prisma.DatasetWhereInput,
-  latestVersionOf: ReadonlyMap<string, number>,
-) {
+async function latestVersions(db: Db, latestVersionOf: ReadonlyMap<string, number>) {
+  const ids = [...latestVersionOf.keys()];
   const rows = await db.datasetVersion.findMany({
-    where: { dataset: where },
+    where: ids.length <= BIND_CHUNK ? { datasetId: { in: ids } } : { dataset: { listed: true } },
     select: { datasetId: true, version: true, personCount: true, schemaVersion: true },
   });
   const latest = new Map<string, { persons: number | null; schemaVersion: string }>();
@@ -288,11 +288,6 @@ async function pageInDatabase(db: Db, input: ListInput & { sort: ColumnSort }): 
  * schema version belong to the latest version; titles order by JavaScript's lower case).
  */
 async function pageInMemory(db: Db, input: ListInput): Promise<ListPage> {
-  const where = columnFilters(input);
-  const rows = await db.dataset.findMany({
-    where,
-    select: { id: true, title: true, price: true, listedBlock: true, latestVersion: true },
-  });
   const schemaHash =
     input.schemaVersion === undefined
       ? undefined
@@ -300,9 +295,24 @@ async function pageInMemory(db: Db, input: ListInput): Promise<ListPage> {
         ? input.schemaVersion
         : keccak256(stringToHex(input.schemaVersion));
   const sizeFiltered = input.minPersons !== undefined || input.maxPersons !== undefined;
+  // Some version passing is necessary for the latest one to pass: the database narrows the
+  // rows first, and the latest version decides below.
+  const somePasses: Prisma.DatasetWhereInput[] = [];
+  if (sizeFiltered) {
+    somePasses.push({
+      versions: { some: { personCount: { gte: input.minPersons ?? 0, lte: input.maxPersons } } },
+    });
+  }
+  if (schemaHash !== undefined) {
+    somePasses.push({ versions: { some: { schemaVersion: schemaHash } } });
+  }
+  const rows = await db.dataset.findMany({
+    where: { AND: [columnFilters(input), ...somePasses] },
+    select: { id: true, title: true, price: true, listedBlock: true, latestVersion: true },
+  });
   const needsVersions = schemaHash !== undefined || sizeFiltered || input.sort === "persons-desc";
   const latest = needsVersions
-    ? await latestVersions(db, where, new Map(rows.map((row) => [row.id, row.latestVersion])))
+    ? await latestVersions(db, new Map(rows.map((row) => [row.id, row.latestVersion])))
     : undefined;
   const candidates: Candidate[] = [];
   for (const row of rows) {
@@ -345,6 +355,107 @@ async function pageInMemory(db: Db, input: ListInput): Promise<ListPage> {
     total: ordered.length,
     start,
     lastKey: page.at(-1)?.key,
+  };
+}
+
+// ─── Facets ──────────────────────────────────────────────────────────────────────────
+
+/**
+ * Changes whenever the facets can: a dataset row written (the indexer and stored metadata,
+ * conditions included, update `updatedAt`), a version published, removed or registered.
+ */
+async function catalogueFingerprint(db: Db): Promise<string> {
+  const [datasets, versions] = await Promise.all([
+    db.dataset.aggregate({ _count: { _all: true }, _max: { updatedAt: true } }),
+    db.datasetVersion.aggregate({ _count: { _all: true }, _max: { registeredAt: true } }),
+  ]);
+  return JSON.stringify([
+    datasets._count._all,
+    datasets._max.updatedAt,
+    versions._count._all,
+    versions._max.registeredAt,
+  ]);
+}
+
+type Facets = Awaited<ReturnType<typeof computeFacets>>;
+const facetsCache = new WeakMap<Db, { fingerprint: string; facets: Promise<Facets> }>();
+
+async function computeFacets(db: Db) {
+  const listed = { listed: true } satisfies Prisma.DatasetWhereInput;
+
+  const [conditionRows, prices, datasets] = await Promise.all([
+    db.datasetCondition.groupBy({
+      by: ["code", "label"],
+      where: { dataset: listed },
+      _count: { _all: true },
+    }),
+    db.dataset.aggregate({ where: listed, _min: { price: true }, _max: { price: true } }),
+    db.dataset.findMany({ where: listed, select: { id: true, latestVersion: true } }),
+  ]);
+  const latest = await latestVersions(
+    db,
+    new Map(datasets.map((row) => [row.id, row.latestVersion])),
+  );
+
+  // A code's label is the one most of its datasets give it.
+  const conditions = new Map<
+    string,
+    { code: string; label: string; datasets: number; votes: number }
+  >();
+  for (const row of conditionRows) {
+    const count = row._count._all;
+    const seen = conditions.get(row.code);
+    const better = !seen || count > seen.votes || (count === seen.votes && row.label < seen.label);
+    conditions.set(row.code, {
+      code: row.code,
+      label: better ? row.label : (seen?.label ?? row.label),
+      datasets: (seen?.datasets ?? 0) + count,
+      votes: better ? count : (seen?.votes ?? count),
+    });
+  }
+
+  let minPersons: number | undefined;
+  let maxPersons: number | undefined;
+  const bySchema = new Map<string, string[]>();
+  for (const [datasetId, version] of latest) {
+    const ids = bySchema.get(version.schemaVersion) ?? [];
+    ids.push(datasetId);
+    bySchema.set(version.schemaVersion, ids);
+    if (version.persons === null) continue;
+    minPersons = Math.min(minPersons ?? version.persons, version.persons);
+    maxPersons = Math.max(maxPersons ?? version.persons, version.persons);
+  }
+  const schemaVersions = await Promise.all(
+    [...bySchema].map(async ([hash, ids]) => ({
+      hash,
+      label: await schemaVersionLabel(db, hash, ids),
+      datasets: ids.length,
+    })),
+  );
+
+  const price = (column: string | null | undefined) =>
+    column ? formatUnits(BigInt(column), TOKEN_DECIMALS) : null;
+  const minPrice = price(prices._min.price);
+  const maxPrice = price(prices._max.price);
+  return {
+    /** Listed datasets. */
+    total: datasets.length,
+    conditions: [...conditions.values()]
+      .map(({ code, label, datasets }) => ({ code, label, datasets }))
+      .sort((a, b) => a.label.localeCompare(b.label, "en") || (a.code < b.code ? -1 : 1)),
+    /** By their keccak256 (as on chain); `label` as the stewards' metadata names it. */
+    schemaVersions: schemaVersions.sort(
+      (a, b) => b.datasets - a.datasets || (a.hash < b.hash ? -1 : 1),
+    ),
+    /** Persons in the latest version, over datasets whose files are registered. */
+    persons:
+      minPersons !== undefined && maxPersons !== undefined
+        ? { min: minPersons, max: maxPersons }
+        : null,
+    /** Datasets whose size is not known yet (no registered files). */
+    unsized: datasets.length - [...latest.values()].filter((v) => v.persons !== null).length,
+    /** Price of a pass in whole tokens. */
+    price: minPrice !== null && maxPrice !== null ? { min: minPrice, max: maxPrice } : null,
   };
 }
 
@@ -397,83 +508,16 @@ export const datasetRouter = {
    * versions with how many datasets have each, and the ranges of size and price.
    */
   facets: publicProcedure.query(async ({ ctx }) => {
-    const listed = { listed: true } satisfies Prisma.DatasetWhereInput;
-    const [conditionRows, prices, datasets] = await Promise.all([
-      ctx.db.datasetCondition.groupBy({
-        by: ["code", "label"],
-        where: { dataset: listed },
-        _count: { _all: true },
-      }),
-      ctx.db.dataset.aggregate({ where: listed, _min: { price: true }, _max: { price: true } }),
-      ctx.db.dataset.findMany({ where: listed, select: { id: true, latestVersion: true } }),
-    ]);
-    const latest = await latestVersions(
-      ctx.db,
-      listed,
-      new Map(datasets.map((row) => [row.id, row.latestVersion])),
-    );
-
-    // A code's label is the one most of its datasets give it.
-    const conditions = new Map<
-      string,
-      { code: string; label: string; datasets: number; votes: number }
-    >();
-    for (const row of conditionRows) {
-      const count = row._count._all;
-      const seen = conditions.get(row.code);
-      const better =
-        !seen || count > seen.votes || (count === seen.votes && row.label < seen.label);
-      conditions.set(row.code, {
-        code: row.code,
-        label: better ? row.label : (seen?.label ?? row.label),
-        datasets: (seen?.datasets ?? 0) + count,
-        votes: better ? count : (seen?.votes ?? count),
-      });
-    }
-
-    let minPersons: number | undefined;
-    let maxPersons: number | undefined;
-    const bySchema = new Map<string, string[]>();
-    for (const [datasetId, version] of latest) {
-      const ids = bySchema.get(version.schemaVersion) ?? [];
-      ids.push(datasetId);
-      bySchema.set(version.schemaVersion, ids);
-      if (version.persons === null) continue;
-      minPersons = Math.min(minPersons ?? version.persons, version.persons);
-      maxPersons = Math.max(maxPersons ?? version.persons, version.persons);
-    }
-    const schemaVersions = await Promise.all(
-      [...bySchema].map(async ([hash, ids]) => ({
-        hash,
-        label: await schemaVersionLabel(ctx.db, hash, ids),
-        datasets: ids.length,
-      })),
-    );
-
-    const price = (column: string | null | undefined) =>
-      column ? formatUnits(BigInt(column), TOKEN_DECIMALS) : null;
-    const minPrice = price(prices._min.price);
-    const maxPrice = price(prices._max.price);
-    return {
-      /** Listed datasets. */
-      total: datasets.length,
-      conditions: [...conditions.values()]
-        .map(({ code, label, datasets }) => ({ code, label, datasets }))
-        .sort((a, b) => a.label.localeCompare(b.label, "en") || (a.code < b.code ? -1 : 1)),
-      /** By their keccak256 (as on chain); `label` as the stewards' metadata names it. */
-      schemaVersions: schemaVersions.sort(
-        (a, b) => b.datasets - a.datasets || (a.hash < b.hash ? -1 : 1),
-      ),
-      /** Persons in the latest version, over datasets whose files are registered. */
-      persons:
-        minPersons !== undefined && maxPersons !== undefined
-          ? { min: minPersons, max: maxPersons }
-          : null,
-      /** Datasets whose size is not known yet (no registered files). */
-      unsized: datasets.length - [...latest.values()].filter((v) => v.persons !== null).length,
-      /** Price of a pass in whole tokens. */
-      price: minPrice !== null && maxPrice !== null ? { min: minPrice, max: maxPrice } : null,
-    };
+    // Every page render asks; the answer changes only with the catalogue's fingerprint.
+    const fingerprint = await catalogueFingerprint(ctx.db);
+    const cached = facetsCache.get(ctx.db);
+    if (cached?.fingerprint === fingerprint) return cached.facets;
+    const facets = computeFacets(ctx.db);
+    facetsCache.set(ctx.db, { fingerprint, facets });
+    facets.catch(() => {
+      if (facetsCache.get(ctx.db)?.facets === facets) facetsCache.delete(ctx.db);
+    });
+    return facets;
   }),
 
   /**
