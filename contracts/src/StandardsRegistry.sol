@@ -5,9 +5,9 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 /// @title StandardsRegistry
 /// @notice The governed standards that the compute engine and the marketplace enforce: minimum
-///         cell size k, rounding base, differential-privacy epsilon (per query and budget per
-///         researcher-dataset), purchase fee split and treasury, and accepted dataset schema
-///         versions. Owned by the TimelockController: only executed proposals change it.
+///         cell size k, rounding base, per-person contribution cap, differential-privacy
+///         epsilon (per query and budget per researcher-dataset), purchase fee split and
+///         treasury, and accepted dataset schema versions. Owned by the TimelockController: only executed proposals change it.
 /// @dev Epsilons are fixed-point with 18 decimals (1e18 = epsilon 1.0). The constructor emits
 ///      the same events as the setters, so an indexer can rebuild the whole state from logs.
 contract StandardsRegistry is Ownable {
@@ -19,6 +19,8 @@ contract StandardsRegistry is Ownable {
     uint32 public constant MIN_CELL_SIZE_CEILING = 10_000;
     /// @notice Largest allowed rounding base (1 = no rounding).
     uint32 public constant MAX_ROUNDING_BASE = 1_000;
+    /// @notice Largest allowed contribution cap (rows one person may add to one cell).
+    uint32 public constant MAX_CONTRIBUTION_CAP = 1_000;
     /// @notice Fixed-point scale of epsilon values.
     uint256 public constant EPSILON_SCALE = 1e18;
     /// @notice Largest allowed epsilon budget per researcher and dataset (100.0).
@@ -28,6 +30,8 @@ contract StandardsRegistry is Ownable {
     uint32 public constant DEFAULT_MIN_CELL_SIZE = 11;
     /// @notice Default rounding base for counts.
     uint32 public constant DEFAULT_ROUNDING_BASE = 5;
+    /// @notice Default contribution cap: one person adds at most 10 rows to a released count.
+    uint32 public constant DEFAULT_CONTRIBUTION_CAP = 10;
     /// @notice Default epsilon spent per query (0.1).
     uint128 public constant DEFAULT_EPSILON_PER_QUERY = 0.1e18;
     /// @notice Default epsilon budget per researcher and dataset (5.0).
@@ -51,6 +55,8 @@ contract StandardsRegistry is Ownable {
     error MinCellSizeOutOfRange(uint32 value);
     /// @notice The rounding base is outside [1, MAX_ROUNDING_BASE].
     error RoundingBaseOutOfRange(uint32 value);
+    /// @notice The contribution cap is outside [1, MAX_CONTRIBUTION_CAP].
+    error ContributionCapOutOfRange(uint32 value);
     /// @notice Epsilons must satisfy 0 < perQuery <= budget <= MAX_EPSILON_BUDGET.
     error InvalidEpsilon(uint128 perQuery, uint128 budget);
     /// @notice The fee split does not sum to BPS.
@@ -66,6 +72,8 @@ contract StandardsRegistry is Ownable {
     event MinCellSizeUpdated(uint32 previous, uint32 current);
     /// @notice The rounding base changed.
     event RoundingBaseUpdated(uint32 previous, uint32 current);
+    /// @notice The contribution cap changed.
+    event ContributionCapUpdated(uint32 previous, uint32 current);
     /// @notice The epsilon parameters changed (18-decimal fixed point).
     event EpsilonUpdated(uint128 epsilonPerQuery, uint128 epsilonBudget);
     /// @notice The purchase fee split changed.
@@ -79,6 +87,10 @@ contract StandardsRegistry is Ownable {
     uint32 public minCellSize;
     /// @notice Released counts are rounded to a multiple of this base.
     uint32 public roundingBase;
+    /// @notice Rows one person may contribute to one released cell. It bounds how far one
+    ///         person moves a count or sum, so the noise scales with it: a larger cap keeps
+    ///         more of the data's detail and adds more noise.
+    uint32 public contributionCap;
     /// @notice Epsilon spent by one query (18 decimals).
     uint128 public epsilonPerQuery;
     /// @notice Total epsilon a researcher may spend on one dataset (18 decimals).
@@ -97,6 +109,7 @@ contract StandardsRegistry is Ownable {
     {
         _setMinCellSize(DEFAULT_MIN_CELL_SIZE);
         _setRoundingBase(DEFAULT_ROUNDING_BASE);
+        _setContributionCap(DEFAULT_CONTRIBUTION_CAP);
         _setEpsilon(DEFAULT_EPSILON_PER_QUERY, DEFAULT_EPSILON_BUDGET);
         _setFeeSplit(DEFAULT_PATIENTS_BPS, DEFAULT_STEWARD_BPS, DEFAULT_TREASURY_BPS);
         _setTreasury(treasury_);
@@ -115,6 +128,12 @@ contract StandardsRegistry is Ownable {
     /// @param base The new rounding base.
     function setRoundingBase(uint32 base) external onlyOwner {
         _setRoundingBase(base);
+    }
+
+    /// @notice Sets the per-person contribution cap of a released cell (1..MAX_CONTRIBUTION_CAP).
+    /// @param cap The new contribution cap.
+    function setContributionCap(uint32 cap) external onlyOwner {
+        _setContributionCap(cap);
     }
 
     /// @notice Sets the epsilon per query and the budget per researcher-dataset (18 decimals).
@@ -184,6 +203,12 @@ contract StandardsRegistry is Ownable {
         if (base == 0 || base > MAX_ROUNDING_BASE) revert RoundingBaseOutOfRange(base);
         emit RoundingBaseUpdated(roundingBase, base);
         roundingBase = base;
+    }
+
+    function _setContributionCap(uint32 cap) private {
+        if (cap == 0 || cap > MAX_CONTRIBUTION_CAP) revert ContributionCapOutOfRange(cap);
+        emit ContributionCapUpdated(contributionCap, cap);
+        contributionCap = cap;
     }
 
     function _setEpsilon(uint128 perQuery, uint128 budget) private {

@@ -9,6 +9,7 @@ contract StandardsRegistryTest is BaseTest {
     function test_defaults() public view {
         assertEq(standards.minCellSize(), 11);
         assertEq(standards.roundingBase(), 5);
+        assertEq(standards.contributionCap(), 10);
         assertEq(standards.epsilonPerQuery(), 0.1e18);
         assertEq(standards.epsilonBudget(), 5e18);
         (uint16 p, uint16 s, uint16 t, address tr) = standards.feeSplit();
@@ -29,6 +30,8 @@ contract StandardsRegistryTest is BaseTest {
         emit StandardsRegistry.MinCellSizeUpdated(0, 11);
         vm.expectEmit();
         emit StandardsRegistry.RoundingBaseUpdated(0, 5);
+        vm.expectEmit();
+        emit StandardsRegistry.ContributionCapUpdated(0, 10);
         vm.expectEmit();
         emit StandardsRegistry.EpsilonUpdated(0.1e18, 5e18);
         vm.expectEmit();
@@ -108,6 +111,37 @@ contract StandardsRegistryTest is BaseTest {
         );
         vm.prank(outsider);
         standards.setRoundingBase(10);
+    }
+
+    function test_setContributionCap_updatesAndEmits() public {
+        vm.expectEmit(address(standards));
+        emit StandardsRegistry.ContributionCapUpdated(10, 3);
+        vm.prank(address(timelock));
+        standards.setContributionCap(3);
+        assertEq(standards.contributionCap(), 3);
+    }
+
+    function testFuzz_setContributionCap_validatesBounds(uint32 cap) public {
+        uint32 ceiling = standards.MAX_CONTRIBUTION_CAP();
+        vm.prank(address(timelock));
+        if (cap == 0 || cap > ceiling) {
+            vm.expectRevert(
+                abi.encodeWithSelector(StandardsRegistry.ContributionCapOutOfRange.selector, cap)
+            );
+            standards.setContributionCap(cap);
+            assertEq(standards.contributionCap(), 10);
+        } else {
+            standards.setContributionCap(cap);
+            assertEq(standards.contributionCap(), cap);
+        }
+    }
+
+    function test_setContributionCap_revertsWhenNotOwner() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider)
+        );
+        vm.prank(outsider);
+        standards.setContributionCap(3);
     }
 
     function test_setEpsilon_updatesAndEmits() public {

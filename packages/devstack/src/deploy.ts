@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   createChainPublicClient,
   type DeploymentManifest,
+  deployedContractNames,
   devAccountKey,
   isManifestLive,
   LOCAL_CHAIN_ID,
@@ -81,4 +83,50 @@ export async function deployDemoContracts(
       if (/Contract Address|ONCHAIN EXECUTION|Error/i.test(line)) log(line.trim());
     },
   });
+}
+
+/** Where the dev stack notes which contract build its local chain was deployed from. */
+const buildIdFile = (stateDir: string) => join(stateDir, "contracts-build-id");
+
+/**
+ * A fingerprint of the compiled contracts the dev stack deploys (their runtime bytecode in
+ * `forge build` output), so a chain deployed from older sources is recognised.
+ */
+export function contractsBuildId(): string {
+  const hash = createHash("sha256");
+  for (const name of deployedContractNames) {
+    const artifact = join(contractsDir, "out", `${name}.sol`, `${name}.json`);
+    const parsed = JSON.parse(readFileSync(artifact, "utf8")) as {
+      deployedBytecode?: { object?: string };
+    };
+    hash.update(`${name}:${parsed.deployedBytecode?.object ?? ""}\n`);
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * When the saved local chain was deployed from other contract sources than the current build,
+ * its contracts cannot serve this code (a new function, a new event): the chain state, its
+ * manifest and the default database mirroring it are removed, so this start deploys afresh.
+ * Dataset files are kept. Returns whether it reset.
+ */
+export function resetIfContractsChanged(options: {
+  stateDir: string;
+  manifestPath: string;
+  buildId: string;
+  /** The default SQLite mirror, if the database is the dev stack's own. */
+  databaseFile: string | null;
+}): boolean {
+  const chainState = join(options.stateDir, "anvil-state.json");
+  const recorded = existsSync(buildIdFile(options.stateDir))
+    ? readFileSync(buildIdFile(options.stateDir), "utf8").trim()
+    : null;
+  const stale = existsSync(chainState) && recorded !== options.buildId;
+  if (stale) {
+    for (const file of [chainState, options.manifestPath, options.databaseFile]) {
+      if (file) rmSync(file, { force: true });
+    }
+  }
+  writeFileSync(buildIdFile(options.stateDir), `${options.buildId}\n`);
+  return stale;
 }

@@ -6,7 +6,14 @@ import { createChainPublicClient, LOCAL_CHAIN_ID } from "@opencohort/chain";
 import { type RunningAnvil, startAnvil } from "@opencohort/chain/anvil";
 import { createIndexer } from "@opencohort/chain/indexer/indexer";
 import { isDatabaseConfigError, loadDbEnv, migrate, openDb } from "@opencohort/db";
-import { demoCast, deployDemoContracts, liveDeployment, manifestPathFor } from "./deploy";
+import {
+  contractsBuildId,
+  demoCast,
+  deployDemoContracts,
+  liveDeployment,
+  manifestPathFor,
+  resetIfContractsChanged,
+} from "./deploy";
 import { ConfigError, type DevstackEnv, parseDevstackEnv, repoRoot } from "./env";
 import { assertPortFree, waitForHttp } from "./ports";
 import { seedDemo } from "./seed";
@@ -59,6 +66,16 @@ async function run(env: DevstackEnv, supervisor: Supervisor): Promise<void> {
     await assertChainAnswers(rpcUrl);
   } else {
     await assertPortFree(env.OPENCOHORT_ANVIL_PORT, "OPENCOHORT_ANVIL_PORT");
+    const reset = resetIfContractsChanged({
+      stateDir: env.OPENCOHORT_STATE_DIR,
+      manifestPath: manifestPathFor(env.OPENCOHORT_STATE_DIR),
+      buildId: contractsBuildId(),
+      databaseFile:
+        env.DATABASE_URL === undefined && target.provider === "sqlite" ? target.file : null,
+    });
+    if (reset) {
+      console.log("  ✓ The contracts changed since the last start: the local chain starts afresh");
+    }
     const anvil: RunningAnvil = await step("Starting the local chain (anvil)", () =>
       startAnvil({
         port: env.OPENCOHORT_ANVIL_PORT,

@@ -12,6 +12,8 @@ export const MIN_CELL_SIZE_FLOOR = 2;
 export const MIN_CELL_SIZE_CEILING = 10_000;
 /** StandardsRegistry.MAX_ROUNDING_BASE. */
 export const MAX_ROUNDING_BASE = 1_000;
+/** StandardsRegistry.MAX_CONTRIBUTION_CAP. */
+export const MAX_CONTRIBUTION_CAP = 1_000;
 /** StandardsRegistry.MAX_EPSILON_BUDGET / EPSILON_SCALE. */
 export const MAX_EPSILON_BUDGET = 100;
 /** StandardsRegistry.BPS. */
@@ -48,6 +50,11 @@ export const proposalChangeSchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("roundingBase"),
     value: z.number().int().min(1).max(MAX_ROUNDING_BASE),
+  }),
+  /** Rows one person may contribute to one released cell (the noise scales with it). */
+  z.object({
+    kind: z.literal("contributionCap"),
+    value: z.number().int().min(1).max(MAX_CONTRIBUTION_CAP),
   }),
   z
     .object({

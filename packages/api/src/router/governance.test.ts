@@ -91,6 +91,8 @@ describe("governance", () => {
     const bad = [
       [{ kind: "minCellSize", value: 1 }, /^change\.value: /],
       [{ kind: "roundingBase", value: 1_001 }, /^change\.value: /],
+      [{ kind: "contributionCap", value: 0 }, /^change\.value: /],
+      [{ kind: "contributionCap", value: 1_001 }, /^change\.value: /],
       [{ kind: "epsilon", perQuery: "2", budget: "1" }, /^change\.perQuery: /],
       [{ kind: "epsilon", perQuery: "0.1", budget: "101" }, /^change\.budget: /],
       [
@@ -206,6 +208,28 @@ describe("governance", () => {
     });
     expect(query.status).toBe("SUCCEEDED");
     expect(query.receipt?.parameters.minCellSize).toBe(20);
+  });
+
+  it("the contribution cap is governed, and the next query runs with it", async () => {
+    const before = await system.anonymous().governance.standards();
+    expect(before.onChain.contributionCap).toBe(10);
+    expect(before.snapshot?.contributionCap).toBe(10);
+    const built = await steward.governance.buildProposal({
+      change: { kind: "contributionCap", value: 3 },
+      description: "Cap each person's contribution to a cell at 3 rows",
+    });
+    expect(built.change).toEqual({ kind: "contributionCap", value: 3 });
+    await pass(built);
+    const after = await system.anonymous().governance.standards();
+    expect(after.onChain.contributionCap).toBe(3);
+    expect(after.snapshot?.contributionCap).toBe(3);
+    expect(after.inSync).toBe(true);
+    const query = await researcher.query.submit({
+      datasetId: dataset.datasetId,
+      sql: "SELECT sex, count(*) FROM condition_occurrence JOIN person USING (person_id) GROUP BY sex",
+    });
+    expect(query.status).toBe("SUCCEEDED");
+    expect(query.receipt?.parameters.contributionCap).toBe(3);
   });
 
   it("steward membership: lists the stewards; admits and removes one by proposal", async () => {

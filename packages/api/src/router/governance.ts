@@ -11,6 +11,7 @@ import { fromDbUint, type Prisma } from "@opencohort/db";
 import {
   BPS,
   buildProposalInputSchema,
+  MAX_CONTRIBUTION_CAP,
   MAX_EPSILON_BUDGET,
   MAX_ROUNDING_BASE,
   MIN_CELL_SIZE_CEILING,
@@ -147,7 +148,7 @@ export const governanceRouter = {
     const { client, manifest } = ctx.chain;
     const registry = { address: manifest.contracts.StandardsRegistry, abi: standardsRegistryAbi };
     const governor = { address: manifest.contracts.StewardGovernor, abi: stewardGovernorAbi };
-    const [snapshot, k, base, perQuery, budget, fees, delay, period, threshold, minDelay] =
+    const [snapshot, k, base, cap, perQuery, budget, fees, delay, period, threshold, minDelay] =
       await Promise.all([
         ctx.db.standardsSnapshot.findFirst({
           where: { chainId: ctx.chain.chainId },
@@ -156,6 +157,7 @@ export const governanceRouter = {
             block: true,
             minCellSize: true,
             roundingBase: true,
+            contributionCap: true,
             epsilonPerQuery: true,
             epsilonBudget: true,
             patientsBps: true,
@@ -167,6 +169,7 @@ export const governanceRouter = {
         }),
         client.readContract({ ...registry, functionName: "minCellSize" }),
         client.readContract({ ...registry, functionName: "roundingBase" }),
+        client.readContract({ ...registry, functionName: "contributionCap" }),
         client.readContract({ ...registry, functionName: "epsilonPerQuery" }),
         client.readContract({ ...registry, functionName: "epsilonBudget" }),
         client.readContract({ ...registry, functionName: "feeSplit" }),
@@ -182,6 +185,7 @@ export const governanceRouter = {
     const onChain = {
       minCellSize: Number(k),
       roundingBase: Number(base),
+      contributionCap: Number(cap),
       epsilonPerQuery: formatUnits(perQuery, 18),
       epsilonBudget: formatUnits(budget, 18),
       patientsBps: Number(fees[0]),
@@ -194,6 +198,7 @@ export const governanceRouter = {
           block: snapshot.block,
           minCellSize: snapshot.minCellSize,
           roundingBase: snapshot.roundingBase,
+          contributionCap: snapshot.contributionCap,
           epsilonPerQuery: formatUnits(fromDbUint(snapshot.epsilonPerQuery), 18),
           epsilonBudget: formatUnits(fromDbUint(snapshot.epsilonBudget), 18),
           patientsBps: snapshot.patientsBps,
@@ -222,18 +227,13 @@ export const governanceRouter = {
       limits: {
         minCellSize: { min: MIN_CELL_SIZE_FLOOR, max: MIN_CELL_SIZE_CEILING },
         roundingBase: { min: 1, max: MAX_ROUNDING_BASE },
+        contributionCap: { min: 1, max: MAX_CONTRIBUTION_CAP },
         epsilonBudgetMax: MAX_EPSILON_BUDGET,
         bps: BPS,
       },
     };
   }),
 
-  /**
-   * Governor.propose arguments for one change (a StandardsRegistry setter or a StewardBadge
-   * mint/burn, through the timelock), with the descriptionHash queue/execute need and the id
-   * the proposal will get. A membership change that could only revert at execution (admit a
-   * steward, remove a non-steward) is refused now.
-   */
   /**
    * The admitted stewards (StewardBadge holders, mirrored from StewardAdmitted /
    * StewardRemoved), oldest first, with the datasets each lists. One badge is one vote.
@@ -257,6 +257,12 @@ export const governanceRouter = {
     }));
   }),
 
+  /**
+   * Governor.propose arguments for one change (a StandardsRegistry setter or a StewardBadge
+   * mint/burn, through the timelock), with the descriptionHash queue/execute need and the id
+   * the proposal will get. A membership change that could only revert at execution (admit a
+   * steward, remove a non-steward) is refused now.
+   */
   buildProposal: roleProcedure("steward")
     .input(buildProposalInputSchema)
     .mutation(async ({ ctx, input }) => {

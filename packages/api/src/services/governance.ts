@@ -106,6 +106,14 @@ export function proposalCall(
           args: [change.value],
         }),
       );
+    case "contributionCap":
+      return standards(
+        encodeFunctionData({
+          abi: standardsRegistryAbi,
+          functionName: "setContributionCap",
+          args: [change.value],
+        }),
+      );
     case "epsilon":
       return standards(
         encodeFunctionData({
@@ -146,6 +154,7 @@ export function proposalCall(
 export type DecodedCall =
   | { kind: "minCellSize"; value: number }
   | { kind: "roundingBase"; value: number }
+  | { kind: "contributionCap"; value: number }
   | { kind: "epsilon"; perQuery: string; budget: string }
   | { kind: "feeSplit"; patientsBps: number; stewardBps: number; treasuryBps: number }
   | { kind: "treasury"; treasury: string }
@@ -184,6 +193,8 @@ export function describeCall(
         return { kind: "minCellSize", value: Number(call.args[0]) };
       case "setRoundingBase":
         return { kind: "roundingBase", value: Number(call.args[0]) };
+      case "setContributionCap":
+        return { kind: "contributionCap", value: Number(call.args[0]) };
       case "setEpsilon":
         return {
           kind: "epsilon",

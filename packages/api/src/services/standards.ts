@@ -12,6 +12,7 @@ export interface GovernedStandards {
   block: bigint;
   minCellSize: number;
   roundingBase: number;
+  contributionCap: number;
   epsilonPerQuery: number;
   epsilonBudget: number;
   /** bytes32 hashes of the accepted dataset schema versions. */
@@ -27,6 +28,7 @@ export async function governedStandards(db: Db, chainId: number): Promise<Govern
       block: true,
       minCellSize: true,
       roundingBase: true,
+      contributionCap: true,
       epsilonPerQuery: true,
       epsilonBudget: true,
       acceptedSchemaVersions: true,
@@ -42,6 +44,7 @@ export async function governedStandards(db: Db, chainId: number): Promise<Govern
     block: snapshot.block,
     minCellSize: snapshot.minCellSize,
     roundingBase: snapshot.roundingBase,
+    contributionCap: snapshot.contributionCap,
     epsilonPerQuery: fixedToEpsilon(BigInt(snapshot.epsilonPerQuery)),
     epsilonBudget: fixedToEpsilon(BigInt(snapshot.epsilonBudget)),
     acceptedSchemaVersions: Array.isArray(snapshot.acceptedSchemaVersions)
@@ -55,6 +58,7 @@ export function disclosureParams(standards: GovernedStandards): DisclosureParams
   return disclosureParamsSchema.parse({
     minCellSize: standards.minCellSize,
     roundingBase: standards.roundingBase,
+    contributionCap: standards.contributionCap,
     epsilonPerQuery: standards.epsilonPerQuery,
   });
 }

@@ -80,13 +80,14 @@ describe("the event indexer against a real anvil", () => {
       select: {
         minCellSize: true,
         roundingBase: true,
+        contributionCap: true,
         patientsBps: true,
         stewardBps: true,
         treasuryBps: true,
         acceptedSchemaVersions: true,
       },
     });
-    expect(standards).toMatchObject({ minCellSize: 11, roundingBase: 5 });
+    expect(standards).toMatchObject({ minCellSize: 11, roundingBase: 5, contributionCap: 10 });
     expect(
       (standards?.patientsBps ?? 0) + (standards?.stewardBps ?? 0) + (standards?.treasuryBps ?? 0),
     ).toBe(10_000);

@@ -39,6 +39,7 @@ export const mirroredEvents = {
   standards: [
     "MinCellSizeUpdated",
     "RoundingBaseUpdated",
+    "ContributionCapUpdated",
     "EpsilonUpdated",
     "FeeSplitUpdated",
     "TreasuryUpdated",
@@ -364,6 +365,8 @@ async function rebuildStandards(tx: Tx, chainId: number, events: StoredEvent[]):
   const state = {
     minCellSize: 0,
     roundingBase: 0,
+    // Registries deployed before the cap was governed never emit it: compute's former constant.
+    contributionCap: 10,
     epsilonPerQuery: toDbUint(0),
     epsilonBudget: toDbUint(0),
     patientsBps: 0,
@@ -380,6 +383,9 @@ async function rebuildStandards(tx: Tx, chainId: number, events: StoredEvent[]):
         break;
       case "RoundingBaseUpdated":
         state.roundingBase = Number(args.current);
+        break;
+      case "ContributionCapUpdated":
+        state.contributionCap = Number(args.current);
         break;
       case "EpsilonUpdated":
         state.epsilonPerQuery = toDbUint(str(args, "epsilonPerQuery"));

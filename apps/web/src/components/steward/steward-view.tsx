@@ -62,6 +62,10 @@ function Standards() {
               <dd>{s.onChain.roundingBase}</dd>
             </div>
             <div>
+              <dt>Contribution cap</dt>
+              <dd data-testid="standard-cap">{s.onChain.contributionCap} rows</dd>
+            </div>
+            <div>
               <dt>ε per query</dt>
               <dd>{s.onChain.epsilonPerQuery}</dd>
             </div>
@@ -215,6 +219,8 @@ function describe(change: Change): string {
       return `Minimum cell size k → ${change.value}`;
     case "roundingBase":
       return `Rounding base → ${change.value}`;
+    case "contributionCap":
+      return `Contribution cap → ${change.value} rows per person`;
     case "epsilon":
       return `ε per query → ${change.perQuery}, budget → ${change.budget}`;
     case "feeSplit":
@@ -412,6 +418,7 @@ function Proposals({ chain, session }: { chain: ChainInfo; session: Session | un
 type Kind =
   | "minCellSize"
   | "roundingBase"
+  | "contributionCap"
   | "epsilon"
   | "feeSplit"
   | "schemaVersion"
@@ -442,6 +449,7 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
     switch (kind) {
       case "minCellSize":
       case "roundingBase":
+      case "contributionCap":
         return { kind, value: Number(fields.value) };
       case "epsilon":
         return { kind, perQuery: fields.perQuery ?? "", budget: fields.budget ?? "" };
@@ -466,6 +474,8 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
         return `Set the minimum cell size k to ${c.value}`;
       case "roundingBase":
         return `Set the rounding base to ${c.value}`;
+      case "contributionCap":
+        return `Cap each person's contribution to a cell at ${c.value} rows`;
       case "epsilon":
         return `Set epsilon to ${c.perQuery} per query and ${c.budget} per budget`;
       case "feeSplit":
@@ -518,6 +528,7 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
           >
             <option value="minCellSize">Minimum cell size k</option>
             <option value="roundingBase">Rounding base</option>
+            <option value="contributionCap">Contribution cap (rows per person)</option>
             <option value="epsilon">Epsilon (per query, budget)</option>
             <option value="feeSplit">Fee split (bps)</option>
             <option value="schemaVersion">Schema version</option>
@@ -525,7 +536,7 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
             <option value="removeSteward">Remove a steward</option>
           </select>
         </label>
-        {(kind === "minCellSize" || kind === "roundingBase") && (
+        {(kind === "minCellSize" || kind === "roundingBase" || kind === "contributionCap") && (
           <label>
             New value
             <input
