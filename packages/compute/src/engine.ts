@@ -258,12 +258,13 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
             }
           : {}),
       });
-      const [, , releasedResult, summaryResult] = (await sandbox.exec(datasetKey, [
-        { ...compiled.perPerson, read: "none" },
-        { ...compiled.groups, read: "none" },
+      const setup = [compiled.perPerson, compiled.boundGroupsPerPerson, compiled.groups];
+      const aggregated = await sandbox.exec(datasetKey, [
+        ...setup.flatMap((step) => (step ? [{ ...step, read: "none" as const }] : [])),
         { ...compiled.released, read: "rows" },
         { ...compiled.summary, read: "rows" },
-      ])) as [null, null, RowsResult, RowsResult];
+      ]);
+      const [releasedResult, summaryResult] = aggregated.slice(-2) as [RowsResult, RowsResult];
 
       const groups = toGroups(
         releasedResult,

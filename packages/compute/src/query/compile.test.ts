@@ -46,8 +46,9 @@ async function runTable(groupsPerPerson?: { max: number; salt: string }) {
     maxGroups: 1000,
     ...(groupsPerPerson ? { groupsPerPerson } : {}),
   });
-  await db.run(compiled.perPerson.sql, compiled.perPerson.params);
-  await db.run(compiled.groups.sql, compiled.groups.params);
+  for (const step of [compiled.perPerson, compiled.boundGroupsPerPerson, compiled.groups]) {
+    if (step) await db.run(step.sql, step.params);
+  }
   const rows = async (sql: string) => (await db.runAndReadAll(sql)).getRowObjectsJson();
   return {
     compiled,
@@ -79,8 +80,8 @@ describe("the per-person table of an event-level query", () => {
 
   it("binds the salt and the bound as parameters", async () => {
     const { compiled } = await runTable({ max: 5, salt: "salt-a" });
-    expect(compiled.perPerson.sql).not.toContain("salt-a");
-    expect(compiled.perPerson.params).toEqual(expect.arrayContaining(["salt-a", 5]));
+    expect(compiled.boundGroupsPerPerson?.sql).not.toContain("salt-a");
+    expect(compiled.boundGroupsPerPerson?.params).toEqual([5, "salt-a"]);
   });
 
   it("is unbounded without the option (the person-level compilation)", async () => {
