@@ -17,6 +17,7 @@ export {
   publicCatalogue,
 } from "./catalogue/dataset";
 export { cohortToSql, parseCohortDefinition } from "./cohort/compile";
+export { type ContributionBounds, MAX_GROUPS_PER_PERSON } from "./disclosure/bounds";
 export {
   type ComputeEngine,
   type ComputeEngineOptions,
