@@ -1,7 +1,13 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { providerCases } from "../test/helpers";
-import { INCLUSION_CHUNK, insertQueryInclusions, type SqlDialect, sqlDialectOf } from "./bulk";
+import {
+  INCLUSION_CHUNK,
+  insertQueryInclusions,
+  type SqlDialect,
+  selectConsentedPersonIds,
+  sqlDialectOf,
+} from "./bulk";
 import { createDb, type Db } from "./client";
 import { migrate } from "./migrate";
 import { pgConfigFromUrl } from "./pg-config";
@@ -54,7 +60,7 @@ async function asAdmin(url: string, sql: string): Promise<void> {
   }
 }
 
-describe.each(cases)("insertQueryInclusions on $label", ({ name, url: newUrl, skip, schema }) => {
+describe.each(cases)("bulk statements on $label", ({ name, url: newUrl, skip, schema }) => {
   let db: Db;
   let url: string;
   let dialect: SqlDialect;
@@ -77,9 +83,16 @@ describe.each(cases)("insertQueryInclusions on $label", ({ name, url: newUrl, sk
     db = createDb(url);
     dialect = sqlDialectOf(db);
     datasetId = hex(7);
-    await db.dataset.create({
+    for (const id of [datasetId, hex(8)]) await newDataset(id);
+    versionId = (
+      await db.datasetVersion.findFirstOrThrow({ where: { datasetId }, select: { id: true } })
+    ).id;
+  });
+
+  const newDataset = (id: string) =>
+    db.dataset.create({
       data: {
-        id: datasetId,
+        id,
         steward: hex(1, 20),
         price: toDbUint(1n),
         accessDurationSeconds: 60,
@@ -98,11 +111,8 @@ describe.each(cases)("insertQueryInclusions on $label", ({ name, url: newUrl, sk
           },
         },
       },
+      select: { id: true },
     });
-    versionId = (
-      await db.datasetVersion.findFirstOrThrow({ where: { datasetId }, select: { id: true } })
-    ).id;
-  });
 
   afterAll(async () => {
     if (skip) return;
@@ -205,6 +215,42 @@ describe.each(cases)("insertQueryInclusions on $label", ({ name, url: newUrl, sk
       // After the rollback the same write succeeds once, in full.
       await insertQueryInclusions(db, dialect, { queryId, datasetId, epoch, personIds: ids });
       expect((await stored(queryId)).map((row) => row.personId)).toEqual(ascending(ids));
+    },
+  );
+  it.skipIf(skip)(
+    "reads the enrolled persons with granted consent for that dataset only, ascending",
+    async () => {
+      const wallet = (n: number) => hex(n, 20);
+      const ids = personIds(2_600, 3n);
+      await db.enrolment.createMany({
+        data: ids.map((personId, i) => ({ datasetId, personId, patientAddress: wallet(i + 1) })),
+      });
+      const consent = (i: number, id: string, granted: boolean) => ({
+        patientAddress: wallet(i + 1),
+        datasetId: id,
+        granted,
+        nonce: toDbUint(1n),
+        lastBlock: 5n,
+        lastLogIndex: 0,
+        lastTxHash: hex(9),
+      });
+      // Every other patient consents (the edge ids among them), every fifth of those revoked;
+      // a consent for another dataset and one of a wallet that is not enrolled do not count.
+      const consenting = ids.map((_, i) => i).filter((i) => i % 2 === 0);
+      await db.consentState.createMany({
+        data: [
+          ...consenting.map((i) => consent(i, datasetId, i % 5 !== 0)),
+          consent(1, hex(8), true),
+          consent(99_999, datasetId, true),
+        ],
+      });
+      const expected = ascending(
+        consenting.filter((i) => i % 5 !== 0).map((i) => ids[i] as bigint),
+      );
+      const read = await db.$transaction((tx) => selectConsentedPersonIds(tx, dialect, datasetId));
+      expect(read).toBeInstanceOf(BigInt64Array);
+      expect([...read]).toEqual(expected);
+      expect(await selectConsentedPersonIds(db, dialect, hex(8))).toHaveLength(0);
     },
   );
 });

@@ -1,9 +1,11 @@
 /**
- * Bulk writes that Prisma's query builder makes slow: `createMany` binds four values per row
- * and maps every row in JavaScript, which for a query over thousands of persons costs more
- * than the query itself. Here one statement per chunk binds a single value holding the
- * whole list (SQLite: a JSON array read with json_each; PostgreSQL: a bigint[] unnested),
- * through `$executeRaw` tagged templates, so every value is bound and none is spliced.
+ * Reads and writes over thousands of rows that Prisma's query builder makes slow:
+ * `createMany` binds four values per row and maps every row in JavaScript, and a join of two
+ * tables without a relation has to be done as chunked `IN (...)` lists. Here each is one
+ * statement through `$queryRaw`/`$executeRaw` tagged templates, so every value is bound and
+ * none is spliced; a list of ids is one bound value (SQLite: a JSON array read with
+ * json_each; PostgreSQL: a bigint[] unnested). Tables are qualified as Prisma qualifies its
+ * own queries, so a PostgreSQL `?schema=` is honoured.
  */
 import type { Db } from "./client";
 import { Prisma } from "./generated/sqlite/client";
@@ -84,4 +86,26 @@ export async function insertQueryInclusions(
     throw new Error(`Wrote ${written} query inclusions for ${personIds.length} person ids.`);
   }
   return written;
+}
+
+/**
+ * The `personId`s (ascending) of the patients enrolled in `datasetId` whose mirrored consent
+ * for it is granted: Enrolment ⋈ ConsentState on (patientAddress, datasetId). The two tables
+ * have no relation in the schema (consent is mirrored from the chain and may precede an
+ * enrolment), hence one raw join. Only person ids are read; addresses stay in the database.
+ */
+export async function selectConsentedPersonIds(
+  client: Db | Prisma.TransactionClient,
+  dialect: SqlDialect,
+  datasetId: string,
+): Promise<BigInt64Array> {
+  const rows = await client.$queryRaw<{ personId: bigint }[]>`
+    SELECT enrolment."personId" AS "personId"
+    FROM ${tableName(dialect, "Enrolment")} AS enrolment
+    JOIN ${tableName(dialect, "ConsentState")} AS consent
+      ON consent."patientAddress" = enrolment."patientAddress"
+     AND consent."datasetId" = enrolment."datasetId"
+    WHERE enrolment."datasetId" = ${datasetId} AND consent."granted" = TRUE`;
+  // Sorted here rather than by ORDER BY: one numeric order whatever the provider.
+  return BigInt64Array.from(rows, (row) => BigInt(row.personId)).sort();
 }

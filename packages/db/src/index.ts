@@ -4,6 +4,7 @@ export {
   insertQueryInclusions,
   type QueryInclusionRows,
   type SqlDialect,
+  selectConsentedPersonIds,
   sqlDialectOf,
 } from "./bulk";
 export { createDb, type Db, openDb } from "./client";

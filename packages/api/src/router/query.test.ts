@@ -31,13 +31,21 @@ afterAll(async () => {
   await system?.stop();
 });
 
-const inclusionsOf = async (queryId: string) =>
-  (
-    await system.db.queryInclusion.findMany({
-      where: { queryId },
-      select: { personId: true, datasetId: true, epoch: true },
-    })
-  ).map((row) => row.personId);
+/** The persons a query included, after checking every row names the query's dataset and epoch. */
+const inclusionsOf = async (queryId: string) => {
+  const query = await system.db.query.findUniqueOrThrow({
+    where: { id: queryId },
+    select: { datasetId: true, epoch: true },
+  });
+  const rows = await system.db.queryInclusion.findMany({
+    where: { queryId },
+    select: { personId: true, datasetId: true, epoch: true },
+  });
+  for (const row of rows) {
+    expect({ datasetId: row.datasetId, epoch: row.epoch }).toEqual(query);
+  }
+  return rows.map((row) => row.personId);
+};
 
 const storedQuery = (id: string) =>
   system.db.query.findUniqueOrThrow({
@@ -306,5 +314,53 @@ describe("query.submit (researcher with an access pass)", () => {
     await expect(
       other.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX }),
     ).rejects.toMatchObject({ code: "FORBIDDEN" });
+  });
+});
+
+describe("query.submit storing the inclusions", () => {
+  const FAIL_TRIGGER = "test_refuse_one_inclusion";
+
+  afterAll(async () => {
+    await system.db.$executeRawUnsafe(`DROP TRIGGER IF EXISTS ${FAIL_TRIGGER}`);
+  });
+
+  it("stores none and marks the query FAILED when the write fails midway; the next query stores them all", async () => {
+    const third = await system.signIn(7);
+    await buyAccess(system, 7, dataset);
+    const revoked = dataset.patients.find((p) => p.devIndex === 6)?.personId;
+    const consented = dataset.consentedPersonIds.filter((id) => id !== revoked);
+    // The database refuses one person in the middle of the ascending set: rows before it are
+    // already written by the statement when it aborts.
+    const sorted = [...consented].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const refusedPerson = sorted[Math.floor(sorted.length / 2)] as bigint;
+    await system.db.$executeRawUnsafe(
+      `CREATE TRIGGER ${FAIL_TRIGGER} BEFORE INSERT ON "QueryInclusion"
+       WHEN NEW."personId" = ${refusedPerson}
+       BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+    );
+    const inclusionsBefore = await system.db.queryInclusion.count();
+    const failed = await third.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX });
+    expect(failed).toMatchObject({
+      status: "FAILED",
+      error: { rule: "query-failed", message: "The query failed." },
+      result: null,
+      receipt: null,
+    });
+    expect(await storedQuery(failed.id)).toMatchObject({
+      includedPersonCount: null,
+      receiptHash: null,
+      resultHash: null,
+    });
+    expect(await system.db.queryInclusion.count()).toBe(inclusionsBefore);
+
+    await system.db.$executeRawUnsafe(`DROP TRIGGER ${FAIL_TRIGGER}`);
+    const query = await third.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX });
+    expect(query.status).toBe("SUCCEEDED");
+    const included = await inclusionsOf(query.id);
+    expect(included).toHaveLength(consented.length);
+    expect([...included].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(sorted);
+    expect((await storedQuery(query.id)).includedPersonCount).toBe(consented.length);
+    expect(await system.db.queryInclusion.count()).toBe(inclusionsBefore + consented.length);
+    expect(await inclusionsOf(failed.id)).toHaveLength(0);
   });
 });

@@ -17,7 +17,7 @@
  */
 
 import { cohortToSql, type DatasetCatalogue, parseCohortDefinition } from "@opencohort/compute";
-import { type Prisma, toDbUint } from "@opencohort/db";
+import { insertQueryInclusions, type Prisma, sqlDialectOf, toDbUint } from "@opencohort/db";
 import type { CohortDefinitionInput, QueryError } from "@opencohort/validators";
 import type { Address, Hex } from "viem";
 import type { ApiServices } from "../context";
@@ -45,8 +45,6 @@ export interface ExecuteQueryOptions {
 type Finish =
   | { status: "REJECTED" | "FAILED"; rule: string; message: string }
   | { status: "SUCCEEDED" };
-
-const INCLUSION_CHUNK = 1_000;
 
 /** Creates the Query row and runs it to a final state; returns the row's id. */
 export async function executeQuery(options: ExecuteQueryOptions): Promise<string> {
@@ -164,19 +162,15 @@ export async function executeQuery(options: ExecuteQueryOptions): Promise<string
       includedPersonCount,
       epoch: query.epoch,
     });
-    const personIds = Array.from(outcome.privateInclusions.personIds);
+    const dialect = sqlDialectOf(db);
     await db.$transaction(
       async (tx) => {
-        for (let start = 0; start < personIds.length; start += INCLUSION_CHUNK) {
-          await tx.queryInclusion.createMany({
-            data: personIds.slice(start, start + INCLUSION_CHUNK).map((personId) => ({
-              queryId: query.id,
-              personId,
-              datasetId,
-              epoch: query.epoch,
-            })),
-          });
-        }
+        await insertQueryInclusions(tx, dialect, {
+          queryId: query.id,
+          datasetId,
+          epoch: query.epoch,
+          personIds: outcome.privateInclusions.personIds,
+        });
         await tx.query.update({
           where: { id: query.id },
           data: {
