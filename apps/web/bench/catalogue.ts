@@ -191,7 +191,7 @@ try {
   }
   // The same as a browser sees it: the script tags of the rendered catalogue.
   const scripts = new Set(
-    [...coldStart.html.matchAll(/<script([^>]*)src="\/_next\/(static\/[^"]+\.js)"/g)]
+    [...coldStart.html.matchAll(/<script([^>]*)src="\/_next\/(static\/chunks\/[^"]+\.js)"/g)]
       .filter((match) => !/nomodule/i.test(match[1] ?? ""))
       .map((match) => match[2]),
   );
