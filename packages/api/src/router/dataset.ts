@@ -592,6 +592,7 @@ export const datasetRouter = {
         asOfBlock: standards.block,
         minCellSize: standards.minCellSize,
         roundingBase: standards.roundingBase,
+        contributionCap: standards.contributionCap,
         epsilonPerQuery: standards.epsilonPerQuery,
         epsilonBudget: standards.epsilonBudget,
         /** Feasibility counts: coarser, with a budget of their own. */

@@ -115,6 +115,10 @@ export function DatasetView({
           <span className="muted small">counts are rounded to this base</span>
         </div>
         <div>
+          <strong>{privacy.contributionCap} rows per person</strong>
+          <span className="muted small">at most counted for one person in one group</span>
+        </div>
+        <div>
           <strong>{epsilon(privacy.epsilonPerQuery)} per query</strong>
           <span className="muted small">privacy loss charged for each query</span>
         </div>
