@@ -12,6 +12,7 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { type DevAccountIndex, devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain";
 import superjson from "superjson";
@@ -285,8 +286,11 @@ function printTable(results: LoadResult[]) {
 
 async function main() {
   const t0 = performance.now();
+  // The machine's load (other processes too) makes the figures comparable or not.
   const step = (what: string) =>
-    console.log(`[${((performance.now() - t0) / 1_000).toFixed(1)}s] ${what}`);
+    console.log(
+      `[${((performance.now() - t0) / 1_000).toFixed(1)}s, load ${loadavg()[0]?.toFixed(1)}/${cpus().length} cpus] ${what}`,
+    );
 
   step("starting anvil, deploying contracts, migrating SQLite");
   const system = await startTestSystem();
@@ -391,6 +395,8 @@ async function main() {
       `${PERSONS} persons (${dataset.consentedPersonIds.length} consented), ${CONCURRENCY} concurrent clients, 127.0.0.1, node ${process.version}`,
     );
     printTable(results);
+    // Each submit writes one row per included person; the table's size is part of its cost.
+    console.log(`query inclusions stored at the end: ${await system.db.queryInclusion.count()}`);
     const peakRssMb = process.resourceUsage().maxRSS / 1024;
     console.log(`peak RSS (bench process: server + clients + compute): ${peakRssMb.toFixed(0)} MB`);
     for (const result of results) {
