@@ -104,6 +104,8 @@ describe("query.submit (researcher with an access pass)", () => {
         roundingBase: 5,
         epsilonPerQuery: "100000000000000000",
         contributionCap: 10,
+        maxGroupsPerPerson: 1,
+        contributionLevel: "person",
       },
       epoch: 1,
     });
@@ -133,6 +135,7 @@ describe("query.submit (researcher with an access pass)", () => {
           roundingBase: 5,
           epsilonPerQuery: "100000000000000000",
           contributionCap: 10,
+          maxGroupsPerPerson: 1,
         },
         resultHash: stored.resultHash as Hex,
         includedPersonCount: stored.includedPersonCount ?? 0,
@@ -314,6 +317,42 @@ describe("query.submit (researcher with an access pass)", () => {
     await expect(
       other.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX }),
     ).rejects.toMatchObject({ code: "FORBIDDEN" });
+  });
+  it("says which contribution bound applied: event-level GROUP BY counts a person in at most 5 groups", async () => {
+    await buyAccess(system, 5, dataset);
+    const query = await other.caller.query.submit({
+      datasetId: dataset.datasetId,
+      sql: "SELECT condition_code, count(*) FROM condition_occurrence GROUP BY condition_code",
+    });
+    expect(query.status).toBe("SUCCEEDED");
+    expect(query.receipt?.parameters).toMatchObject({
+      maxGroupsPerPerson: 5,
+      contributionLevel: "event",
+    });
+    const stored = await storedQuery(query.id);
+    // The anchored hash commits to the bound the noise was scaled with.
+    const hashOf = (maxGroupsPerPerson: number) =>
+      receiptHash({
+        chainId: 31337,
+        queryId: query.id,
+        researcher: other.address,
+        datasetId: dataset.datasetId,
+        queryHash: stored.queryHash as Hex,
+        datasetVersionHash: stored.datasetVersionHash as Hex,
+        consentSnapshotBlock: stored.consentSnapshotBlock ?? 0n,
+        parameters: {
+          minCellSize: 11,
+          roundingBase: 5,
+          epsilonPerQuery: "100000000000000000",
+          contributionCap: 10,
+          maxGroupsPerPerson,
+        },
+        resultHash: stored.resultHash as Hex,
+        includedPersonCount: stored.includedPersonCount ?? 0,
+        epoch: stored.epoch ?? 0,
+      });
+    expect(stored.receiptHash).toBe(hashOf(5));
+    expect(stored.receiptHash).not.toBe(hashOf(1));
   });
 });
 

@@ -84,6 +84,10 @@ function receiptOf(row: QueryRow) {
       roundingBase: Number(parameters.roundingBase),
       epsilonPerQuery: String(parameters.epsilonPerQuery),
       contributionCap: Number(parameters.contributionCap),
+      /** Groups one person can count in; the noise of every cell is multiplied by it. */
+      maxGroupsPerPerson: Number(parameters.maxGroupsPerPerson ?? 1),
+      /** "person": one group per person; "event": a person may count in several groups. */
+      contributionLevel: parameters.contributionLevel === "event" ? "event" : "person",
     },
     resultHash: row.resultHash,
     epsilonSpent: epsilonOf(row.epsilonSpent),

@@ -147,6 +147,7 @@ export async function executeQuery(options: ExecuteQueryOptions): Promise<string
       roundingBase: params.roundingBase,
       epsilonPerQuery: epsilonToFixed(params.epsilonPerQuery).toString(),
       contributionCap: params.contributionCap,
+      maxGroupsPerPerson: outcome.receipt.contributionBounds.maxGroupsPerPerson,
     };
     const includedPersonCount = outcome.privateInclusions.personIds.length;
     const hash = receiptHash({
@@ -186,6 +187,7 @@ export async function executeQuery(options: ExecuteQueryOptions): Promise<string
               epsilonBudget: standards.epsilonBudget,
               standardsBlock: standards.block.toString(),
               referenceId: outcome.receipt.referenceId,
+              contributionLevel: outcome.receipt.contributionBounds.level,
               // The consented population the query ran over: public already (consents are
               // on chain, the catalogue shows the count), unlike the persons included.
               consentedPersons: snapshot.personIds.length,

@@ -2,10 +2,10 @@
  * The receipt of an executed query and its hash, the leaf the operator anchors per epoch in
  * QueryLedger (`StandardMerkleTree.of(receiptHashes.map((h) => [h]), ["bytes32"])`).
  *
- * Canonical receipt and hash (version 1):
+ * Canonical receipt and hash (version 2; version 1 lacked maxGroupsPerPerson):
  *
  *   receiptHash = keccak256(abi.encode(
- *     bytes32 tag,                  // keccak256("OpenCohort.QueryReceipt/1")
+ *     bytes32 tag,                  // keccak256("OpenCohort.QueryReceipt/2")
  *     uint256 chainId,
  *     bytes32 queryId,              // keccak256(utf8(Query.id)): two runs of one query differ
  *     address researcher,
@@ -20,13 +20,15 @@
  *   ))
  *
  * `canonicalParameters` is JSON with the keys sorted and no whitespace:
- * `{"contributionCap":10,"epsilonPerQuery":"100000000000000000","minCellSize":11,"roundingBase":5}`
- * (epsilon as its 18-decimal fixed-point integer, in decimal, so no float formatting enters).
+ * `{"contributionCap":10,"epsilonPerQuery":"100000000000000000","maxGroupsPerPerson":1,"minCellSize":11,"roundingBase":5}`
+ * (epsilon as its 18-decimal fixed-point integer, in decimal, so no float formatting enters;
+ * maxGroupsPerPerson is compute's contribution bound: 1 for person-level queries, more for
+ * event-level ones, whose noise it multiplies).
  * ABI encoding makes the hash reproducible from Solidity as well as from TypeScript.
  */
 import { type Address, encodeAbiParameters, type Hex, keccak256, stringToHex } from "viem";
 
-export const RECEIPT_TAG = keccak256(stringToHex("OpenCohort.QueryReceipt/1"));
+export const RECEIPT_TAG = keccak256(stringToHex("OpenCohort.QueryReceipt/2"));
 
 export interface ReceiptParameters {
   minCellSize: number;
@@ -34,6 +36,8 @@ export interface ReceiptParameters {
   /** 18-decimal fixed point, decimal string. */
   epsilonPerQuery: string;
   contributionCap: number;
+  /** Groups one person can count in (compute's contribution bound). */
+  maxGroupsPerPerson: number;
 }
 
 export interface CanonicalReceipt {
@@ -54,6 +58,7 @@ export function canonicalParameters(parameters: ReceiptParameters): string {
   return JSON.stringify({
     contributionCap: parameters.contributionCap,
     epsilonPerQuery: BigInt(parameters.epsilonPerQuery).toString(),
+    maxGroupsPerPerson: parameters.maxGroupsPerPerson,
     minCellSize: parameters.minCellSize,
     roundingBase: parameters.roundingBase,
   });

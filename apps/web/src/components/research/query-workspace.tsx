@@ -374,6 +374,15 @@ function QueryOutcome({
               k = {receipt.parameters.minCellSize}, rounded to {receipt.parameters.roundingBase}, ε{" "}
               {fixedEpsilon(receipt.parameters.epsilonPerQuery)} per query, cap{" "}
               {receipt.parameters.contributionCap} rows/person
+              {receipt.parameters.contributionLevel === "event" && (
+                <span className="small muted" data-testid="event-level">
+                  {" "}
+                  · event-level groups: a person counts in at most{" "}
+                  {receipt.parameters.maxGroupsPerPerson} of them, so each cell carries{" "}
+                  {receipt.parameters.maxGroupsPerPerson}× the noise. Filter to one code with WHERE
+                  for person-level precision.
+                </span>
+              )}
             </dd>
             <dt>ε spent</dt>
             <dd>{receipt.epsilonSpent ?? 0}</dd>
