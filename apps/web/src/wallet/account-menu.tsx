@@ -1,7 +1,7 @@
 "use client";
 import type { DevAccountIndex } from "@opencohort/chain/dev-accounts";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useMemo, useState, useSyncExternalStore } from "react";
+import { useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { getAddress } from "viem";
 import { createSiweMessage } from "viem/siwe";
 import { useTRPC, useTRPCClient } from "~/trpc/react";
@@ -67,6 +67,12 @@ export function AccountMenu({ chain }: { chain: ChainTarget }) {
       await refresh();
     },
   });
+  // An error from an earlier attempt does not belong to the wallet account now in view.
+  const resetSignIn = signIn.reset;
+  const watchedAccount = watched?.account;
+  useEffect(() => {
+    if (watchedAccount !== undefined) resetSignIn();
+  }, [watchedAccount, resetSignIn]);
   const signOut = useMutation({
     mutationFn: () => client.auth.signOut.mutate(),
     onSettled: refresh,
