@@ -10,6 +10,7 @@ import { DatabaseConfigError } from "./errors";
 import { PrismaClient as PostgresPrismaClient } from "./generated/postgres/client";
 import { PrismaClient } from "./generated/sqlite/client";
 import { pgConfigFromUrl } from "./pg-config";
+import { withTransactionGate } from "./sqlite-gate";
 import { redactUrl } from "./url";
 
 /**
@@ -33,10 +34,10 @@ export function createDb(databaseUrl: string): Db {
   if (target.provider === "sqlite") {
     mkdirSync(dirname(target.file), { recursive: true });
     const db = new PrismaClient({
-      adapter: new PrismaBetterSqlite3({
-        url: `file:${target.file}`,
-        timeout: SQLITE_BUSY_TIMEOUT_MS,
-      }),
+      // One connection: statements outside a transaction must not run inside an open one.
+      adapter: withTransactionGate(
+        new PrismaBetterSqlite3({ url: `file:${target.file}`, timeout: SQLITE_BUSY_TIMEOUT_MS }),
+      ),
     });
     rememberDialect(db, { provider: "sqlite" });
     return db;
