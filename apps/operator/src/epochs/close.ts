@@ -142,7 +142,9 @@ async function includedPersons(
   const counts = await tx.queryInclusion.groupBy({
     by: ["personId"],
     // Both epochs must agree: an inclusion is paid in the epoch its query ran in, once.
-    where: { datasetId, epoch, query: { status: "SUCCEEDED", epoch } },
+    // The dataset is the query's: read through Query(epoch, status) and the inclusion key
+    // (QueryInclusion's own datasetId would pick its (datasetId, personId) index, all epochs).
+    where: { epoch, query: { datasetId, status: "SUCCEEDED", epoch } },
     _count: { _all: true },
   });
   if (counts.length === 0) return [];

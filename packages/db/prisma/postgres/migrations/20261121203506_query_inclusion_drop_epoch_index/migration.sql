@@ -1,0 +1,2 @@
+-- DropIndex
+DROP INDEX "QueryInclusion_datasetId_epoch_personId_idx";
