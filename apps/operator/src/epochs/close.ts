@@ -133,29 +133,46 @@ async function fundedPools(tx: Tx, epoch: number): Promise<Map<string, bigint>> 
   return pools;
 }
 
+/** Query ids bound in one inclusion read (well under every provider's bound-value limit). */
+const QUERY_IDS_PER_READ = 1_000;
+
 /** The epoch's included persons of a dataset, weighted by succeeded queries, with wallets. */
 async function includedPersons(
   tx: Tx,
   datasetId: string,
   epoch: number,
 ): Promise<IncludedPerson[]> {
-  const counts = await tx.queryInclusion.groupBy({
-    by: ["personId"],
-    // Both epochs must agree: an inclusion is paid in the epoch its query ran in, once.
-    // The dataset is the query's: read through Query(epoch, status) and the inclusion key
-    // (QueryInclusion's own datasetId would pick its (datasetId, personId) index, all epochs).
-    where: { epoch, query: { datasetId, status: "SUCCEEDED", epoch } },
-    _count: { _all: true },
+  // Both epochs must agree: an inclusion is paid in the epoch its query ran in, once.
+  const queries = await tx.query.findMany({
+    where: { datasetId, epoch, status: "SUCCEEDED" },
+    select: { id: true },
   });
-  if (counts.length === 0) return [];
+  // Read by query id, the primary key's first column: QueryInclusion has no epoch index
+  // (it made every query's insert slow), and a join lets PostgreSQL scan the whole table.
+  // A query's inclusions are in one chunk, so per-chunk counts add up.
+  const inclusionsOf = new Map<bigint, number>();
+  for (let start = 0; start < queries.length; start += QUERY_IDS_PER_READ) {
+    const counts = await tx.queryInclusion.groupBy({
+      by: ["personId"],
+      where: {
+        queryId: { in: queries.slice(start, start + QUERY_IDS_PER_READ).map((query) => query.id) },
+        epoch,
+      },
+      _count: { _all: true },
+    });
+    for (const { personId, _count } of counts) {
+      inclusionsOf.set(personId, (inclusionsOf.get(personId) ?? 0) + _count._all);
+    }
+  }
+  if (inclusionsOf.size === 0) return [];
   const enrolments = await tx.enrolment.findMany({
     where: { datasetId },
     select: { personId: true, patientAddress: true },
   });
   const walletOf = new Map(enrolments.map((e) => [e.personId, e.patientAddress.toLowerCase()]));
-  return counts.map((count) => ({
-    patientAddress: walletOf.get(count.personId) ?? null,
-    inclusions: count._count._all,
+  return [...inclusionsOf].map(([personId, inclusions]) => ({
+    patientAddress: walletOf.get(personId) ?? null,
+    inclusions,
   }));
 }
 
