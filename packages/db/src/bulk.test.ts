@@ -154,6 +154,12 @@ describe.each(cases)("bulk statements on $label", ({ name, url: newUrl, skip, sc
     expect(() => sqlDialectOf({} as Db)).toThrow(/createDb/);
   });
 
+  it.skipIf(skip)("knows it through a second copy of the module (as Next bundles it)", async () => {
+    const copy = (await import("./bulk.ts?copy")) as typeof import("./bulk");
+    expect(copy.sqlDialectOf).not.toBe(sqlDialectOf);
+    expect(copy.sqlDialectOf(db)).toEqual(dialect);
+  });
+
   it.skipIf(skip)(
     "stores exactly one row per id, across a chunk boundary, with exact int64 values",
     async () => {

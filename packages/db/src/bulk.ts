@@ -18,7 +18,17 @@ export interface SqlDialect {
   schema?: string;
 }
 
-const dialects = new WeakMap<object, SqlDialect>();
+/**
+ * Kept on globalThis: a bundler (Next) may load this module more than once in one process,
+ * and a client made through one copy is used through another (the web app's services are
+ * shared via globalThis); a module-level map would not know it there.
+ */
+const registry = globalThis as typeof globalThis & {
+  [key: symbol]: WeakMap<object, SqlDialect> | undefined;
+};
+const REGISTRY_KEY = Symbol.for("@opencohort/db sql dialects");
+registry[REGISTRY_KEY] ??= new WeakMap<object, SqlDialect>();
+const dialects = registry[REGISTRY_KEY];
 
 /** Records the dialect of a client `createDb` just made (called by createDb only). */
 export function rememberDialect(db: Db, dialect: SqlDialect): void {

@@ -13,8 +13,8 @@ import type { Page } from "playwright-core";
 import { createPublicClient, createWalletClient, type Hex, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
-import { expect } from "vitest";
-import type { RunningStack } from "./stack";
+import { afterEach, expect } from "vitest";
+import { type RunningStack, screenshotPath } from "./stack";
 
 export async function anvil(stack: RunningStack, method: string, params: unknown[]) {
   const response = await fetch(stack.rpcUrl, {
@@ -93,4 +93,19 @@ export async function runSql(page: Page, sql: string) {
   await page.getByTestId("sql-editor").fill(sql);
   await page.getByTestId("run-query").click();
   await page.getByTestId("run-query").getByText("Run query").waitFor({ timeout: 60_000 });
+}
+
+/**
+ * After a failed test: a screenshot of what the page showed, and the dev stack's last log
+ * lines (web, operator), which explain a 500 the page met.
+ */
+export function reportFailures(current: () => { page?: Page; stack?: RunningStack }) {
+  afterEach(async (context) => {
+    if (context.task.result?.state !== "fail") return;
+    const { page, stack } = current();
+    const name = context.task.name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
+    await page?.screenshot({ path: screenshotPath(`failed-${name}`), fullPage: true });
+    const lines = stack?.output().split("\n") ?? [];
+    console.error(`dev stack output, last lines:\n${lines.slice(-80).join("\n")}`);
+  });
 }

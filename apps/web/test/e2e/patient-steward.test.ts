@@ -3,8 +3,8 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { anvil, buyAccessOnChain, datasetIdOf, runSql, signInAs } from "./actions";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { anvil, buyAccessOnChain, datasetIdOf, reportFailures, runSql, signInAs } from "./actions";
 import { launchChromium, type RunningStack, screenshotPath, startDevStack } from "./stack";
 
 // Issue 6, scenarios (2) and (3) in real Chromium against the real dev stack: the patient's
@@ -31,13 +31,7 @@ beforeAll(async () => {
   });
 }, 400_000);
 
-afterEach(async (context) => {
-  // What the page showed when a test failed, for whoever reads the CI artifacts.
-  if (context.task.result?.state === "fail") {
-    const name = context.task.name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
-    await page?.screenshot({ path: screenshotPath(`failed-${name}`), fullPage: true });
-  }
-});
+reportFailures(() => ({ page, stack }));
 
 afterAll(async () => {
   await browser?.close();
@@ -111,7 +105,7 @@ describe("patient and stewards in the browser", () => {
     await page.getByTestId("used-table").waitFor({ timeout: 30_000 });
     await page.waitForTimeout(1_000);
     expect(await usedRows.count()).toBe(1);
-  });
+  }, 180_000);
 
   it("a researcher buys and queries; the epoch closes and Maria claims her reward", async () => {
     await signInAs(page, 4);
@@ -328,6 +322,7 @@ describe("patient and stewards in the browser", () => {
     // Researchers find it in the catalogue, at version 2.
     await page.goto(`${stack.url}/datasets`);
     await page.getByRole("searchbox", { name: "Search datasets" }).fill("riverside");
+    await page.getByRole("searchbox", { name: "Search datasets" }).press("Enter");
     const card = page.getByTestId("dataset-card").filter({ hasText: "Riverside Renal Registry" });
     await card.waitFor({ timeout: 30_000 });
     expect(await card.textContent()).toMatch(/260/);

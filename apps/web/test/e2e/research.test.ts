@@ -2,7 +2,7 @@ import { devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain/dev-accounts";
 import type { Browser, Page } from "playwright-core";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runSql } from "./actions";
+import { reportFailures, runSql } from "./actions";
 import { launchChromium, type RunningStack, screenshotPath, startDevStack } from "./stack";
 
 // Issue 6, scenario (1) in real Chromium against the real dev stack: researcher #4 signs in,
@@ -22,6 +22,8 @@ beforeAll(async () => {
   page.on("pageerror", (error) => browserErrors.push(error.message));
 }, 400_000);
 
+reportFailures(() => ({ page, stack }));
+
 afterAll(async () => {
   await browser?.close();
   await stack?.stop();
@@ -39,6 +41,7 @@ describe("researcher buys access and queries (issue 6, scenario 1)", () => {
       .toBe(researcher);
 
     await page.getByRole("searchbox", { name: "Search datasets" }).fill("cardiometabolic");
+    await page.getByRole("searchbox", { name: "Search datasets" }).press("Enter");
     await expect.poll(() => page.getByTestId("dataset-card").count(), { timeout: 30_000 }).toBe(1);
     await page.getByRole("link", { name: TITLE }).click();
     await page.waitForURL(/\/datasets\/0x[0-9a-f]{64}$/);

@@ -49,7 +49,10 @@ export async function resolveDatasetFolder(root: string | null, folder: string):
   const base = await realRoot(requireRoot(root));
   let resolved: string;
   try {
-    resolved = await realpath(join(base, folder));
+    // The root comes from configuration at run time: nothing here for the bundler to trace.
+    resolved = await realpath(
+      /* turbopackIgnore: true */ join(/* turbopackIgnore: true */ base, folder),
+    );
   } catch {
     throw refusal(
       "BAD_REQUEST",
