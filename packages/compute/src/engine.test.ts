@@ -108,6 +108,25 @@ describe("privacy budget", () => {
 });
 
 describe("receipts and inclusions", () => {
+  it("gives the same answer through another spelling of the dataset's folder", async () => {
+    const sql = "SELECT sex, count(*) AS n FROM person GROUP BY sex";
+    const first = expectOk(await h.run(sql));
+    // Same folder, same sandbox key: it must keep what opening it found (one row per person).
+    const respelled = await h.engine.catalogue(`${h.dir}/`);
+    const second = expectOk(
+      await h.engine.run({
+        dataset: respelled,
+        query: { sql },
+        consentedPersonIds: h.ids,
+        snapshotBlock: 1234n,
+        params: first.receipt.params,
+        budget: { ledger: h.ledger, researcher: "0xrespelled", datasetId: "respelled" },
+      }),
+    );
+    expect(second.receipt.contributionBounds).toEqual(first.receipt.contributionBounds);
+    expect(second.researcherResult.rows).toEqual(first.researcherResult.rows);
+  });
+
   it("returns a receipt matching the shared schema, with the result's hash", async () => {
     const outcome = expectOk(await h.run("SELECT sex, count(*) AS n FROM person GROUP BY sex"));
     const { receipt, researcherResult } = outcome;

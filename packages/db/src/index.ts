@@ -9,6 +9,7 @@ export {
 } from "./bulk";
 export { createDb, type Db, openDb } from "./client";
 export { type DbEnv, DEFAULT_DATABASE_URL, loadDbEnv, REPO_ROOT, resolveDatabaseUrl } from "./env";
+export { findOpenEpoch, type OpenEpoch, openEpochNumber, openNextEpoch } from "./epochs";
 export { DatabaseConfigError, isDatabaseConfigError } from "./errors";
 // Model types, enums (runtime values too) and the Prisma namespace (Prisma.DatasetSelect,
 // Prisma.TransactionClient, ...), from the SQLite client: identical for both providers.

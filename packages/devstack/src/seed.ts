@@ -198,9 +198,6 @@ async function ensureEnrolments(
       consents: demoKey !== undefined || consentsByDefault(personId),
     };
   });
-  const demoPatientAddresses = [...demoKeys.values()].map((key) =>
-    privateKeyToAccount(key).address.toLowerCase(),
-  );
   const existing = await ctx.db.enrolment.count({ where: { datasetId } });
   if (existing === 0) {
     const rows = planned.map((entry) => ({
@@ -212,20 +209,6 @@ async function ensureEnrolments(
       await ctx.db.enrolment.createMany({ data: rows.slice(start, start + 1_000) });
     }
     const patients = [...new Set(rows.map((row) => row.patientAddress))];
-    for (const address of demoPatientAddresses) {
-      await ctx.db.account.upsert({
-        where: { address },
-        create: { address },
-        update: {},
-        select: { address: true },
-      });
-      await ctx.db.accountRole.upsert({
-        where: { address_role: { address, role: "PATIENT" } },
-        create: { address, role: "PATIENT" },
-        update: {},
-        select: { address: true },
-      });
-    }
     ctx.log(
       `Enrolled ${rows.length.toLocaleString("en-US")} persons (${patients.length.toLocaleString("en-US")} wallets) in ${dataset.title}`,
     );

@@ -1,3 +1,4 @@
+import Link from "next/link";
 import { readOverview } from "~/server/overview";
 
 export const dynamic = "force-dynamic";
@@ -56,6 +57,13 @@ export default async function HomePage() {
             </li>
           ))}
         </ul>
+      )}
+      {overview.totalDatasets > overview.datasets.length && (
+        <p>
+          <Link href="/datasets">
+            All {number(overview.totalDatasets)} datasets in the catalogue →
+          </Link>
+        </p>
       )}
     </main>
   );

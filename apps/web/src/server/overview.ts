@@ -1,12 +1,14 @@
 import "server-only";
-import {
-  chainEnv,
-  createChainPublicClient,
-  readDeploymentManifest,
-  standardsRegistryAbi,
-} from "@opencohort/chain";
-import { loadDbEnv, openDb } from "@opencohort/db";
-import { erc20Abi, formatUnits } from "viem";
+/**
+ * What the home page shows: live governed standards from the chain, and the first listed
+ * datasets through the API's own catalogue procedure (the code /datasets runs).
+ */
+import { createCaller, createContextInner } from "@opencohort/api";
+import { standardsRegistryAbi } from "@opencohort/chain";
+import { getServices, tokenSymbol } from "./services";
+
+/** Datasets shown on the home page; the catalogue has the rest. */
+const HOME_DATASETS = 6;
 
 export interface DatasetSummary {
   id: string;
@@ -21,68 +23,42 @@ export interface DatasetSummary {
 export interface Overview {
   chainId: number;
   blockNumber: bigint;
-  token: { name: string; symbol: string };
+  token: { symbol: string };
   standards: { minCellSize: number; roundingBase: number };
   datasets: DatasetSummary[];
+  /** Listed datasets in all. */
+  totalDatasets: number;
 }
 
-let dbPromise: ReturnType<typeof openDb> | undefined;
-const database = () => {
-  dbPromise ??= openDb(loadDbEnv().databaseUrl);
-  return dbPromise;
-};
-
-/** What the home page shows: live contract state plus the catalogue mirrored in the database. */
 export async function readOverview(): Promise<Overview> {
-  const env = chainEnv();
-  const manifest = readDeploymentManifest(env.deploymentPath);
-  const client = createChainPublicClient(env);
-  const token = { address: manifest.contracts.CohortToken, abi: erc20Abi } as const;
+  const services = await getServices();
+  const { client, manifest } = services.chain;
   const standards = {
     address: manifest.contracts.StandardsRegistry,
     abi: standardsRegistryAbi,
   } as const;
-  const db = await database();
-  const [blockNumber, name, symbol, decimals, minCellSize, roundingBase, datasets, consents] =
-    await Promise.all([
-      client.getBlockNumber(),
-      client.readContract({ ...token, functionName: "name" }),
-      client.readContract({ ...token, functionName: "symbol" }),
-      client.readContract({ ...token, functionName: "decimals" }),
-      client.readContract({ ...standards, functionName: "minCellSize" }),
-      client.readContract({ ...standards, functionName: "roundingBase" }),
-      db.dataset.findMany({
-        where: { listed: true },
-        orderBy: { listedBlock: "asc" },
-        select: {
-          id: true,
-          title: true,
-          description: true,
-          price: true,
-          conditions: { select: { label: true } },
-          versions: { orderBy: { version: "desc" }, take: 1, select: { personCount: true } },
-        },
-      }),
-      db.consentState.groupBy({
-        by: ["datasetId"],
-        where: { granted: true },
-        _count: { _all: true },
-      }),
-    ]);
-  const consentedBy = new Map(consents.map((row) => [row.datasetId, row._count._all]));
+  const { dataset } = createCaller(createContextInner({ services }));
+  const [blockNumber, symbol, minCellSize, roundingBase, list] = await Promise.all([
+    client.getBlockNumber(),
+    tokenSymbol(),
+    client.readContract({ ...standards, functionName: "minCellSize" }),
+    client.readContract({ ...standards, functionName: "roundingBase" }),
+    dataset.list({ sort: "oldest", limit: HOME_DATASETS }),
+  ]);
   return {
     chainId: manifest.chainId,
     blockNumber,
-    token: { name, symbol },
+    token: { symbol },
     standards: { minCellSize, roundingBase },
-    datasets: datasets.map((dataset) => ({
-      id: dataset.id,
-      title: dataset.title || `Dataset ${dataset.id.slice(0, 10)}…`,
-      description: dataset.description,
-      price: formatUnits(BigInt(dataset.price), decimals),
-      persons: dataset.versions[0]?.personCount ?? null,
-      consented: consentedBy.get(dataset.id) ?? 0,
-      conditions: dataset.conditions.map((condition) => condition.label),
+    datasets: list.items.map((item) => ({
+      id: item.id,
+      title: item.title,
+      description: item.description,
+      price: item.priceFormatted,
+      persons: item.persons,
+      consented: item.consented,
+      conditions: item.conditions.map((condition) => condition.label),
     })),
+    totalDatasets: list.total,
   };
 }

@@ -9,6 +9,7 @@ import { createChainPublicClient, readDeploymentManifest } from "@opencohort/cha
 import { createIndexer } from "@opencohort/chain/indexer/indexer";
 import { createComputeEngine } from "@opencohort/compute";
 import { openDb } from "@opencohort/db";
+import { erc20Abi } from "viem";
 import { webEnv } from "~/env";
 
 async function buildServices(): Promise<ApiServices> {
@@ -66,4 +67,24 @@ export function getServices(): Promise<ApiServices> {
     });
   }
   return holder.__opencohortServices;
+}
+
+// The token's symbol does not change: read once per server process (retried after a failure).
+let symbol: Promise<string> | undefined;
+
+/** CohortToken's symbol, e.g. "COHORT"; "tokens" while the chain cannot say. */
+export async function tokenSymbol(): Promise<string> {
+  symbol ??= getServices()
+    .then(({ chain }) =>
+      chain.client.readContract({
+        address: chain.manifest.contracts.CohortToken,
+        abi: erc20Abi,
+        functionName: "symbol",
+      }),
+    )
+    .catch(() => {
+      symbol = undefined;
+      return "tokens";
+    });
+  return symbol;
 }

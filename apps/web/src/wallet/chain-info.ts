@@ -1,8 +1,7 @@
 import "server-only";
 import { LOCAL_CHAIN_ID } from "@opencohort/chain/dev-accounts";
-import { erc20Abi } from "viem";
 import { webEnv } from "~/env";
-import { getServices } from "~/server/services";
+import { getServices, tokenSymbol } from "~/server/services";
 import type { ChainInfo, ChainTarget } from "./connect";
 
 /**
@@ -18,11 +17,11 @@ export function chainTarget(): ChainTarget {
 export async function chainInfo(): Promise<ChainInfo | { error: string }> {
   try {
     const { chain } = await getServices();
-    const token = chain.manifest.contracts.CohortToken;
-    const tokenSymbol = await chain.client
-      .readContract({ address: token, abi: erc20Abi, functionName: "symbol" })
-      .catch(() => "tokens");
-    return { ...chainTarget(), token, tokenSymbol };
+    return {
+      ...chainTarget(),
+      token: chain.manifest.contracts.CohortToken,
+      tokenSymbol: await tokenSymbol(),
+    };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
   }

@@ -4,6 +4,7 @@
  * chain the dev account whose key the browser holds (anvil's well-known keys), otherwise the
  * injected EIP-1193 wallet. The one way the patient, steward and dataset pages get a wallet.
  */
+import { createChainPublicClient, createSigningClient } from "@opencohort/chain/clients";
 import { devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain/dev-accounts";
 import {
   type Abi,
@@ -18,13 +19,11 @@ import {
   defineChain,
   getAddress,
   type Hex,
-  http,
   type PublicClient,
   type TransactionReceipt,
   type TypedDataDefinition,
   type WalletClient,
 } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
 import {
   assertWalletAccount,
   type ChainTarget,
@@ -96,9 +95,10 @@ export async function connectWallet(target: ChainTarget, sessionAddress: string)
   let kind: Wallet["kind"];
   let ready: () => Promise<void>;
   if (dev && target.rpcUrl) {
-    const account = privateKeyToAccount(devAccountKey(target.chainId, dev.index));
-    wallet = createWalletClient({ account, chain, transport: http(target.rpcUrl) });
-    publicClient = createPublicClient({ chain, transport: http(target.rpcUrl) });
+    // The chain package's clients: batched reads, and receipts polled every 50 ms locally.
+    const local = { chainId: target.chainId, rpcUrl: target.rpcUrl };
+    wallet = createSigningClient(local, devAccountKey(target.chainId, dev.index));
+    publicClient = createChainPublicClient(local);
     kind = "dev account";
     ready = async () => {};
   } else {
@@ -117,10 +117,9 @@ export async function connectWallet(target: ChainTarget, sessionAddress: string)
     await ready();
     wallet = createWalletClient({ account: address, chain, transport: custom(provider) });
     // Reads go to the app's own RPC where it shares one, so they never depend on the wallet's chain.
-    publicClient = createPublicClient({
-      chain,
-      transport: target.rpcUrl ? http(target.rpcUrl) : custom(provider),
-    });
+    publicClient = target.rpcUrl
+      ? createChainPublicClient({ chainId: target.chainId, rpcUrl: target.rpcUrl })
+      : createPublicClient({ chain, transport: custom(provider) });
     kind = "browser wallet";
   }
   const account = wallet.account ?? address;

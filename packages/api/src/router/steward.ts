@@ -340,34 +340,11 @@ export const stewardRouter = {
         fresh.push(entry);
       }
 
-      const addresses = fresh.map((entry) => entry.patientAddress);
       try {
         await ctx.db.$transaction(async (tx) => {
           for (const part of chunks(fresh)) {
             await tx.enrolment.createMany({
               data: part.map((entry) => ({ datasetId, ...entry })),
-            });
-          }
-          // The PATIENT role follows enrolment (the role check itself reads Enrolment).
-          for (const part of chunks(addresses)) {
-            const [accounts, roles] = await Promise.all([
-              tx.account.findMany({ where: { address: { in: part } }, select: { address: true } }),
-              tx.accountRole.findMany({
-                where: { address: { in: part }, role: "PATIENT" },
-                select: { address: true },
-              }),
-            ]);
-            const hasAccount = new Set(accounts.map((row) => row.address));
-            const hasRole = new Set(roles.map((row) => row.address));
-            await tx.account.createMany({
-              data: part
-                .filter((address) => !hasAccount.has(address))
-                .map((address) => ({ address })),
-            });
-            await tx.accountRole.createMany({
-              data: part
-                .filter((address) => !hasRole.has(address))
-                .map((address) => ({ address, role: "PATIENT" as const })),
             });
           }
         });

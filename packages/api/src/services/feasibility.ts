@@ -106,7 +106,7 @@ export async function runFeasibility(
   });
   const outcome = await compute.run({
     dataset: catalogue,
-    query: { cohort },
+    query: { sql },
     consentedPersonIds: snapshot.personIds,
     snapshotBlock: snapshot.block,
     params,

@@ -17,13 +17,18 @@
  */
 
 import { cohortToSql, type DatasetCatalogue, parseCohortDefinition } from "@opencohort/compute";
-import { insertQueryInclusions, type Prisma, sqlDialectOf, toDbUint } from "@opencohort/db";
+import {
+  insertQueryInclusions,
+  openEpochNumber,
+  type Prisma,
+  sqlDialectOf,
+  toDbUint,
+} from "@opencohort/db";
 import type { CohortDefinitionInput, QueryError } from "@opencohort/validators";
 import type { Address, Hex } from "viem";
 import type { ApiServices } from "../context";
 import { createDbBudgetLedger, epsilonToFixed } from "./budget-ledger";
 import { consentSnapshot } from "./consent-set";
-import { openEpochNumber } from "./epochs";
 import { receiptHash } from "./receipt";
 import { disclosureParams, type GovernedStandards } from "./standards";
 

@@ -313,20 +313,6 @@ export async function seedDataset(
       })),
     });
   }
-  for (const patient of patients.filter((p) => p.devIndex !== undefined)) {
-    await system.db.account.upsert({
-      where: { address: patient.address },
-      create: { address: patient.address },
-      update: {},
-      select: { address: true },
-    });
-    await system.db.accountRole.upsert({
-      where: { address_role: { address: patient.address, role: "PATIENT" } },
-      create: { address: patient.address, role: "PATIENT" },
-      update: {},
-      select: { address: true },
-    });
-  }
   const consenting = patients.filter((patient) => patient.consented);
   await relayConsents(system, datasetId, consenting, true);
   await syncIndexer(system.services.chain);

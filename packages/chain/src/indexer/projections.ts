@@ -5,7 +5,7 @@
  * reorged range are the same operation — rebuild the touched keys — so a replayed range
  * changes nothing and a rollback leaves exactly what the surviving events say.
  */
-import { type Prisma, toDbUint } from "@opencohort/db";
+import { findOpenEpoch, type Prisma, toDbUint } from "@opencohort/db";
 import type { EventArgs } from "./events";
 
 export interface StoredEvent {
@@ -280,11 +280,7 @@ async function rebuildAccess(
   datasetId: string,
   events: StoredEvent[],
 ): Promise<void> {
-  const openEpoch = await tx.epoch.findFirst({
-    where: { status: "OPEN" },
-    orderBy: { number: "desc" },
-    select: { number: true },
-  });
+  const openEpoch = await findOpenEpoch(tx);
   for (const event of events) {
     const expiresAt = seconds(str(event.args, "expiresAt"));
     await tx.purchase.upsert({

@@ -77,6 +77,8 @@ export class SandboxHost {
   private nextId = 1;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly datasets = new Map<string, SandboxDataset>();
+  /** What opening each dataset found, so a second open of the same key reports the same. */
+  private readonly personTableUnique = new Map<string, boolean>();
   private readonly tempRoot: string;
   private closed = false;
   /** How many workers were started: tests use it to see a replacement happen. */
@@ -96,7 +98,6 @@ export class SandboxHost {
     return this.worker?.child.pid;
   }
 
-  /** Registers a dataset; it is opened in the current worker and in every replacement. */
   /** Registers a dataset and opens it; says whether its person table has one row per person. */
   async openDataset(dataset: SandboxDataset): Promise<{ personTableUnique: boolean }> {
     this.datasets.set(dataset.key, dataset);
@@ -190,7 +191,9 @@ export class SandboxHost {
     worker: WorkerState,
     key: string,
   ): Promise<{ personTableUnique: boolean }> {
-    if (worker.openDatasets.has(key)) return { personTableUnique: false };
+    if (worker.openDatasets.has(key)) {
+      return { personTableUnique: this.personTableUnique.get(key) === true };
+    }
     const dataset = this.datasets.get(key);
     if (!dataset) throw new SandboxError("failed", `dataset ${key} was never opened`);
     // Materialising a large dataset can take longer than one query is allowed to.
@@ -212,6 +215,7 @@ export class SandboxHost {
       Math.max(this.limits.timeoutMs, 600_000),
     )) as { personTableUnique: boolean };
     worker.openDatasets.add(key);
+    this.personTableUnique.set(key, opened.personTableUnique === true);
     return { personTableUnique: opened.personTableUnique === true };
   }
 

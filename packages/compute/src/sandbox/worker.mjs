@@ -54,7 +54,8 @@ async function lockDown(connection, settings) {
 /** @param {any} message */
 async function openDataset(message) {
   const previous = databases.get(message.key);
-  if (previous) return { opened: false, personTableUnique: false };
+  // Asked again (another spelling of the same folder): the answer found when it was opened.
+  if (previous) return { opened: false, personTableUnique: previous.personTableUnique };
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   await lockDown(connection, {
@@ -73,13 +74,15 @@ async function openDataset(message) {
         : `CREATE VIEW ${target} AS SELECT * FROM ${source}`,
     );
   }
-  databases.set(message.key, { connection, instance, consentTables: [] });
+  const entry = { connection, instance, consentTables: [], personTableUnique: false };
+  databases.set(message.key, entry);
   // Lets the engine skip the per-person aggregation on the person table, but only when it is
   // really one row per person (a duplicated person must never count as several).
   const unique = await connection.runAndReadAll(
     "SELECT count(*) = count(DISTINCT person_id) AND count(person_id) = count(*) FROM dataset_person",
   );
-  return { opened: true, personTableUnique: unique.getRows()[0]?.[0] === true };
+  entry.personTableUnique = unique.getRows()[0]?.[0] === true;
+  return { opened: true, personTableUnique: entry.personTableUnique };
 }
 
 async function parser() {

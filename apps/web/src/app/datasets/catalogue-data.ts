@@ -6,8 +6,7 @@ import "server-only";
 import { type AppRouter, createCaller, createContextInner } from "@opencohort/api";
 import { type CatalogueView, catalogueListInput } from "@opencohort/validators";
 import type { inferRouterOutputs } from "@trpc/server";
-import { erc20Abi } from "viem";
-import { getServices } from "~/server/services";
+import { getServices, tokenSymbol } from "~/server/services";
 import { devAccounts, shortAddress } from "~/wallet/signers";
 
 export const CATALOGUE_PAGE_SIZE = 12;
@@ -24,29 +23,13 @@ export interface CatalogueData {
   stewardNames: Record<string, string>;
 }
 
-// The token's symbol does not change: read once per server process.
-let symbol: Promise<string> | undefined;
-async function tokenSymbol(services: Awaited<ReturnType<typeof getServices>>) {
-  symbol ??= services.chain.client
-    .readContract({
-      address: services.chain.manifest.contracts.CohortToken,
-      abi: erc20Abi,
-      functionName: "symbol",
-    })
-    .catch(() => {
-      symbol = undefined;
-      return "tokens";
-    });
-  return symbol;
-}
-
 export async function loadCatalogue(view: CatalogueView): Promise<CatalogueData> {
   const services = await getServices();
   const { dataset } = createCaller(createContextInner({ services }));
   const [list, facets, token] = await Promise.all([
     dataset.list(catalogueListInput(view, CATALOGUE_PAGE_SIZE)),
     dataset.facets(),
-    tokenSymbol(services),
+    tokenSymbol(),
   ]);
   const demoNames = new Map(
     devAccounts(services.chain.chainId).map((account) => [

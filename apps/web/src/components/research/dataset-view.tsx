@@ -282,8 +282,6 @@ function PurchaseBox({
     ...trpc.access.purchaseTerms.queryOptions({ datasetId }),
     enabled: signedIn,
   });
-  const passes = useQuery({ ...trpc.access.myPasses.queryOptions(), enabled: signedIn });
-  const pass = passes.data?.find((item) => item.datasetId === datasetId);
   const [state, setState] = useState<PurchaseState>({ step: "idle" });
 
   const buy = useMutation({
@@ -308,8 +306,9 @@ function PurchaseBox({
     onError: () => setState({ step: "idle" }),
   });
 
-  const expiry = terms.data?.currentExpiry ?? pass?.expiresAt ?? null;
-  const active = terms.data ? terms.data.active : (pass?.active ?? false);
+  // The live terms carry the caller's pass too (read from the chain).
+  const expiry = terms.data?.currentExpiry ?? null;
+  const active = terms.data?.active ?? false;
 
   return (
     <aside className={`card ${styles.purchase}`} data-testid="purchase">

@@ -76,10 +76,6 @@ export function QueryWorkspace({ datasetId }: { datasetId: string }) {
     ...trpc.query.result.queryOptions({ id: selected ?? "none" }),
     enabled: selected !== null,
   });
-  const receipt = useQuery({
-    ...trpc.query.receipt.queryOptions({ id: selected ?? "none" }),
-    enabled: selected !== null && current.data?.status === "SUCCEEDED",
-  });
 
   if (session.isPending || dataset.isPending) return <p className="muted">Loading…</p>;
   if (dataset.error) return <Refusal error={dataset.error} />;
@@ -244,11 +240,7 @@ export function QueryWorkspace({ datasetId }: { datasetId: string }) {
             )}
             {submit.error && !submit.isPending && <Refusal error={submit.error} />}
             {!submit.isPending && view && (
-              <QueryOutcome
-                view={view}
-                minCellSize={minCellSize}
-                receipt={receipt.data?.receipt ?? view.receipt}
-              />
+              <QueryOutcome view={view} minCellSize={minCellSize} receipt={view.receipt} />
             )}
           </div>
         </section>

@@ -39,7 +39,9 @@ function Standards() {
   const trpc = useTRPC();
   const standards = useQuery({
     ...trpc.governance.standards.queryOptions(),
-    refetchInterval: 4_000,
+    // Each read is ten contract calls: poll only while an executed change awaits indexing
+    // (actions invalidate it, and focusing the window refetches it).
+    refetchInterval: (query) => (query.state.data?.inSync === false ? 2_000 : false),
   });
   const s = standards.data;
   return (
@@ -143,7 +145,10 @@ function FeeSplit({
 
 function Membership({ session, pending }: { session: Session | undefined; pending: boolean }) {
   const trpc = useTRPC();
-  const stewards = useQuery({ ...trpc.governance.stewards.queryOptions(), refetchInterval: 5_000 });
+  const stewards = useQuery({
+    ...trpc.governance.stewards.queryOptions(),
+    refetchInterval: 15_000,
+  });
   const me = session?.address.toLowerCase();
   return (
     <section className={styles.section} aria-labelledby="membership-heading">
@@ -200,6 +205,9 @@ function Membership({ session, pending }: { session: Session | undefined; pendin
   );
 }
 
+/** Proposal states no block or vote changes any more. */
+const finalStates = new Set(["CANCELED", "DEFEATED", "EXPIRED", "EXECUTED"]);
+
 const stateNames: Record<string, string> = {
   PENDING: "Pending: voting not open yet",
   ACTIVE: "Voting",
@@ -243,7 +251,12 @@ function Proposals({ chain, session }: { chain: ChainInfo; session: Session | un
   const queryClient = useQueryClient();
   const proposals = useQuery({
     ...trpc.governance.proposals.queryOptions({ limit: 20 }),
-    refetchInterval: 3_000,
+    // One StewardGovernor.state call per proposal: often only while one can still change.
+    refetchInterval: (query) => {
+      const items = query.state.data?.items;
+      const moving = !items?.length || items.some((item) => !finalStates.has(item.state));
+      return moving ? 3_000 : 15_000;
+    },
   });
   const [status, setStatus] = useState<
     Record<string, { busy?: string; done?: string; error?: string }>
