@@ -32,3 +32,8 @@ export function canonicalDatasetMetadata(metadata: DatasetMetadata): DatasetMeta
 export function datasetMetadataHash(metadata: DatasetMetadata): Hex {
   return keccak256(stringToHex(JSON.stringify(canonicalDatasetMetadata(metadata))));
 }
+
+/** keccak256 of a schema version label ("omop-lite/1"): how the chain names schema versions. */
+export function schemaVersionHash(label: string): Hex {
+  return keccak256(stringToHex(label));
+}

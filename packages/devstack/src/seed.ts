@@ -16,6 +16,7 @@ import {
   datasetRegistryAbi,
   devAccountKey,
   LOCAL_CHAIN_ID,
+  schemaVersionHash,
   signAndRelayConsents,
   syntheticPatientKey,
 } from "@opencohort/chain";
@@ -23,7 +24,7 @@ import type { Indexer } from "@opencohort/chain/indexer/indexer";
 import type { Db } from "@opencohort/db";
 import { generateCohort, readManifest, verifyDatasetFolder } from "@opencohort/synth";
 import { datasetSearchText } from "@opencohort/validators";
-import { type Address, type Hex, keccak256, stringToHex } from "viem";
+import { type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { type DemoDataset, demoDatasetId, demoDatasets, demoMetadata } from "./demo-datasets";
 import { progressBar } from "./progress";
@@ -93,7 +94,7 @@ async function ensureListed(
     args: [
       datasetId,
       datasetMetadataHash(demoMetadata(dataset)),
-      keccak256(stringToHex("omop-lite/1")),
+      schemaVersionHash("omop-lite/1"),
       contentHash,
       dataset.price,
       BigInt(dataset.accessDays * 24 * 60 * 60),
@@ -110,6 +111,14 @@ async function registerMetadataAndFiles(
   dir: string,
   ctx: SeedContext,
 ): Promise<void> {
+  const version = await ctx.db.datasetVersion.findUnique({
+    where: { datasetId_version: { datasetId, version: 1 } },
+    select: { location: true, registeredAt: true, dataset: { select: { metadata: true } } },
+  });
+  // Done on an earlier start: rewriting it would only move the catalogue's update times.
+  if (version?.registeredAt && version.location === dir && version.dataset.metadata !== null) {
+    return;
+  }
   const metadata = demoMetadata(dataset);
   const manifest = await readManifest(dir);
   await ctx.db.$transaction(async (tx) => {
@@ -168,7 +177,8 @@ async function readPersonIds(dir: string, firstConditionPrefix: string) {
 
 interface PlannedEnrolment {
   personId: bigint;
-  patient: Address;
+  /** Lower-case wallet address of the person's patient. */
+  patient: string;
   key: Hex;
   /** Demo patients always opt in (they can opt out in the app); others nine times in ten. */
   consents: boolean;
@@ -188,22 +198,35 @@ async function ensureEnrolments(
       devAccountKey(LOCAL_CHAIN_ID, index),
     ]),
   );
-  const planned = all.map((personId): PlannedEnrolment => {
+  const keys = all.map((personId) => {
     const demoKey = demoKeys.get(personId);
-    const key = demoKey ?? syntheticPatientKey(datasetId, personId);
     return {
       personId,
-      patient: privateKeyToAccount(key).address,
-      key,
+      key: demoKey ?? syntheticPatientKey(datasetId, personId),
       consents: demoKey !== undefined || consentsByDefault(personId),
     };
   });
-  const existing = await ctx.db.enrolment.count({ where: { datasetId } });
-  if (existing === 0) {
+  // Deriving an address is an elliptic-curve multiplication per person: once, at enrolment;
+  // later starts read the addresses back.
+  const enrolled = new Map(
+    (
+      await ctx.db.enrolment.findMany({
+        where: { datasetId },
+        select: { personId: true, patientAddress: true },
+      })
+    ).map((row) => [row.personId, row.patientAddress]),
+  );
+  const planned = keys.map(
+    (entry): PlannedEnrolment => ({
+      ...entry,
+      patient: enrolled.get(entry.personId) ?? privateKeyToAccount(entry.key).address.toLowerCase(),
+    }),
+  );
+  if (enrolled.size === 0) {
     const rows = planned.map((entry) => ({
       datasetId,
       personId: entry.personId,
-      patientAddress: entry.patient.toLowerCase(),
+      patientAddress: entry.patient,
     }));
     for (let start = 0; start < rows.length; start += 1_000) {
       await ctx.db.enrolment.createMany({ data: rows.slice(start, start + 1_000) });
@@ -227,9 +250,7 @@ async function ensureConsents(
       await ctx.db.consentState.findMany({ where: { datasetId }, select: { patientAddress: true } })
     ).map((row) => row.patientAddress),
   );
-  const toSign = planned.filter(
-    (entry) => entry.consents && !already.has(entry.patient.toLowerCase()),
-  );
+  const toSign = planned.filter((entry) => entry.consents && !already.has(entry.patient));
   if (toSign.length === 0) return;
   const env = { chainId: LOCAL_CHAIN_ID, rpcUrl: ctx.rpcUrl };
   const bar = progressBar(`Signing and relaying consents for ${title}`, toSign.length);

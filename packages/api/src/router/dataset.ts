@@ -3,6 +3,7 @@
  * data card and the privacy parameters that apply to it; and free feasibility counts for any
  * signed-in researcher.
  */
+import { schemaVersionHash } from "@opencohort/chain";
 import { feasibilityParams } from "@opencohort/compute";
 import { type Db, Prisma, toDbUint } from "@opencohort/db";
 import {
@@ -15,8 +16,9 @@ import {
   feasibilityInputSchema,
 } from "@opencohort/validators";
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
-import { formatUnits, keccak256, parseUnits, stringToHex } from "viem";
+import { formatUnits, parseUnits } from "viem";
 import { FEASIBILITY_EPSILON_BUDGET } from "../services/budget-ledger";
+import { consentedCounts } from "../services/consent-set";
 import { runFeasibility } from "../services/feasibility";
 import { disclosureParams, governedStandards } from "../services/standards";
 import { protectedProcedure, publicProcedure } from "../trpc";
@@ -93,19 +95,9 @@ async function schemaVersionLabel(db: Db, hash: string, datasetIds: readonly str
   });
   for (const row of rows) {
     const label = schemaLabel(row.metadata);
-    if (label !== null && keccak256(stringToHex(label)) === hash) return label;
+    if (label !== null && schemaVersionHash(label) === hash) return label;
   }
   return null;
-}
-
-async function consentedCounts(db: Db, datasetIds: string[]) {
-  if (datasetIds.length === 0) return new Map<string, number>();
-  const rows = await db.consentState.groupBy({
-    by: ["datasetId"],
-    where: { datasetId: { in: datasetIds }, granted: true },
-    _count: { _all: true },
-  });
-  return new Map(rows.map((row) => [row.datasetId, row._count._all]));
 }
 
 // ─── Sorting and cursors ──────────────────────────────────────────────────────────────
@@ -293,7 +285,7 @@ async function pageInMemory(db: Db, input: ListInput): Promise<ListPage> {
       ? undefined
       : /^0x[0-9a-f]{64}$/.test(input.schemaVersion)
         ? input.schemaVersion
-        : keccak256(stringToHex(input.schemaVersion));
+        : schemaVersionHash(input.schemaVersion);
   const sizeFiltered = input.minPersons !== undefined || input.maxPersons !== undefined;
   // Some version passing is necessary for the latest one to pass: the database narrows the
   // rows first, and the latest version decides below.

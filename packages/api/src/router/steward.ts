@@ -5,7 +5,11 @@
  * steward role (a StewardBadge), and acts only on datasets whose on-chain steward is the
  * caller.
  */
-import { canonicalDatasetMetadata, datasetMetadataHash } from "@opencohort/chain";
+import {
+  canonicalDatasetMetadata,
+  datasetMetadataHash,
+  schemaVersionHash,
+} from "@opencohort/chain";
 import type { Prisma } from "@opencohort/db";
 import {
   datasetFolderInputSchema,
@@ -16,8 +20,9 @@ import {
   updateMetadataInputSchema,
 } from "@opencohort/validators";
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
-import { isAddress, keccak256, stringToHex, zeroAddress } from "viem";
+import { isAddress, zeroAddress } from "viem";
 import type { ApiContext } from "../context";
+import { consentedCounts } from "../services/consent-set";
 import {
   listDatasetFolders,
   resolveDatasetFolder,
@@ -126,7 +131,7 @@ export const stewardRouter = {
         folder: input.folder,
         contentHash: manifest.contentHash,
         schemaVersion: manifest.schemaVersion,
-        schemaVersionHash: keccak256(stringToHex(manifest.schemaVersion)),
+        schemaVersionHash: schemaVersionHash(manifest.schemaVersion),
         title: manifest.title,
         description: manifest.description,
         persons: manifest.personCount,
@@ -166,7 +171,7 @@ export const stewardRouter = {
           `The folder's content hash ${manifest.contentHash} is not the hash published on chain for version ${input.version} (${version.manifestHash}) (rule manifest-hash).`,
         );
       }
-      if (keccak256(stringToHex(manifest.schemaVersion)) !== version.schemaVersion) {
+      if (schemaVersionHash(manifest.schemaVersion) !== version.schemaVersion) {
         throw refusal(
           "BAD_REQUEST",
           "schema-version",
@@ -215,7 +220,7 @@ export const stewardRouter = {
         );
       }
       const latest = await readVersion(ctx, datasetId, dataset.latestVersion);
-      if (latest && keccak256(stringToHex(metadata.schemaVersion)) !== latest.schemaVersion) {
+      if (latest && schemaVersionHash(metadata.schemaVersion) !== latest.schemaVersion) {
         throw refusal(
           "BAD_REQUEST",
           "schema-version",
@@ -393,12 +398,10 @@ export const stewardRouter = {
         _count: { select: { enrolments: true } },
       },
     });
-    const consents = await ctx.db.consentState.groupBy({
-      by: ["datasetId"],
-      where: { datasetId: { in: datasets.map((dataset) => dataset.id) }, granted: true },
-      _count: { _all: true },
-    });
-    const consented = new Map(consents.map((row) => [row.datasetId, row._count._all]));
+    const consented = await consentedCounts(
+      ctx.db,
+      datasets.map((dataset) => dataset.id),
+    );
     return datasets.map((dataset) => ({
       id: dataset.id,
       title: dataset.title,

@@ -43,3 +43,14 @@ export async function consentSnapshot(
     { isolationLevel: "Serializable" },
   );
 }
+
+/** Patients whose consent is granted now, per dataset (datasets with none are absent). */
+export async function consentedCounts(db: Db, datasetIds: string[]) {
+  if (datasetIds.length === 0) return new Map<string, number>();
+  const rows = await db.consentState.groupBy({
+    by: ["datasetId"],
+    where: { datasetId: { in: datasetIds }, granted: true },
+    _count: { _all: true },
+  });
+  return new Map(rows.map((row) => [row.datasetId, row._count._all]));
+}

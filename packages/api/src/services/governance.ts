@@ -3,7 +3,12 @@
  * makes (a StandardsRegistry setter, or StewardBadge mint/burn for membership), and what a
  * proposal's calls change.
  */
-import { standardsRegistryAbi, stewardBadgeAbi, stewardGovernorAbi } from "@opencohort/chain";
+import {
+  schemaVersionHash,
+  standardsRegistryAbi,
+  stewardBadgeAbi,
+  stewardGovernorAbi,
+} from "@opencohort/chain";
 import type { ProposalChange } from "@opencohort/validators";
 import {
   type Address,
@@ -73,9 +78,6 @@ export function proposalIdOf(
 }
 
 export const descriptionHashOf = (description: string): Hex => keccak256(stringToHex(description));
-
-/** keccak256 of a schema label, as StandardsRegistry keys accepted schema versions. */
-export const schemaVersionHash = (label: string): Hex => keccak256(stringToHex(label));
 
 /** The contracts a proposal may call (both owned by the timelock). */
 export interface GovernedContracts {

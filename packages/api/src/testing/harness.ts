@@ -10,6 +10,7 @@ import {
   devAccountKey,
   LOCAL_CHAIN_ID,
   marketplaceAbi,
+  schemaVersionHash,
   signAndRelayConsents,
   syntheticPatientKey,
 } from "@opencohort/chain";
@@ -265,7 +266,7 @@ export async function seedDataset(
     args: [
       datasetId,
       keccak256(stringToHex(title)),
-      keccak256(stringToHex("omop-lite/1")),
+      schemaVersionHash("omop-lite/1"),
       contentHash,
       price,
       BigInt((options.accessDays ?? 30) * 24 * 60 * 60),
