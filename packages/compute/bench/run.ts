@@ -136,14 +136,12 @@ async function main() {
     const guarded: number[] = [];
     const rawTimes: number[] = [];
     let released = 0;
-    let suppressed = 0;
     for (let i = 0; i < RUNS; i++) {
       let t0 = performance.now();
       const outcome = await run(shape.sql);
       guarded.push(performance.now() - t0);
       if (!outcome.ok) throw new Error(`${shape.name}: ${JSON.stringify(outcome.error)}`);
       released = outcome.researcherResult.rows.length;
-      suppressed = outcome.researcherResult.suppressedRows;
       t0 = performance.now();
       await rawConnection.runAndReadAll(rawSql.sql, rawSql.params);
       rawTimes.push(performance.now() - t0);
@@ -159,7 +157,7 @@ async function main() {
       (g / r).toFixed(2),
       guardedPeak.toFixed(0),
       rawPeak.toFixed(0),
-      `${released}/${suppressed}`,
+      String(released),
     ]);
     console.log(`  ${shape.name}: guarded ${g.toFixed(0)} ms, raw ${r.toFixed(0)} ms`);
   }
@@ -174,7 +172,7 @@ async function main() {
     "ratio",
     "peak RSS guarded MB",
     "peak RSS raw MB",
-    "rows shown/suppressed",
+    "rows shown",
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>

@@ -8,6 +8,8 @@ export interface PrivacyBudgetLedger {
     researcher: string,
     datasetId: string,
     epsilon: number,
+    /** The query's delta, recorded next to epsilon (basic composition: deltas add up). */
+    delta?: number,
   ): Promise<{ ok: true; remaining: number } | { ok: false; remaining: number }>;
 }
 

@@ -314,18 +314,17 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
             ? ("dimension" as const)
             : measureKind(plan.measures[o.ref.measure]?.kind ?? "count_rows"),
       }));
-      const suppressedRows = groups.smallGroups + disclosed.suppressedByNoise;
       const researcherResult: ResearcherResult = {
         columns,
         rows: disclosed.rows,
-        suppressedRows,
         epsilonSpent: params.epsilonPerQuery,
+        delta: 0,
         budgetRemaining: spend.remaining,
         queryHash,
         referenceId,
       };
       const receipt: QueryReceipt = {
-        version: 1,
+        version: 2,
         referenceId,
         queryHash,
         datasetContentHash: dataset.contentHash,
@@ -337,7 +336,8 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
           maxRowsPerGroup: bounds.maxRowsPerGroup,
         },
         epsilonSpent: params.epsilonPerQuery,
-        resultHash: sha256Hex(JSON.stringify({ columns, rows: disclosed.rows, suppressedRows })),
+        delta: 0,
+        resultHash: sha256Hex(JSON.stringify({ columns, rows: disclosed.rows })),
         personsIncluded: personIds.length,
         executedAt: new Date().toISOString(),
       };

@@ -28,9 +28,13 @@ export const resultColumnKindSchema = z.enum(["dimension", "count", "persons", "
 export const researcherResultSchema = z.object({
   columns: z.array(z.object({ name: z.string(), kind: resultColumnKindSchema })),
   rows: z.array(z.array(z.union([z.string(), z.number(), z.null()]))),
-  /** Output rows withheld because too few persons stood behind them. */
-  suppressedRows: z.number().int().nonnegative(),
   epsilonSpent: z.number().nonnegative(),
+  /**
+   * The delta of the query's (epsilon, delta) guarantee: the chance that a group standing
+   * for one person passes the noisy threshold. 0 without GROUP BY (the one group always
+   * exists). How many groups were withheld is not released: that number would be exact.
+   */
+  delta: z.number().min(0).max(1),
   budgetRemaining: z.number(),
   /** Hash of the canonical query: rephrasings of one question share it (and its noise). */
   queryHash: hex32Schema,
@@ -52,7 +56,7 @@ export const contributionBoundsSchema = z.object({
 });
 
 export const queryReceiptSchema = z.object({
-  version: z.literal(1),
+  version: z.literal(2),
   referenceId: z.string(),
   queryHash: hex32Schema,
   datasetContentHash: hex32Schema,
@@ -61,6 +65,8 @@ export const queryReceiptSchema = z.object({
   params: disclosureParamsSchema,
   contributionBounds: contributionBoundsSchema,
   epsilonSpent: z.number().nonnegative(),
+  /** See researcherResultSchema.delta. */
+  delta: z.number().min(0).max(1),
   resultHash: hex32Schema,
   personsIncluded: z.number().int().nonnegative(),
   executedAt: z.string().datetime(),

@@ -230,7 +230,7 @@ describe("patient and stewards in the browser", () => {
       .toMatch(/^k = 20, rounded to 5/);
     await page.getByTestId("suppressed-rows").waitFor({ timeout: 30_000 });
     expect(await page.getByTestId("suppressed-rows").textContent()).toMatch(
-      /suppressed: fewer than k = 20 persons$/,
+      /noisy person count is under k = 20 are withheld/,
     );
   });
 

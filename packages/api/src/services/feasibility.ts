@@ -155,7 +155,7 @@ export async function runFeasibility(
   const result = {
     columns: researcherResult.columns,
     rows: researcherResult.rows,
-    suppressedRows: researcherResult.suppressedRows,
+    delta: researcherResult.delta,
   };
   await db.query.update({
     where: { id: query.id },

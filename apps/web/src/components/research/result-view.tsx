@@ -2,7 +2,7 @@
 import type { ResearcherResult } from "@opencohort/validators";
 import styles from "./research.module.css";
 
-type Result = Pick<ResearcherResult, "columns" | "rows" | "suppressedRows">;
+type Result = Pick<ResearcherResult, "columns" | "rows">;
 
 const cell = (value: string | number | null) =>
   value === null ? "—" : typeof value === "number" ? String(Number(value.toFixed(4))) : value;
@@ -107,7 +107,7 @@ function releasedZero(result: Result): boolean {
   );
 }
 
-/** The released rows as a table and a chart, the suppressed rows marked, and CSV export. */
+/** The released rows as a table and a chart, and CSV export. Withheld groups are not counted. */
 export function ResultView({
   result,
   minCellSize,
@@ -145,28 +145,20 @@ export function ResultView({
                 ))}
               </tr>
             ))}
-            {result.suppressedRows > 0 && (
-              <tr className={styles.suppressed} data-testid="suppressed-rows">
-                <td colSpan={Math.max(1, result.columns.length)}>
-                  {result.suppressedRows} {result.suppressedRows === 1 ? "group" : "groups"}{" "}
-                  suppressed: fewer than {minCellSize ? `k = ${minCellSize}` : "k"} persons
-                </td>
-              </tr>
-            )}
-            {result.rows.length === 0 && result.suppressedRows === 0 && (
-              <tr>
-                <td colSpan={Math.max(1, result.columns.length)} className="muted">
-                  No groups.
-                </td>
-              </tr>
-            )}
+            <tr className={styles.suppressed} data-testid="suppressed-rows">
+              <td colSpan={Math.max(1, result.columns.length)}>
+                {result.rows.length === 0 ? "No group was released. " : ""}Groups whose noisy
+                person count is under {minCellSize ? `k = ${minCellSize}` : "k"} are withheld, and
+                how many were withheld is not shown: that number would be exact.
+              </td>
+            </tr>
           </tbody>
         </table>
       </div>
       {releasedZero(result) && (
         <p className="muted small" data-testid="noisy-zero-note">
           A released 0 is a noisy, rounded value, not an empty group: every released group has at
-          least {minCellSize ? `k = ${minCellSize}` : "k"} persons, but the noise that protects them
+          least {minCellSize ? `k = ${minCellSize}` : "k"} persons by its noisy count, but the noise that protects them
           can be as large as a small count. Read small values as “few”.
         </p>
       )}
