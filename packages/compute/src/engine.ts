@@ -12,9 +12,11 @@ import type { PrivacyBudgetLedger } from "./budget";
 import { type DatasetCatalogue, openDataset, publicCatalogue } from "./catalogue/dataset";
 import { cohortToSql, parseCohortDefinition } from "./cohort/compile";
 import { contributionBounds } from "./disclosure/bounds";
-import { discloseGroups, type GroupAggregate } from "./disclosure/control";
+import { discloseGroups, type GroupAggregate, releaseThreshold } from "./disclosure/control";
+import { checkGroupStructure } from "./disclosure/group-limit";
+import { fillPartitions, publicPartitions } from "./disclosure/partitions";
 import { canonicalHash, canonicalText, sha256Hex } from "./query/canonical";
-import { compileGuarded } from "./query/compile";
+import { compileGuarded, valueInputs } from "./query/compile";
 import { columnKey, dimensionKey, measureKey, type QueryPlan } from "./query/plan";
 import { QueryRejection, type RuleId, ruleMessages } from "./query/rules";
 import { MAX_SQL_LENGTH, planFromParseTree } from "./query/validate";
@@ -34,7 +36,10 @@ export interface ComputeEngineOptions {
     threads: number;
     /** Wall-clock limit of one query. */
     timeoutMs: number;
-    /** More output groups than this (before suppression) and the query is refused. */
+    /**
+     * A query whose dimensions could produce more groups than this (judged from declared
+     * domains and table sizes, never from the data) is refused before it runs.
+     */
     maxGroups?: number;
     maxTempMb?: number;
   };
@@ -204,11 +209,31 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
     if (!validation.ok)
       return fail({ code: "rejected", rule: validation.rule, message: validation.message });
     const { plan, queryHash } = validation;
+    const bounds = contributionBounds(plan, {
+      personTableVerified: onePersonPerRow.has(dataset),
+      contributionCap: params.contributionCap,
+    });
+    try {
+      checkGroupStructure(plan, dataset, maxGroups);
+    } catch (error) {
+      if (!(error instanceof QueryRejection)) throw error;
+      return fail({ code: "rejected", rule: error.rule, message: error.message });
+    }
+    // Candidate groups from declarations alone when possible: then no delta is spent.
+    const partitions = publicPartitions(plan, dataset, maxGroups);
+    const { threshold, delta } = releaseThreshold(
+      plan,
+      valueInputs(plan),
+      params,
+      bounds,
+      partitions ? "public" : "data",
+    );
 
     const spend = await request.budget.ledger.spend(
       request.budget.researcher,
       request.budget.datasetId,
       params.epsilonPerQuery,
+      delta,
     );
     if (!spend.ok) {
       return fail({
@@ -235,16 +260,10 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
         consentDigest,
         paramsKey(params),
       ].join("|");
-      const bounds = contributionBounds(plan, {
-        personTableVerified: onePersonPerRow.has(dataset),
-        contributionCap: params.contributionCap,
-      });
       const compiled = compileGuarded(plan, dataset, {
         consentTable: `consent_${consentKey}`,
         runTable,
         contributionCap: params.contributionCap,
-        minCellSize: params.minCellSize,
-        maxGroups,
         rowsArePersons: bounds.rowsArePersons,
         ...(bounds.level === "event"
           ? {
@@ -261,29 +280,34 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       const setup = [compiled.perPerson, compiled.boundGroupsPerPerson, compiled.groups];
       const aggregated = await sandbox.exec(datasetKey, [
         ...setup.flatMap((step) => (step ? [{ ...step, read: "none" as const }] : [])),
-        { ...compiled.released, read: "rows" },
-        { ...compiled.summary, read: "rows" },
+        { ...compiled.groupRows, read: "rows" },
       ]);
-      const [releasedResult, summaryResult] = aggregated.slice(-2) as [RowsResult, RowsResult];
-
-      const groups = toGroups(
-        releasedResult,
-        summaryResult,
+      const dataGroups = toGroups(
+        aggregated.at(-1) as RowsResult,
         compiled.dimensionCount,
         compiled.inputs.length,
       );
-      if (groups.totalGroups > maxGroups) {
-        await sandbox.exec(datasetKey, dropSteps(compiled.dropRunTables));
-        return fail({
-          code: "limit-exceeded",
-          message: `The query produces more than ${maxGroups} groups; use coarser dimensions.`,
-        });
+      // checkGroupStructure bounded this from declarations; more means a declaration the
+      // dataset check missed. Fail closed (the reason goes to the log, not the researcher).
+      if (dataGroups.length > maxGroups) throw new Error("more groups than the structural bound");
+      let groups = dataGroups;
+      if (partitions) {
+        const filled = fillPartitions(partitions, dataGroups, compiled.inputs.length);
+        if (filled.outside > 0) {
+          options.logger.warn("groups outside the declared domains were left out", {
+            referenceId,
+            queryHash,
+            datasetKey,
+          });
+        }
+        groups = filled.groups;
       }
-      const disclosed = discloseGroups(plan, compiled.inputs, groups.released, {
+      const disclosed = discloseGroups(plan, compiled.inputs, groups, {
         secret,
         noiseKeyPrefix,
         params,
         bounds,
+        threshold,
       });
       const steps =
         disclosed.releasedHashes.length === 0
@@ -291,8 +315,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
           : [
               {
                 ...compiled.inclusions(
-                  disclosed.releasedHashes.length === groups.released.length &&
-                    groups.smallGroups === 0
+                  disclosed.releasedHashes.length === dataGroups.length
                     ? "all"
                     : disclosed.releasedHashes,
                 ),
@@ -318,7 +341,8 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
         columns,
         rows: disclosed.rows,
         epsilonSpent: params.epsilonPerQuery,
-        delta: 0,
+        delta,
+        releaseThreshold: threshold,
         budgetRemaining: spend.remaining,
         queryHash,
         referenceId,
@@ -336,7 +360,8 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
           maxRowsPerGroup: bounds.maxRowsPerGroup,
         },
         epsilonSpent: params.epsilonPerQuery,
-        delta: 0,
+        delta,
+        releaseThreshold: threshold,
         resultHash: sha256Hex(JSON.stringify({ columns, rows: disclosed.rows })),
         personsIncluded: personIds.length,
         executedAt: new Date().toISOString(),
@@ -431,13 +456,8 @@ function toBigInt64Array(ids: BigInt64Array | Iterable<bigint>): BigInt64Array {
   return BigInt64Array.from(ids);
 }
 
-function toGroups(
-  released: RowsResult,
-  summary: RowsResult,
-  dimensionCount: number,
-  inputCount: number,
-) {
-  const groups: GroupAggregate[] = released.rows.map((row) => {
+function toGroups(result: RowsResult, dimensionCount: number, inputCount: number) {
+  return result.rows.map((row): GroupAggregate => {
     const dims = row.slice(0, dimensionCount);
     let i = dimensionCount;
     const persons = Number(row[i++]);
@@ -450,8 +470,6 @@ function toGroups(
     }
     return { dims, persons, rows, sums, counts, hash: String(row[i]) };
   });
-  const [totalGroups, smallGroups] = summary.rows[0] ?? [0, 0];
-  return { released: groups, totalGroups: Number(totalGroups), smallGroups: Number(smallGroups) };
 }
 
 export { columnKey, dimensionKey, measureKey, publicCatalogue };

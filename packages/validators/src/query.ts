@@ -35,6 +35,11 @@ export const researcherResultSchema = z.object({
    * exists). How many groups were withheld is not released: that number would be exact.
    */
   delta: z.number().min(0).max(1),
+  /**
+   * The noisy person count a group needed to be released: k when the candidate groups are
+   * public (declared domains), higher when they come from the data (see delta).
+   */
+  releaseThreshold: z.number().int().positive(),
   budgetRemaining: z.number(),
   /** Hash of the canonical query: rephrasings of one question share it (and its noise). */
   queryHash: hex32Schema,
@@ -65,8 +70,9 @@ export const queryReceiptSchema = z.object({
   params: disclosureParamsSchema,
   contributionBounds: contributionBoundsSchema,
   epsilonSpent: z.number().nonnegative(),
-  /** See researcherResultSchema.delta. */
+  /** See researcherResultSchema.delta and releaseThreshold. */
   delta: z.number().min(0).max(1),
+  releaseThreshold: z.number().int().positive(),
   resultHash: hex32Schema,
   personsIncluded: z.number().int().nonnegative(),
   executedAt: z.string().datetime(),

@@ -3,7 +3,15 @@ import { valueInputs } from "../query/compile";
 import { numericComparison } from "../query/constraints";
 import type { ColumnRef, QueryPlan } from "../query/plan";
 import { type ContributionBounds, contributionBounds, MAX_GROUPS_PER_PERSON } from "./bounds";
-import { discloseGroups, type GroupAggregate, noiseComponents, noiseScales } from "./control";
+import {
+  DATA_PARTITION_DELTA,
+  discloseGroups,
+  type GroupAggregate,
+  groupNoiseKey,
+  noiseComponents,
+  noiseScales,
+  releaseThreshold,
+} from "./control";
 
 const secret = Buffer.from("unit-test-secret-0123456789");
 const params = { minCellSize: 11, roundingBase: 5, epsilonPerQuery: 1, contributionCap: 10 };
@@ -41,21 +49,85 @@ const group = (persons: number, extra: Partial<GroupAggregate> = {}): GroupAggre
 });
 
 describe("disclosure control", () => {
-  it("suppresses groups under k and never shows a count below the threshold's noise", () => {
+  it("releases on the noisy count only and never says how many groups it withheld", () => {
     const p = plan([{ kind: "count_persons" }]);
-    const result = discloseGroups(p, [], [group(5), group(10), group(200)], {
+    const result = discloseGroups(p, [], [group(1), group(200)], {
       secret,
       noiseKeyPrefix: "q",
       params,
       bounds: boundsOf(p),
     });
     const shown = result.rows.map((r) => r[0]);
-    expect(shown).not.toContain("g5");
-    expect(shown).not.toContain("g10");
+    expect(shown).not.toContain("g1");
     expect(shown).toContain("g200");
     for (const row of result.rows) expect(Number(row[1]) % 5).toBe(0);
-    expect(result.suppressedByNoise).toBe(2);
     expect(result.releasedHashes).toEqual(["h200"]);
+    expect(Object.keys(result).sort()).toEqual(["releasedHashes", "rows"]);
+  });
+
+  it("releases a group of c persons with probability exp(-(k - c) / b) / 2, as delta assumes", () => {
+    // epsilon 1 over one component (persons): b = 1. Over many noise keys the release rate of
+    // a one-person group is the per-group delta, a group of exactly k is released half the time.
+    const p = plan([{ kind: "count_persons" }], sex);
+    const rate = (persons: number) => {
+      let released = 0;
+      const draws = 4000;
+      for (let i = 0; i < draws; i++) {
+        const { rows } = discloseGroups(p, [], [group(persons)], {
+          secret,
+          noiseKeyPrefix: `draw-${i}`,
+          params,
+          bounds: boundsOf(p),
+        });
+        released += rows.length;
+      }
+      return released / draws;
+    };
+    expect(rate(11)).toBeGreaterThan(0.45);
+    expect(rate(11)).toBeLessThan(0.55);
+    const expected = Math.exp(-(11 - 9) / 1) / 2; // a group of 9: 0.068
+    expect(rate(9)).toBeGreaterThan(expected * 0.7);
+    expect(rate(9)).toBeLessThan(expected * 1.3);
+  });
+
+  it("releases at k with public partitions and raises the threshold to bound delta otherwise", () => {
+    const p = plan([{ kind: "count_persons" }], sex);
+    expect(releaseThreshold(p, [], params, boundsOf(p), "public")).toEqual({
+      threshold: 11,
+      delta: 0,
+    });
+    // b = 1: t = ceil(1 + ln(1 / 2e-6)) = 15; delta = exp(-14) / 2.
+    const data = releaseThreshold(p, [], params, boundsOf(p), "data");
+    expect(data.threshold).toBe(15);
+    expect(data.delta).toBeCloseTo(Math.exp(-14) / 2, 15);
+    expect(data.delta).toBeLessThanOrEqual(DATA_PARTITION_DELTA);
+    // Event-level: b = 5 and five groups a person can create.
+    const event = plan([{ kind: "count_persons" }]);
+    const e = releaseThreshold(event, [], params, boundsOf(event), "data");
+    expect(e.threshold).toBe(Math.ceil(1 + 5 * Math.log(MAX_GROUPS_PER_PERSON / 2e-6)));
+    expect(e.delta).toBeLessThanOrEqual(DATA_PARTITION_DELTA);
+    // Without GROUP BY the one group always exists.
+    const noGroups: QueryPlan = {
+      ...p,
+      dimensions: [],
+      outputs: [{ name: "n", ref: { measure: 0 } }],
+    };
+    expect(releaseThreshold(noGroups, [], params, boundsOf(noGroups), "data")).toEqual({
+      threshold: 11,
+      delta: 0,
+    });
+  });
+
+  it("keys the noise of each group by type-tagged values: no two groups share a key", () => {
+    const keys = [null, "null", "NULL", Number.NaN, Infinity, -Infinity, 0, "0", 1950, 1950.5].map(
+      (v) => groupNoiseKey([v]),
+    );
+    expect(new Set(keys).size).toBe(keys.length);
+    // One number is one group whatever SQL type carried it (BIGINT, DOUBLE).
+    expect(groupNoiseKey([1950n])).toBe(groupNoiseKey([1950]));
+    expect(groupNoiseKey([-0])).toBe(groupNoiseKey([0]));
+    // Values are separated unambiguously.
+    expect(groupNoiseKey(["a,b", "c"])).not.toBe(groupNoiseKey(["a", "b,c"]));
   });
 
   it("splits epsilon across the noise components a query needs", () => {
@@ -158,14 +230,13 @@ describe("noise scales", () => {
       params,
       bounds: boundsOf(p),
     });
-    // Released by the engine before event-level queries were bounded; any change here re-draws
+    // Pinned when the noise key became type-tagged JSON (issue #10); any change here re-draws
     // every person-level answer ever given.
     expect(result).toEqual({
       rows: [
-        ["g40", 35, 95, -1588.38, 17.48],
-        ["g300", 300, 645, 4606.74, 6.66],
+        ["g40", 45, 95, 8396.45, 16.55],
+        ["g300", 305, 570, 2841.32, 7.35],
       ],
-      suppressedByNoise: 1,
       releasedHashes: ["h40", "h300"],
     });
   });

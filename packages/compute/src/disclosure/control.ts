@@ -8,15 +8,20 @@ import { roundToBase, stickyLaplace } from "./noise";
 /**
  * Disclosure control on aggregated groups. Per group, with n noise components sharing the
  * query's epsilon (epsilon / n each):
- * - persons: true distinct persons + Laplace(1/eps). The group is released only if the true
- *   count AND the noisy count reach k, so a group of k-1 never shows and one of exactly k
- *   shows only sometimes (no sharp edge to difference against).
+ * - persons: true distinct persons + Laplace(1/eps). The group is released only if this NOISY
+ *   count reaches the release threshold. There is no threshold on the true count: a hard one
+ *   makes the release itself an exact test ("at least k"), and every group below it an exact
+ *   channel. The threshold is k when the candidate groups are public (partitions.ts); when
+ *   they come from the data it is raised until a group of one person passes with probability
+ *   at most DATA_PARTITION_DELTA (releaseThreshold), the delta the query is charged.
  * - count(*): capped rows + Laplace(cap/eps), rounded.
  * - sum: clamped, capped sum + Laplace(cap * max(|lo|, |hi|) / eps).
  * - avg: (noisy centred sum) / (noisy count) + midpoint, clamped into [lo, hi].
  * Counts are rounded to the rounding base after the noise; negative counts become 0.
  * cap is the bounds' rows per group; every scale is then multiplied by the groups one person
  * can reach (1 for person-level queries), see bounds.ts.
+ *
+ * Nothing here reports how many groups were withheld: that number is exact.
  */
 
 export interface GroupAggregate {
@@ -34,14 +39,20 @@ export interface DisclosureContext {
   noiseKeyPrefix: string;
   params: DisclosureParams;
   bounds: ContributionBounds;
+  /** The noisy persons count a group needs (releaseThreshold); k when absent. */
+  threshold?: number;
+  /**
+   * A group's dimension values as the canonical query sees them, so two phrasings of one
+   * partition (bin widths, date_trunc vs year) draw the same noise per group. Identity when
+   * absent.
+   */
+  canonicalDimensions?: (dims: unknown[]) => unknown[];
 }
 
 export type CellValue = string | number | null;
 
 export interface DisclosedResult {
   rows: CellValue[][];
-  /** Groups that passed the hard threshold but not the noisy one. */
-  suppressedByNoise: number;
   releasedHashes: string[];
 }
 
@@ -101,26 +112,22 @@ export function discloseGroups(
   const scales = noiseScales(plan, inputs, params, context.bounds);
   const rows: CellValue[][] = [];
   const releasedHashes: string[] = [];
-  let suppressedByNoise = 0;
+  const canonical = context.canonicalDimensions ?? ((dims: unknown[]) => dims);
+  const threshold = context.threshold ?? params.minCellSize;
 
   for (const group of groups) {
-    const groupKey = JSON.stringify(group.dims, (_, v) =>
-      typeof v === "bigint" ? v.toString() : v,
-    );
+    const groupKey = groupNoiseKey(canonical(group.dims));
     const noise = (component: Component) => {
       const scale = scales.get(component);
       if (scale === undefined) throw new Error(`no noise scale for ${component}`);
       return stickyLaplace(
         context.secret,
-        `${context.noiseKeyPrefix}|${groupKey}|${component}`,
+        JSON.stringify([context.noiseKeyPrefix, groupKey, component]),
         scale,
       );
     };
     const noisyPersons = group.persons + noise("persons");
-    if (group.persons < params.minCellSize || noisyPersons < params.minCellSize) {
-      suppressedByNoise++;
-      continue;
-    }
+    if (!(noisyPersons >= threshold)) continue;
     const measureValue = (m: Measure): CellValue => {
       switch (m.kind) {
         case "count_persons":
@@ -149,9 +156,69 @@ export function discloseGroups(
           : measureValue(plan.measures[output.ref.measure] as Measure),
       ),
     );
-    releasedHashes.push(group.hash);
+    // An empty public partition has no persons to include.
+    if (group.hash !== "") releasedHashes.push(group.hash);
   }
-  return { rows, suppressedByNoise, releasedHashes };
+  return { rows, releasedHashes };
+}
+
+/**
+ * The largest delta one query may cost when its candidate groups come from the data. Far
+ * below 1 / (persons in any dataset), as (epsilon, delta)-DP asks.
+ */
+export const DATA_PARTITION_DELTA = 1e-6;
+
+/**
+ * The release threshold and the delta it costs. With public partitions (every candidate group
+ * is known without the data) the threshold is k and costs nothing: a group's appearance is a
+ * function of its noisy count only. With data partitions, adding one person can create a
+ * group of one that did not exist, released with probability P(1 + Laplace(b) >= t) =
+ * exp(-(t - 1) / b) / 2 for the persons scale b, in each of the maxGroupsPerPerson groups the
+ * person can reach. The threshold t is the smallest at least k that keeps that under
+ * DATA_PARTITION_DELTA. Without GROUP BY the one group always exists: no delta.
+ */
+export function releaseThreshold(
+  plan: QueryPlan,
+  inputs: ValueInput[],
+  params: DisclosureParams,
+  bounds: ContributionBounds,
+  partitions: "public" | "data",
+): { threshold: number; delta: number } {
+  if (partitions === "public" || plan.dimensions.length === 0) {
+    return { threshold: params.minCellSize, delta: 0 };
+  }
+  const b = noiseScales(plan, inputs, params, bounds).get("persons");
+  if (b === undefined) throw new Error("no noise scale for persons");
+  const groups = bounds.maxGroupsPerPerson;
+  const needed = 1 + b * Math.log(groups / (2 * DATA_PARTITION_DELTA));
+  const threshold = Math.max(params.minCellSize, Math.ceil(needed));
+  return { threshold, delta: Math.min(1, (groups / 2) * Math.exp(-(threshold - 1) / b)) };
+}
+
+/**
+ * A group's key in the noise key: every value tagged with its type, the list encoded as
+ * JSON, so no two different groups share a key (NULL, the text "null", +Inf, -Inf and NaN
+ * are five keys) while one number has one key whatever its SQL type (1950 as BIGINT and as
+ * DOUBLE are the same group of a rephrased query).
+ */
+export function groupNoiseKey(values: unknown[]): string {
+  return JSON.stringify(values.map(tagValue));
+}
+
+function tagValue(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "bigint") return `n:${value.toString()}`;
+  if (typeof value === "number") {
+    if (Number.isNaN(value)) return "n:nan";
+    if (value === Number.POSITIVE_INFINITY) return "n:+inf";
+    if (value === Number.NEGATIVE_INFINITY) return "n:-inf";
+    // -0 and 0 are one group; integers print without exponent up to 2^53 and beyond.
+    if (Number.isInteger(value)) return `n:${BigInt(value).toString()}`;
+    return `n:${String(value)}`;
+  }
+  if (typeof value === "string") return `s:${value}`;
+  if (typeof value === "boolean") return `b:${value}`;
+  throw new Error(`unexpected dimension value of type ${typeof value}`);
 }
 
 function round2(value: number): number {

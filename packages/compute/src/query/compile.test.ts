@@ -42,8 +42,6 @@ async function runTable(groupsPerPerson?: { max: number; salt: string }) {
     consentTable: "consent_t",
     runTable: "run_1",
     contributionCap: 10,
-    minCellSize: 2,
-    maxGroups: 1000,
     ...(groupsPerPerson ? { groupsPerPerson } : {}),
   });
   for (const step of [compiled.perPerson, compiled.boundGroupsPerPerson, compiled.groups]) {

@@ -180,10 +180,12 @@ export interface GuardedSql {
   boundGroupsPerPerson: { sql: string; params: Array<string | number> } | null;
   /** Aggregates per group, contributions capped, into a temp table. */
   groups: { sql: string; params: Array<string | number> };
-  /** The groups that reach k (at most maxGroups + 1 of them), sorted by dimension. */
-  released: { sql: string; params: Array<string | number> };
-  /** How many groups in all, and how many are below k. */
-  summary: { sql: string; params: Array<string | number> };
+  /**
+   * Every group, sorted by dimension: which are released is decided on the noisy count only,
+   * so none may be dropped here on its true count. The engine has bounded how many there can
+   * be from the query's structure before running it.
+   */
+  groupRows: { sql: string; params: Array<string | number> };
   /** Consent-table positions of the persons behind the released groups, by group hash. */
   inclusions: (releasedGroupHashes: string[] | "all") => { sql: string; params: unknown[] };
   /** One statement each: the worker runs exactly the statements it is given. */
@@ -199,8 +201,6 @@ export function compileGuarded(
     consentTable: string;
     runTable: string;
     contributionCap: number;
-    minCellSize: number;
-    maxGroups: number;
     /** The query reads only a person table verified to hold one row per person. */
     rowsArePersons?: boolean;
     /**
@@ -222,7 +222,10 @@ export function compileGuarded(
     const expr = columnSql(input.column, aliases);
     const lo = params.add(input.lo, "DOUBLE");
     const hi = params.add(input.hi, "DOUBLE");
-    const clamped = `least(greatest(CAST(${expr} AS DOUBLE), ${lo}), ${hi})`;
+    // DuckDB's least/greatest skip NULL arguments: greatest(NULL, lo) is lo, so without the
+    // CASE a NULL would count as lo in the sum while count(x) skips it, and a person with many
+    // NULL rows would move a sum by lo per row, past the per-person cap.
+    const clamped = `CASE WHEN ${expr} IS NULL THEN NULL ELSE least(greatest(CAST(${expr} AS DOUBLE), ${lo}), ${hi}) END`;
     return options.rowsArePersons
       ? [`${clamped} AS s${j}`, `CASE WHEN ${expr} IS NULL THEN 0 ELSE 1 END AS c${j}`]
       : [`sum(${clamped}) AS s${j}`, `count(${expr}) AS c${j}`];
@@ -260,8 +263,6 @@ export function compileGuarded(
 
   // Separate statements, so separate parameter lists.
   const cap = "$1::BIGINT";
-  const k = "$1::BIGINT";
-  const limit = "$2::BIGINT";
   const groupHash = dimNames.length > 0 ? `CAST(hash(${dimNames.join(", ")}) AS VARCHAR)` : "'all'";
   const aggregates = [
     "count(*) AS persons",
@@ -281,21 +282,18 @@ export function compileGuarded(
   ]
     .filter((line) => line !== "")
     .join("\n");
-  const releasedSql = [
-    `SELECT * FROM ${groupsTable} WHERE persons >= ${k}`,
+  const groupRowsSql = [
+    `SELECT * FROM ${groupsTable}`,
     dimNames.length > 0 ? `ORDER BY ${dimNames.map((d) => `${d} NULLS FIRST`).join(", ")}` : "",
-    `LIMIT ${limit}`,
   ]
     .filter((line) => line !== "")
     .join("\n");
-  const summarySql = `SELECT count(*) AS n_groups, count(*) FILTER (WHERE persons < $1::BIGINT) AS small_groups FROM ${groupsTable}`;
 
   return {
     perPerson: { sql: perPersonSql, params: params.values },
     boundGroupsPerPerson,
     groups: { sql: groupsSql, params: [options.contributionCap] },
-    released: { sql: releasedSql, params: [options.minCellSize, options.maxGroups + 1] },
-    summary: { sql: summarySql, params: [options.minCellSize] },
+    groupRows: { sql: groupRowsSql, params: [] },
     inclusions: (released) => {
       // A semi-join from the consent table de-duplicates persons for free.
       const select = `SELECT c.idx FROM ${options.consentTable} c WHERE c.person_id IN`;

@@ -31,6 +31,10 @@ export const ruleMessages = {
   "literal-types": "A literal does not match the type of the column it is compared with.",
   "no-modifiers": "LIMIT, OFFSET, DISTINCT, QUALIFY, SAMPLE and similar modifiers are not allowed.",
   "no-having": "HAVING is not allowed; small groups are suppressed automatically.",
+  "group-limit":
+    "The query could produce more groups than allowed, judged from its dimensions' declared domains (not from the data); use coarser dimensions or restrict a dimension's column in WHERE.",
+  "bin-width":
+    "floor(x / n) * n needs a finite width; a width under 1 needs a column with declared bounds and must keep every bin finite.",
 } as const;
 
 export type RuleId = keyof typeof ruleMessages;
