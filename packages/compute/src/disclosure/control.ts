@@ -1,4 +1,5 @@
 import type { DisclosureParams } from "@opencohort/validators";
+import { canonicalDimensionValue } from "../query/canonical";
 import type { ValueInput } from "../query/compile";
 import { sameInput } from "../query/compile";
 import type { Measure, QueryPlan } from "../query/plan";
@@ -104,7 +105,12 @@ export function discloseGroups(
   let suppressedByNoise = 0;
 
   for (const group of groups) {
-    const groupKey = JSON.stringify(group.dims, (_, v) =>
+    // Canonical values: two phrasings of the same partition key a group's noise alike.
+    const canonicalDims = group.dims.map((v, i) => {
+      const dimension = plan.dimensions[i];
+      return dimension ? canonicalDimensionValue(dimension, v) : v;
+    });
+    const groupKey = JSON.stringify(canonicalDims, (_, v) =>
       typeof v === "bigint" ? v.toString() : v,
     );
     const noise = (component: Component) => {
