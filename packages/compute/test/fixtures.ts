@@ -96,15 +96,21 @@ const nullableColumns = new Set(["drug_exposure.days_supply", "measurement.value
 
 type FixtureColumnSpec = DatasetManifest["tables"][number]["columns"][number];
 
+/** Per-test changes to the declarations: `values` replaces a column's value set (undefined: none). */
+export interface FixtureDeclarations {
+  values?: Record<string, string[] | undefined>;
+}
+
 /** A fixture column with its declared domain (bounds, value set, date range, nullability). */
 export function fixtureColumn(
   table: string,
   name: string,
   type: FixtureColumnSpec["type"],
+  overrides: FixtureDeclarations = {},
 ): FixtureColumnSpec {
   const key = `${table}.${name}`;
   const bounds = declaredBounds[key];
-  const values = declaredValues[key];
+  const values = key in (overrides.values ?? {}) ? overrides.values?.[key] : declaredValues[key];
   const dateRange = declaredDateRanges[key];
   return {
     name,
@@ -226,6 +232,7 @@ export function standardPersonIds(): bigint[] {
 export async function writeFixtureDataset(
   dir: string,
   rows: FixtureRows,
+  declarations: FixtureDeclarations = {},
 ): Promise<DatasetManifest> {
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
@@ -248,7 +255,7 @@ export async function writeFixtureDataset(
         name,
         file,
         rowCount: rows[name].length,
-        columns: columns.map(([c, t]) => fixtureColumn(name, c, t)),
+        columns: columns.map(([c, t]) => fixtureColumn(name, c, t, declarations)),
       });
     }
   } finally {
