@@ -285,24 +285,32 @@ describe("groups per person", () => {
     );
     const byBand = expectOk(
       await h.run(
-        "SELECT age_band(year_of_birth, 20) AS band, count(DISTINCT person_id) AS persons, count(*) AS n FROM person GROUP BY band",
+        "SELECT sex, age_band(year_of_birth, 20) AS band, count(DISTINCT person_id) AS persons, count(*) AS n FROM person GROUP BY sex, band",
       ),
     );
     expect([byBand.researcherResult.rows, byBand.researcherResult.delta]).toEqual([
       [
-        [20, 30, 25],
-        [40, 50, 50],
-        [60, 40, 40],
+        ["F", 20, 15, 10],
+        ["F", 40, 25, 20],
+        ["M", 40, 25, 30],
+        ["F", 60, 25, 25],
+        ["M", 60, 35, 20],
       ],
-      // Age bands follow from year_of_birth's declared bounds: public partitions, no delta.
+      // Sex and age bands follow from declarations (value set, bounds): public partitions,
+      // no delta.
       0,
     ]);
     const visits = expectOk(
       await h.run(
-        "SELECT count(*) AS visits, count(DISTINCT person_id) FROM person JOIN visit_occurrence USING (person_id) WHERE region = 'east'",
+        "SELECT region, count(*) AS visits, count(DISTINCT person_id) FROM person JOIN visit_occurrence USING (person_id) GROUP BY region",
       ),
     );
-    expect(visits.researcherResult.rows).toEqual([[0, 25]]);
+    expect(visits.researcherResult.rows).toEqual([
+      ["east", 50, 35],
+      ["north", 0, 30],
+      ["south", 5, 30],
+      ["west", 90, 30],
+    ]);
     expect(visits.receipt.contributionBounds).toEqual({
       level: "person",
       maxGroupsPerPerson: 1,
@@ -337,7 +345,10 @@ describe("groups per person", () => {
       for (let j = 0; j < 10; j++) addPerson(100 + i * 10 + j, [code]);
     });
     const dir = await makeTempDir();
-    await writeFixtureDataset(dir, rows);
+    // The codes C00..C49 are this test's own vocabulary.
+    await writeFixtureDataset(dir, rows, {
+      values: { "condition_occurrence.condition_code": codes },
+    });
     const ids = rows.person.map((p) => BigInt(p.person_id as number));
     const event = await createHarness({ dir, ids });
     try {

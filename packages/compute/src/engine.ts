@@ -9,7 +9,12 @@ import {
   type ResearcherResult,
 } from "@opencohort/validators";
 import type { PrivacyBudgetLedger } from "./budget";
-import { type DatasetCatalogue, openDataset, publicCatalogue } from "./catalogue/dataset";
+import {
+  type DatasetCatalogue,
+  openDataset,
+  publicCatalogue,
+  verifyDeclaredDomains,
+} from "./catalogue/dataset";
 import { cohortToSql, parseCohortDefinition } from "./cohort/compile";
 import { contributionBounds } from "./disclosure/bounds";
 import { discloseGroups, type GroupAggregate, releaseThreshold } from "./disclosure/control";
@@ -143,6 +148,21 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
           tables: opened.tables.map((t) => ({ name: t.name, file: t.file })),
           storage,
         });
+        try {
+          // The declared domains (value sets, non-null, date ranges) must hold of the data.
+          await verifyDeclaredDomains(opened, async (checks) => {
+            const steps = checks.map((c) => ({
+              sql: c.sql,
+              params: c.params,
+              read: "rows" as const,
+            }));
+            const results = (await sandbox.exec(key, steps)) as RowsResult[];
+            return results.map((r) => Number(r.rows[0]?.[0] ?? 1));
+          });
+        } catch (error) {
+          await sandbox.closeDataset(key).catch(() => undefined);
+          throw error;
+        }
         sandboxKeys.set(opened, key);
         if (personTableUnique) onePersonPerRow.add(opened);
         return opened;

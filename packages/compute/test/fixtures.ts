@@ -62,6 +62,66 @@ const declaredBounds: Record<string, { min: number; max: number }> = {
   "measurement.value_as_number": { min: 0, max: 50 },
 };
 
+/**
+ * Declared value sets: a vocabulary (the codes this source may use), never the distinct
+ * values found in the data. A set derived from the data would publish that a rare code
+ * occurs (here Q87.4, which only the centenarian has); a vocabulary says nothing about who
+ * has what. Some codes below occur in no row, on purpose.
+ */
+const declaredValues: Record<string, string[]> = {
+  "person.sex": ["F", "M"],
+  "person.region": ["east", "north", "south", "west"],
+  "condition_occurrence.condition_code": ["E10.9", "E11.65", "E11.9", "I10", "J45.909", "Q87.4"],
+  "drug_exposure.drug_code": ["A10BA02", "A10BK01", "C09AA05", "C10AA05"],
+  "measurement.measurement_code": ["2093-3", "4548-4", "8480-6"],
+  "measurement.unit": ["%", "mg/dL", "mm[Hg]"],
+  "visit_occurrence.visit_type": ["emergency", "inpatient", "outpatient", "telehealth"],
+};
+
+const observation = { min: "2015-01-01", max: "2026-11-20" };
+const declaredDateRanges: Record<string, { min: string; max: string }> = {
+  "condition_occurrence.condition_start_date": observation,
+  "drug_exposure.drug_exposure_start_date": observation,
+  "measurement.measurement_date": observation,
+  "visit_occurrence.visit_start_date": observation,
+  "visit_occurrence.visit_end_date": observation,
+};
+
+/**
+ * Columns that may hold NULL: the numeric measures (days_supply, value_as_number) stay
+ * nullable, so tests of NULL handling can write NULLs there. Everything else is declared
+ * non-nullable.
+ */
+const nullableColumns = new Set(["drug_exposure.days_supply", "measurement.value_as_number"]);
+
+type FixtureColumnSpec = DatasetManifest["tables"][number]["columns"][number];
+
+/** Per-test changes to the declarations: `values` replaces a column's value set (undefined: none). */
+export interface FixtureDeclarations {
+  values?: Record<string, string[] | undefined>;
+}
+
+/** A fixture column with its declared domain (bounds, value set, date range, nullability). */
+export function fixtureColumn(
+  table: string,
+  name: string,
+  type: FixtureColumnSpec["type"],
+  overrides: FixtureDeclarations = {},
+): FixtureColumnSpec {
+  const key = `${table}.${name}`;
+  const bounds = declaredBounds[key];
+  const values = key in (overrides.values ?? {}) ? overrides.values?.[key] : declaredValues[key];
+  const dateRange = declaredDateRanges[key];
+  return {
+    name,
+    type,
+    ...(bounds ? { bounds } : {}),
+    ...(values ? { values } : {}),
+    ...(dateRange ? { dateRange } : {}),
+    ...(nullableColumns.has(key) ? {} : { nullable: false }),
+  };
+}
+
 /** Ids of the people the red-team tests try to single out. */
 export const LONE_CENTENARIAN_ID = 9001; // born 1922, the only person born before 1950
 export const OUTLIER_ID = 9002; // one HbA1c of 1,000,000 (declared bounds 0..50)
@@ -172,6 +232,7 @@ export function standardPersonIds(): bigint[] {
 export async function writeFixtureDataset(
   dir: string,
   rows: FixtureRows,
+  declarations: FixtureDeclarations = {},
 ): Promise<DatasetManifest> {
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
@@ -194,10 +255,7 @@ export async function writeFixtureDataset(
         name,
         file,
         rowCount: rows[name].length,
-        columns: columns.map(([c, t]) => {
-          const bounds = declaredBounds[`${name}.${c}`];
-          return bounds ? { name: c, type: t, bounds } : { name: c, type: t };
-        }),
+        columns: columns.map(([c, t]) => fixtureColumn(name, c, t, declarations)),
       });
     }
   } finally {
@@ -257,10 +315,7 @@ export async function writeHeavyFixture(): Promise<string> {
         name,
         file,
         rowCount: 0,
-        columns: columns.map(([c, t]) => {
-          const bounds = declaredBounds[`${name}.${c}`];
-          return bounds ? { name: c, type: t, bounds } : { name: c, type: t };
-        }),
+        columns: columns.map(([c, t]) => fixtureColumn(name, c, t)),
       });
     }
   } finally {

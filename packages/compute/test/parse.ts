@@ -3,6 +3,7 @@ import type { DatasetCatalogue } from "../src/catalogue/dataset";
 import type { QueryPlan } from "../src/query/plan";
 import { QueryRejection } from "../src/query/rules";
 import { planFromParseTree } from "../src/query/validate";
+import { fixtureColumn } from "./fixtures";
 
 /**
  * Validation tests parse in-process with a throwaway in-memory DuckDB (no sandbox needed: the
@@ -49,11 +50,6 @@ export class TestParser {
 
 /** The standard fixture's catalogue, without touching disk. */
 export function fixtureCatalogue(): DatasetCatalogue {
-  const col = (
-    name: string,
-    type: "BIGINT" | "INTEGER" | "DOUBLE" | "VARCHAR" | "DATE",
-    bounds?: { min: number; max: number },
-  ) => (bounds ? { name, type, bounds } : { name, type });
   return {
     dir: "/nonexistent",
     contentHash: `0x${"ab".repeat(32)}`,
@@ -67,10 +63,10 @@ export function fixtureCatalogue(): DatasetCatalogue {
         file: "person.parquet",
         rowCount: 0,
         columns: [
-          col("person_id", "BIGINT"),
-          col("year_of_birth", "INTEGER", { min: 1900, max: 2026 }),
-          col("sex", "VARCHAR"),
-          col("region", "VARCHAR"),
+          fixtureColumn("person", "person_id", "BIGINT"),
+          fixtureColumn("person", "year_of_birth", "INTEGER"),
+          fixtureColumn("person", "sex", "VARCHAR"),
+          fixtureColumn("person", "region", "VARCHAR"),
         ],
       },
       {
@@ -78,9 +74,9 @@ export function fixtureCatalogue(): DatasetCatalogue {
         file: "condition_occurrence.parquet",
         rowCount: 0,
         columns: [
-          col("person_id", "BIGINT"),
-          col("condition_code", "VARCHAR"),
-          col("condition_start_date", "DATE"),
+          fixtureColumn("condition_occurrence", "person_id", "BIGINT"),
+          fixtureColumn("condition_occurrence", "condition_code", "VARCHAR"),
+          fixtureColumn("condition_occurrence", "condition_start_date", "DATE"),
         ],
       },
       {
@@ -88,10 +84,10 @@ export function fixtureCatalogue(): DatasetCatalogue {
         file: "drug_exposure.parquet",
         rowCount: 0,
         columns: [
-          col("person_id", "BIGINT"),
-          col("drug_code", "VARCHAR"),
-          col("drug_exposure_start_date", "DATE"),
-          col("days_supply", "INTEGER", { min: 1, max: 365 }),
+          fixtureColumn("drug_exposure", "person_id", "BIGINT"),
+          fixtureColumn("drug_exposure", "drug_code", "VARCHAR"),
+          fixtureColumn("drug_exposure", "drug_exposure_start_date", "DATE"),
+          fixtureColumn("drug_exposure", "days_supply", "INTEGER"),
         ],
       },
       {
@@ -99,11 +95,11 @@ export function fixtureCatalogue(): DatasetCatalogue {
         file: "measurement.parquet",
         rowCount: 0,
         columns: [
-          col("person_id", "BIGINT"),
-          col("measurement_code", "VARCHAR"),
-          col("value_as_number", "DOUBLE", { min: 0, max: 50 }),
-          col("unit", "VARCHAR"),
-          col("measurement_date", "DATE"),
+          fixtureColumn("measurement", "person_id", "BIGINT"),
+          fixtureColumn("measurement", "measurement_code", "VARCHAR"),
+          fixtureColumn("measurement", "value_as_number", "DOUBLE"),
+          fixtureColumn("measurement", "unit", "VARCHAR"),
+          fixtureColumn("measurement", "measurement_date", "DATE"),
         ],
       },
       {
@@ -111,10 +107,10 @@ export function fixtureCatalogue(): DatasetCatalogue {
         file: "visit_occurrence.parquet",
         rowCount: 0,
         columns: [
-          col("person_id", "BIGINT"),
-          col("visit_type", "VARCHAR"),
-          col("visit_start_date", "DATE"),
-          col("visit_end_date", "DATE"),
+          fixtureColumn("visit_occurrence", "person_id", "BIGINT"),
+          fixtureColumn("visit_occurrence", "visit_type", "VARCHAR"),
+          fixtureColumn("visit_occurrence", "visit_start_date", "DATE"),
+          fixtureColumn("visit_occurrence", "visit_end_date", "DATE"),
         ],
       },
     ],

@@ -1,6 +1,6 @@
 import { type DatasetManifest, datasetManifestSchema } from "@opencohort/validators";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OBSERVATION_END, OBSERVATION_START, REFERENCE_YEAR } from "./catalog";
+import { CONDITIONS, OBSERVATION_END, OBSERVATION_START, REFERENCE_YEAR } from "./catalog";
 import { generateCohort } from "./generate-cohort";
 import { readManifest, verifyDatasetFolder } from "./manifest";
 import { OUTPUT_TABLES } from "./output-tables";
@@ -91,6 +91,45 @@ describe("a generated 20,000-person cohort", () => {
         expect(Number(range?.high)).toBeLessThanOrEqual(column.bounds.max);
       }
     }
+  });
+
+  it("keeps every declared domain: value sets, date ranges and no NULL where declared", async () => {
+    const declared = { values: 0, dateRange: 0, notNull: 0 };
+    for (const table of manifest.tables) {
+      for (const column of table.columns) {
+        if (column.nullable === false) {
+          declared.notNull++;
+          expect(
+            await num(`SELECT count(*) FROM ${table.name} WHERE ${column.name} IS NULL`),
+            `${table.name}.${column.name}`,
+          ).toBe(0);
+        }
+        if (column.values) {
+          declared.values++;
+          const rows = await db.rows(`SELECT DISTINCT ${column.name} AS v FROM ${table.name}`);
+          const set = new Set(column.values);
+          for (const row of rows) expect(set.has(String(row.v)), String(row.v)).toBe(true);
+        }
+        if (column.dateRange) {
+          declared.dateRange++;
+          const [range] = await db.rows(
+            `SELECT CAST(min(${column.name}) AS VARCHAR) AS low, CAST(max(${column.name}) AS VARCHAR) AS high FROM ${table.name}`,
+          );
+          expect(String(range?.low) >= column.dateRange.min, `${column.name} min`).toBe(true);
+          expect(String(range?.high) <= column.dateRange.max, `${column.name} max`).toBe(true);
+        }
+      }
+    }
+    expect(declared).toEqual({ values: 7, dateRange: 5, notNull: 20 });
+  });
+
+  it("declares value sets from its vocabulary, including codes the data may not use", () => {
+    const conditionCodes = manifest.tables
+      .find((table) => table.name === "condition_occurrence")
+      ?.columns.find((column) => column.name === "condition_code")?.values;
+    expect(conditionCodes).toEqual(
+      [...new Set(CONDITIONS.flatMap((condition) => condition.codes.map((c) => c.code)))].sort(),
+    );
   });
 
   it("uses unique, non-sequential pseudonyms", async () => {

@@ -21,13 +21,71 @@ export type OmopTableName = z.infer<typeof omopTableNameSchema>;
 
 export const columnTypeSchema = z.enum(["BIGINT", "INTEGER", "DOUBLE", "VARCHAR", "DATE"]);
 
-export const columnSchema = z.object({
-  name: z.string().regex(/^[a-z_][a-z0-9_]*$/, "column names are lower snake case"),
-  type: columnTypeSchema,
-  description: z.string().optional(),
-  /** Declared bounds of a numeric column: aggregates clamp values into this range. */
-  bounds: z.object({ min: z.number(), max: z.number() }).optional(),
-});
+/** Limits of a declared value set: it is public (shown to researchers) and kept in memory. */
+export const MAX_DECLARED_VALUES = 20_000;
+export const MAX_DECLARED_VALUE_LENGTH = 200;
+
+const isoDateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "dates are written YYYY-MM-DD")
+  .refine((text) => {
+    const ms = Date.parse(`${text}T00:00:00Z`);
+    return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === text;
+  }, "not a calendar date");
+
+const numericTypes = new Set(["BIGINT", "INTEGER", "DOUBLE"]);
+
+/**
+ * A column and its declared, public domain. Declarations come from the steward's vocabulary
+ * and design, never from the data (a value set measured from the data would publish that a
+ * rare code occurs; a bound measured from the data, the most extreme person).
+ * - `bounds` (numeric): values outside are treated as the nearest bound everywhere
+ *   (winsorised): sums clamp, filters and groups see the clamped value. Not verified.
+ * - `values` (VARCHAR): the declared value set, sorted and unique; verified at open.
+ * - `dateRange` (DATE): every date lies within [min, max]; verified at open.
+ * - `nullable` (default true): false declares that the column holds no NULL; verified.
+ */
+export const columnSchema = z
+  .object({
+    name: z.string().regex(/^[a-z_][a-z0-9_]*$/, "column names are lower snake case"),
+    type: columnTypeSchema,
+    description: z.string().optional(),
+    /** Declared bounds of a numeric column: aggregates clamp values into this range. */
+    bounds: z.object({ min: z.number(), max: z.number() }).optional(),
+    values: z
+      .array(z.string().min(1).max(MAX_DECLARED_VALUE_LENGTH))
+      .min(1)
+      .max(MAX_DECLARED_VALUES)
+      .optional(),
+    nullable: z.boolean().optional(),
+    dateRange: z.object({ min: isoDateSchema, max: isoDateSchema }).optional(),
+  })
+  .superRefine((column, ctx) => {
+    const issue = (path: string, message: string) =>
+      ctx.addIssue({ code: "custom", path: [path], message });
+    if (column.bounds) {
+      if (!numericTypes.has(column.type)) issue("bounds", "bounds apply to numeric columns only");
+      const { min, max } = column.bounds;
+      if (!Number.isFinite(min) || !Number.isFinite(max) || min > max)
+        issue("bounds", "bounds need finite min <= max");
+      else if (column.type !== "DOUBLE" && !(Number.isInteger(min) && Number.isInteger(max)))
+        issue("bounds", "bounds of an integer column are integers");
+    }
+    if (column.values) {
+      if (column.type !== "VARCHAR") issue("values", "value sets apply to VARCHAR columns only");
+      for (let i = 1; i < column.values.length; i++) {
+        if (!((column.values[i - 1] as string) < (column.values[i] as string))) {
+          issue("values", "values must be sorted and unique");
+          break;
+        }
+      }
+    }
+    if (column.dateRange) {
+      if (column.type !== "DATE") issue("dateRange", "dateRange applies to DATE columns only");
+      if (column.dateRange.min > column.dateRange.max)
+        issue("dateRange", "dateRange needs min <= max");
+    }
+  });
 export type ColumnSpec = z.infer<typeof columnSchema>;
 
 export const tableSchema = z.object({

@@ -7,6 +7,7 @@ import {
   type OmopTableName,
 } from "@opencohort/validators";
 import { computeContentHash } from "@opencohort/validators/content-hash";
+import type { ColumnDomain } from "../query/constraints";
 
 export type ColumnType = ColumnSpec["type"];
 
@@ -14,8 +15,17 @@ export interface CatalogueColumn {
   name: string;
   type: ColumnType;
   description?: string;
-  /** Declared bounds; sum and avg clamp into them. Absent -> the column cannot be summed. */
+  /**
+   * Declared bounds; sum and avg clamp into them (absent: the column cannot be summed), and
+   * filters and groups treat a value outside them as the nearest bound (winsorised).
+   */
   bounds?: { min: number; max: number };
+  /** Declared value set of a text column (sorted, unique), verified at open. */
+  values?: string[];
+  /** Declared date range of a DATE column (YYYY-MM-DD, inclusive), verified at open. */
+  dateRange?: { min: string; max: string };
+  /** False: declared (and verified at open) to hold no NULL. Absent: NULLs may occur. */
+  nullable?: boolean;
 }
 
 export interface CatalogueTable {
@@ -98,9 +108,104 @@ export async function openDataset(
         type: c.type,
         ...(c.description !== undefined ? { description: c.description } : {}),
         ...(c.bounds !== undefined ? { bounds: c.bounds } : {}),
+        ...(c.values !== undefined ? { values: c.values } : {}),
+        ...(c.dateRange !== undefined ? { dateRange: c.dateRange } : {}),
+        ...(c.nullable === false ? { nullable: false } : {}),
       })),
     })),
   };
+}
+
+/**
+ * The declared domain of a column, in the form the canonicaliser works with (dates as days
+ * since 1970-01-01).
+ */
+export function columnDomain(column: CatalogueColumn): ColumnDomain {
+  const domain: ColumnDomain = { nullable: column.nullable !== false };
+  if (column.bounds && column.type !== "VARCHAR" && column.type !== "DATE") {
+    domain.min = column.bounds.min;
+    domain.max = column.bounds.max;
+  }
+  if (column.dateRange && column.type === "DATE") {
+    domain.min = isoDays(column.dateRange.min);
+    domain.max = isoDays(column.dateRange.max);
+  }
+  if (column.values && column.type === "VARCHAR") domain.values = column.values;
+  return domain;
+}
+
+const isoDays = (text: string) => Date.parse(`${text}T00:00:00Z`) / 86_400_000;
+
+/** One check of a declaration against the data: the SQL counts the violating rows. */
+export interface DomainCheck {
+  table: string;
+  column: string;
+  /** What the steward is told when it fails: names and declarations only, never a value. */
+  problem: string;
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * The checks that make the declared domains true of the data: no NULL where nullable is
+ * false, every text value in its value set, every date within its range. Numeric bounds are
+ * not checked: values outside them are winsorised. Identifiers come from the validated
+ * manifest (lower snake case), values are bound.
+ */
+export function domainChecks(catalogue: DatasetCatalogue): DomainCheck[] {
+  const checks: DomainCheck[] = [];
+  for (const table of catalogue.tables) {
+    const source = `dataset_${table.name}`;
+    for (const column of table.columns) {
+      const where = (condition: string) => `SELECT count(*) FROM ${source} WHERE ${condition}`;
+      const at = { table: table.name, column: column.name };
+      if (column.nullable === false) {
+        checks.push({
+          ...at,
+          problem: "holds NULL values but is declared not nullable",
+          sql: where(`${column.name} IS NULL`),
+          params: [],
+        });
+      }
+      if (column.values && column.type === "VARCHAR") {
+        checks.push({
+          ...at,
+          problem: "holds values outside its declared value set",
+          sql: where(
+            `${column.name} IS NOT NULL AND ${column.name} NOT IN (SELECT unnest($1::VARCHAR[]))`,
+          ),
+          params: [column.values],
+        });
+      }
+      if (column.dateRange && column.type === "DATE") {
+        checks.push({
+          ...at,
+          problem: "holds dates outside its declared date range",
+          sql: where(`${column.name} < $1::DATE OR ${column.name} > $2::DATE`),
+          params: [column.dateRange.min, column.dateRange.max],
+        });
+      }
+    }
+  }
+  return checks;
+}
+
+/**
+ * Runs the domain checks through `count` (one violating-row count per check) and refuses the
+ * dataset on the first violation. The message names the column and the declaration only.
+ */
+export async function verifyDeclaredDomains(
+  catalogue: DatasetCatalogue,
+  count: (checks: DomainCheck[]) => Promise<number[]>,
+): Promise<void> {
+  const checks = domainChecks(catalogue);
+  if (checks.length === 0) return;
+  const counts = await count(checks);
+  checks.forEach((check, i) => {
+    if ((counts[i] ?? 1) !== 0) {
+      throw new DatasetOpenError(`column ${check.table}.${check.column} ${check.problem}`);
+    }
+  });
 }
 
 /** The catalogue without file locations: safe to send to a researcher's SQL editor. */

@@ -1,4 +1,5 @@
 import type { DisclosureParams } from "@opencohort/validators";
+import { canonicalDimensionValue } from "../query/canonical";
 import type { ValueInput } from "../query/compile";
 import { sameInput } from "../query/compile";
 import type { Measure, QueryPlan } from "../query/plan";
@@ -41,12 +42,6 @@ export interface DisclosureContext {
   bounds: ContributionBounds;
   /** The noisy persons count a group needs (releaseThreshold); k when absent. */
   threshold?: number;
-  /**
-   * A group's dimension values as the canonical query sees them, so two phrasings of one
-   * partition (bin widths, date_trunc vs year) draw the same noise per group. Identity when
-   * absent.
-   */
-  canonicalDimensions?: (dims: unknown[]) => unknown[];
 }
 
 export type CellValue = string | number | null;
@@ -112,11 +107,16 @@ export function discloseGroups(
   const scales = noiseScales(plan, inputs, params, context.bounds);
   const rows: CellValue[][] = [];
   const releasedHashes: string[] = [];
-  const canonical = context.canonicalDimensions ?? ((dims: unknown[]) => dims);
   const threshold = context.threshold ?? params.minCellSize;
 
   for (const group of groups) {
-    const groupKey = groupNoiseKey(canonical(group.dims));
+    // Canonical values: two phrasings of the same partition key a group's noise alike.
+    const groupKey = groupNoiseKey(
+      group.dims.map((v, i) => {
+        const dimension = plan.dimensions[i];
+        return dimension ? canonicalDimensionValue(dimension, v) : v;
+      }),
+    );
     const noise = (component: Component) => {
       const scale = scales.get(component);
       if (scale === undefined) throw new Error(`no noise scale for ${component}`);

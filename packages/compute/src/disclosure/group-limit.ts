@@ -1,7 +1,7 @@
 import type { DatasetCatalogue } from "../catalogue/dataset";
+import { dimensionDomainSize } from "../query/canonical";
 import type { Dimension, QueryPlan } from "../query/plan";
 import { reject } from "../query/rules";
-import { dimensionDomain } from "./partitions";
 
 /**
  * The group limit, decided from the query's structure and the dataset's public declarations,
@@ -15,24 +15,21 @@ const MAX_BIN_INDEX = 2 ** 53;
 
 /**
  * Refuses, before anything is charged or run, a query whose dimensions could produce more
- * than `maxGroups` groups or a non-finite bin. `domainSize` gives a dimension's number of
- * possible values from declarations (value sets, bounds, date ranges, filters on the same
- * column), undefined when nothing is declared; a dimension can never have more values than
- * its table has rows, so that is the fallback.
+ * than `maxGroups` groups or a non-finite bin. A dimension's number of possible values comes
+ * from declarations (value sets, bounds, date ranges, filters on the same column); where
+ * nothing is declared, it can still never have more values than its table has rows.
  */
 export function checkGroupStructure(
   plan: QueryPlan,
   catalogue: DatasetCatalogue,
   maxGroups: number,
-  domainSize: (dimension: Dimension) => number | undefined = (d) =>
-    dimensionDomain(d, plan, catalogue, maxGroups)?.length,
 ): void {
   let bound = 1;
   for (const dimension of plan.dimensions) {
     if (dimension.kind === "bin") checkBinWidth(dimension, catalogue);
     const table = catalogue.tables.find((t) => t.name === dimension.column.table);
     const rows = table?.rowCount ?? Number.POSITIVE_INFINITY;
-    const declared = domainSize(dimension) ?? Number.POSITIVE_INFINITY;
+    const declared = dimensionDomainSize(dimension, plan, catalogue) ?? Number.POSITIVE_INFINITY;
     bound *= Math.max(1, Math.min(declared, rows));
   }
   if (bound > maxGroups) reject("group-limit", `at most ${maxGroups} groups`);

@@ -1,5 +1,11 @@
-import type { DatasetCatalogue } from "../catalogue/dataset";
-import type { ColumnConstraint } from "../query/constraints";
+import { columnDomain, type DatasetCatalogue } from "../catalogue/dataset";
+import {
+  type ColumnConstraint,
+  type ColumnDomain,
+  type NumericSet,
+  numericHull,
+  stringSetMatches,
+} from "../query/constraints";
 import { columnKey, type Dimension, type QueryPlan } from "../query/plan";
 import type { GroupAggregate } from "./control";
 import { groupNoiseKey } from "./control";
@@ -16,7 +22,17 @@ import { groupNoiseKey } from "./control";
 
 export type DomainValue = string | number | null;
 
-/** Values a dimension produces from declarations alone, NULL first; undefined if unknown. */
+const DAY_MS = 86_400_000;
+const isoDate = (year: number, month: number) =>
+  `${String(year).padStart(4, "0")}-${String(month + 1).padStart(2, "0")}-01`;
+/** DuckDB orders text by its UTF-8 bytes. */
+const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/**
+ * The labels a dimension produces, as the compiled SQL returns them, from declarations and the
+ * query's own filter on the column alone; NULL first when the column may hold NULLs and is
+ * not filtered. Undefined when they cannot be listed (nothing declared, or more than `limit`).
+ */
 export function dimensionDomain(
   dimension: Dimension,
   plan: QueryPlan,
@@ -26,60 +42,94 @@ export function dimensionDomain(
   const spec = catalogue.tables
     .find((t) => t.name === dimension.column.table)
     ?.columns.find((c) => c.name === dimension.column.column);
-  const bounds = spec?.bounds;
-  const integer = dimension.column.type === "INTEGER" || dimension.column.type === "BIGINT";
-  const range = (from: number, to: number, step: number, limitTo = limit) => {
-    if (!Number.isFinite(from) || !Number.isFinite(to) || (to - from) / step + 1 > limitTo)
-      return undefined;
-    const values: number[] = [];
-    for (let i = 0; from + i * step <= to; i++) values.push(from + i * step);
-    return values;
+  if (!spec) return undefined;
+  const declared = columnDomain(spec);
+  const filter = plan.filters.find(
+    (f) => columnKey(f.column) === columnKey(dimension.column),
+  )?.constraint;
+  const values = listValues(dimension, declared, filter, catalogue, limit);
+  if (!values) return undefined;
+  const withNull = declared.nullable && !filter ? [null, ...values] : values;
+  return withNull.length > limit ? undefined : withNull;
+}
+
+function listValues(
+  d: Dimension,
+  declared: ColumnDomain,
+  filter: ColumnConstraint | undefined,
+  catalogue: DatasetCatalogue,
+  limit: number,
+): DomainValue[] | undefined {
+  const steps = (first: number, last: number) =>
+    Number.isFinite(first) && Number.isFinite(last) && last - first < limit
+      ? Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i)
+      : undefined;
+  const textValues = () =>
+    declared.values?.filter((v) => filter?.kind !== "string" || stringSetMatches(filter, v));
+  // Dates: the declared range narrowed by the query's filter, in days.
+  const dayRange = () => {
+    if (declared.min === undefined || declared.max === undefined) return undefined;
+    return filter?.kind === "numeric"
+      ? numericHull(filter, declared.min, declared.max)
+      : { lo: declared.min, hi: declared.max };
   };
-  let values: DomainValue[] | undefined;
-  switch (dimension.kind) {
-    case "date_part":
-      values =
-        dimension.part === "month"
-          ? range(1, 12, 1)
-          : dimension.part === "quarter"
-            ? range(1, 4, 1)
-            : undefined;
-      break;
-    case "column":
-      if (bounds && integer) {
-        const filter = plan.filters.find(
-          (f) => columnKey(f.column) === columnKey(dimension.column),
-        )?.constraint;
-        values = range(Math.ceil(bounds.min), Math.floor(bounds.max), 1, limit * 8)?.filter(
-          (v) => !filter || satisfies(filter, v),
-        );
-        if (values && values.length > limit) values = undefined;
-      }
-      break;
+  switch (d.kind) {
+    case "column": {
+      if (d.column.type === "VARCHAR") return textValues()?.sort(byBytes);
+      if (d.column.type !== "INTEGER" && d.column.type !== "BIGINT") return undefined;
+      if (!d.domain) return undefined;
+      return steps(Math.ceil(d.domain.lo), Math.floor(d.domain.hi))?.filter(
+        (v) => filter?.kind !== "numeric" || numericSetHas(filter, v),
+      );
+    }
     case "bin": {
       // floor(x / w) * w in the engine; k * w here is the same IEEE product for the same k.
-      if (bounds) {
-        const w = dimension.width;
-        const first = Math.floor(bounds.min / w);
-        const last = Math.floor(bounds.max / w);
-        values = range(first, last, 1)?.map((k) => k * w);
-      }
-      break;
+      if (!d.domain) return undefined;
+      const w = d.width;
+      return steps(Math.floor(d.domain.lo / w), Math.floor(d.domain.hi / w))?.map((k) => k * w);
     }
-    case "age_band":
-      if (bounds) {
-        const w = dimension.width;
-        const youngest = catalogue.referenceYear - bounds.max;
-        const oldest = catalogue.referenceYear - bounds.min;
-        values = range(Math.floor(youngest / w), Math.floor(oldest / w), 1)?.map((k) => k * w);
+    case "age_band": {
+      if (!d.domain) return undefined;
+      const w = d.width;
+      const reference = d.referenceYear ?? catalogue.referenceYear;
+      const youngest = reference - d.domain.hi;
+      const oldest = reference - d.domain.lo;
+      return steps(Math.floor(youngest / w), Math.floor(oldest / w))?.map((k) => k * w);
+    }
+    case "date_part":
+    case "date_trunc": {
+      const part = d.kind === "date_part" ? d.part : d.unit;
+      const range = dayRange();
+      if (d.kind === "date_part" && part !== "year") {
+        // month(), quarter(): the calendar, whatever the range.
+        return steps(1, part === "month" ? 12 : 4);
       }
-      break;
-    default:
-      values = undefined;
+      if (!range) return undefined;
+      const from = new Date(range.lo * DAY_MS);
+      const to = new Date(range.hi * DAY_MS);
+      const years = steps(from.getUTCFullYear(), to.getUTCFullYear());
+      if (!years) return undefined;
+      if (d.kind === "date_part") return years;
+      const perYear = part === "year" ? 1 : part === "quarter" ? 4 : 12;
+      const stride = 12 / perYear;
+      const firstIndex = Math.floor(from.getUTCMonth() / stride);
+      const lastIndex = Math.floor(to.getUTCMonth() / stride);
+      const labels: string[] = [];
+      for (const year of years) {
+        for (let i = 0; i < perYear; i++) {
+          if (year === years[0] && i < firstIndex) continue;
+          if (year === years[years.length - 1] && i > lastIndex) continue;
+          labels.push(isoDate(year, i * stride));
+          if (labels.length > limit) return undefined;
+        }
+      }
+      return labels;
+    }
+    case "prefix": {
+      const prefixes = textValues()?.map((v) => [...v].slice(0, d.length).join(""));
+      return prefixes ? [...new Set(prefixes)].sort(byBytes) : undefined;
+    }
   }
-  if (!values) return undefined;
-  // NULL is a group too when the column has NULLs; listing it costs nothing if it has none.
-  return values.length + 1 > limit ? undefined : [null, ...values];
 }
 
 /** Every combination of the dimensions' declared values, in the order the engine sorts. */
@@ -126,9 +176,8 @@ export function fillPartitions(
   return { groups: filled, outside: byKey.size };
 }
 
-function satisfies(constraint: ColumnConstraint, value: number): boolean {
-  if (constraint.kind !== "numeric") return true;
-  return constraint.intervals.some(
+function numericSetHas(set: NumericSet, value: number): boolean {
+  return set.intervals.some(
     (i) =>
       (!i.lo || value > i.lo.value || (i.lo.inclusive && value === i.lo.value)) &&
       (!i.hi || value < i.hi.value || (i.hi.inclusive && value === i.hi.value)),

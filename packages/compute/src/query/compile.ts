@@ -72,6 +72,14 @@ function constraintSql(
       parts.push(`starts_with(${expr}, ${params.add(prefix, "VARCHAR")})`);
     return parts.length === 0 ? "FALSE" : `(${parts.join(" OR ")})`;
   };
+  // The whole declared value set: any value at all.
+  if (
+    constraint.allOf.length === 0 &&
+    constraint.noneOf.exact.length === 0 &&
+    constraint.noneOf.prefixes.length === 0
+  ) {
+    return `${expr} IS NOT NULL`;
+  }
   const clauses = constraint.allOf.map((g) => patternSql(g.exact, g.prefixes));
   if (constraint.noneOf.exact.length > 0 || constraint.noneOf.prefixes.length > 0) {
     clauses.push(
@@ -91,7 +99,13 @@ function dimensionSql(
   params: Params,
   catalogue: DatasetCatalogue,
 ): string {
-  const expr = columnSql(d.column, aliases);
+  const raw = columnSql(d.column, aliases);
+  // A bounded column groups by its value clamped into the (effective) declared domain: the
+  // winsorised meaning of the bounds, so groups never fall outside it.
+  const expr =
+    (d.kind === "column" || d.kind === "bin" || d.kind === "age_band") && d.domain
+      ? `least(greatest(${raw}, ${params.add(d.domain.lo, d.column.type)}), ${params.add(d.domain.hi, d.column.type)})`
+      : raw;
   switch (d.kind) {
     case "column":
       return d.column.type === "DATE" ? `CAST(${expr} AS VARCHAR)` : expr;
@@ -101,7 +115,8 @@ function dimensionSql(
     }
     case "age_band": {
       const width = params.add(d.width, "INTEGER");
-      return `CAST(floor((${params.add(catalogue.referenceYear, "INTEGER")} - ${expr}) / ${width}) * ${width} AS INTEGER)`;
+      const year = params.add(d.referenceYear ?? catalogue.referenceYear, "INTEGER");
+      return `CAST(floor((${year} - ${expr}) / ${width}) * ${width} AS INTEGER)`;
     }
     case "date_part":
       return `${d.part}(${expr})`;
@@ -159,6 +174,8 @@ function fromSql(plan: QueryPlan): { from: string; aliases: Aliases; base: strin
 
 function whereSql(plan: QueryPlan, aliases: Aliases, params: Params, consentTable: string): string {
   const clauses = [`t0.person_id IN (SELECT person_id FROM ${consentTable})`];
+  // Nothing can match (given the declared domains): one form, whatever was written.
+  if (plan.matchesNothing) return [...clauses, "FALSE"].join(" AND ");
   clauses.push(...filtersSql(plan.filters, aliases, params));
   for (const m of plan.memberships) {
     const inner: Aliases = { of: () => "m" };

@@ -2,9 +2,15 @@ import { describe, expect, it } from "vitest";
 import {
   complement,
   constraintKey,
+  countIntegers,
   intersect,
+  isNotNullOnly,
+  isUnsatisfiable,
   numericComparison,
+  numericHull,
   numericPoints,
+  numericSet,
+  restrictToDomain,
   stringMatch,
   union,
 } from "./constraints";
@@ -80,5 +86,64 @@ describe("string constraint sets", () => {
         stringMatch({ exact: ["b"], prefixes: [] }, false),
       ),
     ).toBeUndefined();
+  });
+});
+
+describe("restricting to a declared domain", () => {
+  const years = { nullable: false, min: 1900, max: 2026 };
+  const codes = { nullable: true, values: ["E10.9", "E11.65", "E11.9", "I10", "Q87.4"] };
+
+  it("intersects with [min, max] and drops a side that reaches the edge", () => {
+    const wide = restrictToDomain(
+      intersect(numericComparison(">=", 1000, true), numericComparison("<=", 1950, true)),
+      years,
+    );
+    const narrow = restrictToDomain(numericComparison("<=", 1950, true), years);
+    expect(key(wide)).toBe(key(narrow));
+    expect(key(narrow)).toBe("(-inf,1950]");
+    expect(isNotNullOnly(restrictToDomain(numericComparison(">", 1899, true), years))).toBe(true);
+    expect(isUnsatisfiable(restrictToDomain(numericComparison(">", 2026, true), years))).toBe(true);
+    // <> inside the domain keeps both halves, each open towards its edge.
+    expect(key(restrictToDomain(numericComparison("<>", 1950, true), years))).toBe(
+      "(-inf,1949]u[1951,+inf)",
+    );
+  });
+
+  it("keeps an exclusive bound at the edge of a continuous domain", () => {
+    const values = { nullable: true, min: 0, max: 50 };
+    expect(key(restrictToDomain(numericComparison(">", 0, false), values))).toBe("(0,+inf)");
+    expect(isNotNullOnly(restrictToDomain(numericComparison(">=", 0, false), values))).toBe(true);
+  });
+
+  it("turns text predicates into the exact subset of the value set", () => {
+    const like = restrictToDomain(stringMatch({ exact: [], prefixes: ["E1"] }, false), codes);
+    const list = restrictToDomain(
+      stringMatch({ exact: ["E10.9", "E11.65", "E11.9", "ZZ"], prefixes: [] }, false),
+      codes,
+    );
+    expect(key(like)).toBe(key(list));
+    const notI10 = restrictToDomain(stringMatch({ exact: ["I10"], prefixes: [] }, true), codes);
+    expect(notI10).toMatchObject({ allOf: [], noneOf: { exact: ["I10"] } });
+    const impossible = restrictToDomain(stringMatch({ exact: ["ZZ"], prefixes: [] }, true), codes);
+    expect(isNotNullOnly(impossible)).toBe(true);
+    const none = restrictToDomain(stringMatch({ exact: ["ZZ"], prefixes: [] }, false), codes);
+    expect(isUnsatisfiable(none)).toBe(true);
+  });
+
+  it("leaves columns without a declared domain alone", () => {
+    const c = numericComparison("<=", 1950, true);
+    expect(restrictToDomain(c, { nullable: true })).toEqual(c);
+  });
+
+  it("measures a set: hull and integer count within the domain", () => {
+    const set = numericSet(
+      [
+        { lo: { value: 1950, inclusive: true }, hi: { value: 1959, inclusive: true } },
+        { lo: { value: 1970, inclusive: true } },
+      ],
+      true,
+    );
+    expect(numericHull(set, 1900, 2026)).toEqual({ lo: 1950, hi: 2026 });
+    expect(countIntegers(set, 1900, 2026)).toBe(10 + 57);
   });
 });

@@ -283,3 +283,110 @@ export function constraintKey(c: ColumnConstraint): string {
   const pattern = (p: StringPattern) => JSON.stringify([p.exact, p.prefixes]);
   return `all${JSON.stringify(c.allOf.map(pattern))}none${pattern(c.noneOf)}`;
 }
+
+// ---------------------------------------------------------------- declared domains
+
+/**
+ * What the manifest declares about a column's values (public, like the bounds): a numeric
+ * range (dates as days since 1970-01-01), a value set for text, and whether NULL can occur.
+ */
+export interface ColumnDomain {
+  nullable: boolean;
+  /** Numeric and date columns: inclusive range. */
+  min?: number;
+  max?: number;
+  /** Text columns: the declared values, sorted and unique. */
+  values?: readonly string[];
+}
+
+/** Does a text value satisfy the constraint? */
+export function stringSetMatches(set: StringSet, value: string): boolean {
+  return set.allOf.every((g) => matches(g, value)) && !matches(set.noneOf, value);
+}
+
+const noPattern = (): StringPattern => ({ exact: [], prefixes: [] });
+
+/** "x IS NOT NULL": every declared value, or the whole numeric domain. */
+export function notNullConstraint(kind: "numeric" | "string", discrete = true): ColumnConstraint {
+  return kind === "numeric"
+    ? { kind: "numeric", discrete, intervals: [{}] }
+    : { kind: "string", allOf: [], noneOf: noPattern() };
+}
+
+export function isNotNullOnly(c: ColumnConstraint): boolean {
+  if (c.kind === "numeric") {
+    const [only] = c.intervals;
+    return c.intervals.length === 1 && !!only && !only.lo && !only.hi;
+  }
+  return c.allOf.length === 0 && c.noneOf.exact.length === 0 && c.noneOf.prefixes.length === 0;
+}
+
+const nothing = (c: ColumnConstraint): ColumnConstraint =>
+  c.kind === "numeric"
+    ? { kind: "numeric", discrete: c.discrete, intervals: [] }
+    : { kind: "string", allOf: [noPattern()], noneOf: noPattern() };
+
+/**
+ * The constraint's canonical form within the declared domain, so that every way of writing
+ * the same subset of the domain prints (and compiles) the same:
+ * - numbers and dates are intersected with [min, max]; a side that reaches the domain's min
+ *   (max) is dropped, which is exactly the winsorised meaning of the bounds (a value below
+ *   min counts as min, and clamp(x) >= min always holds). The whole domain is "not null".
+ * - text on a column with a value set becomes the exact subset of the set it matches, written
+ *   as the matching values or as "not one of" the others, whichever list is shorter; the
+ *   whole set is "not null", no value at all is unsatisfiable.
+ */
+export function restrictToDomain(c: ColumnConstraint, domain: ColumnDomain): ColumnConstraint {
+  if (isUnsatisfiable(c)) return nothing(c);
+  if (c.kind === "numeric") {
+    const { min, max } = domain;
+    if (min === undefined || max === undefined) return c;
+    const whole = { lo: { value: min, inclusive: true }, hi: { value: max, inclusive: true } };
+    const within = intersectNumeric(c, numericSet([whole], c.discrete));
+    const stripped = within.intervals.map((i) => {
+      const lo = i.lo && !(i.lo.inclusive && i.lo.value <= min) ? i.lo : undefined;
+      const hi = i.hi && !(i.hi.inclusive && i.hi.value >= max) ? i.hi : undefined;
+      return { ...(lo ? { lo } : {}), ...(hi ? { hi } : {}) };
+    });
+    return { kind: "numeric", discrete: c.discrete, intervals: stripped };
+  }
+  const values = domain.values;
+  if (!values) return c;
+  const inside = values.filter((v) => stringSetMatches(c, v));
+  if (inside.length === 0) return nothing(c);
+  if (inside.length === values.length) return notNullConstraint("string");
+  if (inside.length <= values.length - inside.length) {
+    return { kind: "string", allOf: [{ exact: inside, prefixes: [] }], noneOf: noPattern() };
+  }
+  const outside = values.filter((v) => !stringSetMatches(c, v));
+  return { kind: "string", allOf: [], noneOf: { exact: outside, prefixes: [] } };
+}
+
+/** The smallest [lo, hi] holding every value of a numeric constraint within [min, max]. */
+export function numericHull(
+  c: NumericSet,
+  min: number,
+  max: number,
+): { lo: number; hi: number } | undefined {
+  const first = c.intervals[0];
+  const last = c.intervals[c.intervals.length - 1];
+  if (!first || !last) return undefined;
+  const lo = Math.max(min, first.lo?.value ?? min);
+  const hi = Math.min(max, last.hi?.value ?? max);
+  return lo <= hi ? { lo, hi } : undefined;
+}
+
+/** How many integers of [min, max] satisfy a discrete numeric constraint. */
+export function countIntegers(c: NumericSet, min: number, max: number): number {
+  let count = 0;
+  for (const i of c.intervals) {
+    let lo = Math.max(min, i.lo?.value ?? min);
+    let hi = Math.min(max, i.hi?.value ?? max);
+    if (i.lo && !i.lo.inclusive) lo = Math.max(lo, Math.floor(i.lo.value) + 1);
+    if (i.hi && !i.hi.inclusive) hi = Math.min(hi, Math.ceil(i.hi.value) - 1);
+    lo = Math.ceil(lo);
+    hi = Math.floor(hi);
+    if (hi >= lo) count += hi - lo + 1;
+  }
+  return count;
+}

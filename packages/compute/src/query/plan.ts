@@ -15,15 +15,32 @@ export interface ColumnRef {
 
 export type DatePart = "year" | "month" | "quarter";
 
+/**
+ * The effective numeric domain of a grouped column, inclusive (dates as days): the declared
+ * bounds narrowed by the query's own filter on that column. Values outside the declared
+ * bounds are grouped as the nearest bound (winsorised), so groups stay inside it.
+ */
+export interface NumericDomain {
+  lo: number;
+  hi: number;
+}
+
 export type Dimension =
-  | { kind: "column"; column: ColumnRef }
+  | { kind: "column"; column: ColumnRef; domain?: NumericDomain }
   /** floor(x / width) * width */
-  | { kind: "bin"; column: ColumnRef; width: number }
+  | { kind: "bin"; column: ColumnRef; width: number; domain?: NumericDomain }
   /** Age at the dataset's reference year, binned: floor((ref - year_of_birth) / width) * width */
-  | { kind: "age_band"; column: ColumnRef; width: number }
+  | {
+      kind: "age_band";
+      column: ColumnRef;
+      width: number;
+      referenceYear?: number;
+      domain?: NumericDomain;
+    }
   | { kind: "date_part"; part: DatePart; column: ColumnRef }
   | { kind: "date_trunc"; unit: DatePart; column: ColumnRef }
-  | { kind: "prefix"; column: ColumnRef; length: number };
+  /** left(x, length); `longest` is the longest declared value, when the column has a value set. */
+  | { kind: "prefix"; column: ColumnRef; length: number; longest?: number };
 
 export type Measure =
   | { kind: "count_rows" }
@@ -52,6 +69,12 @@ export interface QueryPlan {
   memberships: Membership[];
   dimensions: Dimension[];
   measures: Measure[];
+  /**
+   * True when the WHERE clause cannot match any row given the declared domains (an impossible
+   * value, an empty range, a membership in an empty set): one canonical "nothing matches",
+   * whatever the predicates were. `filters` and `memberships` are then empty.
+   */
+  matchesNothing?: boolean;
   /** The researcher's select list, in order: presentation only, not part of the canonical form. */
   outputs: Array<{ name: string; ref: OutputRef }>;
 }

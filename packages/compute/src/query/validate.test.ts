@@ -150,10 +150,10 @@ describe("canonical form", () => {
 
   it("orders joins and membership subqueries canonically", async () => {
     const a = await hash(
-      "SELECT count(*) FROM person p JOIN measurement m ON p.person_id = m.person_id WHERE person_id IN (SELECT person_id FROM drug_exposure WHERE drug_code = 'x') AND person_id IN (SELECT person_id FROM condition_occurrence WHERE condition_code = 'y')",
+      "SELECT count(*) FROM person p JOIN measurement m ON p.person_id = m.person_id WHERE person_id IN (SELECT person_id FROM drug_exposure WHERE drug_code = 'A10BA02') AND person_id IN (SELECT person_id FROM condition_occurrence WHERE condition_code = 'I10')",
     );
     const b = await hash(
-      "SELECT count(*) FROM measurement JOIN person USING (person_id) WHERE person_id IN (SELECT person_id FROM condition_occurrence WHERE condition_code IN ('y')) AND person_id IN (SELECT person_id FROM drug_exposure WHERE drug_code = 'x')",
+      "SELECT count(*) FROM measurement JOIN person USING (person_id) WHERE person_id IN (SELECT person_id FROM condition_occurrence WHERE condition_code IN ('I10')) AND person_id IN (SELECT person_id FROM drug_exposure WHERE drug_code = 'A10BA02')",
     );
     expect(a).toBe(b);
   });

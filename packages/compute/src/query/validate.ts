@@ -1,13 +1,22 @@
 import type { OmopTableName } from "@opencohort/validators";
-import { type CatalogueColumn, type DatasetCatalogue, PERSON_ID } from "../catalogue/dataset";
+import {
+  type CatalogueColumn,
+  columnDomain,
+  type DatasetCatalogue,
+  PERSON_ID,
+} from "../catalogue/dataset";
+import { canonicalDimensionKey, membershipKey } from "./canonical";
 import {
   type ColumnConstraint,
   type ComparisonOp,
   complement,
-  constraintKey,
   intersect,
+  isNotNullOnly,
+  isUnsatisfiable,
   numericComparison,
+  numericHull,
   numericPoints,
+  restrictToDomain,
   type StringPattern,
   stringMatch,
   union,
@@ -142,9 +151,17 @@ class PlanBuilder {
       }
     }
 
-    const { filters, memberships } = this.whereClause(node.where_clause, this.scope);
+    const where = this.canonicalWhere(this.whereClause(node.where_clause, this.scope));
+    const filters = where.matchesNothing ? [] : where.filters;
+    const memberships = where.matchesNothing ? [] : where.memberships;
+    for (const [i, d] of dimensions.entries()) dimensions[i] = this.withDomain(d, filters);
 
-    dimensions.sort((a, b) => compare(dimensionKey(a), dimensionKey(b)));
+    // Canonical order first (equivalent dimensions sort alike), the written form breaks ties.
+    dimensions.sort(
+      (a, b) =>
+        compare(canonicalDimensionKey(a), canonicalDimensionKey(b)) ||
+        compare(dimensionKey(a), dimensionKey(b)),
+    );
     measures.sort((a, b) => compare(measureKey(a), measureKey(b)));
     const dimensionIndex = new Map(dimensions.map((d, i) => [dimensionKey(d), i]));
     const measureIndex = new Map(measures.map((m, i) => [measureKey(m), i]));
@@ -160,8 +177,89 @@ class PlanBuilder {
       memberships,
       dimensions,
       measures,
+      ...(where.matchesNothing ? { matchesNothing: true } : {}),
       outputs,
     };
+  }
+
+  // ------------------------------------------------------------------ declared domains
+
+  private spec(ref: ColumnRef): CatalogueColumn | undefined {
+    const table = this.catalogue.tables.find((t) => t.name === ref.table);
+    return table?.columns.find((c) => c.name === ref.column);
+  }
+
+  /**
+   * Filters in their canonical form within the declared domains: a filter that keeps the
+   * whole domain of a column declared non-nullable is TRUE and drops out; an impossible one
+   * makes the WHERE FALSE ("nothing matches", one form whatever was written).
+   */
+  private canonicalFilters(filters: Filter[]): { filters: Filter[]; impossible: boolean } {
+    const kept: Filter[] = [];
+    for (const f of filters) {
+      const spec = this.spec(f.column);
+      const domain = spec ? columnDomain(spec) : { nullable: true };
+      const constraint = restrictToDomain(f.constraint, domain);
+      if (isUnsatisfiable(constraint)) return { filters: [], impossible: true };
+      if (isNotNullOnly(constraint) && !domain.nullable) continue;
+      kept.push({ column: f.column, constraint });
+    }
+    return { filters: kept, impossible: false };
+  }
+
+  /**
+   * Memberships with canonical inner filters: NOT IN an empty set excludes nobody and is
+   * dropped; IN an empty set makes the WHERE FALSE. This is what makes a cohort exclusion of
+   * a code that cannot occur the same query as the cohort without it.
+   */
+  private canonicalWhere(where: { filters: Filter[]; memberships: Membership[] }): {
+    filters: Filter[];
+    memberships: Membership[];
+    matchesNothing: boolean;
+  } {
+    const outer = this.canonicalFilters(where.filters);
+    const none = { filters: [], memberships: [], matchesNothing: true };
+    if (outer.impossible) return none;
+    const unique = new Map<string, Membership>();
+    for (const m of where.memberships) {
+      const inner = this.canonicalFilters(m.filters);
+      if (inner.impossible) {
+        if (m.negated) continue;
+        return none;
+      }
+      const membership = { negated: m.negated, table: m.table, filters: inner.filters };
+      unique.set(membershipKey(membership), membership);
+    }
+    const memberships = [...unique.values()].sort((a, b) =>
+      compare(membershipKey(a), membershipKey(b)),
+    );
+    return { filters: outer.filters, memberships, matchesNothing: false };
+  }
+
+  /**
+   * Attaches what the canonical form and the compiler need to know of the column's declared
+   * domain: the effective numeric range (declared bounds narrowed by this query's filter on
+   * the column; groups use the value clamped into it), the reference year of age bands, and
+   * the longest declared value of a text column.
+   */
+  private withDomain(d: Dimension, filters: Filter[]): Dimension {
+    const spec = this.spec(d.column);
+    if (!spec) return d;
+    if (d.kind === "prefix") {
+      if (!spec.values) return d;
+      const longest = Math.max(...spec.values.map((v) => [...v].length));
+      return { ...d, longest };
+    }
+    const withYear: Dimension =
+      d.kind === "age_band" ? { ...d, referenceYear: this.catalogue.referenceYear } : d;
+    if (d.kind !== "column" && d.kind !== "bin" && d.kind !== "age_band") return withYear;
+    if (d.column.type === "DATE" || d.column.type === "VARCHAR" || !spec.bounds) return withYear;
+    const filter = filters.find((f) => columnKey(f.column) === columnKey(d.column))?.constraint;
+    let domain = { lo: spec.bounds.min, hi: spec.bounds.max };
+    if (filter?.kind === "numeric") {
+      domain = numericHull(filter, spec.bounds.min, spec.bounds.max) ?? domain;
+    }
+    return { ...withYear, domain } as Dimension;
   }
 
   /** Things a SELECT may not carry, whether outer or a membership subquery. */
@@ -295,8 +393,7 @@ class PlanBuilder {
   }
 
   private bounds(ref: ColumnRef) {
-    const table = this.catalogue.tables.find((t) => t.name === ref.table);
-    return table?.columns.find((c) => c.name === ref.column)?.bounds;
+    return this.spec(ref)?.bounds;
   }
 
   // ------------------------------------------------------------------ SELECT items
@@ -820,12 +917,6 @@ function containsSubquery(node: unknown): boolean {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function membershipKey(m: Membership): string {
-  return `${m.negated ? "not " : ""}in(${m.table}:${m.filters
-    .map((f) => `${columnKey(f.column)}=${constraintKey(f.constraint)}`)
-    .join("&")})`;
 }
 
 export { membershipKey };
