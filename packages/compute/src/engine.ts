@@ -37,6 +37,14 @@ export interface ComputeEngineOptions {
     /** More output groups than this (before suppression) and the query is refused. */
     maxGroups?: number;
     maxTempMb?: number;
+    /**
+     * Sandbox worker processes (default 2): one researcher's long query delays only that
+     * researcher while another worker is free. Each worker loads every dataset it serves
+     * into memory, so memory grows with this number.
+     */
+    workers?: number;
+    /** Workers one researcher may hold at once (default 1). */
+    maxWorkersPerResearcher?: number;
   };
   /** Keys the sticky noise. Keep it secret and stable: changing it re-draws every answer. */
   noiseSecret: string | Uint8Array;
@@ -113,6 +121,10 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       threads: options.limits.threads,
       timeoutMs: options.limits.timeoutMs,
       ...(options.limits.maxTempMb !== undefined ? { maxTempMb: options.limits.maxTempMb } : {}),
+      ...(options.limits.workers !== undefined ? { workers: options.limits.workers } : {}),
+      ...(options.limits.maxWorkersPerResearcher !== undefined
+        ? { maxLeasesPerTenant: options.limits.maxWorkersPerResearcher }
+        : {}),
     },
     options.sandboxWorkerPath,
   );
@@ -219,13 +231,14 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
     }
 
     const runTable = `run_${++runCounter}`;
+    const lease = await sandbox.acquire(request.budget.researcher);
     try {
       const ids = toBigInt64Array(request.consentedPersonIds);
       const consentKey = createHash("sha256")
         .update(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength))
         .digest("hex")
         .slice(0, 24);
-      const loaded = await sandbox.ensureConsent(datasetKey, consentKey, () => ids);
+      const loaded = await lease.ensureConsent(datasetKey, consentKey, () => ids);
       if (loaded) consentDigests.set(consentKey, loaded.digest);
       const consentDigest = consentDigests.get(consentKey) ?? consentKey;
 
@@ -259,7 +272,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
           : {}),
       });
       const setup = [compiled.perPerson, compiled.boundGroupsPerPerson, compiled.groups];
-      const aggregated = await sandbox.exec(datasetKey, [
+      const aggregated = await lease.exec(datasetKey, [
         ...setup.flatMap((step) => (step ? [{ ...step, read: "none" as const }] : [])),
         { ...compiled.released, read: "rows" },
         { ...compiled.summary, read: "rows" },
@@ -273,7 +286,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
         compiled.inputs.length,
       );
       if (groups.totalGroups > maxGroups) {
-        await sandbox.exec(datasetKey, dropSteps(compiled.dropRunTables));
+        await lease.exec(datasetKey, dropSteps(compiled.dropRunTables));
         return fail({
           code: "limit-exceeded",
           message: `The query produces more than ${maxGroups} groups; use coarser dimensions.`,
@@ -300,7 +313,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
                 bitmapSize: ids.length,
               },
             ];
-      const results = await sandbox.exec(datasetKey, [
+      const results = await lease.exec(datasetKey, [
         ...steps,
         ...dropSteps(compiled.dropRunTables),
       ]);
@@ -344,7 +357,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       return { ok: true, researcherResult, receipt, privateInclusions: { personIds } };
     } catch (error) {
       // Best effort: a half-finished run must not leave its per-person table in the sandbox.
-      await sandbox
+      await lease
         .exec(
           datasetKey,
           dropSteps([
@@ -354,6 +367,8 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
         )
         .catch(() => undefined);
       return failed(error, referenceId, "run", { queryHash, datasetKey });
+    } finally {
+      lease.release();
     }
   }
 
