@@ -193,6 +193,23 @@ describe("leases", () => {
       await expect(l1.exec(null, select("late"))).rejects.toMatchObject({ kind: "failed" });
       // Opening the same dataset again reports what the first open found.
       expect(await host.openDataset(dataset)).toEqual(opened);
+      // Closed in every worker, also one leased at the time (closed when its lease ends).
+      const busy = await host.acquire("A");
+      await busy.exec("dpool", select("busy"));
+      await host.closeDataset("dpool");
+      busy.release();
+      await expect(host.exec("dpool", select("gone"), "A")).rejects.toMatchObject({
+        kind: "failed",
+      });
+      await expect(host.exec("dpool", select("gone"), "B")).rejects.toMatchObject({
+        kind: "failed",
+      });
+      // Registered again: each worker opens it again on first use.
+      expect(await host.openDataset(dataset)).toEqual(opened);
+      const [back] = (await host.exec("dpool", [
+        { sql: "SELECT count(*) FROM dataset_person", read: "rows" },
+      ])) as [{ rows: unknown[][] }];
+      expect(back.rows[0]?.[0]).toBeGreaterThan(0);
     } finally {
       await host.close();
     }
