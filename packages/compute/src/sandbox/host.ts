@@ -258,11 +258,13 @@ export class SandboxHost {
   }
 
   /**
-   * One-shot steps on any worker, through the fair queue as `tenant`. Steps that depend on
-   * what an earlier call left in a worker (temp tables, a consent set) need a lease instead.
+   * One-shot steps on the data-less parser of any worker, through the fair queue as `tenant`.
+   * Dataset work goes through a lease (`acquire`): its steps depend on what earlier calls left
+   * in that worker (temp tables, the consent set), and a one-shot call made while holding a
+   * lease could wait for a worker forever when the pool is full.
    */
   async exec(
-    datasetKey: string | null,
+    datasetKey: null,
     steps: ExecStep[],
     tenant: string = SHARED_TENANT,
   ): Promise<unknown[]> {

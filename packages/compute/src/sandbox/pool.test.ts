@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { standardPersonIds, writeHeavyFixture, writeStandardFixture } from "../../test/fixtures";
 import { createHarness, expectOk, type Harness } from "../../test/harness";
 import { openDataset } from "../catalogue/dataset";
-import { SandboxHost } from "./host";
+import { SandboxHost, type SandboxLease } from "./host";
 
 /**
  * The pool of sandbox workers and its fair queue: one researcher's runaway query delays only
@@ -198,18 +198,28 @@ describe("leases", () => {
       await busy.exec("dpool", select("busy"));
       await host.closeDataset("dpool");
       busy.release();
-      await expect(host.exec("dpool", select("gone"), "A")).rejects.toMatchObject({
-        kind: "failed",
-      });
-      await expect(host.exec("dpool", select("gone"), "B")).rejects.toMatchObject({
-        kind: "failed",
+      const both = async (check: (lease: SandboxLease) => Promise<void>) => {
+        const leases = await Promise.all([host.acquire("A"), host.acquire("B")]);
+        try {
+          for (const lease of leases) await check(lease);
+          expect(leases[0].workerPid).not.toBe(leases[1].workerPid);
+        } finally {
+          for (const lease of leases) lease.release();
+        }
+      };
+      await both(async (lease) => {
+        await expect(lease.exec("dpool", select("gone"))).rejects.toMatchObject({
+          kind: "failed",
+        });
       });
       // Registered again: each worker opens it again on first use.
       expect(await host.openDataset(dataset)).toEqual(opened);
-      const [back] = (await host.exec("dpool", [
-        { sql: "SELECT count(*) FROM dataset_person", read: "rows" },
-      ])) as [{ rows: unknown[][] }];
-      expect(back.rows[0]?.[0]).toBeGreaterThan(0);
+      await both(async (lease) => {
+        const [back] = (await lease.exec("dpool", [
+          { sql: "SELECT count(*) FROM dataset_person", read: "rows" },
+        ])) as [{ rows: unknown[][] }];
+        expect(back.rows[0]?.[0]).toBeGreaterThan(0);
+      });
     } finally {
       await host.close();
     }
