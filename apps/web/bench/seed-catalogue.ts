@@ -170,7 +170,8 @@ export async function seedCatalogue(
 
   const compute = createComputeEngine({
     logger: { warn: () => {}, error: () => {} },
-    limits: { memoryMb: 256, threads: 1, timeoutMs: 10_000 },
+    // Storing metadata runs no query: one worker (started only if ever needed) is plenty.
+    limits: { memoryMb: 256, threads: 1, timeoutMs: 10_000, workers: 1 },
     noiseSecret: "bench-noise-secret",
   });
   try {

@@ -41,6 +41,14 @@ describe("parseWebEnv", () => {
     expect(parseWebEnv({ ...remote, OPENCOHORT_NOISE_SECRET: secret }).noiseSecret).toBe(secret);
   });
 
+  it("runs two compute sandbox workers unless OPENCOHORT_QUERY_WORKERS says otherwise", () => {
+    expect(parseWebEnv(local).query.workers).toBe(2);
+    expect(parseWebEnv({ ...local, OPENCOHORT_QUERY_WORKERS: "4" }).query.workers).toBe(4);
+    expect(() => parseWebEnv({ ...local, OPENCOHORT_QUERY_WORKERS: "0" })).toThrow(
+      /^OPENCOHORT_QUERY_WORKERS /,
+    );
+  });
+
   it("names the variable of a bad value", () => {
     expect(() => parseWebEnv({ ...local, OPENCOHORT_WEB_ORIGIN: "ftp://x" })).toThrow(
       /^OPENCOHORT_WEB_ORIGIN must be an http\(s\) origin\.$/,

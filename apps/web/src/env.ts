@@ -22,6 +22,11 @@ const webEnvSchema = z.object({
   OPENCOHORT_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
   OPENCOHORT_QUERY_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(30_000),
   OPENCOHORT_QUERY_MEMORY_MB: z.coerce.number().int().min(64).default(1_024),
+  /**
+   * Compute sandbox worker processes: one researcher's long query delays only that researcher
+   * while another is free. Each worker loads the datasets it serves into memory.
+   */
+  OPENCOHORT_QUERY_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
   /** The compute sandbox's worker script (the bundle moves the engine away from it). */
   OPENCOHORT_SANDBOX_WORKER: z.string().min(1).optional(),
   /** Where dataset folders live on this host; stewards register folders inside it only. */
@@ -46,7 +51,7 @@ export interface WebEnv {
   sessionTtlSeconds: number;
   /** Null: stewards cannot register dataset files through this server. */
   datasetRoot: string | null;
-  query: { timeoutMs: number; memoryMb: number; sandboxWorkerPath: string };
+  query: { timeoutMs: number; memoryMb: number; workers: number; sandboxWorkerPath: string };
 }
 
 export function parseWebEnv(source: Record<string, string | undefined>): WebEnv {
@@ -78,6 +83,7 @@ export function parseWebEnv(source: Record<string, string | undefined>): WebEnv 
     query: {
       timeoutMs: env.OPENCOHORT_QUERY_TIMEOUT_MS,
       memoryMb: env.OPENCOHORT_QUERY_MEMORY_MB,
+      workers: env.OPENCOHORT_QUERY_WORKERS,
       // `next start` runs in apps/web, whose node_modules links the workspace package.
       sandboxWorkerPath:
         env.OPENCOHORT_SANDBOX_WORKER ??

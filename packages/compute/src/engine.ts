@@ -47,6 +47,14 @@ export interface ComputeEngineOptions {
      */
     maxGroups?: number;
     maxTempMb?: number;
+    /**
+     * Sandbox worker processes (default 2): one researcher's long query delays only that
+     * researcher while another worker is free. Each worker loads every dataset it serves
+     * into memory, so memory grows with this number.
+     */
+    workers?: number;
+    /** Workers one researcher may hold at once (default 1). */
+    maxWorkersPerResearcher?: number;
   };
   /** Keys the sticky noise. Keep it secret and stable: changing it re-draws every answer. */
   noiseSecret: string | Uint8Array;
@@ -123,6 +131,10 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       threads: options.limits.threads,
       timeoutMs: options.limits.timeoutMs,
       ...(options.limits.maxTempMb !== undefined ? { maxTempMb: options.limits.maxTempMb } : {}),
+      ...(options.limits.workers !== undefined ? { workers: options.limits.workers } : {}),
+      ...(options.limits.maxWorkersPerResearcher !== undefined
+        ? { maxLeasesPerTenant: options.limits.maxWorkersPerResearcher }
+        : {}),
     },
     options.sandboxWorkerPath,
   );
@@ -156,8 +168,14 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
               params: c.params,
               read: "rows" as const,
             }));
-            const results = (await sandbox.exec(key, steps)) as RowsResult[];
-            return results.map((r) => Number(r.rows[0]?.[0] ?? 1));
+            // Checked once, on whichever worker is free: the files are the same for all.
+            const lease = await sandbox.acquire("(catalogue)");
+            try {
+              const results = (await lease.exec(key, steps)) as RowsResult[];
+              return results.map((r) => Number(r.rows[0]?.[0] ?? 1));
+            } finally {
+              lease.release();
+            }
           });
         } catch (error) {
           await sandbox.closeDataset(key).catch(() => undefined);
@@ -264,13 +282,14 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
     }
 
     const runTable = `run_${++runCounter}`;
+    const lease = await sandbox.acquire(request.budget.researcher);
     try {
       const ids = toBigInt64Array(request.consentedPersonIds);
       const consentKey = createHash("sha256")
         .update(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength))
         .digest("hex")
         .slice(0, 24);
-      const loaded = await sandbox.ensureConsent(datasetKey, consentKey, () => ids);
+      const loaded = await lease.ensureConsent(datasetKey, consentKey, () => ids);
       if (loaded) consentDigests.set(consentKey, loaded.digest);
       const consentDigest = consentDigests.get(consentKey) ?? consentKey;
 
@@ -298,7 +317,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
           : {}),
       });
       const setup = [compiled.perPerson, compiled.boundGroupsPerPerson, compiled.groups];
-      const aggregated = await sandbox.exec(datasetKey, [
+      const aggregated = await lease.exec(datasetKey, [
         ...setup.flatMap((step) => (step ? [{ ...step, read: "none" as const }] : [])),
         { ...compiled.groupRows, read: "rows" },
       ]);
@@ -343,7 +362,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
                 bitmapSize: ids.length,
               },
             ];
-      const results = await sandbox.exec(datasetKey, [
+      const results = await lease.exec(datasetKey, [
         ...steps,
         ...dropSteps(compiled.dropRunTables),
       ]);
@@ -389,7 +408,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       return { ok: true, researcherResult, receipt, privateInclusions: { personIds } };
     } catch (error) {
       // Best effort: a half-finished run must not leave its per-person table in the sandbox.
-      await sandbox
+      await lease
         .exec(
           datasetKey,
           dropSteps([
@@ -399,6 +418,8 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
         )
         .catch(() => undefined);
       return failed(error, referenceId, "run", { queryHash, datasetKey });
+    } finally {
+      lease.release();
     }
   }
 

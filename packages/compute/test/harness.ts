@@ -43,6 +43,8 @@ export async function createHarness(
     memoryMb?: number;
     tableStorage?: "memory" | "parquet";
     ids?: bigint[];
+    /** Sandbox workers (the engine's default when absent). */
+    workers?: number;
   } = {},
 ): Promise<Harness> {
   const dir = options.dir ?? (await writeStandardFixture());
@@ -56,6 +58,7 @@ export async function createHarness(
       memoryMb: options.memoryMb ?? 512,
       threads: 2,
       timeoutMs: options.timeoutMs ?? 10_000,
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
     },
     noiseSecret: "test-secret-0123456789abcdef",
     ...(options.tableStorage ? { tableStorage: options.tableStorage } : {}),

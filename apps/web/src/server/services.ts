@@ -32,7 +32,12 @@ async function buildServices(): Promise<ApiServices> {
       warn: (message, detail) => console.warn(`[compute] ${message}`, detail),
       error: (message, detail) => console.error(`[compute] ${message}`, detail),
     },
-    limits: { memoryMb: env.query.memoryMb, threads: 1, timeoutMs: env.query.timeoutMs },
+    limits: {
+      memoryMb: env.query.memoryMb,
+      threads: 1,
+      timeoutMs: env.query.timeoutMs,
+      workers: env.query.workers,
+    },
     noiseSecret: env.noiseSecret,
     sandboxWorkerPath: env.query.sandboxWorkerPath,
   });

@@ -49,7 +49,8 @@ export async function startTestSystem(): Promise<TestSystem> {
   const client = local.reader;
   const compute = createComputeEngine({
     logger: { warn: () => {}, error: () => {} },
-    limits: { memoryMb: 1_024, threads: 1, timeoutMs: 20_000 },
+    // Two sandbox workers, as in production: one researcher's query never blocks another's.
+    limits: { memoryMb: 1_024, threads: 1, timeoutMs: 20_000, workers: 2 },
     noiseSecret: "test-noise-secret",
   });
   const services: ApiServices = {

@@ -89,7 +89,9 @@ describe("sandbox host", () => {
       { params },
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const pid = h.engine.sandbox.workerPid;
+    // The worker of the pool that runs this researcher's query.
+    const pid = h.engine.sandbox.status().workers.find((w) => w.tenant === "0xresearcher")?.pid;
+    expect(pid).toBeDefined();
     if (pid) process.kill(pid, "SIGKILL");
     const outcome = await running;
     expect(outcome.ok).toBe(false);

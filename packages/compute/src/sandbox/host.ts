@@ -4,14 +4,23 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
- * The host side of the sandbox: forks worker.mjs, sends it requests one at a time, enforces
- * the time limit by interrupting (repeatedly: an interrupt that lands before execution starts
- * is dropped) and, if the worker still does not answer, kills it. A dead worker is replaced
- * on the next request and the datasets it had open are reopened.
+ * The host side of the sandbox: a pool of forked worker.mjs processes with a fair queue.
+ *
+ * Every request runs under a lease on one worker, granted per tenant (the researcher): each
+ * tenant's requests wait in their own FIFO, tenants are served round-robin, and one tenant
+ * holds at most `maxLeasesPerTenant` workers at once (default 1), so a researcher's runaway
+ * query (or ten queued ones) delays that researcher only while another worker is free. Calls
+ * made through one lease go to the same worker, in order: a run's per-worker temp tables and
+ * consent set stay where its later steps look for them.
+ *
+ * Each worker locks DuckDB down the same way. The host enforces the time limit per request by
+ * interrupting (repeatedly: an interrupt that lands before execution starts is dropped) and,
+ * if the worker still does not answer, kills it. A dead worker is replaced when its slot is
+ * next needed, and datasets are (re)opened in a worker on first use there.
  */
 
 export interface SandboxLimits {
-  /** DuckDB memory_limit per dataset instance. */
+  /** DuckDB memory_limit per dataset instance (each worker opens its own instance). */
   memoryMb: number;
   threads: number;
   /** Wall-clock limit of one request. */
@@ -20,6 +29,16 @@ export interface SandboxLimits {
   maxTempMb?: number;
   /** After the time limit, how long interrupts may take before the worker is killed. */
   killGraceMs?: number;
+  /**
+   * Worker processes (default 2). Each one loads every dataset it serves into memory
+   * ("memory" table storage), so memory grows with this number.
+   */
+  workers?: number;
+  /**
+   * Workers one tenant may hold at once (default 1). Above 1, one researcher can again keep
+   * every worker busy; it never exceeds `workers`.
+   */
+  maxLeasesPerTenant?: number;
 }
 
 export type TableStorage = "memory" | "parquet";
@@ -69,15 +88,77 @@ interface WorkerState {
   exited: boolean;
 }
 
+/** One place in the pool; its worker is started on first use and after it died. */
+interface Slot {
+  worker: WorkerState | undefined;
+  /** Whether a lease (or the host itself) is using the slot. */
+  busy: boolean;
+  /** Who used it last: a tenant's next lease prefers the worker that has its consent set. */
+  lastTenant: string | undefined;
+  /** Datasets closed while the slot was busy: closed in its worker when the slot is freed. */
+  closeKeys: Set<string>;
+}
+
+/**
+ * Calls on one worker of the pool, reserved for one tenant until `release()`. Calls run in
+ * order on that worker; if it dies during the lease, later calls fail (its temp tables died
+ * with it) and the next lease on the slot starts a fresh worker.
+ */
+export interface SandboxLease {
+  readonly tenant: string;
+  /** The worker's process id once the first call started it (tests, benchmark). */
+  readonly workerPid: number | undefined;
+  /**
+   * Makes sure the consented person set is loaded for the dataset in this lease's worker;
+   * returns its digest when it had to be loaded, undefined if the worker already had it.
+   */
+  ensureConsent(
+    datasetKey: string,
+    consentKey: string,
+    ids: () => BigInt64Array,
+  ): Promise<{ distinctPersons: number; digest: string } | undefined>;
+  /** Runs steps on a dataset's connection (or, with key null, on the data-less parser). */
+  exec(datasetKey: string | null, steps: ExecStep[]): Promise<unknown[]>;
+  /** Gives the worker back once the calls made so far have finished; later calls fail. */
+  release(): void;
+}
+
+/** What a test hold looks like from the test: see `holdForTest`. */
+export interface SandboxHold {
+  pid: number;
+  /** Settles when the hold ends: resolved by `end()`, rejected on time limit or crash. */
+  ended: Promise<void>;
+  end(): void;
+}
+
+export interface SandboxStatus {
+  workers: Array<{ pid: number | undefined; tenant: string | undefined }>;
+  /** Leases waiting, per tenant. */
+  waiting: Record<string, number>;
+}
+
+/** The tenant of one-shot requests through `exec` (the engine's parsing). */
+export const SHARED_TENANT = "(shared)";
+/** The tenant of `openDataset`. */
+const OPEN_TENANT = "(open)";
+
 /** The worker next to this module; a bundler that moves the module (Next.js) passes the path. */
 const defaultWorkerPath = () => fileURLToPath(new URL("./worker.mjs", import.meta.url));
 
+interface InternalLease extends SandboxLease {
+  /** Runs a task on the lease's worker, after the lease's earlier calls. */
+  run<T>(task: (worker: WorkerState) => Promise<T>): Promise<T>;
+}
+
 export class SandboxHost {
-  private worker: WorkerState | undefined;
+  private readonly slots: Slot[];
+  private readonly maxLeasesPerTenant: number;
+  /** Tenants with waiting leases, in round-robin order (a served tenant moves to the end). */
+  private readonly waiting = new Map<string, Array<(lease: InternalLease) => void>>();
+  private readonly leasesHeld = new Map<string, number>();
   private nextId = 1;
-  private queue: Promise<unknown> = Promise.resolve();
   private readonly datasets = new Map<string, SandboxDataset>();
-  /** What opening each dataset found, so a second open of the same key reports the same. */
+  /** What opening each dataset found first, so every worker and every open reports the same. */
   private readonly personTableUnique = new Map<string, boolean>();
   private readonly tempRoot: string;
   private closed = false;
@@ -92,138 +173,358 @@ export class SandboxHost {
   ) {
     this.workerPath = workerPath ?? defaultWorkerPath();
     this.tempRoot = join(tmpdir(), `opencohort-sandbox-${process.pid}-${Date.now()}`);
+    const workers = Math.max(1, Math.floor(limits.workers ?? 2));
+    this.slots = Array.from({ length: workers }, () => ({
+      worker: undefined,
+      busy: false,
+      lastTenant: undefined,
+      closeKeys: new Set<string>(),
+    }));
+    this.maxLeasesPerTenant = Math.min(
+      workers,
+      Math.max(1, Math.floor(limits.maxLeasesPerTenant ?? 1)),
+    );
   }
 
+  /** The first live worker's process id (the benchmark samples its memory). */
   get workerPid(): number | undefined {
-    return this.worker?.child.pid;
+    return this.workerPids[0];
+  }
+
+  /** Process ids of the live workers, in slot order. */
+  get workerPids(): number[] {
+    return this.slots.flatMap((slot) =>
+      slot.worker && !slot.worker.exited && slot.worker.child.pid !== undefined
+        ? [slot.worker.child.pid]
+        : [],
+    );
+  }
+
+  /** Who holds which worker and who waits: for tests and monitoring. */
+  status(): SandboxStatus {
+    return {
+      workers: this.slots.map((slot) => ({
+        pid: slot.worker && !slot.worker.exited ? slot.worker.child.pid : undefined,
+        tenant: slot.busy ? slot.lastTenant : undefined,
+      })),
+      waiting: Object.fromEntries([...this.waiting].map(([tenant, w]) => [tenant, w.length])),
+    };
+  }
+
+  /**
+   * Waits for a worker in the tenant's fair queue. Never rejects: on a closed sandbox the
+   * lease's calls fail instead.
+   */
+  acquire(tenant: string): Promise<SandboxLease> {
+    return this.acquireInternal(tenant);
   }
 
   /** Registers a dataset and opens it; says whether its person table has one row per person. */
   async openDataset(dataset: SandboxDataset): Promise<{ personTableUnique: boolean }> {
     this.datasets.set(dataset.key, dataset);
-    return this.serialised(async () => this.ensureOpen(await this.ensureWorker(), dataset.key));
+    for (const slot of this.slots) slot.closeKeys.delete(dataset.key);
+    const lease = await this.acquireInternal(OPEN_TENANT);
+    try {
+      return await lease.run((worker) => this.ensureOpen(worker, dataset.key));
+    } finally {
+      lease.release();
+    }
   }
 
+  /** Forgets a dataset; each worker closes it now if idle, else when its lease ends. */
   async closeDataset(key: string): Promise<void> {
     this.datasets.delete(key);
-    await this.serialised(async () => {
-      const worker = this.worker;
-      if (!worker || worker.exited || !worker.openDatasets.has(key)) return;
-      await this.request(worker, { op: "close", key }, this.limits.timeoutMs);
-      worker.openDatasets.delete(key);
-      worker.consentSets.delete(key);
-    });
+    const closing: Promise<void>[] = [];
+    for (const slot of this.slots) {
+      if (!slot.worker?.openDatasets.has(key)) continue;
+      slot.closeKeys.add(key);
+      if (!slot.busy) {
+        slot.busy = true;
+        slot.lastTenant = undefined;
+        closing.push(this.freeSlot(slot));
+      }
+    }
+    await Promise.all(closing);
+  }
+
+  /** Whether any live worker has the consent set loaded. */
+  hasConsent(datasetKey: string, consentKey: string): boolean {
+    return this.slots.some(
+      (slot) =>
+        slot.worker !== undefined &&
+        !slot.worker.exited &&
+        (slot.worker.consentSets.get(datasetKey)?.has(consentKey) ?? false),
+    );
   }
 
   /**
-   * Makes sure the consented person set is loaded for the dataset; returns its digest when it
-   * had to be loaded, undefined if the worker already had it.
+   * One-shot steps on the data-less parser of any worker, through the fair queue as `tenant`.
+   * Dataset work goes through a lease (`acquire`): its steps depend on what earlier calls left
+   * in that worker (temp tables, the consent set), and a one-shot call made while holding a
+   * lease could wait for a worker forever when the pool is full.
    */
-  async ensureConsent(
-    datasetKey: string,
-    consentKey: string,
-    ids: () => BigInt64Array,
-  ): Promise<{ distinctPersons: number; digest: string } | undefined> {
-    return this.serialised(async () => {
-      const worker = await this.ensureWorker();
-      await this.ensureOpen(worker, datasetKey);
-      const loaded = worker.consentSets.get(datasetKey) ?? new Set<string>();
-      if (loaded.has(consentKey)) return undefined;
-      const result = (await this.request(
-        worker,
-        { op: "consent", key: datasetKey, consentKey, ids: ids() },
-        this.limits.timeoutMs,
-      )) as { loaded: boolean; distinctPersons: number; digest: string };
-      loaded.add(consentKey);
-      // The worker keeps only its three newest sets; mirror that.
-      while (loaded.size > 3) loaded.delete(loaded.values().next().value as string);
-      worker.consentSets.set(datasetKey, loaded);
-      return { distinctPersons: result.distinctPersons, digest: result.digest };
-    });
+  async exec(
+    datasetKey: null,
+    steps: ExecStep[],
+    tenant: string = SHARED_TENANT,
+  ): Promise<unknown[]> {
+    const lease = await this.acquireInternal(tenant);
+    try {
+      return await lease.exec(datasetKey, steps);
+    } finally {
+      lease.release();
+    }
   }
 
-  hasConsent(datasetKey: string, consentKey: string): boolean {
-    return this.worker?.consentSets.get(datasetKey)?.has(consentKey) ?? false;
+  /** Test hook: makes one worker (by pid), or every live one, exit as if DuckDB had crashed. */
+  async crashWorkerForTest(pid?: number): Promise<void> {
+    const workers = this.slots.flatMap((slot) =>
+      slot.worker && !slot.worker.exited && (pid === undefined || slot.worker.child.pid === pid)
+        ? [slot.worker]
+        : [],
+    );
+    await Promise.all(
+      workers.map(async (worker) => {
+        const exited = new Promise<void>((resolve) => {
+          if (worker.exited) resolve();
+          else worker.child.once("exit", () => resolve());
+        });
+        worker.child.send({ op: "crash", id: 0 });
+        await exited;
+      }),
+    );
   }
 
-  /** Runs steps on a dataset's connection (or, with key null, on the data-less parser). */
-  async exec(datasetKey: string | null, steps: ExecStep[]): Promise<unknown[]> {
-    return this.serialised(async () => {
-      const worker = await this.ensureWorker();
-      if (datasetKey !== null) await this.ensureOpen(worker, datasetKey);
-      return (await this.request(
-        worker,
-        { op: "exec", key: datasetKey, steps },
-        this.limits.timeoutMs,
-      )) as unknown[];
-    });
-  }
-
-  /** Test hook: makes the worker exit as if DuckDB had crashed. */
-  async crashWorkerForTest(): Promise<void> {
-    const worker = this.worker;
-    if (!worker) return;
-    worker.child.send({ op: "crash", id: 0 });
-    await new Promise<void>((resolve) => {
-      if (worker.exited) resolve();
-      else worker.child.once("exit", () => resolve());
+  /**
+   * Test hook: a runaway request for `tenant`. Takes a lease like any request and keeps its
+   * worker busy until `end()`; the time limit interrupts it like a query (or, with
+   * `ignoreInterrupts`, has to kill the worker). Only the host can send it: researcher SQL
+   * never becomes a worker operation.
+   */
+  async holdForTest(
+    tenant: string,
+    options: { ignoreInterrupts?: boolean } = {},
+  ): Promise<SandboxHold> {
+    const lease = await this.acquireInternal(tenant);
+    return new Promise<SandboxHold>((resolve, reject) => {
+      const ended = lease.run(async (worker) => {
+        const id = this.nextId++;
+        const done = this.request(
+          worker,
+          { op: "hold", ignoreInterrupts: options.ignoreInterrupts === true },
+          this.limits.timeoutMs,
+          id,
+        );
+        resolve({
+          pid: worker.child.pid as number,
+          ended: ended as Promise<void>,
+          end: () => {
+            if (!worker.exited) worker.child.send({ op: "unhold", target: id });
+          },
+        });
+        await done;
+      });
+      ended.then(
+        () => undefined,
+        (error: unknown) => reject(error),
+      );
+      ended.catch(() => undefined);
+      lease.release();
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker && !worker.exited) {
-      const exited = new Promise<void>((resolve) => worker.child.once("exit", () => resolve()));
-      worker.child.kill("SIGKILL");
-      await exited;
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const [tenant, grants] of waiting) {
+      for (const grant of grants) grant(this.makeLease(undefined, tenant));
+    }
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        const worker = slot.worker;
+        slot.worker = undefined;
+        if (worker && !worker.exited) {
+          const exited = new Promise<void>((resolve) => worker.child.once("exit", () => resolve()));
+          worker.child.kill("SIGKILL");
+          await exited;
+        }
+      }),
+    );
+  }
+
+  private acquireInternal(tenant: string): Promise<InternalLease> {
+    if (this.closed) return Promise.resolve(this.makeLease(undefined, tenant));
+    return new Promise<InternalLease>((resolve) => {
+      const queue = this.waiting.get(tenant);
+      if (queue) queue.push(resolve);
+      else this.waiting.set(tenant, [resolve]);
+      this.dispatch();
+    });
+  }
+
+  /** Grants free slots to waiting tenants, round-robin, within each tenant's lease limit. */
+  private dispatch(): void {
+    while (!this.closed) {
+      const free = this.slots.filter((slot) => !slot.busy);
+      if (free.length === 0) return;
+      let tenant: string | undefined;
+      for (const candidate of this.waiting.keys()) {
+        if ((this.leasesHeld.get(candidate) ?? 0) < this.maxLeasesPerTenant) {
+          tenant = candidate;
+          break;
+        }
+      }
+      if (tenant === undefined) return;
+      const queue = this.waiting.get(tenant) as Array<(lease: InternalLease) => void>;
+      const grant = queue.shift() as (lease: InternalLease) => void;
+      // To the back of the round: every other waiting tenant goes before its next request.
+      this.waiting.delete(tenant);
+      if (queue.length > 0) this.waiting.set(tenant, queue);
+      const live = (slot: Slot) => slot.worker !== undefined && !slot.worker.exited;
+      const slot =
+        free.find((s) => s.lastTenant === tenant && live(s)) ??
+        free.find(live) ??
+        (free[0] as Slot);
+      slot.busy = true;
+      slot.lastTenant = tenant;
+      this.leasesHeld.set(tenant, (this.leasesHeld.get(tenant) ?? 0) + 1);
+      grant(this.makeLease(slot, tenant));
     }
   }
 
-  private serialised<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
-    return run;
+  private makeLease(slot: Slot | undefined, tenant: string): InternalLease {
+    let chain: Promise<unknown> = Promise.resolve();
+    let bound: WorkerState | undefined;
+    let released = false;
+    const worker = async (): Promise<WorkerState> => {
+      if (!slot || this.closed) throw new SandboxError("failed", "sandbox is closed");
+      if (bound) {
+        if (bound.exited) {
+          throw new SandboxError("crashed", "the worker of this lease exited during the lease");
+        }
+        return bound;
+      }
+      bound = await this.ensureWorker(slot);
+      return bound;
+    };
+    const run = <T>(task: (worker: WorkerState) => Promise<T>): Promise<T> => {
+      if (released) return Promise.reject(new SandboxError("failed", "lease already released"));
+      const next = chain.then(async () => task(await worker()));
+      chain = next.catch(() => undefined);
+      return next;
+    };
+    return {
+      tenant,
+      get workerPid() {
+        return bound?.child.pid;
+      },
+      run,
+      ensureConsent: (datasetKey, consentKey, ids) =>
+        run((w) => this.consentOn(w, datasetKey, consentKey, ids)),
+      exec: (datasetKey, steps) =>
+        run(async (w) => {
+          if (datasetKey !== null) await this.ensureOpen(w, datasetKey);
+          return (await this.request(
+            w,
+            { op: "exec", key: datasetKey, steps },
+            this.limits.timeoutMs,
+          )) as unknown[];
+        }),
+      release: () => {
+        if (released) return;
+        released = true;
+        if (!slot) return;
+        void chain.then(() => {
+          const held = (this.leasesHeld.get(tenant) ?? 1) - 1;
+          if (held > 0) this.leasesHeld.set(tenant, held);
+          else this.leasesHeld.delete(tenant);
+          return this.freeSlot(slot);
+        });
+      },
+    };
+  }
+
+  /** Closes what was closed while the slot was busy, then frees it. */
+  private async freeSlot(slot: Slot): Promise<void> {
+    const worker = slot.worker;
+    for (const key of [...slot.closeKeys]) {
+      slot.closeKeys.delete(key);
+      if (!worker || worker.exited || !worker.openDatasets.has(key) || this.datasets.has(key)) {
+        continue;
+      }
+      try {
+        await this.request(worker, { op: "close", key }, this.limits.timeoutMs);
+      } catch {
+        // A worker that cannot close a dataset is killed by the time limit and replaced.
+      }
+      worker.openDatasets.delete(key);
+      worker.consentSets.delete(key);
+    }
+    slot.busy = false;
+    this.dispatch();
+  }
+
+  private async consentOn(
+    worker: WorkerState,
+    datasetKey: string,
+    consentKey: string,
+    ids: () => BigInt64Array,
+  ): Promise<{ distinctPersons: number; digest: string } | undefined> {
+    await this.ensureOpen(worker, datasetKey);
+    const loaded = worker.consentSets.get(datasetKey) ?? new Set<string>();
+    if (loaded.has(consentKey)) return undefined;
+    const result = (await this.request(
+      worker,
+      { op: "consent", key: datasetKey, consentKey, ids: ids() },
+      this.limits.timeoutMs,
+    )) as { loaded: boolean; distinctPersons: number; digest: string };
+    loaded.add(consentKey);
+    // The worker keeps only its three newest sets; mirror that.
+    while (loaded.size > 3) loaded.delete(loaded.values().next().value as string);
+    worker.consentSets.set(datasetKey, loaded);
+    return { distinctPersons: result.distinctPersons, digest: result.digest };
   }
 
   private async ensureOpen(
     worker: WorkerState,
     key: string,
   ): Promise<{ personTableUnique: boolean }> {
-    if (worker.openDatasets.has(key)) {
-      return { personTableUnique: this.personTableUnique.get(key) === true };
-    }
-    const dataset = this.datasets.get(key);
-    if (!dataset) throw new SandboxError("failed", `dataset ${key} was never opened`);
-    // Materialising a large dataset can take longer than one query is allowed to.
-    const opened = (await this.request(
-      worker,
-      {
-        op: "open",
-        key,
-        dir: dataset.dir,
-        tables: dataset.tables,
-        storage: dataset.storage,
-        tempRoot: this.tempRoot,
-        limits: {
-          memoryMb: this.limits.memoryMb,
-          threads: this.limits.threads,
-          maxTempMb: this.limits.maxTempMb ?? 4096,
+    if (!worker.openDatasets.has(key)) {
+      const dataset = this.datasets.get(key);
+      if (!dataset) throw new SandboxError("failed", `dataset ${key} was never opened`);
+      // Materialising a large dataset can take longer than one query is allowed to.
+      const opened = (await this.request(
+        worker,
+        {
+          op: "open",
+          key,
+          dir: dataset.dir,
+          tables: dataset.tables,
+          storage: dataset.storage,
+          tempRoot: this.tempRoot,
+          limits: {
+            memoryMb: this.limits.memoryMb,
+            threads: this.limits.threads,
+            maxTempMb: this.limits.maxTempMb ?? 4096,
+          },
         },
-      },
-      Math.max(this.limits.timeoutMs, 600_000),
-    )) as { personTableUnique: boolean };
-    worker.openDatasets.add(key);
-    this.personTableUnique.set(key, opened.personTableUnique === true);
-    return { personTableUnique: opened.personTableUnique === true };
+        Math.max(this.limits.timeoutMs, 600_000),
+      )) as { personTableUnique: boolean };
+      worker.openDatasets.add(key);
+      // Same files, same answer in every worker; the first one found is the one reported.
+      if (!this.personTableUnique.has(key)) {
+        this.personTableUnique.set(key, opened.personTableUnique === true);
+      }
+    }
+    return { personTableUnique: this.personTableUnique.get(key) === true };
   }
 
-  private async ensureWorker(): Promise<WorkerState> {
+  private async ensureWorker(slot: Slot): Promise<WorkerState> {
     if (this.closed) throw new SandboxError("failed", "sandbox is closed");
-    if (this.worker && !this.worker.exited) {
-      await this.worker.ready;
-      return this.worker;
+    if (slot.worker && !slot.worker.exited) {
+      await slot.worker.ready;
+      return slot.worker;
     }
     const child = fork(this.workerPath, [], {
       serialization: "advanced",
@@ -272,13 +573,17 @@ export class SandboxHost {
       }
       state.pending.clear();
     });
-    this.worker = state;
+    slot.worker = state;
     await state.ready;
     return state;
   }
 
-  private request(worker: WorkerState, message: Record<string, unknown>, timeoutMs: number) {
-    const id = this.nextId++;
+  private request(
+    worker: WorkerState,
+    message: Record<string, unknown>,
+    timeoutMs: number,
+    id = this.nextId++,
+  ) {
     return new Promise<unknown>((resolve, reject) => {
       let interrupter: NodeJS.Timeout | undefined;
       let killer: NodeJS.Timeout | undefined;

@@ -19,6 +19,8 @@ const databases = new Map();
 const running = new Map();
 /** @type {Promise<Database> | undefined} */
 let parserDatabase;
+/** Test holds (see the host's holdForTest), by request id: their end. @type {Map<number, () => void>} */
+const holds = new Map();
 
 /** @param {string} value */
 function quoteLiteral(value) {
@@ -274,6 +276,28 @@ async function handle(message) {
       }
       return null;
     }
+    case "hold":
+      // Test hook: a request that keeps this worker busy until the host ends it, like a
+      // runaway query; it obeys interrupts unless told not to (then the host has to kill).
+      return new Promise((resolve, reject) => {
+        holds.set(message.id, () => {
+          holds.delete(message.id);
+          running.delete(message.id);
+          resolve(null);
+        });
+        if (!message.ignoreInterrupts) {
+          running.set(
+            message.id,
+            /** @type {any} */ ({
+              interrupt() {
+                holds.delete(message.id);
+                running.delete(message.id);
+                reject(new Error("INTERRUPT Error: Interrupted!"));
+              },
+            }),
+          );
+        }
+      });
     case "crash":
       // Test hook: lets the host's tests prove a dying sandbox is replaced.
       process.exit(70);
@@ -286,6 +310,10 @@ async function handle(message) {
 process.on("message", (/** @type {any} */ message) => {
   if (message.op === "interrupt") {
     running.get(message.target)?.interrupt();
+    return;
+  }
+  if (message.op === "unhold") {
+    holds.get(message.target)?.();
     return;
   }
   handle(message).then(
