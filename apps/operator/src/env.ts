@@ -30,7 +30,7 @@ export interface OperatorEnv {
   epochSeconds: number;
   /**
    * How long a due epoch may wait for its in-flight (PENDING/RUNNING) queries to finish, so
-   * that their receipts and inclusions are not left out; after that it closes regardless.
+   * that their receipts are not left out of its anchor; after that it closes regardless.
    */
   epochSettleSeconds: number;
 }

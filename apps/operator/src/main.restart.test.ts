@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { rewardDistributorAbi } from "@opencohort/chain";
+import { devAccountKey, rewardDistributorAbi } from "@opencohort/chain";
 import { type Hex, parseEther } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureOpenEpoch } from "./epochs/clock";
@@ -15,13 +15,16 @@ import { readRewardRoot } from "./epochs/publish";
 import {
   addressOf,
   buyAccess,
+  CHAIN_ID,
   type ChainFixture,
+  chainNow,
   claimStoredAllocation,
   enrol,
   epochStatus,
   listDataset,
   recordQuery,
   rootsPosted,
+  setConsents,
   startChainFixture,
 } from "./testing/fixture";
 
@@ -124,12 +127,23 @@ afterAll(async () => {
 
 describe("the operator process killed mid-epoch", () => {
   it("resumes from the stored tree: one root on chain, every claim paid exactly once", async () => {
-    await ensureOpenEpoch(fixture.db, new Date());
     const datasetId: Hex = await listDataset(fixture, "restart-cohort", price);
-    await buyAccess(fixture, datasetId, price);
     await fixture.sync();
     await enrol(fixture, datasetId, 201n, addressOf(6));
     await enrol(fixture, datasetId, 202n, addressOf(7));
+    // Both consent before epoch 1 starts (chain time), so both are paid for all of it.
+    await setConsents(
+      fixture,
+      ([6, 7] as const).map((index) => ({
+        patientKey: devAccountKey(CHAIN_ID, index),
+        datasetId,
+        granted: true,
+      })),
+    );
+    const consentedAt = Number(await chainNow(fixture)) * 1000;
+    await ensureOpenEpoch(fixture.db, new Date(Math.max(Date.now(), consentedAt)));
+    await buyAccess(fixture, datasetId, price);
+    await fixture.sync();
     await recordQuery(fixture, { datasetId, epoch: 1, personIds: [201n, 202n] });
     await recordQuery(fixture, { datasetId, epoch: 1, personIds: [201n] });
     await fixture.rpc("evm_setAutomine", [false]);

@@ -434,13 +434,13 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
             {
               patientAddress: address(42),
               amount: toDbUint(2n * 10n ** 18n),
-              inclusions: 2,
+              consentSeconds: 200,
               proof: [hex(12), hex(13)],
             },
             {
               patientAddress: address(43),
               amount: toDbUint(10n ** 18n),
-              inclusions: 1,
+              consentSeconds: 100,
               proof: [hex(14)],
             },
           ],
@@ -457,6 +457,7 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
       where: { patientAddress: address(42) },
       select: {
         amount: true,
+        consentSeconds: true,
         proof: true,
         claimedTxHash: true,
         rewardEpoch: { select: { datasetId: true, epoch: true, merkleRoot: true } },
@@ -465,6 +466,7 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
     expect(mine).toEqual([
       {
         amount: toDbUint(2n * 10n ** 18n),
+        consentSeconds: 200,
         proof: [hex(12), hex(13)],
         claimedTxHash: null,
         rewardEpoch: { datasetId: id, epoch: 3, merkleRoot: hex(11) },

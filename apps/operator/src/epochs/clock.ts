@@ -17,7 +17,7 @@ export function epochDueAt(epoch: OpenEpoch, epochSeconds: number): Date {
   return new Date(epoch.startedAt.getTime() + epochSeconds * 1000);
 }
 
-/** Queries of the epoch still running: their receipts and inclusions belong to it. */
+/** Queries of the epoch still running: their receipts belong to it (anchored with it). */
 export async function countInFlightQueries(db: Db, epoch: number): Promise<number> {
   return db.query.count({ where: { epoch, status: { in: ["PENDING", "RUNNING"] } } });
 }

@@ -4,9 +4,11 @@
  * are fixed; publish.ts sends exactly what was stored, however often the operator restarts.
  */
 import { type DeploymentManifest, rewardDistributorAbi } from "@opencohort/chain";
+import { DEFAULT_STREAM } from "@opencohort/chain/indexer/indexer";
 import { type Db, type Prisma, toDbUint } from "@opencohort/db";
 import type { Hex, PublicClient } from "viem";
-import { type IncludedPerson, splitPool } from "../rewards/split";
+import { consentWeights, type EpochWindow, epochWindow } from "../rewards/consent-time";
+import { splitPool } from "../rewards/split";
 import { buildReceiptTree, buildRewardTree } from "../rewards/trees";
 
 type Tx = Prisma.TransactionClient;
@@ -27,7 +29,7 @@ export interface EpochCloseResult {
   epoch: number;
   nextEpoch: number;
   rewards: ClosedDatasetReward[];
-  /** Datasets funded in the epoch whose pool pays nobody (no enrolled person was included). */
+  /** Datasets funded in the epoch whose pool pays nobody (no enrolled patient consented). */
   unpaidDatasets: string[];
   receipts: { root: Hex; count: number } | null;
 }
@@ -82,6 +84,11 @@ export async function closeEpoch(
         data: { status: "CLOSING", closedAt: now },
       });
       if (flipped.count !== 1) return null;
+      const { startedAt } = await tx.epoch.findUniqueOrThrow({
+        where: { number: epoch },
+        select: { startedAt: true },
+      });
+      const window = epochWindow(startedAt, now);
       await tx.epoch.create({
         data: { number: epoch + 1, startedAt: now },
         select: { number: true },
@@ -98,7 +105,7 @@ export async function closeEpoch(
         if (unallocated === undefined)
           throw new Error(`The pool of dataset ${datasetId} was not read before closing.`);
         const pool = smallerOf(funded, unallocated);
-        const reward = await storeDatasetReward(tx, datasetId, epoch, pool);
+        const reward = await storeDatasetReward(tx, context, datasetId, epoch, window, pool);
         if (reward) rewards.push(reward);
         else unpaidDatasets.push(datasetId);
       }
@@ -133,57 +140,33 @@ async function fundedPools(tx: Tx, epoch: number): Promise<Map<string, bigint>> 
   return pools;
 }
 
-/** Query ids bound in one inclusion read (well under every provider's bound-value limit). */
-const QUERY_IDS_PER_READ = 1_000;
+/** The largest value of an Int column on both providers (PostgreSQL's is 32-bit). */
+const MAX_DB_INT = 2_147_483_647n;
 
-/** The epoch's included persons of a dataset, weighted by succeeded queries, with wallets. */
-async function includedPersons(
-  tx: Tx,
-  datasetId: string,
-  epoch: number,
-): Promise<IncludedPerson[]> {
-  // Both epochs must agree: an inclusion is paid in the epoch its query ran in, once.
-  const queries = await tx.query.findMany({
-    where: { datasetId, epoch, status: "SUCCEEDED" },
-    select: { id: true },
-  });
-  // Read by query id, the primary key's first column: QueryInclusion has no epoch index
-  // (it made every query's insert slow), and a join lets PostgreSQL scan the whole table.
-  // A query's inclusions are in one chunk, so per-chunk counts add up.
-  const inclusionsOf = new Map<bigint, number>();
-  for (let start = 0; start < queries.length; start += QUERY_IDS_PER_READ) {
-    const counts = await tx.queryInclusion.groupBy({
-      by: ["personId"],
-      where: {
-        queryId: { in: queries.slice(start, start + QUERY_IDS_PER_READ).map((query) => query.id) },
-        epoch,
-      },
-      _count: { _all: true },
-    });
-    for (const { personId, _count } of counts) {
-      inclusionsOf.set(personId, (inclusionsOf.get(personId) ?? 0) + _count._all);
-    }
-  }
-  if (inclusionsOf.size === 0) return [];
-  const enrolments = await tx.enrolment.findMany({
-    where: { datasetId },
-    select: { personId: true, patientAddress: true },
-  });
-  const walletOf = new Map(enrolments.map((e) => [e.personId, e.patientAddress.toLowerCase()]));
-  return [...inclusionsOf].map(([personId, inclusions]) => ({
-    patientAddress: walletOf.get(personId) ?? null,
-    inclusions,
-  }));
-}
-
+/**
+ * Splits one dataset's pool among its enrolled patients by how long their consent was active
+ * in the epoch's window (chain time), and stores the allocations and their tree.
+ *
+ * Deliberately reads nothing about queries: a leaf is public once claimed, and a weight taken
+ * from a query's matches would tell its researcher which patients it matched. QueryInclusion
+ * serves only the patient's own "who used my data" view.
+ */
 async function storeDatasetReward(
   tx: Tx,
+  context: CloseContext,
   datasetId: string,
   epoch: number,
+  window: EpochWindow,
   pool: bigint,
 ): Promise<ClosedDatasetReward | null> {
   if (pool === 0n) return null;
-  const split = splitPool(pool, await includedPersons(tx, datasetId, epoch));
+  const weights = await consentWeights(tx, {
+    chainId: context.manifest.chainId,
+    stream: DEFAULT_STREAM,
+    datasetId,
+    window,
+  });
+  const split = splitPool(pool, weights);
   // RewardDistributor refuses a zero total; the pool stays unallocated on chain.
   if (split.total === 0n) return null;
   const tree = buildRewardTree(split.shares);
@@ -200,7 +183,7 @@ async function storeDatasetReward(
           data: split.shares.map((share) => ({
             patientAddress: share.patientAddress,
             amount: toDbUint(share.amount),
-            inclusions: share.inclusions,
+            consentSeconds: toDbInt(share.consentSeconds),
             proof: tree.proofs.get(share.patientAddress) ?? [],
           })),
         },
@@ -215,6 +198,13 @@ async function storeDatasetReward(
     patients: split.shares.length,
     merkleRoot: tree.root,
   };
+}
+
+function toDbInt(seconds: bigint): number {
+  // An epoch window 68 years long: the column cannot hold it, and no real epoch is one.
+  if (seconds > MAX_DB_INT)
+    throw new RangeError(`consent seconds ${seconds} exceed what an allocation row can hold`);
+  return Number(seconds);
 }
 
 /** The receipt hashes an epoch anchors: those of its succeeded queries. */

@@ -1,16 +1,19 @@
-import { queryLedgerAbi, rewardDistributorAbi } from "@opencohort/chain";
+import { devAccountKey, queryLedgerAbi, rewardDistributorAbi } from "@opencohort/chain";
 import { type Hex, keccak256, parseEther, stringToHex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   addressOf,
   buyAccess,
+  CHAIN_ID,
   type ChainFixture,
+  chainNow,
   claimStoredAllocation,
   enrol,
   epochStatus,
   listDataset,
   recordQuery,
   rootsPosted,
+  setConsents,
   startChainFixture,
 } from "../testing/fixture";
 import { ensureOpenEpoch } from "./clock";
@@ -25,7 +28,9 @@ const price = parseEther("100");
 
 let fixture: ChainFixture;
 let datasetId: Hex;
-let clock = new Date("2026-11-21T10:00:00Z");
+// The operator's clock, set from the chain's in beforeAll: consent time is chain time, and
+// the epoch windows must lie where the tests mine consent changes.
+let clock: Date;
 const logs: string[] = [];
 
 /** A fresh operator each time: what a restarted process has is the database and the chain. */
@@ -43,6 +48,23 @@ const restartedOperator = () =>
 const advance = (seconds: number) => {
   clock = new Date(clock.getTime() + seconds * 1000);
 };
+/** Unix seconds at which `epoch` started (its window's start). */
+const startOf = async (epoch: number) => {
+  const row = await fixture.db.epoch.findUniqueOrThrow({
+    where: { number: epoch },
+    select: { startedAt: true },
+  });
+  return BigInt(row.startedAt.getTime() / 1000);
+};
+/** Patient #index (6, 7, 8) opts in or out of the dataset at chain time `at`. */
+const consent = async (index: 6 | 7 | 8, granted: boolean, at: bigint) => {
+  await setConsents(
+    fixture,
+    [{ patientKey: devAccountKey(CHAIN_ID, index), datasetId, granted }],
+    at,
+  );
+  await fixture.sync();
+};
 const operatorNonce = () => fixture.reader.getTransactionCount({ address: addressOf(9) });
 const patientsShareOf = async (epoch: number) =>
   (await fixture.db.purchase.findMany({ where: { epoch }, select: { patientsShare: true } }))
@@ -56,6 +78,15 @@ const allocationsOf = async (epoch: number) =>
         select: { patientAddress: true, amount: true },
       })
     ).map((row) => [row.patientAddress, BigInt(row.amount)]),
+  );
+const consentSecondsOf = async (epoch: number) =>
+  Object.fromEntries(
+    (
+      await fixture.db.rewardAllocation.findMany({
+        where: { rewardEpoch: { datasetId, epoch } },
+        select: { patientAddress: true, consentSeconds: true },
+      })
+    ).map((row) => [row.patientAddress, row.consentSeconds]),
   );
 const claimAgainReverts = async (patientIndex: 6 | 7, epoch: number) => {
   const allocation = await fixture.db.rewardAllocation.findFirstOrThrow({
@@ -81,12 +112,15 @@ const claimAgainReverts = async (patientIndex: 6 | 7, epoch: number) => {
 
 beforeAll(async () => {
   fixture = await startChainFixture("epochs");
+  // Epoch 1 starts 100 s ahead of the chain, so consent changes can be mined before it.
+  clock = new Date(Number((await chainNow(fixture)) + 100n) * 1000);
   await ensureOpenEpoch(fixture.db, clock);
   datasetId = await listDataset(fixture, "cardio-epochs", price);
   await fixture.sync();
   await enrol(fixture, datasetId, 101n, addressOf(6));
   await enrol(fixture, datasetId, 102n, addressOf(7));
-  // Person 103 has no enrolment: included in queries, but nobody to pay.
+  // Person 103 has no enrolment: included in queries, but nobody to pay. Patient #8 consents
+  // to the dataset without an enrolment in it: paid nothing.
 });
 
 afterAll(async () => {
@@ -94,11 +128,17 @@ afterAll(async () => {
 });
 
 describe("reward epochs against a real anvil and database", () => {
-  it("splits an epoch's pool by inclusions, posts the root, and patients claim it", async () => {
+  it("splits an epoch's pool by consent time, posts the root, and patients claim it", async () => {
+    const start = await startOf(1);
+    // #6 consents from before the epoch, #7 from 41 s into it; #8 is not enrolled.
+    await consent(6, true, start - 50n);
+    await consent(8, true, start - 40n);
+    await consent(7, true, start + 41n);
     await buyAccess(fixture, datasetId, price);
     await fixture.sync();
     const pool = await patientsShareOf(1);
     expect(pool).toBeGreaterThan(0n);
+    // Queries only anchor receipts; the failed one anchors nothing. None of them pays.
     const first = await recordQuery(fixture, {
       datasetId,
       epoch: 1,
@@ -112,8 +152,10 @@ describe("reward epochs against a real anvil and database", () => {
     expect(await epochStatus(fixture, 1)).toBe("CLOSED");
     expect(await epochStatus(fixture, 2)).toBe("OPEN");
 
-    // Weights 101: 2, 102: 1, 103 (unenrolled): 1 -> 3/4 of the pool is paid, 2:1.
-    const total = (pool * 3n) / 4n;
+    // A 61 s window: #6 consented all of it, #7 the last 20 s. The whole pool is paid, 61:20
+    // (largest remainder: each within one unit of the exact share).
+    expect(await consentSecondsOf(1)).toEqual({ [addressOf(6)]: 61, [addressOf(7)]: 20 });
+    const total = pool;
     const stored = await fixture.db.rewardEpoch.findUniqueOrThrow({
       where: { datasetId_epoch: { datasetId, epoch: 1 } },
       select: { status: true, pool: true, total: true, merkleRoot: true },
@@ -122,10 +164,15 @@ describe("reward epochs against a real anvil and database", () => {
     expect(BigInt(stored.pool)).toBe(pool);
     expect(BigInt(stored.total ?? "0")).toBe(total);
     const amounts = await allocationsOf(1);
+    expect(Object.keys(amounts).sort()).toEqual([addressOf(6), addressOf(7)].sort());
     expect((amounts[addressOf(6)] ?? 0n) + (amounts[addressOf(7)] ?? 0n)).toBe(total);
-    expect((amounts[addressOf(6)] ?? 0n) - 2n * (amounts[addressOf(7)] ?? 0n)).toBeLessThanOrEqual(
-      1n,
-    );
+    for (const [index, seconds] of [
+      [6, 61n],
+      [7, 20n],
+    ] as const) {
+      const exact = (pool * seconds) / 81n;
+      expect([exact, exact + 1n]).toContain(amounts[addressOf(index)]);
+    }
     expect(await readRewardRoot(fixture, datasetId, 1)).toBe(stored.merkleRoot);
 
     await fixture.sync();
@@ -189,10 +236,22 @@ describe("reward epochs against a real anvil and database", () => {
     expect(await operatorNonce()).toBe(nonce);
   });
 
-  it("leaves a pool unallocated when no enrolled person was included, and still anchors", async () => {
+  it("leaves a pool unallocated when no enrolled patient consented, and still anchors", async () => {
+    // #6 and #7 opt out as epoch 3 starts; only #8, who is not enrolled, still consents.
+    const start = await startOf(3);
+    await setConsents(
+      fixture,
+      [6, 7].map((index) => ({
+        patientKey: devAccountKey(CHAIN_ID, index as 6 | 7),
+        datasetId,
+        granted: false,
+      })),
+      start,
+    );
     await buyAccess(fixture, datasetId, price);
     await fixture.sync();
-    await recordQuery(fixture, { datasetId, epoch: 3, personIds: [103n] });
+    // Its query included #6's person: that pays nothing either.
+    await recordQuery(fixture, { datasetId, epoch: 3, personIds: [101n, 103n] });
     // A running query holds the due epoch open for the settle time, then no longer.
     await recordQuery(fixture, { datasetId, epoch: 3, personIds: [101n], status: "RUNNING" });
     const operator = restartedOperator();
@@ -204,7 +263,9 @@ describe("reward epochs against a real anvil and database", () => {
     await operator.tick();
     expect(await epochStatus(fixture, 3)).toBe("CLOSED");
     expect(await fixture.db.rewardEpoch.count({ where: { epoch: 3 } })).toBe(0);
-    expect(logs.join("\n")).toMatch(/dataset 0x\S+ was funded but no enrolled person/);
+    expect(logs.join("\n")).toMatch(
+      /dataset 0x\S+ was funded but no enrolled patient consented during the epoch/,
+    );
     await fixture.sync();
     expect(
       await fixture.db.receiptAnchor.findUnique({ where: { epoch: 3 }, select: { status: true } }),
@@ -212,6 +273,8 @@ describe("reward epochs against a real anvil and database", () => {
   });
 
   it("after a crash between storing and posting, posts the stored tree, not a recomputed one", async () => {
+    const start = await startOf(4);
+    await consent(6, true, start + 10n);
     await buyAccess(fixture, datasetId, price);
     await fixture.sync();
     const pool = await patientsShareOf(4);
@@ -225,13 +288,16 @@ describe("reward epochs against a real anvil and database", () => {
       select: { merkleRoot: true },
     });
     expect(await readRewardRoot(fixture, datasetId, 4)).toBe(`0x${"0".repeat(64)}`);
-    // Written while the operator was down: recomputing would now pay patient #7 too.
+    // Indexed while the operator was down, mined before the close: recomputing would now pay
+    // patient #7 too. And a receipt written late.
+    await consent(7, true, start + 20n);
     const late = await recordQuery(fixture, { datasetId, epoch: 4, personIds: [102n] });
 
     await restartedOperator().tick();
     expect(await readRewardRoot(fixture, datasetId, 4)).toBe(stored.merkleRoot);
     expect(await rootsPosted(fixture, datasetId, 4)).toBe(1);
     expect(await allocationsOf(4)).toEqual({ [addressOf(6)]: pool });
+    expect(await consentSecondsOf(4)).toEqual({ [addressOf(6)]: 51 });
     expect(await epochStatus(fixture, 4)).toBe("CLOSED");
     await expect(receiptProof(fixture.db, late.receiptHash as string)).rejects.toThrow(
       /changed after it was anchored/,
@@ -242,6 +308,8 @@ describe("reward epochs against a real anvil and database", () => {
   });
 
   it("after a crash between mining and recording, does not post or anchor again", async () => {
+    // #6 opts out as epoch 5 starts: #7, consenting since epoch 4, is paid the whole pool.
+    await consent(6, false, await startOf(5));
     await buyAccess(fixture, datasetId, price);
     await fixture.sync();
     const pool = await patientsShareOf(5);

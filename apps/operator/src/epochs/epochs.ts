@@ -34,7 +34,7 @@ export function createEpochOperator(options: EpochOperatorOptions) {
     if (result.rewards.length === 0 && result.receipts === null) {
       const unpaid = result.unpaidDatasets.length;
       log(
-        `epoch ${result.epoch} closed with nothing to pay or anchor${unpaid > 0 ? ` (${unpaid} funded dataset(s) had no enrolled person included; their pools stay unallocated)` : ""}; epoch ${result.nextEpoch} opened`,
+        `epoch ${result.epoch} closed with nothing to pay or anchor${unpaid > 0 ? ` (${unpaid} funded dataset(s) had no enrolled patient consenting during it; their pools stay unallocated)` : ""}; epoch ${result.nextEpoch} opened`,
       );
       return;
     }
@@ -45,7 +45,7 @@ export function createEpochOperator(options: EpochOperatorOptions) {
     }
     for (const datasetId of result.unpaidDatasets) {
       log(
-        `epoch ${result.epoch}: dataset ${short(datasetId)} was funded but no enrolled person was included; its pool stays unallocated`,
+        `epoch ${result.epoch}: dataset ${short(datasetId)} was funded but no enrolled patient consented during the epoch; its pool stays unallocated`,
       );
     }
     log(
@@ -74,7 +74,7 @@ export function createEpochOperator(options: EpochOperatorOptions) {
     }
     if (inFlight > 0) {
       log(
-        `epoch ${open.number}: closing with ${inFlight} query(ies) still running; their receipts and inclusions are not part of it`,
+        `epoch ${open.number}: closing with ${inFlight} query(ies) still running; their receipts are not part of it`,
       );
     }
     const result = await closeEpoch(options, open.number, current);

@@ -3,18 +3,18 @@
  * no rounding that could make the posted total differ from the sum of the leaves.
  */
 
-/** One person whose records were included in the epoch's succeeded queries. */
-export interface IncludedPerson {
-  /** The patient's wallet from the steward's enrolment; null when the person is not enrolled. */
-  patientAddress: string | null;
-  /** Succeeded queries of the epoch that included the person (the weight). */
-  inclusions: number;
+/** An enrolled patient and how long their consent was active in the epoch (consent-time.ts). */
+export interface PatientWeight {
+  /** The patient's address from the steward's enrolment: the leaf that can be claimed. */
+  patientAddress: string;
+  /** Seconds of the epoch the patient's consent to the dataset was active (the weight). */
+  consentSeconds: bigint;
 }
 
 export interface PatientShare {
   patientAddress: string;
   amount: bigint;
-  inclusions: number;
+  consentSeconds: bigint;
 }
 
 export interface PoolSplit {
@@ -22,52 +22,48 @@ export interface PoolSplit {
   shares: PatientShare[];
   /** What the Merkle root allocates: the `total` posted with it. */
   total: bigint;
-  /** What stays in the distributor's pool: unenrolled persons' shares and rounding. */
-  unallocated: bigint;
 }
 
 /**
- * Splits `pool` among the included persons in proportion to their inclusions.
+ * Splits `pool` among the patients in proportion to their consent seconds.
  *
- * Every person counts towards the total weight, enrolled or not, so a person without an
- * enrolment does not raise anybody else's share: their share (rounded up, by less than one
- * unit) stays unallocated in the pool. The enrolled part, floor(pool * enrolled / all), is
- * then split by largest remainder: everybody gets the floor of their exact share and the few
- * units of dust left go one each to the largest fractional parts (ties by address), so the
- * shares add up to the posted total exactly and nobody is off by more than one unit.
+ * Only enrolled patients are given (consent-time.ts): the whole pool is split among them, and
+ * nothing is held back for anybody else. The split is by largest remainder: everybody gets
+ * the floor of their exact share and the few units of dust left go one each to the largest
+ * fractional parts (ties by address), so the shares add up to the posted total exactly and
+ * nobody is off by more than one unit. With no weight at all (nobody consented) nothing is
+ * allocated and the pool stays unallocated in the distributor.
  */
-export function splitPool(pool: bigint, persons: readonly IncludedPerson[]): PoolSplit {
+export function splitPool(pool: bigint, weights: readonly PatientWeight[]): PoolSplit {
   if (pool < 0n) throw new RangeError(`a pool cannot be negative: ${pool}`);
-  for (const person of persons) {
-    if (!Number.isSafeInteger(person.inclusions) || person.inclusions < 0)
-      throw new RangeError(`inclusions must be a non-negative integer: ${person.inclusions}`);
+  for (const weight of weights) {
+    if (weight.consentSeconds < 0n)
+      throw new RangeError(`consent seconds cannot be negative: ${weight.consentSeconds}`);
   }
-  const allWeight = persons.reduce((sum, person) => sum + BigInt(person.inclusions), 0n);
 
-  // One leaf per wallet: merging is a no-op while enrolments are unique per dataset, and
+  // One leaf per address: merging is a no-op while enrolments are unique per dataset, and
   // keeps the tree valid (one claim per account) if that ever changes.
-  const weightByPatient = new Map<string, number>();
-  for (const person of persons) {
-    if (person.patientAddress === null || person.inclusions === 0) continue;
-    const address = person.patientAddress.toLowerCase();
-    weightByPatient.set(address, (weightByPatient.get(address) ?? 0) + person.inclusions);
+  const weightByPatient = new Map<string, bigint>();
+  for (const weight of weights) {
+    if (weight.consentSeconds === 0n) continue;
+    const address = weight.patientAddress.toLowerCase();
+    weightByPatient.set(address, (weightByPatient.get(address) ?? 0n) + weight.consentSeconds);
   }
-  const enrolledWeight = [...weightByPatient.values()].reduce((sum, w) => sum + BigInt(w), 0n);
-  if (pool === 0n || enrolledWeight === 0n) return { shares: [], total: 0n, unallocated: pool };
+  const allWeight = [...weightByPatient.values()].reduce((sum, w) => sum + w, 0n);
+  if (pool === 0n || allWeight === 0n) return { shares: [], total: 0n };
 
-  const distributable = (pool * enrolledWeight) / allWeight;
   const exact = [...weightByPatient.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([patientAddress, inclusions]) => {
-      const numerator = distributable * BigInt(inclusions);
+    .map(([patientAddress, consentSeconds]) => {
+      const numerator = pool * consentSeconds;
       return {
         patientAddress,
-        inclusions,
-        amount: numerator / enrolledWeight,
-        remainder: numerator % enrolledWeight,
+        consentSeconds,
+        amount: numerator / allWeight,
+        remainder: numerator % allWeight,
       };
     });
-  let dust = distributable - exact.reduce((sum, share) => sum + share.amount, 0n);
+  let dust = pool - exact.reduce((sum, share) => sum + share.amount, 0n);
   const byRemainder = [...exact].sort((a, b) =>
     a.remainder === b.remainder
       ? a.patientAddress < b.patientAddress
@@ -84,6 +80,10 @@ export function splitPool(pool: bigint, persons: readonly IncludedPerson[]): Poo
   }
   const shares = exact
     .filter((share) => share.amount > 0n)
-    .map(({ patientAddress, amount, inclusions }) => ({ patientAddress, amount, inclusions }));
-  return { shares, total: distributable, unallocated: pool - distributable };
+    .map(({ patientAddress, amount, consentSeconds }) => ({
+      patientAddress,
+      amount,
+      consentSeconds,
+    }));
+  return { shares, total: pool };
 }

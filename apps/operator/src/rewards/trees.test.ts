@@ -15,8 +15,8 @@ const B = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
 describe("the published Merkle trees", () => {
   it("proves every reward share against the root, with the contracts' leaf encoding", () => {
     const tree = buildRewardTree([
-      { patientAddress: A, amount: 5n, inclusions: 1 },
-      { patientAddress: B, amount: 10n ** 30n, inclusions: 2 },
+      { patientAddress: A, amount: 5n, consentSeconds: 60n },
+      { patientAddress: B, amount: 10n ** 30n, consentSeconds: 120n },
     ]);
     expect(
       StandardMerkleTree.verify(tree.root, rewardLeafEncoding, [A, "5"], tree.proofs.get(A) ?? []),
@@ -28,7 +28,7 @@ describe("the published Merkle trees", () => {
   });
 
   it("gives one share a proof-less tree whose root is its leaf", () => {
-    const tree = buildRewardTree([{ patientAddress: A, amount: 7n, inclusions: 1 }]);
+    const tree = buildRewardTree([{ patientAddress: A, amount: 7n, consentSeconds: 60n }]);
     expect(tree.proofs.get(A)).toEqual([]);
   });
 

@@ -1,15 +1,18 @@
 /**
  * A real chain and a real database for the operator's tests: anvil, the deployed contracts,
  * a migrated temporary SQLite file, and the steps the rest of the system would take
- * (list a dataset, buy access, enrol patients, record succeeded queries).
+ * (list a dataset, buy access, enrol patients, consent on chain, record succeeded queries).
  */
 import {
+  CONSENT_BATCH_SIZE,
   cohortTokenAbi,
+  consentRegistryAbi,
   type DevAccountIndex,
   datasetRegistryAbi,
   devAccountKey,
   marketplaceAbi,
   rewardDistributorAbi,
+  signAndRelayConsents,
 } from "@opencohort/chain";
 import { type LocalSystem, startLocalSystem } from "@opencohort/chain/testing/local-system";
 import { type Address, type Hex, keccak256, parseAbiItem, parseEther, stringToHex } from "viem";
@@ -80,6 +83,58 @@ export async function enrol(
   await fixture.db.enrolment.create({
     data: { datasetId, personId, patientAddress: patientAddress.toLowerCase() },
     select: { id: true },
+  });
+}
+
+/** The latest block's timestamp: the chain's "now", in unix seconds. */
+export async function chainNow(fixture: ChainFixture): Promise<bigint> {
+  return (await fixture.reader.getBlock({ blockTag: "latest" })).timestamp;
+}
+
+export interface ConsentChangeToSend {
+  /** The patient's key: a dev account's (`devAccountKey`) or any other. */
+  patientKey: Hex;
+  datasetId: Hex;
+  granted: boolean;
+}
+
+/**
+ * Patients' consent changes, signed by each patient and relayed in ONE transaction by the
+ * deployer (#0, so the operator's nonce is left alone), as the relayer would. With `at`
+ * (unix seconds, not before the latest block) the block is mined at exactly that time, so
+ * tests place consent changes precisely in an epoch's window. A pair may appear once.
+ */
+export async function setConsents(
+  fixture: ChainFixture,
+  changes: readonly ConsentChangeToSend[],
+  at?: bigint,
+): Promise<void> {
+  const consentRegistry = fixture.manifest.contracts.ConsentRegistry;
+  const pairs = new Set<string>();
+  const consents = [];
+  for (const change of changes) {
+    const patient = privateKeyToAccount(change.patientKey).address;
+    const pair = `${patient}:${change.datasetId}`;
+    if (pairs.has(pair)) throw new Error(`setConsents got ${pair} twice; send them one by one.`);
+    pairs.add(pair);
+    const nonce = await fixture.reader.readContract({
+      address: consentRegistry,
+      abi: consentRegistryAbi,
+      functionName: "nonceOf",
+      args: [patient, change.datasetId],
+    });
+    consents.push({ ...change, nonce: nonce + 1n });
+  }
+  if (consents.length > CONSENT_BATCH_SIZE)
+    throw new Error(`setConsents sends one transaction: ${CONSENT_BATCH_SIZE} changes at most.`);
+  if (at !== undefined) await fixture.rpc("evm_setNextBlockTimestamp", [Number(at)]);
+  await signAndRelayConsents({
+    signer: fixture.signer(0),
+    reader: fixture.reader,
+    chainId: CHAIN_ID,
+    consentRegistry,
+    consents,
+    deadline: (at ?? (await chainNow(fixture))) + 86_400n,
   });
 }
 

@@ -110,7 +110,8 @@ describe("patient and stewards in the browser", () => {
   it("a researcher buys and queries; the epoch closes and Maria claims her reward", async () => {
     await signInAs(page, 4);
     const datasetId = await datasetIdOf(page, "Coastal");
-    // Purchase and query land in one epoch (retried once if an epoch boundary split them).
+    // The purchase funds the epoch's pool, which pays Maria for her consent time (the query
+    // only shows in her "who used my data"). Retried once if the wait runs out.
     const buyAndQuery = async () => {
       await buyAccessOnChain(stack, 4, datasetId);
       const submitted = await page.evaluate(async (id) => {
@@ -139,7 +140,7 @@ describe("patient and stewards in the browser", () => {
     await buyAndQuery();
     let ready = await waitClaimable(20);
     if (!ready) {
-      // An epoch boundary fell between the purchase and the query: both again, in one epoch.
+      // Not claimable yet (epochs last up to 120 s in the dev stack): buy again, wait again.
       await signInAs(page, 4);
       await buyAndQuery();
       ready = await waitClaimable(20);

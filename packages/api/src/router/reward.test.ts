@@ -37,7 +37,11 @@ afterAll(async () => {
  * What the operator does at the end of an epoch: allocations with StandardMerkleTree proofs
  * stored (CLOSING), then the root posted on chain with the operator key (#9).
  */
-async function closeRewardEpoch(epoch: number, shares: [Address, bigint][]) {
+async function closeRewardEpoch(
+  epoch: number,
+  shares: [Address, bigint][],
+  consentSeconds: number | null = 300,
+) {
   const tree = StandardMerkleTree.of(
     shares.map(([address, amount]) => [address, amount.toString()]),
     ["address", "uint256"],
@@ -66,7 +70,7 @@ async function closeRewardEpoch(epoch: number, shares: [Address, bigint][]) {
         rewardEpochId: rewardEpoch.id,
         patientAddress: String(address).toLowerCase(),
         amount: toDbUint(BigInt(amount as string)),
-        inclusions: 1,
+        consentSeconds,
         proof: tree.getProof(index),
       },
       select: { patientAddress: true },
@@ -107,6 +111,7 @@ describe("reward.myAllocations (patient)", () => {
     expect(pending.allocations[0]).toMatchObject({
       epoch: 1,
       amount: token(5n),
+      consentSeconds: 300,
       epochStatus: "CLOSING",
       claimable: false,
       claim: null,
@@ -155,18 +160,23 @@ describe("reward.myAllocations (patient)", () => {
       [2, token(2n)],
       [3, token(1n)],
     ] as const) {
-      const closed = await closeRewardEpoch(epoch, [
-        [patient.address, amount],
-        [someoneElse, token(1n)],
-      ]);
+      // Epoch 2 as allocated before shares followed consent time: no consent seconds.
+      const closed = await closeRewardEpoch(
+        epoch,
+        [
+          [patient.address, amount],
+          [someoneElse, token(1n)],
+        ],
+        epoch === 2 ? null : 300,
+      );
       await closed.post();
     }
     await sync();
     const mine = await patient.caller.reward.myAllocations();
-    expect(mine.allocations.map((a) => [a.epoch, a.claimable])).toEqual([
-      [3, true],
-      [2, true],
-      [1, false],
+    expect(mine.allocations.map((a) => [a.epoch, a.claimable, a.consentSeconds])).toEqual([
+      [3, true, 300],
+      [2, true, null],
+      [1, false, 300],
     ]);
     expect(mine.totals.claimable).toBe(token(3n));
     if (!mine.claimBatch) throw new Error("no batch");

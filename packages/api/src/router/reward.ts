@@ -3,7 +3,9 @@
  * built, with the Merkle proof, whether it is claimed, and the RewardDistributor arguments
  * the web app passes to the wallet (`claim` for one, `claimBatch` for all claimable at once).
  * Only allocations of epochs whose root is POSTED on chain are claimable. A patient sees their
- * own allocations only; nothing here says which other wallets were paid.
+ * own allocations only; nothing here says which other wallets were paid. Shares follow how
+ * long the patient consented during the epoch, never which queries used their records: a
+ * claim is public, so a share that followed a query's matches would reveal them.
  */
 import { fromDbUint } from "@opencohort/db";
 import type { TRPCRouterRecord } from "@trpc/server";
@@ -18,7 +20,7 @@ export const rewardRouter = {
       where: { patientAddress: account },
       select: {
         amount: true,
-        inclusions: true,
+        consentSeconds: true,
         proof: true,
         claimedTxHash: true,
         claimedBlock: true,
@@ -49,8 +51,12 @@ export const rewardRouter = {
         datasetTitle: row.rewardEpoch.dataset.title,
         epoch: row.rewardEpoch.epoch,
         amount,
-        /** Times the patient's records were included in the epoch's executed queries. */
-        inclusions: row.inclusions,
+        /**
+         * Seconds of the epoch the patient's consent to the dataset was active: what the share
+         * was weighted by (never which queries used the records). Null for shares allocated
+         * before rewards followed consent time.
+         */
+        consentSeconds: row.consentSeconds,
         /** OPEN / CLOSING (root not yet on chain) / POSTED (claimable). */
         epochStatus: row.rewardEpoch.status,
         merkleRoot: posted ? row.rewardEpoch.merkleRoot : null,

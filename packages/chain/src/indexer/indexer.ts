@@ -17,6 +17,9 @@ import type { DeploymentManifest } from "../manifest";
 import { type DecodedEvent, decodeLog, type EventArgs, indexedContracts } from "./events";
 import { entityKeyOf, mirroredEventNames, rebuildEntity, type StoredEvent } from "./projections";
 
+/** The stream an indexer writes when given none: the one the operator and the API read. */
+export const DEFAULT_STREAM = "core";
+
 export interface IndexerOptions {
   db: Db;
   client: PublicClient;
@@ -46,7 +49,7 @@ export function createIndexer(options: IndexerOptions) {
   const confirmations = BigInt(options.confirmations ?? 0);
   const batchSize = BigInt(options.batchSize ?? 2_000);
   const reorgWindow = BigInt(options.reorgWindow ?? 128);
-  const stream = options.stream ?? "core";
+  const stream = options.stream ?? DEFAULT_STREAM;
   const chainId = manifest.chainId;
   const contracts = indexedContracts(manifest.contracts);
   const abiByAddress = new Map<string, Abi>(contracts.map((c) => [c.address.toLowerCase(), c.abi]));

@@ -6,6 +6,7 @@ import { erc20Abi, formatUnits, type Hex } from "viem";
 import { useTRPC, useTRPCClient } from "~/trpc/react";
 import { type ChainInfo, connectWallet, walletErrorMessage } from "~/wallet/connect";
 import { shortAddress } from "~/wallet/signers";
+import { formatConsentTime } from "./consent-time";
 import styles from "./patient.module.css";
 
 const dateTime = (value: Date | string | null) =>
@@ -232,7 +233,8 @@ function WhoUsedMyData() {
       <h2 id="used-heading">Who used my data</h2>
       <p className="muted small">
         Studies whose aggregate queries included your records. They saw only counts and statistics
-        over many people, never your record.
+        over many people, never your record. Only you see this list, and it has no bearing on your
+        rewards.
       </p>
       {used.isPending && <p className="muted">Loading…</p>}
       {used.error && <p className="error">{used.error.message}</p>}
@@ -331,7 +333,9 @@ function Rewards({ chain, address }: { chain: ChainInfo; address: string }) {
       <h2 id="rewards-heading">Rewards</h2>
       <p className="muted small">
         Each purchase of a dataset funds its patients. At the end of an epoch the rewards are split
-        among the people whose records the epoch&apos;s queries used, and you claim yours.
+        among the dataset&apos;s enrolled patients by how long each consented during the epoch, and
+        you claim yours. Never by which queries used your records: payments are public, and a reward
+        that followed a query would tell its researcher whose records it matched.
       </p>
       {rewards.isPending && <p className="muted">Loading your rewards…</p>}
       {rewards.error && <p className="error">{rewards.error.message}</p>}
@@ -370,7 +374,8 @@ function Rewards({ chain, address }: { chain: ChainInfo; address: string }) {
           )}
           {data.allocations.length === 0 ? (
             <p className="muted" data-testid="rewards-empty">
-              No rewards yet: they appear after an epoch in which a query used your records.
+              No rewards yet: they appear after an epoch in which a dataset you consented to was
+              purchased.
             </p>
           ) : (
             <table className={styles.table} data-testid="rewards-table">
@@ -378,7 +383,7 @@ function Rewards({ chain, address }: { chain: ChainInfo; address: string }) {
                 <tr>
                   <th>Epoch</th>
                   <th>Dataset</th>
-                  <th>Inclusions</th>
+                  <th>Consent</th>
                   <th>Amount</th>
                   <th>Status</th>
                   <th />
@@ -389,7 +394,11 @@ function Rewards({ chain, address }: { chain: ChainInfo; address: string }) {
                   <tr key={`${a.datasetId}-${a.epoch}`}>
                     <td>{a.epoch}</td>
                     <td>{a.datasetTitle ?? "Untitled dataset"}</td>
-                    <td>{a.inclusions}</td>
+                    <td data-testid="reward-consent-time">
+                      {a.consentSeconds === null
+                        ? "—"
+                        : `consented ${formatConsentTime(a.consentSeconds)} of this epoch`}
+                    </td>
                     <td>{fmt(a.amount)}</td>
                     <td>
                       {a.claimed

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "RewardAllocation" DROP COLUMN "inclusions",
+ADD COLUMN     "consentSeconds" INTEGER;
