@@ -50,6 +50,7 @@ async function buildServices(): Promise<ApiServices> {
       siweUri: env.origin,
       sessionTtlSeconds: env.sessionTtlSeconds,
       datasetRoot: env.datasetRoot,
+      sessionSecret: env.sessionSecret,
     },
   };
 }

@@ -66,6 +66,7 @@ export async function startTestSystem(): Promise<TestSystem> {
       siweUri: "http://127.0.0.1:3000",
       sessionTtlSeconds: 3_600,
       datasetRoot: join(workDir, "cohorts"),
+      sessionSecret: "test-session-secret-0123456789",
     },
   };
   const anonymous = () => createCaller(createContextInner({ services }));
