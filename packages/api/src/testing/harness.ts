@@ -21,12 +21,12 @@ import { createIndexer } from "@opencohort/chain/indexer/indexer";
 import { startLocalSystem } from "@opencohort/chain/testing/local-system";
 import { type ComputeEngine, createComputeEngine } from "@opencohort/compute";
 import { createDb, type Db, migrate } from "@opencohort/db";
-// The db package's throwaway-cluster helper (not exported: it is test tooling).
-import { startTestPostgres } from "../../../db/test/postgres";
 import { generateCohort } from "@opencohort/synth";
 import { type Abi, type Address, type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
+// The db package's throwaway-cluster helper (not exported: it is test tooling).
+import { startTestPostgres } from "../../../db/test/postgres";
 import { type ApiServices, type CookieJar, createContextInner } from "../context";
 import { createCaller } from "../root";
 import { resolveSession } from "../router/auth";
