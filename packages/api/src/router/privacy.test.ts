@@ -6,6 +6,7 @@
  */
 import { devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain";
 import { type Db, sqlDialectOf } from "@opencohort/db";
+import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,8 +15,11 @@ import { createContextInner } from "../context";
 import { createApiRequestHandler } from "../http";
 import { createCaller } from "../root";
 import { createDbBudgetLedger } from "../services/budget-ledger";
+import { hiddenCommitment, receiptHash } from "../services/receipt";
+import { discloseReceipt } from "../services/receipt-disclosure";
 import { issueNonce, NONCE_TTL_MS } from "../services/siwe-nonce";
 import {
+  buyAccess,
   type SeededDataset,
   seedDataset,
   startTestSystem,
@@ -330,4 +334,46 @@ describe.each(testDatabases())("issue #10 abuse limits on $database", ({ databas
     expect(budget.spent).toBeCloseTo(0.2, 12);
     expect(budget.deltaSpent).toBeCloseTo(3e-6, 15);
   });
+
+  it.skipIf(skip)(
+    "stores a salted v3 receipt: no count 0..consented opens it without the salt; the auditor's does",
+    async () => {
+      const { caller } = await system.signIn(5);
+      await buyAccess(system, 5, dataset);
+      const query = await caller.query.submit({
+        datasetId: dataset.datasetId,
+        cohort: { age: { min: 50 }, output: { groupBy: ["sex"] } },
+      });
+      const receipt = query.receipt;
+      if (!receipt?.hiddenCommitment) throw new Error("no v3 receipt");
+      const shown = {
+        chainId: receipt.chainId,
+        queryId: receipt.queryId,
+        researcher: receipt.researcher as Address,
+        datasetId: receipt.datasetId as Hex,
+        queryHash: receipt.queryHash as Hex,
+        datasetVersionHash: receipt.datasetVersionHash as Hex,
+        consentSnapshotBlock: receipt.consentSnapshotBlock ?? 0n,
+        parameters: receipt.parameters,
+        resultHash: receipt.resultHash as Hex,
+        epoch: receipt.epoch ?? 0,
+      };
+      const zeroSalt = `0x${"00".repeat(32)}` as Hex;
+      for (let n = 0; n <= (receipt.consentedPersons ?? 0); n++) {
+        expect(hiddenCommitment(zeroSalt, n)).not.toBe(receipt.hiddenCommitment);
+      }
+      const disclosure = await discloseReceipt(system.db, query.id);
+      if (!disclosure) throw new Error("no disclosure");
+      expect(disclosure.commitmentOpens).toBe(true);
+      expect(hiddenCommitment(disclosure.salt, disclosure.includedPersonCount)).toBe(
+        receipt.hiddenCommitment,
+      );
+      expect(receiptHash({ ...shown, hiddenCommitment: receipt.hiddenCommitment as Hex })).toBe(
+        receipt.receiptHash,
+      );
+      expect(
+        JSON.stringify(query, (_k, v) => (typeof v === "bigint" ? String(v) : v)),
+      ).not.toContain(disclosure.salt.slice(2));
+    },
+  );
 });
