@@ -189,6 +189,7 @@ export async function seedCatalogue(
         siweUri: "http://127.0.0.1",
         sessionTtlSeconds: 3_600,
         datasetRoot: null,
+        sessionSecret: "bench-session-secret-0123456789",
       },
     };
     // The steward router checks roles and ownership against the database, not the session row.

@@ -38,7 +38,36 @@ describe("parseWebEnv", () => {
     };
     expect(() => parseWebEnv(remote)).toThrow(/^OPENCOHORT_NOISE_SECRET is required/);
     const secret = "a-long-enough-production-secret";
-    expect(parseWebEnv({ ...remote, OPENCOHORT_NOISE_SECRET: secret }).noiseSecret).toBe(secret);
+    const withSession = { ...remote, OPENCOHORT_SESSION_SECRET: "a-long-enough-session-secret" };
+    expect(parseWebEnv({ ...withSession, OPENCOHORT_NOISE_SECRET: secret }).noiseSecret).toBe(
+      secret,
+    );
+  });
+
+  it("requires OPENCOHORT_SESSION_SECRET on any chain but the local one", () => {
+    const remote = {
+      ...local,
+      OPENCOHORT_CHAIN_ID: "11155111",
+      OPENCOHORT_OPERATOR_KEY: `0x${"1".repeat(64)}`,
+      OPENCOHORT_NOISE_SECRET: "a-long-enough-production-secret",
+    };
+    expect(() => parseWebEnv(remote)).toThrow(/^OPENCOHORT_SESSION_SECRET is required/);
+    const secret = "a-long-enough-session-secret";
+    expect(parseWebEnv({ ...remote, OPENCOHORT_SESSION_SECRET: secret }).sessionSecret).toBe(
+      secret,
+    );
+    expect(parseWebEnv(local).sessionSecret.length).toBeGreaterThanOrEqual(16);
+    expect(() => parseWebEnv({ ...local, OPENCOHORT_SESSION_SECRET: "short" })).toThrow(
+      /^OPENCOHORT_SESSION_SECRET must have at least 16 characters\.$/,
+    );
+  });
+
+  it("trusts one proxy hop (Next's own X-Forwarded-For) unless told otherwise", () => {
+    expect(parseWebEnv(local).trustedProxyHops).toBe(1);
+    expect(parseWebEnv({ ...local, OPENCOHORT_TRUSTED_PROXY_HOPS: "0" }).trustedProxyHops).toBe(0);
+    expect(() => parseWebEnv({ ...local, OPENCOHORT_TRUSTED_PROXY_HOPS: "-1" })).toThrow(
+      /^OPENCOHORT_TRUSTED_PROXY_HOPS /,
+    );
   });
 
   it("runs two compute sandbox workers unless OPENCOHORT_QUERY_WORKERS says otherwise", () => {

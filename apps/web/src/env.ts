@@ -10,6 +10,7 @@ import { z } from "zod";
 
 /** Used only on the local chain, where nothing is secret anyway. */
 const DEV_NOISE_SECRET = "opencohort-local-dev-noise-secret";
+const DEV_SESSION_SECRET = "opencohort-local-dev-session-secret";
 
 const webEnvSchema = z.object({
   /** Where browsers reach the app; SIWE messages must name this origin. */
@@ -19,6 +20,15 @@ const webEnvSchema = z.object({
     .pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) origin" })),
   /** Keys the compute engine's sticky noise; required on any chain but the local one. */
   OPENCOHORT_NOISE_SECRET: z.string().min(16, "must have at least 16 characters").optional(),
+  /** Keys the HMAC of sign-in nonces; required on any chain but the local one. */
+  OPENCOHORT_SESSION_SECRET: z.string().min(16, "must have at least 16 characters").optional(),
+  /**
+   * Proxies in front of the app whose X-Forwarded-For entry is trusted for the client IP
+   * (per-IP rate limits). 1: Next's own (it sets the header from the socket only when the
+   * request has none, so without a proxy that appends it a client can pick its IP); 0: no
+   * client IP, per-IP limits off.
+   */
+  OPENCOHORT_TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(1),
   OPENCOHORT_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
   OPENCOHORT_QUERY_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(30_000),
   OPENCOHORT_QUERY_MEMORY_MB: z.coerce.number().int().min(64).default(1_024),
@@ -48,6 +58,8 @@ export interface WebEnv {
   /** e.g. "127.0.0.1:3000" (EIP-4361 domain) */
   host: string;
   noiseSecret: string;
+  sessionSecret: string;
+  trustedProxyHops: number;
   sessionTtlSeconds: number;
   /** Null: stewards cannot register dataset files through this server. */
   datasetRoot: string | null;
@@ -72,12 +84,23 @@ export function parseWebEnv(source: Record<string, string | undefined>): WebEnv 
     }
     noiseSecret = DEV_NOISE_SECRET;
   }
+  let sessionSecret = env.OPENCOHORT_SESSION_SECRET;
+  if (sessionSecret === undefined) {
+    if (chain.chainId !== LOCAL_CHAIN_ID) {
+      throw new WebEnvError(
+        `OPENCOHORT_SESSION_SECRET is required on any chain but the local one (${LOCAL_CHAIN_ID}).`,
+      );
+    }
+    sessionSecret = DEV_SESSION_SECRET;
+  }
   return {
     chain,
     db: loadDbEnv(source),
     origin: origin.origin,
     host: origin.host,
     noiseSecret,
+    sessionSecret,
+    trustedProxyHops: env.OPENCOHORT_TRUSTED_PROXY_HOPS,
     sessionTtlSeconds: env.OPENCOHORT_SESSION_TTL_SECONDS,
     datasetRoot: env.OPENCOHORT_DATASET_ROOT ?? null,
     query: {

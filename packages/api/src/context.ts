@@ -8,6 +8,7 @@ import type { Indexer } from "@opencohort/chain/indexer/indexer";
 import type { ComputeEngine } from "@opencohort/compute";
 import type { Db } from "@opencohort/db";
 import type { Address, PublicClient } from "viem";
+import type { RateLimitConfig } from "./services/rate-limit";
 
 export type Role = "researcher" | "patient" | "steward";
 
@@ -22,6 +23,15 @@ export interface ApiConfig {
    * relative to it and nothing outside it. Null: registering files is refused.
    */
   datasetRoot: string | null;
+  /**
+   * Keys the HMAC of stateless SIWE nonces (services/siwe-nonce.ts); at least 16 characters,
+   * stable across restarts and shared by every API process behind one domain.
+   */
+  sessionSecret: string;
+  /** The shared feasibility budget per dataset, in epsilon (default 10: 100 counts at 0.1). */
+  feasibilityEpsilonBudget?: number;
+  /** Per-client-IP and per-researcher request limits (services/rate-limit.ts has the defaults). */
+  rateLimits?: Partial<RateLimitConfig>;
   /** Where the operator's relayer, reward and anchor keys live is not the API's business. */
 }
 
@@ -53,6 +63,11 @@ export interface CookieJar {
 
 export interface ApiContext extends ApiServices {
   session: SessionInfo | null;
+  /**
+   * The caller's IP address as the HTTP handler's proxy policy determined it (http.ts), or
+   * null when unknown (createCaller, or no trusted proxy): per-IP limits then do not apply.
+   */
+  clientIp: string | null;
   cookies: CookieJar;
   hasRole(address: Address, role: Role): Promise<boolean>;
 }
@@ -76,10 +91,12 @@ export function createContextInner(options: {
   services: ApiServices;
   session?: SessionInfo | null;
   cookies?: CookieJar;
+  clientIp?: string | null;
 }): ApiContext {
   return {
     ...options.services,
     session: options.session ?? null,
+    clientIp: options.clientIp ?? null,
     cookies: options.cookies ?? noCookies,
     hasRole: (address, role) => hasRole(options.services.db, address, role),
   };

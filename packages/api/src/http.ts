@@ -1,11 +1,14 @@
 /**
  * The API over HTTP: tRPC's fetch adapter with the session taken from the `oc_session`
- * cookie. The Next.js route handler and the benchmark's node:http server both call this.
+ * cookie and the client IP from the proxy policy below. The Next.js route handler and the
+ * benchmark's node:http server both call this.
  */
+import { isIP } from "node:net";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { type ApiServices, type CookieJar, createContextInner } from "./context";
 import { appRouter } from "./root";
 import { resolveSession } from "./router/auth";
+import { RateLimitError } from "./trpc";
 
 export const SESSION_COOKIE = "oc_session";
 
@@ -44,7 +47,32 @@ function sessionCookie(value: string, expiresAt: Date, secure: boolean): string 
   ].join("; ");
 }
 
+/**
+ * The client's IP from X-Forwarded-For, trusting exactly `trustedProxyHops` proxies: each
+ * appends the address it saw, so the entry `trustedProxyHops` from the right is the one the
+ * outermost trusted proxy wrote; anything left of it may be the client's own invention.
+ * 0 (the default) trusts no header: the IP is unknown and per-IP limits do not apply.
+ *
+ * Next.js sets X-Forwarded-For to the socket's address only when the request has none, so
+ * Next alone (hops 1) is spoofable by a client that sends its own header; put a proxy that
+ * appends or overwrites it in front and count it.
+ */
+export function clientIpOf(request: Request, trustedProxyHops: number): string | null {
+  if (trustedProxyHops <= 0) return null;
+  const entries = (request.headers.get("x-forwarded-for") ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  const entry = entries[entries.length - trustedProxyHops];
+  if (entry === undefined) return null;
+  // IPv4 clients of a dual-stack socket appear as ::ffff:a.b.c.d: one client, one key.
+  const address = entry.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "").toLowerCase();
+  return isIP(address) === 0 ? null : address;
+}
+
 export interface ApiRequestHandlerOptions {
+  /** Proxies in front whose X-Forwarded-For entry is trusted (see clientIpOf; default 0). */
+  trustedProxyHops?: number;
   /** Where the router is mounted (default "/trpc"). */
   endpoint?: string;
   /** Called for every error a procedure returns (logging); never changes the response. */
@@ -74,7 +102,17 @@ export function createApiRequestHandler(
             resHeaders.append("set-cookie", sessionCookie("", new Date(0), secure));
           },
         };
-        return createContextInner({ services, session, cookies });
+        const clientIp = clientIpOf(req, options.trustedProxyHops ?? 0);
+        return createContextInner({ services, session, cookies, clientIp });
+      },
+      responseMeta({ errors }) {
+        // A 429 says when to come back (RFC 9110 Retry-After, whole seconds).
+        const retryAfter = errors
+          .map((error) =>
+            error.cause instanceof RateLimitError ? error.cause.retryAfterSeconds : 0,
+          )
+          .reduce((max, seconds) => Math.max(max, seconds), 0);
+        return retryAfter > 0 ? { headers: { "retry-after": String(retryAfter) } } : {};
       },
       ...(options.onError
         ? { onError: ({ path, error }) => options.onError?.({ path, error }) }

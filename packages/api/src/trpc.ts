@@ -7,6 +7,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError } from "zod";
 import type { ApiContext, Role } from "./context";
+import { type RateLimitedAction, rateLimiterFor } from "./services/rate-limit";
 
 const t = initTRPC.context<ApiContext>().create({
   transformer: superjson,
@@ -37,6 +38,17 @@ export class RuleError extends Error {
   }
 }
 
+/** A refusal by a rate limit (HTTP 429): says which limit and when to retry. */
+export class RateLimitError extends RuleError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super("rate-limit", message);
+    this.name = "RateLimitError";
+  }
+}
+
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
@@ -55,6 +67,28 @@ const namedInputErrors = t.middleware(async ({ next }) => {
 });
 
 export const publicProcedure = t.procedure.use(namedInputErrors);
+
+/**
+ * Applies the per-IP and per-researcher limits of `action` (services/rate-limit.ts) before the
+ * procedure runs: a refused call touches nothing. TOO_MANY_REQUESTS is HTTP 429; the HTTP
+ * handler adds Retry-After.
+ */
+export const rateLimited = (action: RateLimitedAction) =>
+  t.middleware(({ ctx, next }) => {
+    const verdict = rateLimiterFor(ctx.config).take(action, {
+      ip: ctx.clientIp,
+      researcher: ctx.session?.address ?? null,
+    });
+    if (!verdict.ok) {
+      const message = `Too many requests (rule rate-limit: ${verdict.limit} per ${verdict.windowSeconds} s, ${verdict.rule}); retry in ${verdict.retryAfterSeconds} s.`;
+      throw new TRPCError({
+        code: "TOO_MANY_REQUESTS",
+        message,
+        cause: new RateLimitError(message, verdict.retryAfterSeconds),
+      });
+    }
+    return next();
+  });
 
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.session) {

@@ -35,7 +35,6 @@ export type {
   RewardAllocation,
   RewardEpoch,
   Session,
-  SiweNonce,
   StandardsSnapshot,
   Vote,
 } from "./generated/sqlite/client";

@@ -58,7 +58,7 @@ describe("researcher buys access and queries (issue 6, scenario 1)", () => {
     expect(await feasibility.locator("thead").textContent()).toMatch(/^sex/);
     await expect
       .poll(() => page.getByTestId("feasibility-budget").textContent())
-      .not.toMatch(/^ε 1$/);
+      .not.toMatch(/^ε 10$/);
 
     expect(await page.getByTestId("access-until").count()).toBe(0);
     await page.getByTestId("buy-access").click();

@@ -3,22 +3,24 @@ import type { Db } from "@opencohort/db";
 import { siweVerifyInputSchema } from "@opencohort/validators";
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import type { Address, Hex } from "viem";
-import { generateSiweNonce, parseSiweMessage, verifySiweMessage } from "viem/siwe";
-import { protectedProcedure, publicProcedure } from "../trpc";
-
-/** How long a nonce may wait for its signature. */
-const NONCE_TTL_MS = 10 * 60 * 1000;
+import { parseSiweMessage, verifySiweMessage } from "viem/siwe";
+import { issueNonce, nonceIsValid, purgeSessions } from "../services/siwe-nonce";
+import { protectedProcedure, publicProcedure, rateLimited } from "../trpc";
 
 export const hashSessionToken = (token: string) => createHash("sha256").update(token).digest("hex");
 
 const unauthorized = (message: string) => new TRPCError({ code: "UNAUTHORIZED", message });
 
+/** One message for a forged, expired or already used nonce: the caller's remedy is the same. */
+const NONCE_USED = "This sign-in request expired or was already used; try again.";
+
 export const authRouter = {
-  /** A fresh nonce plus what the wallet's EIP-4361 message must say. */
-  nonce: publicProcedure.mutation(async ({ ctx }) => {
-    const nonce = generateSiweNonce();
-    const expiresAt = new Date(Date.now() + NONCE_TTL_MS);
-    await ctx.db.siweNonce.create({ data: { nonce, expiresAt }, select: { nonce: true } });
+  /**
+   * A fresh nonce plus what the wallet's EIP-4361 message must say. Stateless (an HMAC, see
+   * services/siwe-nonce.ts): it writes nothing; rate-limited per client IP.
+   */
+  nonce: publicProcedure.use(rateLimited("nonce")).mutation(({ ctx }) => {
+    const { nonce, expiresAt } = issueNonce(ctx.config.sessionSecret);
     return {
       nonce,
       domain: ctx.config.siweDomain,
@@ -39,6 +41,14 @@ export const authRouter = {
       throw unauthorized("The message was signed for another site.");
     if (fields.chainId !== ctx.chain.chainId)
       throw unauthorized("The message was signed for another chain.");
+    // Before the signature (which may cost an RPC call): a forged or expired nonce, or one a
+    // session was already opened with.
+    if (!nonceIsValid(ctx.config.sessionSecret, fields.nonce)) throw unauthorized(NONCE_USED);
+    const used = await ctx.db.session.findUnique({
+      where: { nonce: fields.nonce },
+      select: { id: true },
+    });
+    if (used) throw unauthorized(NONCE_USED);
     const valid = await verifySiweMessage(ctx.chain.client, {
       message: input.message,
       signature: input.signature as Hex,
@@ -46,15 +56,6 @@ export const authRouter = {
       nonce: fields.nonce,
     });
     if (!valid) throw unauthorized("The signature does not match the message.");
-
-    // Consuming the nonce and checking it was unused is one conditional update: a replayed
-    // signature, or two racing verifies, find it consumed.
-    const consumed = await ctx.db.siweNonce.updateMany({
-      where: { nonce: fields.nonce, consumedAt: null, expiresAt: { gt: new Date() } },
-      data: { consumedAt: new Date() },
-    });
-    if (consumed.count !== 1)
-      throw unauthorized("This sign-in request expired or was already used; try again.");
 
     const address = fields.address.toLowerCase() as Address;
     const token = randomBytes(32).toString("base64url");
@@ -65,16 +66,23 @@ export const authRouter = {
       update: {},
       select: { address: true },
     });
-    await ctx.db.session.create({
-      data: {
-        id: hashSessionToken(token),
-        address,
-        nonce: fields.nonce,
-        chainId: ctx.chain.chainId,
-        expiresAt,
-      },
-      select: { id: true },
-    });
+    try {
+      await ctx.db.session.create({
+        data: {
+          id: hashSessionToken(token),
+          address,
+          nonce: fields.nonce,
+          chainId: ctx.chain.chainId,
+          expiresAt,
+        },
+        select: { id: true },
+      });
+    } catch (error) {
+      // P2002 on Session.nonce: a concurrent verify of the same message won the race.
+      if ((error as { code?: unknown }).code === "P2002") throw unauthorized(NONCE_USED);
+      throw error;
+    }
+    await purgeSessions(ctx.db);
     ctx.cookies.setSession(token, expiresAt);
     return { address, expiresAt };
   }),

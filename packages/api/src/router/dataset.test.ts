@@ -1,4 +1,5 @@
 import { datasetRegistryAbi, syntheticPatientKey } from "@opencohort/chain";
+import { toDbUint } from "@opencohort/db";
 import { keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -374,7 +375,13 @@ describe("dataset.byId", () => {
         roundingBase: 5,
         epsilonPerQuery: 0.1,
         epsilonBudget: 5,
-        feasibility: { minCellSize: 22, roundingBase: 10, epsilonPerQuery: 0.1, epsilonBudget: 1 },
+        feasibility: {
+          minCellSize: 22,
+          roundingBase: 10,
+          epsilonPerQuery: 0.1,
+          epsilonBudget: 10,
+          budgetShared: true,
+        },
       },
     });
     const person = dataset.dataCard?.tables.find((table) => table.name === "person");
@@ -429,7 +436,7 @@ describe("dataset.feasibility", () => {
     ).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
-  it("gives coarse noisy counts over consented persons until the feasibility budget is spent", async () => {
+  it("gives coarse noisy counts over consented persons from one budget shared per dataset", async () => {
     const { caller, address } = await system.signIn(5);
     const first = await caller.dataset.feasibility({
       datasetId: cardio.datasetId,
@@ -444,28 +451,68 @@ describe("dataset.feasibility", () => {
     }
     expect(first).toMatchObject({
       epsilonSpent: 0.1,
+      repeated: false,
       parameters: { minCellSize: 22, roundingBase: 10 },
     });
-    expect(first.budgetRemaining).toBeCloseTo(0.9, 9);
+    // The shared budget: 10 epsilon per dataset by default.
+    expect(first.budgetRemaining).toBeCloseTo(9.9, 9);
     expect(JSON.stringify(first.rows)).not.toMatch(/person_id/);
 
-    for (let i = 0; i < 9; i++) {
-      await caller.dataset.feasibility({ datasetId: cardio.datasetId, cohort: diabetesBySex });
+    // Asking the same count again returns the stored answer and spends nothing.
+    for (let i = 0; i < 3; i++) {
+      const again = await caller.dataset.feasibility({
+        datasetId: cardio.datasetId,
+        cohort: diabetesBySex,
+      });
+      expect(again).toMatchObject({ rows: first.rows, epsilonSpent: 0, repeated: true });
+      expect(again.budgetRemaining).toBeCloseTo(9.9, 9);
     }
-    await expect(
-      caller.dataset.feasibility({ datasetId: cardio.datasetId, cohort: diabetesBySex }),
-    ).rejects.toMatchObject({
-      code: "FORBIDDEN",
-      message: expect.stringContaining("rule feasibility-budget"),
-    });
-    // Feasibility never touches the governed query budget, nor another researcher's.
-    expect(await budgetRemaining(system.db, address, cardio.datasetId, "query", 5)).toBe(5);
+    // Different counts each spend from the same budget, whoever asks.
     const { caller: other } = await system.signIn(4);
     const theirs = await other.dataset.feasibility({
       datasetId: cardio.datasetId,
-      cohort: diabetesBySex,
+      cohort: { ...diabetesBySex, age: { min: 40 } },
     });
-    expect(theirs.budgetRemaining).toBeCloseTo(0.9, 9);
+    expect(theirs).toMatchObject({ epsilonSpent: 0.1, repeated: false });
+    expect(theirs.budgetRemaining).toBeCloseTo(9.8, 9);
+    // Feasibility never touches the governed query budget.
+    expect(await budgetRemaining(system.db, address, cardio.datasetId, "query", 5)).toBe(5);
+    // Once spent, the refusal names the rule and says the budget is shared.
+    await system.db.privacyBudgetEntry.create({
+      data: {
+        researcherAddress: address,
+        datasetId: cardio.datasetId,
+        epsilon: toDbUint(98n * 10n ** 17n),
+        queryId: (
+          await system.db.query.create({
+            data: {
+              researcherAddress: address,
+              datasetId: cardio.datasetId,
+              datasetVersionId: (
+                await system.db.datasetVersion.findFirstOrThrow({
+                  where: { datasetId: cardio.datasetId },
+                  select: { id: true },
+                })
+              ).id,
+              kind: "FEASIBILITY",
+              sql: "",
+              status: "REJECTED",
+            },
+            select: { id: true },
+          })
+        ).id,
+      },
+      select: { id: true },
+    });
+    await expect(
+      caller.dataset.feasibility({
+        datasetId: cardio.datasetId,
+        cohort: { ...diabetesBySex, age: { min: 50 } },
+      }),
+    ).rejects.toMatchObject({
+      code: "FORBIDDEN",
+      message: expect.stringMatching(/shared by all researchers.*rule feasibility-budget/),
+    });
     // Each count is a FEASIBILITY query row without inclusions or receipt.
     const rows = await system.db.query.findMany({
       where: { researcherAddress: address, kind: "FEASIBILITY" },
@@ -476,8 +523,9 @@ describe("dataset.feasibility", () => {
         _count: { select: { inclusions: true } },
       },
     });
-    expect(rows.filter((row) => row.status === "SUCCEEDED")).toHaveLength(10);
-    expect(rows.filter((row) => row.status === "REJECTED")).toHaveLength(1);
+    // One fresh count by this address (repeats make no row), one filler, one refused.
+    expect(rows.filter((row) => row.status === "SUCCEEDED")).toHaveLength(1);
+    expect(rows.filter((row) => row.status === "REJECTED")).toHaveLength(2);
     expect(rows.every((row) => row.receiptHash === null && row.epoch === null)).toBe(true);
     expect(rows.every((row) => row._count.inclusions === 0)).toBe(true);
   });

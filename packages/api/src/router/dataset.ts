@@ -17,11 +17,10 @@ import {
 } from "@opencohort/validators";
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { formatUnits, parseUnits } from "viem";
-import { FEASIBILITY_EPSILON_BUDGET } from "../services/budget-ledger";
 import { consentedCounts } from "../services/consent-set";
-import { runFeasibility } from "../services/feasibility";
+import { feasibilityBudgetOf, runFeasibility } from "../services/feasibility";
 import { disclosureParams, governedStandards } from "../services/standards";
-import { protectedProcedure, publicProcedure } from "../trpc";
+import { protectedProcedure, publicProcedure, rateLimited } from "../trpc";
 
 /** CohortToken is an OpenZeppelin ERC20: 18 decimals. Prices are shown in whole tokens. */
 export const TOKEN_DECIMALS = 18;
@@ -592,7 +591,9 @@ export const datasetRouter = {
           minCellSize: feasibility.minCellSize,
           roundingBase: feasibility.roundingBase,
           epsilonPerQuery: feasibility.epsilonPerQuery,
-          epsilonBudget: FEASIBILITY_EPSILON_BUDGET,
+          /** One budget per dataset, shared by every researcher. */
+          epsilonBudget: feasibilityBudgetOf(ctx.config),
+          budgetShared: true,
         },
       },
     };
@@ -600,11 +601,13 @@ export const datasetRouter = {
 
   /**
    * Noisy, coarse counts of a cohort definition over the consented persons, for any
-   * signed-in researcher (no pass needed). Each call spends the researcher's small
-   * feasibility budget for the dataset (see services/feasibility.ts); once it is spent the
-   * call is refused with rule "feasibility-budget".
+   * signed-in researcher (no pass needed). Each new count spends the dataset's feasibility
+   * budget, shared by all researchers; a count answered before is repeated for free (see
+   * services/feasibility.ts). Once the budget is spent the call is refused with rule
+   * "feasibility-budget". Rate-limited per researcher and per client IP.
    */
   feasibility: protectedProcedure
+    .use(rateLimited("feasibility"))
     .input(feasibilityInputSchema)
     .mutation(({ ctx, input }) =>
       runFeasibility(ctx, ctx.session.address, input.datasetId, input.cohort),

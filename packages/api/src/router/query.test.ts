@@ -1,8 +1,20 @@
-import { toDbUint } from "@opencohort/db";
-import type { Address, Hex } from "viem";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { queryLedgerAbi } from "@opencohort/chain";
+import { openNextEpoch, toDbUint } from "@opencohort/db";
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { type Address, encodeAbiParameters, type Hex, keccak256, stringToHex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { epsilonToFixed } from "../services/budget-ledger";
-import { receiptHash } from "../services/receipt";
+import { syncIndexer } from "../services/indexer-sync";
+import {
+  canonicalParameters,
+  hiddenCommitment,
+  type ReceiptParameters,
+  receiptHash,
+} from "../services/receipt";
+import { discloseReceipt } from "../services/receipt-disclosure";
 import {
   anvilRpc,
   buyAccess,
@@ -11,6 +23,7 @@ import {
   seedDataset,
   startTestSystem,
   type TestSystem,
+  writeAs,
 } from "../testing/harness";
 
 let system: TestSystem;
@@ -52,6 +65,8 @@ const storedQuery = (id: string) =>
     where: { id },
     select: {
       includedPersonCount: true,
+      receiptSalt: true,
+      hiddenCommitment: true,
       receiptHash: true,
       consentSnapshotBlock: true,
       epoch: true,
@@ -138,7 +153,10 @@ describe("query.submit (researcher with an access pass)", () => {
           maxGroupsPerPerson: 1,
         },
         resultHash: stored.resultHash as Hex,
-        includedPersonCount: stored.includedPersonCount ?? 0,
+        hiddenCommitment: hiddenCommitment(
+          stored.receiptSalt as Hex,
+          stored.includedPersonCount ?? 0,
+        ),
         epoch: 1,
       }),
     );
@@ -348,7 +366,10 @@ describe("query.submit (researcher with an access pass)", () => {
           maxGroupsPerPerson,
         },
         resultHash: stored.resultHash as Hex,
-        includedPersonCount: stored.includedPersonCount ?? 0,
+        hiddenCommitment: hiddenCommitment(
+          stored.receiptSalt as Hex,
+          stored.includedPersonCount ?? 0,
+        ),
         epoch: stored.epoch ?? 0,
       });
     expect(stored.receiptHash).toBe(hashOf(5));
@@ -401,5 +422,207 @@ describe("query.submit storing the inclusions", () => {
     expect((await storedQuery(query.id)).includedPersonCount).toBe(consented.length);
     expect(await system.db.queryInclusion.count()).toBe(inclusionsBefore + consented.length);
     expect(await inclusionsOf(failed.id)).toHaveLength(0);
+  });
+});
+
+/**
+ * Receipt version 2, as the server computed it before issue #10: the included-person count
+ * hashed in the clear. Kept here only to show the attack the salt stops.
+ */
+function receiptHashV2(fields: {
+  chainId: number;
+  queryId: string;
+  researcher: Address;
+  datasetId: Hex;
+  queryHash: Hex;
+  datasetVersionHash: Hex;
+  consentSnapshotBlock: bigint;
+  parameters: ReceiptParameters;
+  resultHash: Hex;
+  includedPersonCount: number;
+  epoch: number;
+}): Hex {
+  const types = ["bytes32", "uint256", "bytes32", "address", "bytes32", "bytes32", "bytes32"]
+    .concat(["uint256", "bytes32", "bytes32", "uint256", "uint256"])
+    .map((type) => ({ type }));
+  return keccak256(
+    encodeAbiParameters(types, [
+      keccak256(stringToHex("OpenCohort.QueryReceipt/2")),
+      BigInt(fields.chainId),
+      keccak256(stringToHex(fields.queryId)),
+      fields.researcher,
+      fields.datasetId,
+      fields.queryHash,
+      fields.datasetVersionHash,
+      fields.consentSnapshotBlock,
+      keccak256(stringToHex(canonicalParameters(fields.parameters))),
+      fields.resultHash,
+      BigInt(fields.includedPersonCount),
+      BigInt(fields.epoch),
+    ]),
+  );
+}
+
+describe("receipts that hide the included-person count (issue #10)", () => {
+  let queryId = "";
+
+  it("red team: every count 0..consented tried against what the researcher sees matches nothing", async () => {
+    // A fresh pass and budget (earlier tests let the pass expire and spent the budget).
+    await buyAccess(system, 4, dataset);
+    await system.db.privacyBudgetEntry.deleteMany({
+      where: { researcherAddress: researcher.address },
+    });
+    // A narrow cohort, so the hidden count is well below the consented population.
+    const submitted = await researcher.caller.query.submit({
+      datasetId: dataset.datasetId,
+      cohort: { age: { min: 60 }, output: { groupBy: ["sex"] } },
+    });
+    expect(submitted.status).toBe("SUCCEEDED");
+    queryId = submitted.id;
+    const { receipt } = await researcher.caller.query.receipt({ id: queryId });
+    const result = await researcher.caller.query.result({ id: queryId });
+    if (!receipt) throw new Error("no receipt");
+    const consented = receipt.consentedPersons ?? 0;
+    // One patient revoked in an earlier test.
+    expect(consented).toBe(dataset.consentedPersonIds.length - 1);
+
+    // Everything the researcher is shown, from both procedures: no salt, no count.
+    const stored = await storedQuery(queryId);
+    const trueCount = stored.includedPersonCount ?? -1;
+    expect(trueCount).toBeGreaterThan(0);
+    expect(trueCount).toBeLessThan(consented);
+    const visible = JSON.stringify([receipt, result], (_key, value) =>
+      typeof value === "bigint" ? value.toString() : value,
+    );
+    expect(visible).not.toMatch(/salt|includedPersonCount/i);
+    expect(visible).not.toContain((stored.receiptSalt ?? "missing").slice(2));
+    expect(receipt.version).toBe(3);
+
+    // The owner can recompute the anchored hash from the fields shown.
+    const shown = {
+      chainId: receipt.chainId,
+      queryId: receipt.queryId,
+      researcher: receipt.researcher as Address,
+      datasetId: receipt.datasetId as Hex,
+      queryHash: receipt.queryHash as Hex,
+      datasetVersionHash: receipt.datasetVersionHash as Hex,
+      consentSnapshotBlock: receipt.consentSnapshotBlock ?? 0n,
+      parameters: receipt.parameters,
+      resultHash: receipt.resultHash as Hex,
+      epoch: receipt.epoch ?? 0,
+    };
+    expect(receiptHash({ ...shown, hiddenCommitment: receipt.hiddenCommitment as Hex })).toBe(
+      receipt.receiptHash,
+    );
+
+    // The attack: try every count with the old formula, and with the new one under any salt
+    // the researcher could know (none, or the zero salt). Nothing matches the real receipt.
+    const zeroSalt = `0x${"00".repeat(32)}` as Hex;
+    const matches: string[] = [];
+    for (let n = 0; n <= consented; n++) {
+      if (receiptHashV2({ ...shown, includedPersonCount: n }) === receipt.receiptHash) {
+        matches.push(`v2:${n}`);
+      }
+      const guess = receiptHash({ ...shown, hiddenCommitment: hiddenCommitment(zeroSalt, n) });
+      if (guess === receipt.receiptHash) matches.push(`v3-zero-salt:${n}`);
+    }
+    expect(matches).toEqual([]);
+
+    // The same search against the hash the old server would have published for this very
+    // query finds the exact count: the attack is real, the salt is what stops it.
+    const published = receiptHashV2({ ...shown, includedPersonCount: trueCount });
+    const recovered: number[] = [];
+    for (let n = 0; n <= consented; n++) {
+      if (receiptHashV2({ ...shown, includedPersonCount: n }) === published) recovered.push(n);
+    }
+    expect(recovered).toEqual([trueCount]);
+  });
+
+  it("opens the commitment for an auditor only: discloseReceipt and the receipt:disclose CLI", async () => {
+    const stored = await storedQuery(queryId);
+    const disclosure = await discloseReceipt(system.db, queryId);
+    expect(disclosure).toEqual({
+      queryId,
+      receiptHash: stored.receiptHash,
+      hiddenCommitment: stored.hiddenCommitment,
+      salt: stored.receiptSalt,
+      includedPersonCount: stored.includedPersonCount,
+      commitmentOpens: true,
+    });
+    expect(disclosure?.salt).toMatch(/^0x[0-9a-f]{64}$/);
+    // No procedure of the API routes to the disclosure.
+    const router = await import("../root");
+    expect(JSON.stringify(Object.keys(router.appRouter._def.procedures))).not.toMatch(/disclos/i);
+
+    const { stdout } = await promisify(execFile)(
+      join(import.meta.dirname, "..", "..", "node_modules", ".bin", "tsx"),
+      ["scripts/receipt-disclose.ts", queryId],
+      {
+        cwd: join(import.meta.dirname, "..", ".."),
+        env: { ...process.env, DATABASE_URL: `file:${join(system.workDir, "api.db")}` },
+      },
+    );
+    expect(JSON.parse(stdout)).toEqual(disclosure);
+  });
+
+  it("proves the receipt against the root QueryLedger anchored on chain", async () => {
+    const before = await researcher.caller.query.receiptProof({ id: queryId });
+    expect(before).toMatchObject({ anchored: false, epoch: 1 });
+    await expect(other.caller.query.receiptProof({ id: queryId })).rejects.toMatchObject({
+      code: "FORBIDDEN",
+    });
+
+    // What the operator does at the end of epoch 1: close it, build the sorted receipt tree,
+    // anchor its root as the operator key (anvil #9); the indexer mirrors the anchor.
+    await system.db.$transaction(async (tx) => {
+      await tx.epoch.update({
+        where: { number: 1 },
+        data: { status: "CLOSED", closedAt: new Date() },
+        select: { number: true },
+      });
+      await openNextEpoch(tx);
+    });
+    const hashes = (
+      await system.db.query.findMany({
+        where: { epoch: 1, status: "SUCCEEDED", receiptHash: { not: null } },
+        select: { receiptHash: true },
+      })
+    )
+      .map((row) => row.receiptHash as string)
+      .sort();
+    expect(hashes.length).toBeGreaterThan(1);
+    const tree = StandardMerkleTree.of(
+      hashes.map((hash) => [hash]),
+      ["bytes32"],
+    );
+    const ledger = system.manifest.contracts.QueryLedger;
+    await writeAs(system, 9, {
+      address: ledger,
+      abi: queryLedgerAbi,
+      functionName: "anchor",
+      args: [1n, tree.root as Hex, BigInt(hashes.length)],
+    });
+    await syncIndexer(system.services.chain);
+
+    const after = await researcher.caller.query.receiptProof({ id: queryId });
+    if (!after.anchored) throw new Error("not anchored");
+    expect(after.queryLedger).toBe(ledger);
+    const anchored = await system.services.chain.client.readContract({
+      address: ledger,
+      abi: queryLedgerAbi,
+      functionName: "anchorOf",
+      args: [1n],
+    });
+    expect(after.root).toBe(anchored.root);
+    const verify = (receipt: Hex, proof: Hex[]) =>
+      system.services.chain.client.readContract({
+        address: ledger,
+        abi: queryLedgerAbi,
+        functionName: "verifyReceipt",
+        args: [1n, receipt, proof],
+      });
+    expect(await verify(after.receiptHash as Hex, after.proof)).toBe(true);
+    // The proof is for this receipt only.
+    expect(await verify(keccak256(stringToHex("another receipt")), after.proof)).toBe(false);
   });
 });

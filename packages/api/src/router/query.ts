@@ -16,12 +16,14 @@ import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import type { Address } from "viem";
 import type { ApiContext } from "../context";
 import { requireActivePass } from "../services/access-check";
-import { budgetRemaining, epsilonSpent, fixedToEpsilon } from "../services/budget-ledger";
+import { budgetRemaining, budgetSpent, fixedToEpsilon } from "../services/budget-ledger";
 import { syncIndexer } from "../services/indexer-sync";
 import { executeQuery } from "../services/query-execution";
+import { RECEIPT_VERSION } from "../services/receipt";
+import { receiptProof } from "../services/receipt-proof";
 import { refusal } from "../services/refusal";
 import { governedStandards } from "../services/standards";
-import { roleProcedure } from "../trpc";
+import { rateLimited, roleProcedure } from "../trpc";
 
 const researcherProcedure = roleProcedure("researcher");
 
@@ -42,6 +44,8 @@ const queryColumns = {
   consentSnapshotBlock: true,
   parameters: true,
   resultHash: true,
+  // Never receiptSalt or includedPersonCount: with them the count could be read or found.
+  hiddenCommitment: true,
   receiptHash: true,
   epoch: true,
   createdAt: true,
@@ -61,16 +65,25 @@ function errorOf(row: Pick<QueryRow, "errorRule" | "errorMessage">) {
 }
 
 /**
- * The receipt as shown to its owner. The exact count of included persons is stored (it is in
- * the anchored hash, and rewards are paid from the inclusions) but withheld from the
- * researcher: it is an un-noised count of the persons behind the released rows, and two
- * queries differing in one predicate would give away exact counts the noise protects.
+ * The receipt as shown to its owner. The exact count of included persons is stored but
+ * withheld from the researcher: it is an un-noised count of the persons behind the released
+ * rows, and two queries differing in one predicate would give away exact counts the noise
+ * protects. The anchored hash commits to it only through `hiddenCommitment`, salted with a
+ * secret the researcher never sees (services/receipt.ts, version 3), so trying every count
+ * against the hash finds nothing; with the fields below the owner can still recompute the
+ * hash and check it against the epoch root (`receiptProof`).
  */
-function receiptOf(row: QueryRow) {
+function receiptOf(row: QueryRow, chainId: number) {
   if (row.status !== "SUCCEEDED" || !row.receiptHash) return null;
   const parameters = (row.parameters ?? {}) as Record<string, unknown>;
   return {
+    /** 3 for salted receipts; 2 for receipts stored before (hiddenCommitment null). */
+    version: row.hiddenCommitment ? RECEIPT_VERSION : 2,
     receiptHash: row.receiptHash,
+    chainId,
+    queryId: row.id,
+    researcher: row.researcherAddress,
+    hiddenCommitment: row.hiddenCommitment,
     queryHash: row.queryHash,
     datasetId: row.datasetId,
     datasetVersion: row.datasetVersion.version,
@@ -96,7 +109,7 @@ function receiptOf(row: QueryRow) {
   };
 }
 
-function viewOf(row: QueryRow) {
+function viewOf(row: QueryRow, chainId: number) {
   return {
     id: row.id,
     datasetId: row.datasetId,
@@ -108,7 +121,7 @@ function viewOf(row: QueryRow) {
     result: (row.result as ResearcherResult | null) ?? null,
     error: errorOf(row),
     epsilonSpent: epsilonOf(row.epsilonSpent),
-    receipt: receiptOf(row),
+    receipt: receiptOf(row, chainId),
     createdAt: row.createdAt,
     startedAt: row.startedAt,
     finishedAt: row.finishedAt,
@@ -144,38 +157,41 @@ export const queryRouter = {
    * disclosure-controlled result and receipt, or REJECTED/FAILED with the rule).
    * FORBIDDEN (rule access-pass) without an active pass.
    */
-  submit: researcherProcedure.input(querySubmitInputSchema).mutation(async ({ ctx, input }) => {
-    // A purchase or a revocation just mined must count: bring the mirror up to the head.
-    await syncIndexer(ctx.chain);
-    await requireDataset(ctx, input.datasetId);
-    const researcher = ctx.session.address;
-    await requireActivePass(ctx, researcher, input.datasetId);
-    const version = await ctx.db.datasetVersion.findFirst({
-      where: { datasetId: input.datasetId, location: { not: null } },
-      orderBy: { version: "desc" },
-      select: { id: true, manifestHash: true, location: true },
-    });
-    if (!version?.location) {
-      throw refusal(
-        "PRECONDITION_FAILED",
-        "dataset-files",
-        "The steward has not registered this dataset's files yet.",
-      );
-    }
-    const standards = await governedStandards(ctx.db, ctx.chain.chainId);
-    const id = await executeQuery({
-      services: ctx,
-      researcher,
-      datasetId: input.datasetId,
-      version: { id: version.id, manifestHash: version.manifestHash, location: version.location },
-      standards,
-      request:
-        input.sql !== undefined
-          ? { kind: "SQL", sql: input.sql }
-          : { kind: "COHORT", cohort: input.cohort ?? {} },
-    });
-    return viewOf(await ownQuery(ctx, id));
-  }),
+  submit: researcherProcedure
+    .use(rateLimited("submit"))
+    .input(querySubmitInputSchema)
+    .mutation(async ({ ctx, input }) => {
+      // A purchase or a revocation just mined must count: bring the mirror up to the head.
+      await syncIndexer(ctx.chain);
+      await requireDataset(ctx, input.datasetId);
+      const researcher = ctx.session.address;
+      await requireActivePass(ctx, researcher, input.datasetId);
+      const version = await ctx.db.datasetVersion.findFirst({
+        where: { datasetId: input.datasetId, location: { not: null } },
+        orderBy: { version: "desc" },
+        select: { id: true, manifestHash: true, location: true },
+      });
+      if (!version?.location) {
+        throw refusal(
+          "PRECONDITION_FAILED",
+          "dataset-files",
+          "The steward has not registered this dataset's files yet.",
+        );
+      }
+      const standards = await governedStandards(ctx.db, ctx.chain.chainId);
+      const id = await executeQuery({
+        services: ctx,
+        researcher,
+        datasetId: input.datasetId,
+        version: { id: version.id, manifestHash: version.manifestHash, location: version.location },
+        standards,
+        request:
+          input.sql !== undefined
+            ? { kind: "SQL", sql: input.sql }
+            : { kind: "COHORT", cohort: input.cohort ?? {} },
+      });
+      return viewOf(await ownQuery(ctx, id), ctx.chain.chainId);
+    }),
 
   /** Where a query is (PENDING, RUNNING, SUCCEEDED, REJECTED, FAILED), with its refusal. */
   status: researcherProcedure.input(queryIdInputSchema).query(async ({ ctx, input }) => {
@@ -193,12 +209,40 @@ export const queryRouter = {
   /** The whole query as its owner sees it: result, refusal, receipt. */
   result: researcherProcedure
     .input(queryIdInputSchema)
-    .query(async ({ ctx, input }) => viewOf(await ownQuery(ctx, input.id))),
+    .query(async ({ ctx, input }) => viewOf(await ownQuery(ctx, input.id), ctx.chain.chainId)),
 
   /** The receipt of a succeeded query (null while it runs or when it was refused). */
   receipt: researcherProcedure.input(queryIdInputSchema).query(async ({ ctx, input }) => {
     const row = await ownQuery(ctx, input.id);
-    return { id: row.id, status: row.status, receipt: receiptOf(row) };
+    return { id: row.id, status: row.status, receipt: receiptOf(row, ctx.chain.chainId) };
+  }),
+
+  /**
+   * The Merkle proof of my query's receipt in its epoch's root, once the operator has
+   * anchored that root in QueryLedger (`anchored: false` until then, or for a query without
+   * a receipt). Check it with QueryLedger.verifyReceipt(epoch, receiptHash, proof).
+   */
+  receiptProof: researcherProcedure.input(queryIdInputSchema).query(async ({ ctx, input }) => {
+    const row = await ownQuery(ctx, input.id);
+    const proof =
+      row.status === "SUCCEEDED" && row.receiptHash && row.epoch !== null
+        ? await receiptProof(ctx.db, row.epoch, row.receiptHash)
+        : null;
+    return {
+      id: row.id,
+      receiptHash: row.status === "SUCCEEDED" ? row.receiptHash : null,
+      epoch: row.epoch,
+      queryLedger: ctx.chain.manifest.contracts.QueryLedger,
+      ...(proof
+        ? {
+            anchored: true as const,
+            root: proof.root,
+            proof: proof.proof,
+            anchorTxHash: proof.anchorTxHash,
+            anchorBlock: proof.anchorBlock,
+          }
+        : { anchored: false as const }),
+    };
   }),
 
   /** My queries, newest first (optionally of one dataset), without their result rows. */
@@ -217,7 +261,7 @@ export const queryRouter = {
     const page = rows.slice(0, input.limit);
     return {
       items: page.map((row) => {
-        const { result: _result, receipt: _receipt, ...summary } = viewOf(row);
+        const { result: _result, receipt: _receipt, ...summary } = viewOf(row, ctx.chain.chainId);
         return { ...summary, receiptHash: row.status === "SUCCEEDED" ? row.receiptHash : null };
       }),
       nextCursor: rows.length > input.limit ? (page.at(-1)?.id ?? null) : null,
@@ -230,13 +274,15 @@ export const queryRouter = {
     const standards = await governedStandards(ctx.db, ctx.chain.chainId);
     const researcher = ctx.session.address.toLowerCase();
     const [spent, remaining] = await Promise.all([
-      epsilonSpent(ctx.db, researcher, input.datasetId, "query"),
+      budgetSpent(ctx.db, researcher, input.datasetId, "query"),
       budgetRemaining(ctx.db, researcher, input.datasetId, "query", standards.epsilonBudget),
     ]);
     return {
       datasetId: input.datasetId,
       total: standards.epsilonBudget,
-      spent: fixedToEpsilon(spent),
+      spent: fixedToEpsilon(spent.epsilon),
+      /** Sum of the deltas of the charges (basic composition), 18-decimal fixed point read back. */
+      deltaSpent: fixedToEpsilon(spent.delta),
       remaining,
       epsilonPerQuery: standards.epsilonPerQuery,
       queriesLeft: Math.floor((remaining + 1e-9) / standards.epsilonPerQuery),

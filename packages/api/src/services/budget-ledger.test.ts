@@ -3,7 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDb, type Db, migrate, toDbUint } from "@opencohort/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { budgetRemaining, createDbBudgetLedger, epsilonToFixed } from "./budget-ledger";
+import {
+  budgetRemaining,
+  budgetSpent,
+  createDbBudgetLedger,
+  deltaToFixed,
+  epsilonToFixed,
+} from "./budget-ledger";
 
 let db: Db;
 let dir: string;
@@ -104,5 +110,30 @@ describe("the database privacy budget ledger", () => {
     expect(await budgetRemaining(db, researcher, datasetId, "feasibility", 0.5)).toBe(0);
     // The query budget did not move.
     expect(await budgetRemaining(db, researcher, datasetId, "query", 1)).toBeCloseTo(0.7, 12);
+  });
+
+  it("shares one feasibility budget per dataset among all researchers (a sybil gains nothing)", async () => {
+    const sybil = `0x${"bb".repeat(20)}`;
+    // researcher spent the whole 0.5 above; a fresh address finds it spent too.
+    expect(await budgetRemaining(db, sybil, datasetId, "feasibility", 0.5)).toBe(0);
+    const queryId = await newQuery("FEASIBILITY");
+    const ledger = createDbBudgetLedger(db, { queryId, kind: "feasibility", totalEpsilon: 0.5 });
+    expect(await ledger.spend(sybil, datasetId, 0.1)).toEqual({ ok: false, remaining: 0 });
+    // ... while the query budget stays per researcher.
+    expect(await budgetRemaining(db, sybil, datasetId, "query", 1)).toBe(1);
+  });
+
+  it("records the delta of a charge next to its epsilon", async () => {
+    expect(deltaToFixed(1e-6)).toBe(1_000_000_000_000n);
+    expect(deltaToFixed(1e-12)).toBe(1_000_000n);
+    const queryId = await newQuery("SQL");
+    const ledger = createDbBudgetLedger(db, { queryId, kind: "query", totalEpsilon: 1 });
+    expect((await ledger.spend(researcher, datasetId, 0.1, 1e-9)).ok).toBe(true);
+    const entry = await db.privacyBudgetEntry.findUniqueOrThrow({
+      where: { queryId },
+      select: { delta: true },
+    });
+    expect(entry.delta).toBe(toDbUint(1_000_000_000n));
+    expect((await budgetSpent(db, researcher, datasetId, "query")).delta).toBe(1_000_000_000n);
   });
 });

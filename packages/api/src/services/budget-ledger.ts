@@ -2,17 +2,19 @@
  * The privacy budget kept in the database (PrivacyBudgetEntry rows), behind compute's
  * PrivacyBudgetLedger interface.
  *
- * Two budgets per (researcher, dataset), told apart by the kind of the Query a charge
- * belongs to:
- * - "query": the governed budget (StandardsRegistry.epsilonBudget), spent by SQL and COHORT
- *   queries (and by any entry without a query);
- * - "feasibility": a small separate budget (FEASIBILITY_EPSILON_BUDGET) spent by the free,
- *   noisy feasibility counts of `dataset.feasibility`, which are Query rows of kind
- *   FEASIBILITY. Feasibility counts never eat into the budget a researcher paid for.
+ * Two budgets per dataset, told apart by the kind of the Query a charge belongs to:
+ * - "query": the governed budget (StandardsRegistry.epsilonBudget) per (researcher, dataset),
+ *   spent by SQL and COHORT queries (and by any entry without a query);
+ * - "feasibility": ONE budget per dataset (all versions), shared by every caller, spent by the
+ *   free, noisy feasibility counts of `dataset.feasibility` (Query rows of kind FEASIBILITY).
+ *   It is shared because addresses are free: a budget per address would give a sybil
+ *   unlimited fresh noisy samples. Feasibility counts never eat into the budget a researcher
+ *   paid for.
  *
- * Every charge names its query (`queryId` is unique), so a retried execution is charged once.
- * Check and charge happen in one serializable transaction (retried on a write conflict), so
- * concurrent queries cannot overdraw.
+ * Each charge records epsilon and delta (basic composition: both add up). Every charge names
+ * its query (`queryId` is unique), so a retried execution is charged once. Check and charge
+ * happen in one serializable transaction (retried on a write conflict), so concurrent
+ * queries cannot overdraw.
  */
 import type { PrivacyBudgetLedger } from "@opencohort/compute";
 import { type Db, type Prisma, toDbUint } from "@opencohort/db";
@@ -20,8 +22,12 @@ import { formatUnits } from "viem";
 
 export type BudgetKind = "query" | "feasibility";
 
-/** Epsilon a researcher may spend on feasibility counts of one dataset (10 counts at 0.1). */
-export const FEASIBILITY_EPSILON_BUDGET = 1;
+/**
+ * Epsilon all callers together may spend on feasibility counts of one dataset: 100 distinct
+ * counts at 0.1 (feasibilityParams' cap). Repeating a count already answered costs nothing
+ * (services/feasibility.ts), so honest browsing does not burn it. ApiConfig may override it.
+ */
+export const FEASIBILITY_EPSILON_BUDGET = 10;
 
 /** Float sums of epsilons (0.1 + 0.1 + ...) are compared with this tolerance, like compute's. */
 const TOLERANCE = 1_000_000_000n; // 1e-9 epsilon
@@ -36,26 +42,63 @@ export function fixedToEpsilon(value: bigint): number {
   return Number(formatUnits(value, 18));
 }
 
-function scopeFilter(kind: BudgetKind): Prisma.PrivacyBudgetEntryWhereInput {
+/**
+ * A delta as 18-decimal fixed point. Deltas are small (1e-6 .. 1e-12), so they are scaled
+ * directly rather than through epsilon's 1e-12 rounding, which would erase them.
+ */
+export function deltaToFixed(delta: number): bigint {
+  if (!Number.isFinite(delta) || delta < 0 || delta > 1) throw new RangeError(`bad delta ${delta}`);
+  return BigInt(Math.round(delta * 1e18));
+}
+
+/**
+ * Whose entries a budget sums: the researcher's own query charges, or every caller's
+ * feasibility charges on the dataset (researcher ignored: the budget is shared).
+ */
+function scopeFilter(
+  kind: BudgetKind,
+  researcher: string,
+  datasetId: string,
+): Prisma.PrivacyBudgetEntryWhereInput {
   return kind === "feasibility"
-    ? { query: { is: { kind: "FEASIBILITY" } } }
-    : { OR: [{ queryId: null }, { query: { is: { kind: { not: "FEASIBILITY" } } } }] };
+    ? { datasetId, query: { is: { kind: "FEASIBILITY" } } }
+    : {
+        datasetId,
+        researcherAddress: researcher.toLowerCase(),
+        OR: [{ queryId: null }, { query: { is: { kind: { not: "FEASIBILITY" } } } }],
+      };
 }
 
 type Reader = Db | Prisma.TransactionClient;
 
-/** Epsilon spent so far (18-decimal fixed point) by `researcher` on `datasetId` in one budget. */
+/** Epsilon and delta spent so far (18-decimal fixed point) in one budget (see scopeFilter). */
+export async function budgetSpent(
+  db: Reader,
+  researcher: string,
+  datasetId: string,
+  kind: BudgetKind,
+): Promise<{ epsilon: bigint; delta: bigint }> {
+  const entries = await db.privacyBudgetEntry.findMany({
+    where: scopeFilter(kind, researcher, datasetId),
+    select: { epsilon: true, delta: true },
+  });
+  return entries.reduce(
+    (sum, entry) => ({
+      epsilon: sum.epsilon + BigInt(entry.epsilon),
+      delta: sum.delta + (entry.delta === null ? 0n : BigInt(entry.delta)),
+    }),
+    { epsilon: 0n, delta: 0n },
+  );
+}
+
+/** Epsilon spent so far (18-decimal fixed point) in one budget (see scopeFilter). */
 export async function epsilonSpent(
   db: Reader,
   researcher: string,
   datasetId: string,
   kind: BudgetKind,
 ): Promise<bigint> {
-  const entries = await db.privacyBudgetEntry.findMany({
-    where: { researcherAddress: researcher.toLowerCase(), datasetId, ...scopeFilter(kind) },
-    select: { epsilon: true },
-  });
-  return entries.reduce((sum, entry) => sum + BigInt(entry.epsilon), 0n);
+  return (await budgetSpent(db, researcher, datasetId, kind)).epsilon;
 }
 
 /** What is left of a budget of `totalEpsilon`, as a number (never negative). */
@@ -85,8 +128,9 @@ export function createDbBudgetLedger(db: Db, options: DbBudgetLedgerOptions): Pr
   const total = epsilonToFixed(options.totalEpsilon);
   const remainingOf = (spent: bigint) => (spent >= total ? 0 : fixedToEpsilon(total - spent));
   return {
-    async spend(researcher, datasetId, epsilon) {
+    async spend(researcher, datasetId, epsilon, delta) {
       const charge = epsilonToFixed(epsilon);
+      const deltaCharge = delta === undefined ? null : deltaToFixed(delta);
       const researcherAddress = researcher.toLowerCase();
       for (let attempt = 1; ; attempt++) {
         try {
@@ -107,6 +151,7 @@ export function createDbBudgetLedger(db: Db, options: DbBudgetLedgerOptions): Pr
                   researcherAddress,
                   datasetId,
                   epsilon: toDbUint(charge),
+                  delta: deltaCharge === null ? null : toDbUint(deltaCharge),
                   queryId: options.queryId,
                 },
                 select: { id: true },

@@ -29,7 +29,7 @@ import type { Address, Hex } from "viem";
 import type { ApiServices } from "../context";
 import { createDbBudgetLedger, epsilonToFixed } from "./budget-ledger";
 import { consentSnapshot } from "./consent-set";
-import { receiptHash } from "./receipt";
+import { hiddenCommitment, newReceiptSalt, receiptHash } from "./receipt";
 import { disclosureParams, type GovernedStandards } from "./standards";
 
 export const PRIVACY_BUDGET_RULE = "privacy-budget";
@@ -155,6 +155,9 @@ export async function executeQuery(options: ExecuteQueryOptions): Promise<string
       maxGroupsPerPerson: outcome.receipt.contributionBounds.maxGroupsPerPerson,
     };
     const includedPersonCount = outcome.privateInclusions.personIds.length;
+    // Receipt v3: the count enters the hash only through a salted commitment (receipt.ts).
+    const salt = newReceiptSalt();
+    const commitment = hiddenCommitment(salt, includedPersonCount);
     const hash = receiptHash({
       chainId: services.chain.chainId,
       queryId: query.id,
@@ -165,7 +168,7 @@ export async function executeQuery(options: ExecuteQueryOptions): Promise<string
       consentSnapshotBlock: snapshot.block,
       parameters,
       resultHash: outcome.receipt.resultHash as Hex,
-      includedPersonCount,
+      hiddenCommitment: commitment,
       epoch: query.epoch,
     });
     const dialect = sqlDialectOf(db);
@@ -199,6 +202,8 @@ export async function executeQuery(options: ExecuteQueryOptions): Promise<string
             },
             resultHash: outcome.receipt.resultHash.toLowerCase(),
             includedPersonCount,
+            receiptSalt: salt,
+            hiddenCommitment: commitment,
             receiptHash: hash,
             finishedAt: new Date(),
           },

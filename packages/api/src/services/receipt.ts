@@ -2,10 +2,17 @@
  * The receipt of an executed query and its hash, the leaf the operator anchors per epoch in
  * QueryLedger (`StandardMerkleTree.of(receiptHashes.map((h) => [h]), ["bytes32"])`).
  *
- * Canonical receipt and hash (version 2; version 1 lacked maxGroupsPerPerson):
+ * Canonical receipt and hash (version 3; version 2 hashed includedPersonCount in the clear,
+ * version 1 also lacked maxGroupsPerPerson):
+ *
+ *   hiddenCommitment = keccak256(abi.encode(
+ *     bytes32 tagHidden,            // keccak256("OpenCohort.QueryReceipt.Hidden/3")
+ *     bytes32 salt,                 // 32 random bytes per query, kept server-side only
+ *     uint256 includedPersonCount
+ *   ))
  *
  *   receiptHash = keccak256(abi.encode(
- *     bytes32 tag,                  // keccak256("OpenCohort.QueryReceipt/2")
+ *     bytes32 tag,                  // keccak256("OpenCohort.QueryReceipt/3")
  *     uint256 chainId,
  *     bytes32 queryId,              // keccak256(utf8(Query.id)): two runs of one query differ
  *     address researcher,
@@ -15,20 +22,53 @@
  *     uint256 consentSnapshotBlock, // indexed block the consented set was read at
  *     bytes32 parametersHash,       // keccak256(utf8(canonicalParameters(...)))
  *     bytes32 resultHash,           // compute's hash of the released result
- *     uint256 includedPersonCount,
+ *     bytes32 hiddenCommitment,     // commits to the fields the researcher must not learn
  *     uint256 epoch
  *   ))
+ *
+ * Why the salt: the researcher sees every other field, so a hash over the raw count could be
+ * opened by trying every count from 0 to the consented population (milliseconds). The salt
+ * is 256 random bits the researcher never sees, so no guess can be checked. The owner is
+ * shown hiddenCommitment and can recompute receiptHash from the fields shown, then check it
+ * against the epoch's anchored root (`query.receiptProof`). An auditor opens the commitment
+ * with the salt and count from `discloseReceipt` (services/receipt-disclosure.ts, CLI
+ * `pnpm --filter @opencohort/api receipt:disclose <queryId>`), which no procedure exposes.
  *
  * `canonicalParameters` is JSON with the keys sorted and no whitespace:
  * `{"contributionCap":10,"epsilonPerQuery":"100000000000000000","maxGroupsPerPerson":1,"minCellSize":11,"roundingBase":5}`
  * (epsilon as its 18-decimal fixed-point integer, in decimal, so no float formatting enters;
  * maxGroupsPerPerson is compute's contribution bound: 1 for person-level queries, more for
  * event-level ones, whose noise it multiplies).
- * ABI encoding makes the hash reproducible from Solidity as well as from TypeScript.
+ * ABI encoding makes the hashes reproducible from Solidity as well as from TypeScript.
  */
-import { type Address, encodeAbiParameters, type Hex, keccak256, stringToHex } from "viem";
+import { randomBytes } from "node:crypto";
+import {
+  type Address,
+  bytesToHex,
+  encodeAbiParameters,
+  type Hex,
+  keccak256,
+  stringToHex,
+} from "viem";
 
-export const RECEIPT_TAG = keccak256(stringToHex("OpenCohort.QueryReceipt/2"));
+export const RECEIPT_VERSION = 3;
+export const RECEIPT_TAG = keccak256(stringToHex("OpenCohort.QueryReceipt/3"));
+export const RECEIPT_HIDDEN_TAG = keccak256(stringToHex("OpenCohort.QueryReceipt.Hidden/3"));
+
+/** A fresh receipt salt: 32 random bytes, 0x-hex. */
+export function newReceiptSalt(): Hex {
+  return bytesToHex(randomBytes(32));
+}
+
+/** The commitment to a receipt's hidden fields (today: the included-person count). */
+export function hiddenCommitment(salt: Hex, includedPersonCount: number): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: "bytes32" }, { type: "bytes32" }, { type: "uint256" }],
+      [RECEIPT_HIDDEN_TAG, salt, BigInt(includedPersonCount)],
+    ),
+  ).toLowerCase() as Hex;
+}
 
 export interface ReceiptParameters {
   minCellSize: number;
@@ -50,7 +90,8 @@ export interface CanonicalReceipt {
   consentSnapshotBlock: bigint;
   parameters: ReceiptParameters;
   resultHash: Hex;
-  includedPersonCount: number;
+  /** `hiddenCommitment(salt, includedPersonCount)`. */
+  hiddenCommitment: Hex;
   epoch: number;
 }
 
@@ -78,7 +119,7 @@ export function receiptHash(receipt: CanonicalReceipt): Hex {
         { type: "uint256" },
         { type: "bytes32" },
         { type: "bytes32" },
-        { type: "uint256" },
+        { type: "bytes32" },
         { type: "uint256" },
       ],
       [
@@ -92,7 +133,7 @@ export function receiptHash(receipt: CanonicalReceipt): Hex {
         receipt.consentSnapshotBlock,
         keccak256(stringToHex(canonicalParameters(receipt.parameters))),
         receipt.resultHash,
-        BigInt(receipt.includedPersonCount),
+        receipt.hiddenCommitment,
         BigInt(receipt.epoch),
       ],
     ),

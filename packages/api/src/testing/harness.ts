@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import {
@@ -15,13 +17,16 @@ import {
   syntheticPatientKey,
 } from "@opencohort/chain";
 import type { RunningAnvil } from "@opencohort/chain/anvil";
+import { createIndexer } from "@opencohort/chain/indexer/indexer";
 import { startLocalSystem } from "@opencohort/chain/testing/local-system";
 import { type ComputeEngine, createComputeEngine } from "@opencohort/compute";
-import type { Db } from "@opencohort/db";
+import { createDb, type Db, migrate } from "@opencohort/db";
 import { generateCohort } from "@opencohort/synth";
 import { type Abi, type Address, type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
+// The db package's throwaway-cluster helper (not exported: it is test tooling).
+import { startTestPostgres } from "../../../db/test/postgres";
 import { type ApiServices, type CookieJar, createContextInner } from "../context";
 import { createCaller } from "../root";
 import { resolveSession } from "../router/auth";
@@ -43,10 +48,53 @@ export interface TestSystem {
   stop(): Promise<void>;
 }
 
-export async function startTestSystem(): Promise<TestSystem> {
+export type TestDatabase = "sqlite" | "postgresql";
+
+/**
+ * The databases a suite can run against: SQLite always, PostgreSQL when server binaries
+ * (Debian's postgresql) or OPENCOHORT_TEST_POSTGRES_URL are there; otherwise that case is
+ * skipped.
+ */
+export function testDatabases(): { database: TestDatabase; skip: boolean }[] {
+  const postgres =
+    Boolean(process.env.OPENCOHORT_TEST_POSTGRES_URL) || existsSync("/usr/lib/postgresql");
+  return [
+    { database: "sqlite", skip: false },
+    { database: "postgresql", skip: !postgres },
+  ];
+}
+
+/**
+ * Anvil with the contracts, the indexer and compute over a migrated database: SQLite (the
+ * local system's file) by default, or a fresh database on a throwaway PostgreSQL cluster
+ * (packages/db/test/postgres.ts) with its own indexer.
+ */
+export async function startTestSystem(
+  options: { database?: TestDatabase } = {},
+): Promise<TestSystem> {
   const local = await startLocalSystem("api");
-  const { anvil, manifest, db, workDir } = local;
+  const { anvil, manifest, workDir } = local;
   const client = local.reader;
+  let db = local.db;
+  let indexer = local.indexer;
+  let stopPostgres = async () => {};
+  if (options.database === "postgresql") {
+    const server = await startTestPostgres();
+    if (server.url === undefined) {
+      await local.close();
+      throw new Error(`PostgreSQL is not available: ${server.skipReason}`);
+    }
+    const url = new URL(server.url);
+    url.pathname = `/oc_api_${randomBytes(6).toString("hex")}`;
+    await migrate(url.toString());
+    const pg = createDb(url.toString());
+    db = pg;
+    indexer = createIndexer({ db: pg, client, manifest });
+    stopPostgres = async () => {
+      await pg.$disconnect();
+      await server.stop();
+    };
+  }
   const compute = createComputeEngine({
     logger: { warn: () => {}, error: () => {} },
     // Two sandbox workers, as in production: one researcher's query never blocks another's.
@@ -59,7 +107,7 @@ export async function startTestSystem(): Promise<TestSystem> {
       chainId: LOCAL_CHAIN_ID,
       client,
       manifest,
-      indexer: local.indexer,
+      indexer,
     },
     compute,
     config: {
@@ -67,6 +115,7 @@ export async function startTestSystem(): Promise<TestSystem> {
       siweUri: "http://127.0.0.1:3000",
       sessionTtlSeconds: 3_600,
       datasetRoot: join(workDir, "cohorts"),
+      sessionSecret: "test-session-secret-0123456789",
     },
   };
   const anonymous = () => createCaller(createContextInner({ services }));
@@ -113,6 +162,7 @@ export async function startTestSystem(): Promise<TestSystem> {
     signIn,
     async stop() {
       await compute.close();
+      await stopPostgres();
       await local.close();
     },
   };

@@ -217,13 +217,14 @@ function Feasibility({
       <div>
         <p className="muted small">
           Free, before you buy: coarse counts of the consented persons (k = {params.minCellSize},
-          rounded to {params.roundingBase}, {epsilon(params.epsilonPerQuery)} each). Feasibility
-          budget:{" "}
+          rounded to {params.roundingBase}, {epsilon(params.epsilonPerQuery)} each). This dataset's
+          feasibility budget, shared by all researchers:{" "}
           <strong data-testid="feasibility-budget">
             {epsilon(remaining ?? params.epsilonBudget)}
           </strong>{" "}
           of {epsilon(params.epsilonBudget)} left
-          {remaining === null ? " (before your first count here)" : ""}.
+          {remaining === null ? " (at most; others may have spent some)" : ""}. Repeating a count
+          already answered is free.
         </p>
         {signedIn ? (
           <CohortBuilder

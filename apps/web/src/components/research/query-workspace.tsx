@@ -351,6 +351,19 @@ function QueryOutcome({
             <dd>
               <code>{receipt.resultHash}</code>
             </dd>
+            {receipt.hiddenCommitment && (
+              <>
+                <dt>Hidden fields</dt>
+                <dd>
+                  <code>{receipt.hiddenCommitment}</code>
+                  <span className="small muted">
+                    {" "}
+                    · a salted commitment to what you are not shown (the exact number of persons
+                    included); the receipt hash is computed over it, and auditors can open it.
+                  </span>
+                </dd>
+              </>
+            )}
             <dt>Dataset version</dt>
             <dd>
               v{receipt.datasetVersion} · <code>{receipt.datasetVersionHash?.slice(0, 18)}…</code>

@@ -1,4 +1,5 @@
 import { createApiRequestHandler } from "@opencohort/api";
+import { webEnv } from "~/env";
 import { getServices } from "~/server/services";
 
 export const runtime = "nodejs";
@@ -10,6 +11,7 @@ async function handle(request: Request): Promise<Response> {
   if (!handler) {
     handler = createApiRequestHandler(await getServices(), {
       endpoint: "/api/trpc",
+      trustedProxyHops: webEnv().trustedProxyHops,
       onError({ path, error }) {
         // Expected refusals are the caller's business; anything else goes to the server log.
         const code = (error as { code?: string }).code;
