@@ -232,6 +232,7 @@ export async function runFeasibility(
     columns: researcherResult.columns,
     rows: researcherResult.rows,
     delta: researcherResult.delta,
+    releaseThreshold: researcherResult.releaseThreshold,
   };
   await db.query.update({
     where: { id: query.id },
@@ -311,7 +312,10 @@ async function storedAnswer(services: Pick<ApiServices, "db" | "compute">, key: 
     if (!sameSet || stored.parametersKey !== key.paramsKey || !row.result) continue;
     const result = row.result as { columns: unknown; rows: unknown; delta: number };
     return {
-      result: result as unknown as Pick<ResearcherResult, "columns" | "rows" | "delta">,
+      result: result as unknown as Pick<
+        ResearcherResult,
+        "columns" | "rows" | "delta" | "releaseThreshold"
+      >,
       queryHash,
       referenceId: typeof stored.referenceId === "string" ? stored.referenceId : "",
       consentSnapshotBlock: row.consentSnapshotBlock ?? key.block,

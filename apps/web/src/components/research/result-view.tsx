@@ -2,7 +2,17 @@
 import type { ResearcherResult } from "@opencohort/validators";
 import styles from "./research.module.css";
 
-type Result = Pick<ResearcherResult, "columns" | "rows">;
+type Result = Pick<ResearcherResult, "columns" | "rows"> &
+  Partial<Pick<ResearcherResult, "releaseThreshold" | "delta">>;
+
+/** "k = 11", or the raised threshold of groups that come from the data, with its delta. */
+function thresholdLabel(result: Result, minCellSize: number | undefined): string {
+  const k = minCellSize ? `k = ${minCellSize}` : "k";
+  const threshold = result.releaseThreshold;
+  if (threshold === undefined || minCellSize === undefined || threshold <= minCellSize) return k;
+  const delta = result.delta === undefined ? "" : `, δ = ${result.delta.toExponential(1)}`;
+  return `${threshold} (raised above ${k}: these groups come from the data, not from declared values${delta})`;
+}
 
 const cell = (value: string | number | null) =>
   value === null ? "—" : typeof value === "number" ? String(Number(value.toFixed(4))) : value;
@@ -147,9 +157,9 @@ export function ResultView({
             ))}
             <tr className={styles.suppressed} data-testid="suppressed-rows">
               <td colSpan={Math.max(1, result.columns.length)}>
-                {result.rows.length === 0 ? "No group was released. " : ""}Groups whose noisy
-                person count is under {minCellSize ? `k = ${minCellSize}` : "k"} are withheld, and
-                how many were withheld is not shown: that number would be exact.
+                {result.rows.length === 0 ? "No group was released. " : ""}Groups whose noisy person
+                count is under {thresholdLabel(result, minCellSize)} are withheld, and how many were
+                withheld is not shown: that number would be exact.
               </td>
             </tr>
           </tbody>
@@ -158,8 +168,8 @@ export function ResultView({
       {releasedZero(result) && (
         <p className="muted small" data-testid="noisy-zero-note">
           A released 0 is a noisy, rounded value, not an empty group: every released group has at
-          least {minCellSize ? `k = ${minCellSize}` : "k"} persons by its noisy count, but the noise that protects them
-          can be as large as a small count. Read small values as “few”.
+          least {minCellSize ? `k = ${minCellSize}` : "k"} persons by its noisy count, but the noise
+          that protects them can be as large as a small count. Read small values as “few”.
         </p>
       )}
       {chart && <BarChart result={result} />}
