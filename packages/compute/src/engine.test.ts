@@ -132,6 +132,16 @@ describe("receipts and inclusions", () => {
     const { receipt, researcherResult } = outcome;
     expect(queryReceiptSchema.parse(receipt)).toEqual(receipt);
     expect(researcherResultSchema.parse(researcherResult)).toEqual(researcherResult);
+    // Each released count with its noise sd and 95% interval; none for the sex labels.
+    expect(researcherResult.columns.map((c) => c.name)).toEqual(["sex", "n"]);
+    expect(researcherResult.uncertainty).toHaveLength(researcherResult.rows.length);
+    for (const [i, row] of researcherResult.rows.entries()) {
+      const [label, count] = researcherResult.uncertainty?.[i] ?? [];
+      expect(label).toBeNull();
+      // epsilon 0.5 over two components (persons, rows), one row per person: scale 4.
+      expect(count?.sd).toBeCloseTo(4 * Math.SQRT2, 2);
+      expect(count?.hi).toBeCloseTo((row[1] as number) + 4 * Math.log(20) + 2.5, 1);
+    }
     expect(receipt.queryHash).toBe(researcherResult.queryHash);
     expect(receipt.datasetContentHash).toBe(h.dataset.contentHash);
     expect(receipt.consentSnapshotBlock).toBe("1234");

@@ -379,6 +379,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       const researcherResult: ResearcherResult = {
         columns,
         rows: disclosed.rows,
+        uncertainty: disclosed.uncertainty,
         epsilonSpent: params.epsilonPerQuery,
         delta,
         releaseThreshold: threshold,

@@ -121,14 +121,18 @@ class PlanBuilder {
     const dimensions: Dimension[] = [];
     const measures: Measure[] = [];
     const outputRefs: Array<{ name: string; key: string; isMeasure: boolean }> = [];
-    for (const [index, item] of selectList.entries()) {
-      const name =
-        typeof item.alias === "string" && item.alias !== "" ? item.alias : `col${index + 1}`;
+    const names = new OutputNames(selectList);
+    for (const item of selectList) {
+      const alias = typeof item.alias === "string" && item.alias !== "" ? item.alias : undefined;
       const measure = this.measure(item);
       if (measure) {
         const key = measureKey(measure);
         if (!measures.some((m) => measureKey(m) === key)) measures.push(measure);
-        outputRefs.push({ name, key, isMeasure: true });
+        outputRefs.push({
+          name: names.take(alias ?? measureName(measure), alias !== undefined),
+          key,
+          isMeasure: true,
+        });
         continue;
       }
       if (item.class === "STAR" || item.class === "COLUMNS")
@@ -142,7 +146,11 @@ class PlanBuilder {
       if (!groupDimensions.has(key))
         reject("aggregate-outputs", "a selected column is not in GROUP BY");
       if (!dimensions.some((d) => dimensionKey(d) === key)) dimensions.push(dimension);
-      outputRefs.push({ name, key, isMeasure: false });
+      outputRefs.push({
+        name: names.take(alias ?? dimensionName(dimension), alias !== undefined),
+        key,
+        isMeasure: false,
+      });
     }
     if (measures.length === 0) reject("aggregate-outputs", "no aggregate selected");
     for (const key of groupDimensions.keys()) {
@@ -963,4 +971,67 @@ export function parseIsoDate(text: string): number | undefined {
 
 export function formatIsoDate(days: number): string {
   return new Date(days * 86_400_000).toISOString().slice(0, 10);
+}
+
+// ------------------------------------------------------------------ output names
+
+/**
+ * Names of the outputs (presentation only, never in the canonical form): the alias when there
+ * is one; a bare column (or table.column) keeps its column name; an unaliased function gets a
+ * readable default (count, sum_value_as_number, age_band, ...). Names are unique, compared
+ * without case: a later clash gets _2, _3, ... (aliases are taken first, so a default never
+ * takes an alias's name).
+ */
+class OutputNames {
+  private readonly used = new Set<string>();
+  private readonly aliases = new Set<string>();
+
+  constructor(selectList: Node[]) {
+    for (const item of selectList) {
+      if (typeof item.alias === "string" && item.alias !== "")
+        this.aliases.add(item.alias.toLowerCase());
+    }
+  }
+
+  take(base: string, fromAlias: boolean): string {
+    let name = base;
+    for (
+      let n = 2;
+      this.used.has(name.toLowerCase()) || (!fromAlias && this.aliases.has(name.toLowerCase()));
+      n++
+    ) {
+      name = `${base}_${n}`;
+    }
+    this.used.add(name.toLowerCase());
+    return name;
+  }
+}
+
+function measureName(m: Measure): string {
+  switch (m.kind) {
+    case "count_rows":
+      return "count";
+    case "count_persons":
+      return "persons";
+    default:
+      return `${m.kind}_${m.column.column}`;
+  }
+}
+
+function dimensionName(d: Dimension): string {
+  const column = d.column.column;
+  switch (d.kind) {
+    case "column":
+      return column;
+    case "bin":
+      return `${column}_bin`;
+    case "age_band":
+      return "age_band";
+    case "date_part":
+      return `${d.part}_${column}`;
+    case "date_trunc":
+      return `${column}_${d.unit}`;
+    case "prefix":
+      return `${column}_prefix`;
+  }
 }
