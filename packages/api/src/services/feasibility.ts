@@ -231,6 +231,8 @@ export async function runFeasibility(
   const result = {
     columns: researcherResult.columns,
     rows: researcherResult.rows,
+    // Public scales and noisy values only (see researcherResultSchema): free to show.
+    ...(researcherResult.uncertainty ? { uncertainty: researcherResult.uncertainty } : {}),
     delta: researcherResult.delta,
   };
   await db.query.update({
@@ -311,7 +313,10 @@ async function storedAnswer(services: Pick<ApiServices, "db" | "compute">, key: 
     if (!sameSet || stored.parametersKey !== key.paramsKey || !row.result) continue;
     const result = row.result as { columns: unknown; rows: unknown; delta: number };
     return {
-      result: result as unknown as Pick<ResearcherResult, "columns" | "rows" | "delta">,
+      result: result as unknown as Pick<
+        ResearcherResult,
+        "columns" | "rows" | "uncertainty" | "delta"
+      >,
       queryHash,
       referenceId: typeof stored.referenceId === "string" ? stored.referenceId : "",
       consentSnapshotBlock: row.consentSnapshotBlock ?? key.block,
