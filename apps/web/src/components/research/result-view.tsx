@@ -170,6 +170,7 @@ export function ResultView({
                       {unreliable && (
                         <span
                           className={styles.warn}
+                          role="img"
                           aria-label="unreliable"
                           data-testid="unreliable"
                         >
