@@ -97,6 +97,15 @@ describe("privacy budget", () => {
     expectOk(await h.run("SELECT count(*) FROM person", { ledger }));
   });
 
+  it("says where in the SQL a refusal applies, in the error and at the end of its message", async () => {
+    const outcome = await h.run("SELECT sex,\n  count(*) FRM person GROUP BY sex");
+    expectRejected(outcome, "syntax");
+    if (outcome.ok) return;
+    expect(outcome.error.position).toEqual({ line: 2, column: 16, offset: 27 });
+    expect(outcome.error.message).toMatch(/\(at line 2, column 16\)$/);
+    expect(outcome.error.message).not.toMatch(/person|FRM/);
+  });
+
   it("keeps budgets per researcher", async () => {
     const ledger = new InMemoryBudgetLedger(0.5);
     expectOk(await h.run("SELECT count(*) FROM person", { ledger, researcher: "a" }));

@@ -132,5 +132,17 @@ export const queryErrorSchema = z.object({
   message: z.string(),
   referenceId: z.string(),
   budgetRemaining: z.number().optional(),
+  /**
+   * Where in the researcher's SQL the rule applies (1-based line and column, 0-based character
+   * offset), when the parser or the rule knows it; the message then ends "(at line L, column
+   * C)". A place in the researcher's own text, never a data value.
+   */
+  position: z
+    .object({
+      line: z.number().int().positive(),
+      column: z.number().int().positive(),
+      offset: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 export type QueryError = z.infer<typeof queryErrorSchema>;

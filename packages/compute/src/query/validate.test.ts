@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtureCatalogue, TestParser } from "../../test/parse";
 import { canonicalHash } from "./canonical";
-import { ruleMessages } from "./rules";
+import { QueryRejection, rejectionPosition, ruleMessages } from "./rules";
 
 const catalogue = fixtureCatalogue();
 let parser: TestParser;
@@ -225,5 +225,42 @@ describe("output names", () => {
     expect(await hash("SELECT region, count(*) FROM person GROUP BY region")).toBe(
       await hash("SELECT region AS r, count(*) AS n FROM person GROUP BY r"),
     );
+  });
+});
+
+describe("where a refusal applies", () => {
+  const at = async (sql: string) => {
+    try {
+      await parser.plan(sql, catalogue);
+    } catch (error) {
+      if (!(error instanceof QueryRejection)) throw error;
+      return { rule: error.rule, position: rejectionPosition(error, sql), message: error.message };
+    }
+    throw new Error("accepted");
+  };
+
+  it("points at DuckDB's syntax error position, never repeating its message", async () => {
+    const refused = await at("SELECT sex, count(*)\nFRM person");
+    expect(refused.rule).toBe("syntax");
+    expect(refused.position).toEqual({ line: 2, column: 5, offset: 25 });
+    expect(refused.message).toBe(ruleMessages.syntax);
+  });
+
+  it("points at the SELECT item, GROUP BY expression or WHERE predicate that broke the rule", async () => {
+    expect(await at("SELECT sex, year_of_birth, count(*) FROM person GROUP BY sex")).toMatchObject({
+      rule: "aggregate-outputs",
+      position: { line: 1, column: 13 },
+    });
+    // Characters, not bytes: the literal before it is not ASCII.
+    const sql = "SELECT count(*) FROM person\nWHERE region = 'Zürich-ä' AND length(sex) = 1";
+    expect(await at(sql)).toMatchObject({
+      rule: "where-predicates",
+      position: { line: 2, column: 31 },
+    });
+    expect(sql.slice((await at(sql)).position?.offset)).toMatch(/^length\(sex\)/);
+  });
+
+  it("says nothing about where when the rule is about the whole query", async () => {
+    expect((await at("SELECT sex FROM person GROUP BY sex")).position).toBeUndefined();
   });
 });

@@ -34,7 +34,7 @@ import {
   type OutputRef,
   type QueryPlan,
 } from "./plan";
-import { reject } from "./rules";
+import { QueryRejection, reject } from "./rules";
 
 /**
  * Turns DuckDB's own parse tree (json_serialize_sql) into a QueryPlan, on an allow-list: any
@@ -65,7 +65,11 @@ export function planFromParseTree(parseTree: Node, catalogue: DatasetCatalogue):
   if (parseTree.error) {
     const message = String(parseTree.error_message ?? "");
     if (/only select statements/i.test(message)) reject("single-select");
-    reject("syntax");
+    // The parser's own position (a character offset); its message is never passed on.
+    const position = Number(parseTree.position);
+    const rejection = new QueryRejection("syntax");
+    if (Number.isInteger(position) && position >= 0) rejection.charOffset = position;
+    throw rejection;
   }
   const statements: Node[] = Array.isArray(parseTree.statements) ? parseTree.statements : [];
   if (statements.length !== 1) reject("single-select", `${statements.length} statements`);
@@ -73,11 +77,43 @@ export function planFromParseTree(parseTree: Node, catalogue: DatasetCatalogue):
   if (node.type === "SET_OPERATION_NODE") reject("single-select", "set operation");
   if (node.type === "RECURSIVE_CTE_NODE" || node.type === "CTE_NODE") reject("no-subqueries");
   if (node.type !== "SELECT_NODE") reject("single-select");
-  return new PlanBuilder(catalogue).build(node);
+  const builder = new PlanBuilder(catalogue);
+  try {
+    return builder.build(node);
+  } catch (error) {
+    // Where in the query the rule applies (a byte offset of DuckDB's parse tree), if known.
+    if (error instanceof QueryRejection && error.byteOffset === undefined)
+      error.byteOffset = builder.at;
+    throw error;
+  }
 }
 
 class PlanBuilder {
   private scope: TableInScope[] = [];
+  /** Byte offset of the SELECT item, GROUP BY expression or WHERE predicate being checked. */
+  at: number | undefined;
+
+  /** The start of `node`: the smallest location in it (an operator's own is its symbol). */
+  private locate(node: Node | undefined) {
+    let start: number | undefined;
+    const visit = (value: unknown, depth: number) => {
+      if (depth > 8 || value === null || typeof value !== "object") return;
+      if (Array.isArray(value)) {
+        for (const item of value) visit(item, depth + 1);
+        return;
+      }
+      const location = (value as Node).query_location;
+      if (
+        Number.isSafeInteger(location) &&
+        location >= 0 &&
+        (start === undefined || location < start)
+      )
+        start = location;
+      for (const child of Object.values(value)) visit(child, depth + 1);
+    };
+    visit(node, 0);
+    this.at = start;
+  }
   private readonly catalogueTables: Map<string, CatalogueColumn[]>;
 
   constructor(private readonly catalogue: DatasetCatalogue) {
@@ -113,6 +149,7 @@ class PlanBuilder {
     }
     const groupDimensions = new Map<string, Dimension>();
     for (const expression of groupExpressions) {
+      this.locate(expression);
       const resolved = this.resolveGroupReference(expression, selectList, aliases);
       const dimension = this.dimension(resolved);
       groupDimensions.set(dimensionKey(dimension), dimension);
@@ -123,6 +160,7 @@ class PlanBuilder {
     const outputRefs: Array<{ name: string; key: string; isMeasure: boolean }> = [];
     const names = new OutputNames(selectList);
     for (const item of selectList) {
+      this.locate(item);
       const alias = typeof item.alias === "string" && item.alias !== "" ? item.alias : undefined;
       const measure = this.measure(item);
       if (measure) {
@@ -152,6 +190,7 @@ class PlanBuilder {
         isMeasure: false,
       });
     }
+    this.at = undefined;
     if (measures.length === 0) reject("aggregate-outputs", "no aggregate selected");
     for (const key of groupDimensions.keys()) {
       if (!dimensions.some((d) => dimensionKey(d) === key)) {
@@ -159,7 +198,9 @@ class PlanBuilder {
       }
     }
 
-    const where = this.canonicalWhere(this.whereClause(node.where_clause, this.scope));
+    const written = this.whereClause(node.where_clause, this.scope);
+    this.at = undefined;
+    const where = this.canonicalWhere(written);
     const filters = where.matchesNothing ? [] : where.filters;
     const memberships = where.matchesNothing ? [] : where.memberships;
     for (const [i, d] of dimensions.entries()) dimensions[i] = this.withDomain(d, filters);
@@ -612,6 +653,7 @@ class PlanBuilder {
         for (const child of node.children ?? []) visit(child);
         return;
       }
+      this.locate(node);
       const membership = this.membership(node, scope);
       if (membership) {
         memberships.push(membership);
