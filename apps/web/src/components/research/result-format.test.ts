@@ -4,6 +4,7 @@ import {
   isUnreliable,
   plusMinus,
   type Result,
+  refusalPosition,
   resultCsv,
   uncertaintyTitle,
 } from "./result-format";
@@ -65,5 +66,17 @@ describe("uncertainty in the result view", () => {
       { label: "North, upper", value: 120, lo: 105.5, hi: 134.5, unreliable: false },
       { label: "South", value: 10, lo: 0, hi: 24.5, unreliable: true },
     ]);
+  });
+});
+
+describe("where a refusal applies", () => {
+  it("reads the engine's '(at line L, column C)' at the end of the message, nothing else", () => {
+    expect(refusalPosition("The query could not be parsed. (at line 2, column 16)")).toEqual({
+      line: 2,
+      column: 16,
+    });
+    expect(refusalPosition("The query could not be parsed.")).toBeNull();
+    expect(refusalPosition("(at line 2, column 16) and more")).toBeNull();
+    expect(refusalPosition(null)).toBeNull();
   });
 });

@@ -104,3 +104,11 @@ export function chartBars(result: Result, limit = 40): { measure: number; bars: 
   });
   return { measure, bars };
 }
+
+/** "(at line L, column C)" at the end of a refusal: where the engine says the rule applies. */
+export function refusalPosition(
+  message: string | null | undefined,
+): { line: number; column: number } | null {
+  const match = /\(at line (\d+), column (\d+)\)$/.exec(message ?? "");
+  return match ? { line: Number(match[1]), column: Number(match[2]) } : null;
+}
