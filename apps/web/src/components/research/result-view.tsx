@@ -94,8 +94,8 @@ function BarChart({ result }: { result: Result }) {
 }
 
 /**
- * Names generated columns (col1, col2…): the cohort builder's dimensions after its groupBy,
- * unnamed measures after their kind (count, sum…).
+ * Names generated columns of results stored before outputs had names (col1, col2…): the
+ * cohort builder's dimensions after its groupBy, unnamed measures after their kind.
  */
 export function labelDimensions(result: Result, groupBy?: readonly string[]): Result {
   let next = 0;
