@@ -41,7 +41,7 @@ describe("uncertainty in the result view", () => {
       /^Unreliable: the 95% interval \(0 to 24\.5\) is wider than the value/,
     );
     expect(uncertaintyTitle(120, { sd: 5.66, lo: 105.5, hi: 134.5 })).toBe(
-      "95% interval 106 to 135; noise sd 5.66.",
+      "95% interval 105 to 135; noise sd 5.66.",
     );
   });
 

@@ -13,8 +13,10 @@ export const cell = (value: Cell) =>
   value === null ? "—" : typeof value === "number" ? String(Number(value.toFixed(4))) : value;
 
 /** Rounded for reading: whole numbers from 100 on, two decimals below. */
-const short = (value: number) =>
-  String(Math.abs(value) >= 100 ? Math.round(value) : Number(value.toFixed(2)));
+const short = (value: number, round: (x: number) => number = Math.round) =>
+  String(Math.abs(value) >= 100 ? round(value) : Number(value.toFixed(2)));
+/** An interval's ends, rounded outwards. */
+const ends = (u: CellUncertainty) => `${short(u.lo, Math.floor)} to ${short(u.hi, Math.ceil)}`;
 
 export function uncertaintyOf(result: Result, row: number, column: number): CellUncertainty | null {
   return result.uncertainty?.[row]?.[column] ?? null;
@@ -34,9 +36,9 @@ export function plusMinus(value: Cell, u: CellUncertainty | null): string | null
 /** The tooltip of a released number: its interval and noise sd, and why it may be unreliable. */
 export function uncertaintyTitle(value: Cell, u: CellUncertainty | null): string | null {
   if (!u || typeof value !== "number") return null;
-  const base = `95% interval ${short(u.lo)} to ${short(u.hi)}; noise sd ${short(u.sd)}.`;
+  const base = `95% interval ${ends(u)}; noise sd ${short(u.sd)}.`;
   return isUnreliable(value, u)
-    ? `Unreliable: the 95% interval (${short(u.lo)} to ${short(u.hi)}) is wider than the value itself, so the noise is as large as what it protects. ${base}`
+    ? `Unreliable: the 95% interval (${ends(u)}) is wider than the value itself, so the noise is as large as what it protects. ${base}`
     : base;
 }
 
