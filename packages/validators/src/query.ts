@@ -46,17 +46,7 @@ export const cellUncertaintySchema = z.object({
 });
 export type CellUncertainty = z.infer<typeof cellUncertaintySchema>;
 
-/** The confidence level of the released intervals. */
-export const UNCERTAINTY_LEVEL = 0.95;
-
-/**
- * Whether a released number is too noisy to read on its own: its 95% interval is wider than
- * the number itself (noise of the size of the value).
- */
-export function isUnreliable(value: unknown, u: CellUncertainty | null | undefined): boolean {
-  if (!u || typeof value !== "number") return false;
-  return u.hi - u.lo > Math.abs(value);
-}
+export { isUnreliable, UNCERTAINTY_LEVEL } from "./uncertainty";
 
 export const researcherResultSchema = z.object({
   columns: z.array(z.object({ name: z.string(), kind: resultColumnKindSchema })),

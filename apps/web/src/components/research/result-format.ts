@@ -1,4 +1,6 @@
-import { type CellUncertainty, isUnreliable, type ResearcherResult } from "@opencohort/validators";
+import type { CellUncertainty, ResearcherResult } from "@opencohort/validators";
+// A value import from the package root would bundle zod into every page that shows results.
+import { isUnreliable } from "@opencohort/validators/uncertainty";
 
 /**
  * Presentation of released results (no React, no CSS, so it is unit-tested): cells, the
