@@ -84,6 +84,10 @@ describe("researcher buys access and queries (issue 6, scenario 1)", () => {
     const completion = page.locator(".cm-tooltip-autocomplete");
     await completion.waitFor({ timeout: 10_000 });
     expect(await completion.textContent()).toContain("year_of_birth");
+    const selected = completion.locator("li[aria-selected=true]");
+    await expect.poll(() => selected.textContent()).toMatch(/^year_of_birth/);
+    // CodeMirror ignores an Enter within its interaction delay (75 ms) of the list opening.
+    await page.waitForTimeout(200);
     await page.keyboard.press("Enter");
     await expect.poll(() => editor.textContent()).toBe("SELECT year_of_birth");
 
