@@ -97,6 +97,15 @@ describe("privacy budget", () => {
     expectOk(await h.run("SELECT count(*) FROM person", { ledger }));
   });
 
+  it("says where in the SQL a refusal applies, in the error and at the end of its message", async () => {
+    const outcome = await h.run("SELECT sex,\n  count(*) FRM person GROUP BY sex");
+    expectRejected(outcome, "syntax");
+    if (outcome.ok) return;
+    expect(outcome.error.position).toEqual({ line: 2, column: 16, offset: 27 });
+    expect(outcome.error.message).toMatch(/\(at line 2, column 16\)$/);
+    expect(outcome.error.message).not.toMatch(/person|FRM/);
+  });
+
   it("keeps budgets per researcher", async () => {
     const ledger = new InMemoryBudgetLedger(0.5);
     expectOk(await h.run("SELECT count(*) FROM person", { ledger, researcher: "a" }));
@@ -132,6 +141,16 @@ describe("receipts and inclusions", () => {
     const { receipt, researcherResult } = outcome;
     expect(queryReceiptSchema.parse(receipt)).toEqual(receipt);
     expect(researcherResultSchema.parse(researcherResult)).toEqual(researcherResult);
+    // Each released count with its noise sd and 95% interval; none for the sex labels.
+    expect(researcherResult.columns.map((c) => c.name)).toEqual(["sex", "n"]);
+    expect(researcherResult.uncertainty).toHaveLength(researcherResult.rows.length);
+    for (const [i, row] of researcherResult.rows.entries()) {
+      const [label, count] = researcherResult.uncertainty?.[i] ?? [];
+      expect(label).toBeNull();
+      // epsilon 0.5 over two components (persons, rows), one row per person: scale 4.
+      expect(count?.sd).toBeCloseTo(4 * Math.SQRT2, 2);
+      expect(count?.hi).toBeCloseTo((row[1] as number) + 4 * Math.log(20) + 2.5, 1);
+    }
     expect(receipt.queryHash).toBe(researcherResult.queryHash);
     expect(receipt.datasetContentHash).toBe(h.dataset.contentHash);
     expect(receipt.consentSnapshotBlock).toBe("1234");

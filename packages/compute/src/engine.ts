@@ -23,7 +23,14 @@ import { fillPartitions, publicPartitions } from "./disclosure/partitions";
 import { canonicalHash, canonicalText, sha256Hex } from "./query/canonical";
 import { compileGuarded, valueInputs } from "./query/compile";
 import { columnKey, dimensionKey, measureKey, type QueryPlan } from "./query/plan";
-import { QueryRejection, type RuleId, ruleMessages } from "./query/rules";
+import {
+  positionText,
+  type QueryPosition,
+  QueryRejection,
+  type RuleId,
+  rejectionPosition,
+  ruleMessages,
+} from "./query/rules";
 import { MAX_SQL_LENGTH, planFromParseTree } from "./query/validate";
 import { type RowsResult, SandboxError, SandboxHost, type TableStorage } from "./sandbox/host";
 
@@ -96,7 +103,8 @@ export type RunOutcome =
 
 export type ValidationOutcome =
   | { ok: true; queryHash: `0x${string}`; canonical: string; plan: QueryPlan }
-  | { ok: false; rule: RuleId; message: string };
+  /** position: where in the SQL the rule applies, when the parser or the rule knows it. */
+  | { ok: false; rule: RuleId; message: string; position?: QueryPosition };
 
 export interface ComputeEngine {
   /** Opens (and verifies) a dataset version folder; cached per folder. */
@@ -202,8 +210,17 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       const plan = planFromParseTree(JSON.parse(json), dataset);
       return { ok: true, queryHash: canonicalHash(plan), canonical: canonicalText(plan), plan };
     } catch (error) {
-      if (error instanceof QueryRejection)
-        return { ok: false, rule: error.rule, message: error.message };
+      if (error instanceof QueryRejection) {
+        const position = rejectionPosition(error, sql);
+        return position
+          ? {
+              ok: false,
+              rule: error.rule,
+              message: error.message + positionText(position),
+              position,
+            }
+          : { ok: false, rule: error.rule, message: error.message };
+      }
       if (error instanceof SandboxError && error.kind === "failed") {
         // The parser itself threw (e.g. a syntax error it could not serialise).
         return { ok: false, rule: "syntax", message: ruleMessages.syntax };
@@ -245,7 +262,12 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       return failed(error, referenceId, "validate");
     }
     if (!validation.ok)
-      return fail({ code: "rejected", rule: validation.rule, message: validation.message });
+      return fail({
+        code: "rejected",
+        rule: validation.rule,
+        message: validation.message,
+        ...(validation.position ? { position: validation.position } : {}),
+      });
     const { plan, queryHash } = validation;
     const bounds = contributionBounds(plan, {
       personTableVerified: onePersonPerRow.has(dataset),
@@ -379,6 +401,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       const researcherResult: ResearcherResult = {
         columns,
         rows: disclosed.rows,
+        uncertainty: disclosed.uncertainty,
         epsilonSpent: params.epsilonPerQuery,
         delta,
         releaseThreshold: threshold,

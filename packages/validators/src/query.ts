@@ -25,9 +25,37 @@ export type DisclosureParamsInput = z.input<typeof disclosureParamsSchema>;
 
 export const resultColumnKindSchema = z.enum(["dimension", "count", "persons", "sum", "avg"]);
 
+/**
+ * The uncertainty of one released number, from public parameters only (the Laplace scale of
+ * its noise component, the rounding base) and the released noisy values: never from an exact
+ * value, and it costs no budget.
+ * - sd: the standard deviation of the noise added to it (Laplace: scale * sqrt(2)); for an
+ *   average, a delta-method approximation (see `avg` below).
+ * - lo, hi: a 95% interval for the value before noise. Counts and sums: value -/+ (scale *
+ *   ln 20 + half the rounding step), since P(|Laplace(b)| > b ln 20) = 0.05; counts never
+ *   below 0. Averages: the noisy centred sum and noisy count each bounded at 97.5% (scale *
+ *   ln 40), the ratio's extremes over that box (95% by the union bound), clipped to the clamp
+ *   range; when the noisy count cannot be kept above 0 the interval is the whole clamp range.
+ * Released groups are those whose noisy person count passed the threshold, so for groups
+ * near the threshold the interval of the person count is optimistic (selection).
+ */
+export const cellUncertaintySchema = z.object({
+  sd: z.number().nonnegative(),
+  lo: z.number(),
+  hi: z.number(),
+});
+export type CellUncertainty = z.infer<typeof cellUncertaintySchema>;
+
+export { isUnreliable, UNCERTAINTY_LEVEL } from "./uncertainty";
+
 export const researcherResultSchema = z.object({
   columns: z.array(z.object({ name: z.string(), kind: resultColumnKindSchema })),
   rows: z.array(z.array(z.union([z.string(), z.number(), z.null()]))),
+  /**
+   * Aligned with rows: per cell its uncertainty, null for dimension columns and for a
+   * withheld (null) average. Absent on results stored before it existed.
+   */
+  uncertainty: z.array(z.array(cellUncertaintySchema.nullable())).optional(),
   epsilonSpent: z.number().nonnegative(),
   /**
    * The delta of the query's (epsilon, delta) guarantee: the chance that a group standing
@@ -94,5 +122,17 @@ export const queryErrorSchema = z.object({
   message: z.string(),
   referenceId: z.string(),
   budgetRemaining: z.number().optional(),
+  /**
+   * Where in the researcher's SQL the rule applies (1-based line and column, 0-based character
+   * offset), when the parser or the rule knows it; the message then ends "(at line L, column
+   * C)". A place in the researcher's own text, never a data value.
+   */
+  position: z
+    .object({
+      line: z.number().int().positive(),
+      column: z.number().int().positive(),
+      offset: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 export type QueryError = z.infer<typeof queryErrorSchema>;

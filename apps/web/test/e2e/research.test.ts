@@ -75,11 +75,31 @@ describe("researcher buys access and queries (issue 6, scenario 1)", () => {
     await page.getByTestId("budget-remaining").waitFor();
     const before = await page.getByTestId("budget-remaining").textContent();
 
+    // The SQL editor is CodeMirror (loaded lazily), and completes the data card's columns.
+    const editor = page.locator(".cm-content[data-testid=sql-editor]");
+    await editor.waitFor({ timeout: 30_000 });
+    await editor.click();
+    await page.keyboard.press("ControlOrMeta+A");
+    await page.keyboard.type("SELECT year_of");
+    const completion = page.locator(".cm-tooltip-autocomplete");
+    await completion.waitFor({ timeout: 10_000 });
+    expect(await completion.textContent()).toContain("year_of_birth");
+    const selected = completion.locator("li[aria-selected=true]");
+    await expect.poll(() => selected.textContent()).toMatch(/^year_of_birth/);
+    // CodeMirror ignores an Enter within its interaction delay (75 ms) of the list opening.
+    await page.waitForTimeout(200);
+    await page.keyboard.press("Enter");
+    await expect.poll(() => editor.textContent()).toBe("SELECT year_of_birth");
+
     await runSql(page, "SELECT sex, count(*) FROM person GROUP BY sex");
     const result = page.getByTestId("result");
     await result.waitFor();
+    // Bare columns keep their names; every noisy count comes with ± its 95% half-width.
+    expect(await result.locator("thead").textContent()).toMatch(/^sex\s*count$/);
     const rows = await result.locator("tbody tr").allTextContents();
-    expect(rows.some((row) => /^F\d+$/.test(row))).toBe(true);
+    expect(rows.some((row) => /^F\d+ ± [\d.]+( ⚠)?$/.test(row))).toBe(true);
+    expect(await result.getByTestId("plus-minus").count()).toBe(2);
+    expect(await page.getByTestId("uncertainty-note").textContent()).toMatch(/95% interval/);
     await page.getByTestId("receipt").waitFor();
     expect(await page.getByTestId("receipt-hash").textContent()).toMatch(/^0x[0-9a-f]{64}$/);
     await expect.poll(() => page.getByTestId("budget-remaining").textContent()).not.toBe(before);
@@ -87,6 +107,13 @@ describe("researcher buys access and queries (issue 6, scenario 1)", () => {
     await runSql(page, "SELECT person_id FROM person");
     await page.getByTestId("refusal-rule").waitFor();
     expect(await page.getByTestId("refusal-rule").textContent()).toMatch(/^[a-z-]+$/);
+
+    // A syntax error is marked where DuckDB's parser says it is (never its message).
+    await runSql(page, "SELECT sex, count(*) FRM person");
+    await expect.poll(() => page.getByTestId("refusal-rule").textContent()).toBe("syntax");
+    expect(await page.getByTestId("refusal").textContent()).toMatch(/at line 1, column 26/);
+    await page.getByTestId("refusal-mark").waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId("refusal-mark").textContent()).toBe("person");
 
     await runSql(
       page,
@@ -97,10 +124,15 @@ describe("researcher buys access and queries (issue 6, scenario 1)", () => {
       /noisy person count is under k = 11 are withheld, and how many were withheld is not shown/,
     );
     await page.getByTestId("result-chart").waitFor();
+    // Each bar carries its 95% interval as an error bar.
+    expect(await page.getByTestId("error-bar").count()).toBeGreaterThan(0);
+    expect(await page.getByTestId("error-bar").count()).toBe(
+      await page.getByTestId("result").locator("tbody tr:not([data-testid])").count(),
+    );
     await page.getByTestId("receipt").waitFor();
     await expect
       .poll(() => page.getByTestId("history").locator("li").count(), { timeout: 10_000 })
-      .toBe(3);
+      .toBe(4);
     await page.screenshot({ path: screenshotPath("query-workspace"), fullPage: true });
     expect(browserErrors).toEqual([]);
   });

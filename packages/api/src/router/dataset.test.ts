@@ -457,6 +457,9 @@ describe("dataset.feasibility", () => {
     // The shared budget: 10 epsilon per dataset by default.
     expect(first.budgetRemaining).toBeCloseTo(9.9, 9);
     expect(JSON.stringify(first.rows)).not.toMatch(/person_id/);
+    // Each noisy count comes with its uncertainty (from the public scale), stored with it.
+    expect(first.uncertainty?.map((u) => u[0])).toEqual(first.rows.map(() => null));
+    for (const u of first.uncertainty ?? []) expect(u[1]?.hi).toBeGreaterThan(u[1]?.lo ?? 0);
 
     // Asking the same count again returns the stored answer and spends nothing.
     for (let i = 0; i < 3; i++) {
@@ -464,7 +467,12 @@ describe("dataset.feasibility", () => {
         datasetId: cardio.datasetId,
         cohort: diabetesBySex,
       });
-      expect(again).toMatchObject({ rows: first.rows, epsilonSpent: 0, repeated: true });
+      expect(again).toMatchObject({
+        rows: first.rows,
+        uncertainty: first.uncertainty,
+        epsilonSpent: 0,
+        repeated: true,
+      });
       expect(again.budgetRemaining).toBeCloseTo(9.9, 9);
     }
     // Different counts each spend from the same budget, whoever asks.

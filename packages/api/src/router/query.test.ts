@@ -104,6 +104,9 @@ describe("query.submit (researcher with an access pass)", () => {
     expect(query.result?.columns.map((c) => c.kind)).toEqual(["dimension", "count"]);
     expect(query.result?.rows.map((row) => row[0]).sort()).toEqual(["F", "M"]);
     for (const row of query.result?.rows ?? []) expect(Number(row[1]) % 5).toBe(0);
+    // Stored and passed through beside the rows: no interval for the labels, one per count.
+    expect(query.result?.uncertainty?.map((u) => u[0])).toEqual([null, null]);
+    for (const u of query.result?.uncertainty ?? []) expect(u[1]?.sd).toBeGreaterThan(0);
     expect(query.epsilonSpent).toBeCloseTo(0.1);
 
     // The receipt: governed parameters (k = 11 by default), on-chain content hash, block.

@@ -231,6 +231,8 @@ export async function runFeasibility(
   const result = {
     columns: researcherResult.columns,
     rows: researcherResult.rows,
+    // Public scales and noisy values only (see researcherResultSchema): free to show.
+    ...(researcherResult.uncertainty ? { uncertainty: researcherResult.uncertainty } : {}),
     delta: researcherResult.delta,
     releaseThreshold: researcherResult.releaseThreshold,
   };
@@ -314,7 +316,7 @@ async function storedAnswer(services: Pick<ApiServices, "db" | "compute">, key: 
     return {
       result: result as unknown as Pick<
         ResearcherResult,
-        "columns" | "rows" | "delta" | "releaseThreshold"
+        "columns" | "rows" | "uncertainty" | "delta" | "releaseThreshold"
       >,
       queryHash,
       referenceId: typeof stored.referenceId === "string" ? stored.referenceId : "",

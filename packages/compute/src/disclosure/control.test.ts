@@ -62,7 +62,7 @@ describe("disclosure control", () => {
     expect(shown).toContain("g200");
     for (const row of result.rows) expect(Number(row[1]) % 5).toBe(0);
     expect(result.releasedHashes).toEqual(["h200"]);
-    expect(Object.keys(result).sort()).toEqual(["releasedHashes", "rows"]);
+    expect(Object.keys(result).sort()).toEqual(["releasedHashes", "rows", "uncertainty"]);
   });
 
   it("releases a group of c persons with probability exp(-(k - c) / b) / 2, as delta assumes", () => {
@@ -231,13 +231,116 @@ describe("noise scales", () => {
       bounds: boundsOf(p),
     });
     // Pinned when the noise key became type-tagged JSON (issue #10); any change here re-draws
-    // every person-level answer ever given.
-    expect(result).toEqual({
+    // every person-level answer ever given. The uncertainty beside them changes none.
+    expect({ rows: result.rows, releasedHashes: result.releasedHashes }).toEqual({
       rows: [
         ["g40", 45, 95, 8396.45, 16.55],
         ["g300", 305, 570, 2841.32, 7.35],
       ],
       releasedHashes: ["h40", "h300"],
     });
+  });
+});
+
+describe("uncertainty of released numbers", () => {
+  const context = (p: QueryPlan, noiseKeyPrefix: string) => ({
+    secret,
+    noiseKeyPrefix,
+    params,
+    bounds: boundsOf(p),
+  });
+
+  it("gives each measure cell its noise sd and 95% interval from the public scale, dimensions none", () => {
+    const p = plan([{ kind: "count_persons" }, { kind: "count_rows" }], sex);
+    const scales = noiseScales(p, [], params, boundsOf(p));
+    const result = discloseGroups(p, [], [group(200), group(300)], context(p, "q"));
+    expect(result.uncertainty).toHaveLength(result.rows.length);
+    for (const [i, row] of result.rows.entries()) {
+      const u = result.uncertainty[i] ?? [];
+      expect(u[0]).toBeNull();
+      for (const [j, component] of [
+        [1, "persons"],
+        [2, "rows"],
+      ] as const) {
+        const b = scales.get(component) as number;
+        const value = row[j] as number;
+        const half = b * Math.log(20) + params.roundingBase / 2;
+        expect(u[j]?.sd).toBeCloseTo(b * Math.SQRT2, 2);
+        // Rounded outwards to cents.
+        expect(Math.abs((u[j]?.lo as number) - Math.max(0, value - half))).toBeLessThanOrEqual(
+          0.01,
+        );
+        expect(u[j]?.lo).toBeLessThanOrEqual(Math.max(0, value - half));
+        expect(Math.abs((u[j]?.hi as number) - (value + half))).toBeLessThanOrEqual(0.01);
+        expect(u[j]?.hi).toBeGreaterThanOrEqual(value + half);
+      }
+    }
+  });
+
+  it("depends on the released value only: two groups with the same released count share it", () => {
+    const p = plan([{ kind: "count_rows" }], sex);
+    const seen = new Map<number, string>();
+    let shared = 0;
+    for (let i = 0; i < 300; i++) {
+      for (const persons of [100, 101]) {
+        const r = discloseGroups(p, [], [group(persons)], context(p, `v${i}`));
+        const value = r.rows[0]?.[1] as number;
+        const u = JSON.stringify(r.uncertainty[0]?.[1]);
+        const before = seen.get(value);
+        if (before !== undefined) {
+          expect(u).toBe(before);
+          shared++;
+        }
+        seen.set(value, u);
+      }
+    }
+    expect(shared).toBeGreaterThan(100);
+  });
+
+  it("covers the true count, sum and average in at least about 95% of draws", () => {
+    const mean = 7;
+    const p = plan(
+      [
+        { kind: "count_rows" },
+        { kind: "sum", column: value, lo: 0, hi: 50 },
+        { kind: "avg", column: value, lo: 0, hi: 50 },
+      ],
+      sex,
+    );
+    const g = group(400, { rows: 800, sums: [800 * mean], counts: [800] });
+    const truth = [800, 800 * mean, mean];
+    const covered = [0, 0, 0];
+    const draws = 3000;
+    for (let i = 0; i < draws; i++) {
+      const r = discloseGroups(p, valueInputs(p), [g], context(p, `c${i}`));
+      for (let m = 0; m < 3; m++) {
+        const u = r.uncertainty[0]?.[m + 1];
+        if (u && u.lo <= (truth[m] as number) && (truth[m] as number) <= u.hi)
+          covered[m] = (covered[m] ?? 0) + 1;
+      }
+    }
+    const [count, sum, avg] = covered.map((c) => c / draws) as [number, number, number];
+    expect(count).toBeGreaterThan(0.95); // widened by half the rounding base
+    expect(sum).toBeGreaterThan(0.935); // exactly Laplace: 95%
+    expect(sum).toBeLessThan(0.965);
+    expect(avg).toBeGreaterThan(0.95); // union bound: conservative
+  });
+
+  it("gives an average whose noisy count may be 0 the whole clamp range, a withheld one none", () => {
+    const tiny = { ...params, epsilonPerQuery: 0.05 };
+    const p = plan([{ kind: "avg", column: value, lo: 0, hi: 50 }], sex);
+    let whole = 0;
+    for (let i = 0; i < 50; i++) {
+      const r = discloseGroups(p, valueInputs(p), [group(400, { sums: [30 * 7], counts: [30] })], {
+        ...context(p, `a${i}`),
+        params: tiny,
+      });
+      if (r.rows.length === 0) continue;
+      const u = r.uncertainty[0]?.[1];
+      if (r.rows[0]?.[1] === null) expect(u).toBeNull();
+      else if (u?.lo === 0 && u.hi === 50) whole++;
+      if (u) expect(u.sd).toBeLessThanOrEqual(25);
+    }
+    expect(whole).toBeGreaterThan(10);
   });
 });

@@ -1,4 +1,4 @@
-import type { DisclosureParams } from "@opencohort/validators";
+import type { CellUncertainty, DisclosureParams } from "@opencohort/validators";
 import { canonicalDimensionValue } from "../query/canonical";
 import type { ValueInput } from "../query/compile";
 import { sameInput } from "../query/compile";
@@ -48,6 +48,8 @@ export type CellValue = string | number | null;
 
 export interface DisclosedResult {
   rows: CellValue[][];
+  /** Aligned with rows: each measure's noise sd and 95% interval, null for dimensions. */
+  uncertainty: Array<Array<CellUncertainty | null>>;
   releasedHashes: string[];
 }
 
@@ -106,6 +108,7 @@ export function discloseGroups(
   const { params } = context;
   const scales = noiseScales(plan, inputs, params, context.bounds);
   const rows: CellValue[][] = [];
+  const uncertainty: Array<Array<CellUncertainty | null>> = [];
   const releasedHashes: string[] = [];
   const threshold = context.threshold ?? params.minCellSize;
 
@@ -128,38 +131,123 @@ export function discloseGroups(
     };
     const noisyPersons = group.persons + noise("persons");
     if (!(noisyPersons >= threshold)) continue;
-    const measureValue = (m: Measure): CellValue => {
+    const scaleOf = (component: Component): number => scales.get(component) as number;
+    const measureCell = (m: Measure): [CellValue, CellUncertainty | null] => {
       switch (m.kind) {
-        case "count_persons":
-          return Math.max(0, roundToBase(noisyPersons, params.roundingBase));
-        case "count_rows":
-          return Math.max(0, roundToBase(group.rows + noise("rows"), params.roundingBase));
+        case "count_persons": {
+          const value = Math.max(0, roundToBase(noisyPersons, params.roundingBase));
+          return [value, countUncertainty(value, scaleOf("persons"), params.roundingBase)];
+        }
+        case "count_rows": {
+          const noisy = group.rows + noise("rows");
+          const value = Math.max(0, roundToBase(noisy, params.roundingBase));
+          return [value, countUncertainty(value, scaleOf("rows"), params.roundingBase)];
+        }
         case "sum": {
           const j = inputs.findIndex((input) => sameInput(input, m));
-          return round2((group.sums[j] ?? 0) + noise(`sum:${j}`));
+          const value = round2((group.sums[j] ?? 0) + noise(`sum:${j}`));
+          return [value, sumUncertainty(value, scaleOf(`sum:${j}`))];
         }
         case "avg": {
           const j = inputs.findIndex((input) => sameInput(input, m));
           const mid = (m.lo + m.hi) / 2;
           const count = (group.counts[j] ?? 0) + noise(`avg-count:${j}`);
-          if (count < 1) return null;
+          if (count < 1) return [null, null];
           const centred = (group.sums[j] ?? 0) - mid * (group.counts[j] ?? 0);
           const noisyCentred = centred + noise(`avg-sum:${j}`);
-          return round2(Math.min(m.hi, Math.max(m.lo, mid + noisyCentred / count)));
+          const value = round2(Math.min(m.hi, Math.max(m.lo, mid + noisyCentred / count)));
+          return [
+            value,
+            avgUncertainty(value, noisyCentred, count, m, {
+              sum: scaleOf(`avg-sum:${j}`),
+              count: scaleOf(`avg-count:${j}`),
+            }),
+          ];
         }
       }
     };
-    rows.push(
-      plan.outputs.map((output) =>
-        "dimension" in output.ref
-          ? dimensionValue(group.dims[output.ref.dimension])
-          : measureValue(plan.measures[output.ref.measure] as Measure),
-      ),
+    const cells = plan.outputs.map((output): [CellValue, CellUncertainty | null] =>
+      "dimension" in output.ref
+        ? [dimensionValue(group.dims[output.ref.dimension]), null]
+        : measureCell(plan.measures[output.ref.measure] as Measure),
     );
+    rows.push(cells.map(([value]) => value));
+    uncertainty.push(cells.map(([, u]) => u));
     // An empty public partition has no persons to include.
     if (group.hash !== "") releasedHashes.push(group.hash);
   }
-  return { rows, releasedHashes };
+  return { rows, uncertainty, releasedHashes };
+}
+
+// ------------------------------------------------------------------ uncertainty
+//
+// Every interval below is computed from public parameters (the Laplace scale of the cell's
+// component, the rounding step) and noisy values, never from an exact one: a count's from its
+// released value; an average's from its own noisy sum and noisy count, drawn with their share
+// of epsilon like every component (the whole vector of noisy components is what the query's
+// epsilon pays for, so any function of them is free post-processing).
+
+/** P(|Laplace(b)| > b ln(1/alpha)) = alpha: the half-width of a two-sided 95% interval. */
+const LN_20 = Math.log(20);
+/** 97.5% each for the sum and the count of an average: 95% jointly by the union bound. */
+const LN_40 = Math.log(40);
+
+/** A noisy count rounded to `base`: value -/+ (b ln 20 + base / 2), never below 0. */
+export function countUncertainty(value: number, scale: number, base: number): CellUncertainty {
+  const half = scale * LN_20 + base / 2;
+  return {
+    sd: round2(scale * Math.SQRT2),
+    lo: Math.max(0, floor2(value - half)),
+    hi: ceil2(value + half),
+  };
+}
+
+/** A noisy sum rounded to cents: value -/+ (b ln 20 + 0.005). */
+export function sumUncertainty(value: number, scale: number): CellUncertainty {
+  const half = scale * LN_20 + 0.005;
+  return { sd: round2(scale * Math.SQRT2), lo: floor2(value - half), hi: ceil2(value + half) };
+}
+
+/**
+ * An average mid + S~/C~ of a noisy centred sum S~ = S + Laplace(bS) and a noisy count
+ * C~ = C + Laplace(bC). With |noise| <= b ln 40 on each (97.5% each, 95% jointly), the true
+ * S/C lies between the extremes of (S~ -/+ bS ln 40) / (C~ -/+ bC ln 40), clipped to the clamp
+ * range; when C~ - bC ln 40 <= 0 the count may be 0 and the interval is the clamp range.
+ * sd: the delta method, sqrt(2 bS^2 + 2 (avg - mid)^2 bC^2) / C~, at most half the clamp range
+ * (no value confined to [lo, hi] varies more).
+ */
+export function avgUncertainty(
+  value: number,
+  noisyCentred: number,
+  noisyCount: number,
+  range: { lo: number; hi: number },
+  scales: { sum: number; count: number },
+): CellUncertainty {
+  const mid = (range.lo + range.hi) / 2;
+  const sd = Math.min(
+    (range.hi - range.lo) / 2,
+    (Math.SQRT2 * Math.hypot(scales.sum, (value - mid) * scales.count)) / noisyCount,
+  );
+  const ts = scales.sum * LN_40;
+  const tc = scales.count * LN_40;
+  const clip = (x: number) => Math.min(range.hi, Math.max(range.lo, x));
+  if (!(noisyCount - tc > 0)) return { sd: round2(sd), lo: range.lo, hi: range.hi };
+  const corners = [noisyCentred - ts, noisyCentred + ts].flatMap((s) =>
+    [noisyCount - tc, noisyCount + tc].map((c) => s / c),
+  );
+  return {
+    sd: round2(sd),
+    lo: clip(floor2(mid + Math.min(...corners) - 0.005)),
+    hi: clip(ceil2(mid + Math.max(...corners) + 0.005)),
+  };
+}
+
+function floor2(value: number): number {
+  return Math.floor(value * 100) / 100;
+}
+
+function ceil2(value: number): number {
+  return Math.ceil(value * 100) / 100;
 }
 
 /**

@@ -42,6 +42,10 @@ export type RuleId = keyof typeof ruleMessages;
 /** A refused query: which rule, and an optional detail that contains no data value. */
 export class QueryRejection extends Error {
   override name = "QueryRejection";
+  /** Where the rule applies: DuckDB's parse error position (characters)... */
+  charOffset?: number;
+  /** ...or the query_location (UTF-8 bytes) of the parse-tree node that broke the rule. */
+  byteOffset?: number;
   constructor(
     readonly rule: RuleId,
     readonly detail?: string,
@@ -53,3 +57,30 @@ export class QueryRejection extends Error {
 export function reject(rule: RuleId, detail?: string): never {
   throw new QueryRejection(rule, detail);
 }
+
+/** A place in the researcher's own query: 1-based line and column, 0-based character offset. */
+export interface QueryPosition {
+  line: number;
+  column: number;
+  offset: number;
+}
+
+/** The line and column of a rejection in `sql`, if the parser or the rule knew where. */
+export function rejectionPosition(error: QueryRejection, sql: string): QueryPosition | undefined {
+  let offset = error.charOffset;
+  if (offset === undefined && error.byteOffset !== undefined) {
+    const bytes = Buffer.from(sql, "utf8");
+    if (error.byteOffset > bytes.length) return undefined;
+    offset = bytes.subarray(0, error.byteOffset).toString("utf8").length;
+  }
+  if (offset === undefined || offset > sql.length) return undefined;
+  const before = sql.slice(0, offset).split("\n");
+  return {
+    line: before.length,
+    column: (before.at(-1)?.length ?? 0) + 1,
+    offset,
+  };
+}
+
+/** " (at line 2, column 8)": appended to a rejection's message; the position holds no data. */
+export const positionText = (p: QueryPosition) => ` (at line ${p.line}, column ${p.column})`;

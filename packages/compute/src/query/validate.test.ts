@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtureCatalogue, TestParser } from "../../test/parse";
 import { canonicalHash } from "./canonical";
-import { ruleMessages } from "./rules";
+import { QueryRejection, rejectionPosition, ruleMessages } from "./rules";
 
 const catalogue = fixtureCatalogue();
 let parser: TestParser;
@@ -171,5 +171,96 @@ describe("canonical form", () => {
       catalogue,
     );
     expect(plan.measures[0]).toMatchObject({ kind: "avg", lo: 0, hi: 50 });
+  });
+});
+
+describe("output names", () => {
+  const names = async (sql: string) =>
+    (await parser.plan(sql, catalogue)).outputs.map((output) => output.name);
+
+  it("keeps a bare column's name and gives unaliased functions readable defaults", async () => {
+    expect(await names("SELECT region, count(*) FROM person GROUP BY region")).toEqual([
+      "region",
+      "count",
+    ]);
+    expect(
+      await names(
+        "SELECT p.sex, count(DISTINCT person_id), sum(value_as_number), avg(least(greatest(m.value_as_number, 4), 15)) FROM person p JOIN measurement m USING (person_id) GROUP BY p.sex",
+      ),
+    ).toEqual(["sex", "persons", "sum_value_as_number", "avg_value_as_number"]);
+    expect(
+      await names(
+        "SELECT age_band(year_of_birth, 10), floor(year_of_birth / 5) * 5, count(*) FROM person GROUP BY 1, 2",
+      ),
+    ).toEqual(["age_band", "year_of_birth_bin", "count"]);
+    expect(
+      await names(
+        "SELECT year(condition_start_date), date_trunc('month', condition_start_date), left(condition_code, 3), count(*) FROM condition_occurrence GROUP BY 1, 2, 3",
+      ),
+    ).toEqual([
+      "year_condition_start_date",
+      "condition_start_date_month",
+      "condition_code_prefix",
+      "count",
+    ]);
+  });
+
+  it("keeps aliases as written and makes every name unique (_2 on a clash)", async () => {
+    expect(await names("SELECT sex AS s, count(*) AS n FROM person GROUP BY 1")).toEqual([
+      "s",
+      "n",
+    ]);
+    expect(await names("SELECT count(*), count(*), count(*) AS count FROM person")).toEqual([
+      "count_2",
+      "count_3",
+      "count",
+    ]);
+    expect(await names("SELECT sex, count(*) AS SEX FROM person GROUP BY sex")).toEqual([
+      "sex_2",
+      "SEX",
+    ]);
+  });
+
+  it("leaves names out of the canonical form: renaming an output keeps the hash", async () => {
+    expect(await hash("SELECT region, count(*) FROM person GROUP BY region")).toBe(
+      await hash("SELECT region AS r, count(*) AS n FROM person GROUP BY r"),
+    );
+  });
+});
+
+describe("where a refusal applies", () => {
+  const at = async (sql: string) => {
+    try {
+      await parser.plan(sql, catalogue);
+    } catch (error) {
+      if (!(error instanceof QueryRejection)) throw error;
+      return { rule: error.rule, position: rejectionPosition(error, sql), message: error.message };
+    }
+    throw new Error("accepted");
+  };
+
+  it("points at DuckDB's syntax error position, never repeating its message", async () => {
+    const refused = await at("SELECT sex, count(*)\nFRM person");
+    expect(refused.rule).toBe("syntax");
+    expect(refused.position).toEqual({ line: 2, column: 5, offset: 25 });
+    expect(refused.message).toBe(ruleMessages.syntax);
+  });
+
+  it("points at the SELECT item, GROUP BY expression or WHERE predicate that broke the rule", async () => {
+    expect(await at("SELECT sex, year_of_birth, count(*) FROM person GROUP BY sex")).toMatchObject({
+      rule: "aggregate-outputs",
+      position: { line: 1, column: 13 },
+    });
+    // Characters, not bytes: the literal before it is not ASCII.
+    const sql = "SELECT count(*) FROM person\nWHERE region = 'Zürich-ä' AND length(sex) = 1";
+    expect(await at(sql)).toMatchObject({
+      rule: "where-predicates",
+      position: { line: 2, column: 31 },
+    });
+    expect(sql.slice((await at(sql)).position?.offset)).toMatch(/^length\(sex\)/);
+  });
+
+  it("says nothing about where when the rule is about the whole query", async () => {
+    expect((await at("SELECT sex FROM person GROUP BY sex")).position).toBeUndefined();
   });
 });

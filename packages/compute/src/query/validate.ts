@@ -34,7 +34,7 @@ import {
   type OutputRef,
   type QueryPlan,
 } from "./plan";
-import { reject } from "./rules";
+import { QueryRejection, reject } from "./rules";
 
 /**
  * Turns DuckDB's own parse tree (json_serialize_sql) into a QueryPlan, on an allow-list: any
@@ -65,7 +65,11 @@ export function planFromParseTree(parseTree: Node, catalogue: DatasetCatalogue):
   if (parseTree.error) {
     const message = String(parseTree.error_message ?? "");
     if (/only select statements/i.test(message)) reject("single-select");
-    reject("syntax");
+    // The parser's own position (a character offset); its message is never passed on.
+    const position = Number(parseTree.position);
+    const rejection = new QueryRejection("syntax");
+    if (Number.isInteger(position) && position >= 0) rejection.charOffset = position;
+    throw rejection;
   }
   const statements: Node[] = Array.isArray(parseTree.statements) ? parseTree.statements : [];
   if (statements.length !== 1) reject("single-select", `${statements.length} statements`);
@@ -73,11 +77,43 @@ export function planFromParseTree(parseTree: Node, catalogue: DatasetCatalogue):
   if (node.type === "SET_OPERATION_NODE") reject("single-select", "set operation");
   if (node.type === "RECURSIVE_CTE_NODE" || node.type === "CTE_NODE") reject("no-subqueries");
   if (node.type !== "SELECT_NODE") reject("single-select");
-  return new PlanBuilder(catalogue).build(node);
+  const builder = new PlanBuilder(catalogue);
+  try {
+    return builder.build(node);
+  } catch (error) {
+    // Where in the query the rule applies (a byte offset of DuckDB's parse tree), if known.
+    if (error instanceof QueryRejection && error.byteOffset === undefined)
+      error.byteOffset = builder.at;
+    throw error;
+  }
 }
 
 class PlanBuilder {
   private scope: TableInScope[] = [];
+  /** Byte offset of the SELECT item, GROUP BY expression or WHERE predicate being checked. */
+  at: number | undefined;
+
+  /** The start of `node`: the smallest location in it (an operator's own is its symbol). */
+  private locate(node: Node | undefined) {
+    let start: number | undefined;
+    const visit = (value: unknown, depth: number) => {
+      if (depth > 8 || value === null || typeof value !== "object") return;
+      if (Array.isArray(value)) {
+        for (const item of value) visit(item, depth + 1);
+        return;
+      }
+      const location = (value as Node).query_location;
+      if (
+        Number.isSafeInteger(location) &&
+        location >= 0 &&
+        (start === undefined || location < start)
+      )
+        start = location;
+      for (const child of Object.values(value)) visit(child, depth + 1);
+    };
+    visit(node, 0);
+    this.at = start;
+  }
   private readonly catalogueTables: Map<string, CatalogueColumn[]>;
 
   constructor(private readonly catalogue: DatasetCatalogue) {
@@ -113,6 +149,7 @@ class PlanBuilder {
     }
     const groupDimensions = new Map<string, Dimension>();
     for (const expression of groupExpressions) {
+      this.locate(expression);
       const resolved = this.resolveGroupReference(expression, selectList, aliases);
       const dimension = this.dimension(resolved);
       groupDimensions.set(dimensionKey(dimension), dimension);
@@ -121,14 +158,19 @@ class PlanBuilder {
     const dimensions: Dimension[] = [];
     const measures: Measure[] = [];
     const outputRefs: Array<{ name: string; key: string; isMeasure: boolean }> = [];
-    for (const [index, item] of selectList.entries()) {
-      const name =
-        typeof item.alias === "string" && item.alias !== "" ? item.alias : `col${index + 1}`;
+    const names = new OutputNames(selectList);
+    for (const item of selectList) {
+      this.locate(item);
+      const alias = typeof item.alias === "string" && item.alias !== "" ? item.alias : undefined;
       const measure = this.measure(item);
       if (measure) {
         const key = measureKey(measure);
         if (!measures.some((m) => measureKey(m) === key)) measures.push(measure);
-        outputRefs.push({ name, key, isMeasure: true });
+        outputRefs.push({
+          name: names.take(alias ?? measureName(measure), alias !== undefined),
+          key,
+          isMeasure: true,
+        });
         continue;
       }
       if (item.class === "STAR" || item.class === "COLUMNS")
@@ -142,8 +184,13 @@ class PlanBuilder {
       if (!groupDimensions.has(key))
         reject("aggregate-outputs", "a selected column is not in GROUP BY");
       if (!dimensions.some((d) => dimensionKey(d) === key)) dimensions.push(dimension);
-      outputRefs.push({ name, key, isMeasure: false });
+      outputRefs.push({
+        name: names.take(alias ?? dimensionName(dimension), alias !== undefined),
+        key,
+        isMeasure: false,
+      });
     }
+    this.at = undefined;
     if (measures.length === 0) reject("aggregate-outputs", "no aggregate selected");
     for (const key of groupDimensions.keys()) {
       if (!dimensions.some((d) => dimensionKey(d) === key)) {
@@ -151,7 +198,9 @@ class PlanBuilder {
       }
     }
 
-    const where = this.canonicalWhere(this.whereClause(node.where_clause, this.scope));
+    const written = this.whereClause(node.where_clause, this.scope);
+    this.at = undefined;
+    const where = this.canonicalWhere(written);
     const filters = where.matchesNothing ? [] : where.filters;
     const memberships = where.matchesNothing ? [] : where.memberships;
     for (const [i, d] of dimensions.entries()) dimensions[i] = this.withDomain(d, filters);
@@ -604,6 +653,7 @@ class PlanBuilder {
         for (const child of node.children ?? []) visit(child);
         return;
       }
+      this.locate(node);
       const membership = this.membership(node, scope);
       if (membership) {
         memberships.push(membership);
@@ -963,4 +1013,67 @@ export function parseIsoDate(text: string): number | undefined {
 
 export function formatIsoDate(days: number): string {
   return new Date(days * 86_400_000).toISOString().slice(0, 10);
+}
+
+// ------------------------------------------------------------------ output names
+
+/**
+ * Names of the outputs (presentation only, never in the canonical form): the alias when there
+ * is one; a bare column (or table.column) keeps its column name; an unaliased function gets a
+ * readable default (count, sum_value_as_number, age_band, ...). Names are unique, compared
+ * without case: a later clash gets _2, _3, ... (aliases are taken first, so a default never
+ * takes an alias's name).
+ */
+class OutputNames {
+  private readonly used = new Set<string>();
+  private readonly aliases = new Set<string>();
+
+  constructor(selectList: Node[]) {
+    for (const item of selectList) {
+      if (typeof item.alias === "string" && item.alias !== "")
+        this.aliases.add(item.alias.toLowerCase());
+    }
+  }
+
+  take(base: string, fromAlias: boolean): string {
+    let name = base;
+    for (
+      let n = 2;
+      this.used.has(name.toLowerCase()) || (!fromAlias && this.aliases.has(name.toLowerCase()));
+      n++
+    ) {
+      name = `${base}_${n}`;
+    }
+    this.used.add(name.toLowerCase());
+    return name;
+  }
+}
+
+function measureName(m: Measure): string {
+  switch (m.kind) {
+    case "count_rows":
+      return "count";
+    case "count_persons":
+      return "persons";
+    default:
+      return `${m.kind}_${m.column.column}`;
+  }
+}
+
+function dimensionName(d: Dimension): string {
+  const column = d.column.column;
+  switch (d.kind) {
+    case "column":
+      return column;
+    case "bin":
+      return `${column}_bin`;
+    case "age_band":
+      return "age_band";
+    case "date_part":
+      return `${d.part}_${column}`;
+    case "date_trunc":
+      return `${column}_${d.unit}`;
+    case "prefix":
+      return `${column}_prefix`;
+  }
 }

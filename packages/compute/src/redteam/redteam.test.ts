@@ -190,6 +190,7 @@ describe("threshold edge", () => {
         "referenceId",
         "releaseThreshold",
         "rows",
+        "uncertainty",
       ]);
     }
     // P(10 + Laplace(4) >= 11) = 0.39: a release proves nothing about the true count.

@@ -2,13 +2,18 @@
 import type { CohortDefinitionInput } from "@opencohort/validators";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useRef, useState } from "react";
 import { useTRPC, useTRPCClient } from "~/trpc/react";
 import { CohortBuilder } from "./cohort-builder";
 import { Refusal } from "./dataset-view";
 import { dateTime, epsilon } from "./format";
 import styles from "./research.module.css";
+import { refusalPosition } from "./result-format";
 import { labelDimensions, ResultView } from "./result-view";
+import type { SqlEditorApi } from "./sql-editor";
+
+/** CodeMirror is loaded by this page only, after it renders (its own chunk). */
+const SqlEditor = lazy(() => import("./sql-editor"));
 
 /** Parameters store epsilon either as a number or as 18-decimal fixed point. */
 function fixedEpsilon(value: string): string {
@@ -57,6 +62,7 @@ export function QueryWorkspace({ datasetId }: { datasetId: string }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [startedAt, setStartedAt] = useState(0);
   const editor = useRef<HTMLTextAreaElement>(null);
+  const editorApi = useRef<SqlEditorApi | null>(null);
 
   const submit = useMutation({
     mutationFn: (input: { sql: string } | { cohort: CohortDefinitionInput }) => {
@@ -76,6 +82,14 @@ export function QueryWorkspace({ datasetId }: { datasetId: string }) {
     ...trpc.query.result.queryOptions({ id: selected ?? "none" }),
     enabled: selected !== null,
   });
+
+  const tables = useMemo(() => dataset.data?.dataCard?.tables ?? [], [dataset.data]);
+  const refused = current.data;
+  const refusalMessage =
+    refused?.status === "REJECTED" && refused.kind === "SQL" && refused.sql === sql
+      ? refused.error?.message
+      : null;
+  const errorAt = useMemo(() => refusalPosition(refusalMessage), [refusalMessage]);
 
   if (session.isPending || dataset.isPending) return <p className="muted">Loading…</p>;
   if (dataset.error) return <Refusal error={dataset.error} />;
@@ -125,6 +139,7 @@ export function QueryWorkspace({ datasetId }: { datasetId: string }) {
   }
 
   const insert = (text: string) => {
+    if (editorApi.current) return editorApi.current.insert(text);
     const area = editor.current;
     if (!area) return setSql((value) => `${value}${text}`);
     const start = area.selectionStart;
@@ -204,22 +219,38 @@ export function QueryWorkspace({ datasetId }: { datasetId: string }) {
                 submit.mutate({ sql });
               }}
             >
-              <textarea
-                ref={editor}
-                className={styles.editor}
-                value={sql}
-                onChange={(event) => setSql(event.target.value)}
-                aria-label="SQL"
-                data-testid="sql-editor"
-                spellCheck={false}
-                rows={7}
-              />
+              <Suspense
+                fallback={
+                  <textarea
+                    ref={editor}
+                    className={styles.editor}
+                    value={sql}
+                    onChange={(event) => setSql(event.target.value)}
+                    aria-label="SQL"
+                    data-testid="sql-editor"
+                    spellCheck={false}
+                    rows={7}
+                  />
+                }
+              >
+                <SqlEditor
+                  value={sql}
+                  onChange={setSql}
+                  onRun={() => submit.mutate({ sql })}
+                  tables={tables}
+                  errorAt={errorAt}
+                  onReady={(api) => {
+                    editorApi.current = api;
+                  }}
+                />
+              </Suspense>
               <div className={styles.row}>
                 <button type="submit" disabled={submit.isPending} data-testid="run-query">
                   {submit.isPending ? "Running…" : "Run query"}
                 </button>
                 <span className="muted small">
                   One SELECT of aggregates (count, sum, avg) grouped by columns; joins on person_id.
+                  Ctrl+Space completes names, Ctrl+Enter runs.
                 </span>
               </div>
             </form>

@@ -1,9 +1,15 @@
 "use client";
-import type { ResearcherResult } from "@opencohort/validators";
 import styles from "./research.module.css";
-
-type Result = Pick<ResearcherResult, "columns" | "rows"> &
-  Partial<Pick<ResearcherResult, "releaseThreshold" | "delta">>;
+import {
+  cell,
+  chartBars,
+  isUnreliable,
+  plusMinus,
+  type Result,
+  resultCsv,
+  uncertaintyOf,
+  uncertaintyTitle,
+} from "./result-format";
 
 /** "k = 11", or the raised threshold of groups that come from the data, with its delta. */
 function thresholdLabel(result: Result, minCellSize: number | undefined): string {
@@ -14,19 +20,7 @@ function thresholdLabel(result: Result, minCellSize: number | undefined): string
   return `${threshold} (raised above ${k}: these groups come from the data, not from declared values${delta})`;
 }
 
-const cell = (value: string | number | null) =>
-  value === null ? "—" : typeof value === "number" ? String(Number(value.toFixed(4))) : value;
-
-/** CSV of the released aggregate rows (never more than the table shows). */
-export function resultCsv(result: Result): string {
-  const quote = (value: string | number | null) => {
-    const text = value === null ? "" : String(value);
-    return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-  };
-  const lines = [result.columns.map((column) => quote(column.name)).join(",")];
-  for (const row of result.rows) lines.push(row.map(quote).join(","));
-  return `${lines.join("\n")}\n`;
-}
+export { resultCsv } from "./result-format";
 
 function downloadCsv(result: Result, name: string) {
   const blob = new Blob([resultCsv(result)], { type: "text/csv;charset=utf-8" });
@@ -40,53 +34,68 @@ function downloadCsv(result: Result, name: string) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-/** A horizontal SVG bar chart of the first measure by the dimensions. */
+/**
+ * A horizontal SVG bar chart of the first measure by the dimensions, each bar with its 95%
+ * interval as an error bar (hatched when the number is unreliable).
+ */
 function BarChart({ result }: { result: Result }) {
-  const measure = result.columns.findIndex((column) => column.kind !== "dimension");
-  if (measure === -1 || result.rows.length === 0) return null;
-  const dimensions = result.columns
-    .map((column, index) => ({ column, index }))
-    .filter(({ column }) => column.kind === "dimension");
-  const bars = result.rows.slice(0, 40).map((row) => ({
-    label:
-      dimensions.length === 0
-        ? "all"
-        : dimensions.map(({ index }) => cell(row[index] ?? null)).join(" · "),
-    value: typeof row[measure] === "number" ? (row[measure] as number) : 0,
-  }));
-  const max = Math.max(1, ...bars.map((bar) => bar.value));
+  const { measure, bars } = chartBars(result);
+  if (measure === -1 || bars.length === 0) return null;
+  const max = Math.max(1, ...bars.map((bar) => Math.max(bar.value, bar.hi ?? 0)));
   const barHeight = 22;
   const labelWidth = 150;
   const width = 640;
-  const chartWidth = width - labelWidth - 70;
+  const chartWidth = width - labelWidth - 90;
   const height = bars.length * (barHeight + 6) + 8;
+  const x = (value: number) => labelWidth + Math.max(0, (value / max) * chartWidth);
+  const name = result.columns[measure]?.name;
   return (
     <figure className={styles.chart}>
       <svg
         viewBox={`0 0 ${width} ${height}`}
         width="100%"
         role="img"
-        aria-label={`Bar chart of ${result.columns[measure]?.name}`}
+        aria-label={`Bar chart of ${name} with 95% intervals`}
         data-testid="result-chart"
       >
         {bars.map((bar, i) => {
           const y = 4 + i * (barHeight + 6);
-          const w = Math.max(1, (bar.value / max) * chartWidth);
+          const w = Math.max(1, x(bar.value) - labelWidth);
+          const mid = y + barHeight / 2;
+          const end = Math.max(x(bar.value), bar.hi !== undefined ? x(bar.hi) : 0);
           return (
             <g key={`${bar.label}-${i}`}>
               <text x={labelWidth - 8} y={y + barHeight * 0.7} textAnchor="end" fontSize="12">
                 {bar.label.length > 22 ? `${bar.label.slice(0, 21)}…` : bar.label}
               </text>
-              <rect x={labelWidth} y={y} width={w} height={barHeight} rx="3" fill="#0f766e" />
-              <text x={labelWidth + w + 6} y={y + barHeight * 0.7} fontSize="12">
+              <rect
+                x={labelWidth}
+                y={y}
+                width={w}
+                height={barHeight}
+                rx="3"
+                fill={bar.unreliable ? "#94a3b8" : "#0f766e"}
+              />
+              {bar.lo !== undefined && bar.hi !== undefined && (
+                <g stroke="#1e293b" strokeWidth="1.5" data-testid="error-bar">
+                  <title>
+                    95% interval {cell(bar.lo)} to {cell(bar.hi)}
+                  </title>
+                  <line x1={x(bar.lo)} x2={x(bar.hi)} y1={mid} y2={mid} />
+                  <line x1={x(bar.lo)} x2={x(bar.lo)} y1={mid - 6} y2={mid + 6} />
+                  <line x1={x(bar.hi)} x2={x(bar.hi)} y1={mid - 6} y2={mid + 6} />
+                </g>
+              )}
+              <text x={end + 6} y={y + barHeight * 0.7} fontSize="12">
                 {cell(bar.value)}
+                {bar.unreliable ? " ⚠" : ""}
               </text>
             </g>
           );
         })}
       </svg>
       <figcaption className="muted small">
-        {result.columns[measure]?.name} (noisy, rounded)
+        {name} (noisy, rounded; whiskers: 95% intervals)
         {result.rows.length > 40 ? ` · first 40 of ${result.rows.length} groups` : ""}
       </figcaption>
     </figure>
@@ -94,8 +103,8 @@ function BarChart({ result }: { result: Result }) {
 }
 
 /**
- * Names generated columns (col1, col2…): the cohort builder's dimensions after its groupBy,
- * unnamed measures after their kind (count, sum…).
+ * Names generated columns of results stored before outputs had names (col1, col2…): the
+ * cohort builder's dimensions after its groupBy, unnamed measures after their kind.
  */
 export function labelDimensions(result: Result, groupBy?: readonly string[]): Result {
   let next = 0;
@@ -148,11 +157,39 @@ export function ResultView({
           <tbody>
             {result.rows.map((row, i) => (
               <tr key={i}>
-                {row.map((value, j) => (
-                  <td key={j} className={result.columns[j]?.kind === "dimension" ? "" : styles.num}>
-                    {cell(value)}
-                  </td>
-                ))}
+                {row.map((value, j) => {
+                  if (result.columns[j]?.kind === "dimension")
+                    return <td key={j}>{cell(value)}</td>;
+                  const u = uncertaintyOf(result, i, j);
+                  const unreliable = isUnreliable(value, u);
+                  return (
+                    <td
+                      key={j}
+                      className={`${styles.num} ${unreliable ? styles.unreliable : ""}`}
+                      title={uncertaintyTitle(value, u) ?? undefined}
+                      data-testid={unreliable ? "unreliable-cell" : undefined}
+                    >
+                      {cell(value)}
+                      {u && typeof value === "number" && (
+                        <span className={styles.pm} data-testid="plus-minus">
+                          {" "}
+                          {plusMinus(value, u)}
+                        </span>
+                      )}
+                      {unreliable && (
+                        <span
+                          className={styles.warn}
+                          role="img"
+                          aria-label="unreliable"
+                          data-testid="unreliable"
+                        >
+                          {" "}
+                          ⚠
+                        </span>
+                      )}
+                    </td>
+                  );
+                })}
               </tr>
             ))}
             <tr className={styles.suppressed} data-testid="suppressed-rows">
@@ -170,6 +207,14 @@ export function ResultView({
           A released 0 is a noisy, rounded value, not an empty group: every released group has at
           least {minCellSize ? `k = ${minCellSize}` : "k"} persons by its noisy count, but the noise
           that protects them can be as large as a small count. Read small values as “few”.
+        </p>
+      )}
+      {result.uncertainty && (
+        <p className="muted small" data-testid="uncertainty-note">
+          ± is the half-width of a 95% interval for the number before noise, computed from the
+          public noise scale and the rounding base only (it costs no budget). ⚠ marks a number whose
+          interval is wider than the number itself: noise of its own size. Hover a number for its
+          interval and noise standard deviation; the CSV has them as _sd, _lo, _hi.
         </p>
       )}
       {chart && <BarChart result={result} />}
