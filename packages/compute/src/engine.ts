@@ -324,6 +324,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       const compiled = compileGuarded(plan, dataset, {
         consentTable: `consent_${consentKey}`,
         runTable,
+        consentedCount: ids.length,
         contributionCap: params.contributionCap,
         rowsArePersons: bounds.rowsArePersons,
         ...(bounds.level === "event"

@@ -41,6 +41,7 @@ async function runTable(groupsPerPerson?: { max: number; salt: string }) {
   const compiled = compileGuarded(await parser.plan(SQL, catalogue), catalogue, {
     consentTable: "consent_t",
     runTable: "run_1",
+    consentedCount: 1000,
     contributionCap: 10,
     ...(groupsPerPerson ? { groupsPerPerson } : {}),
   });

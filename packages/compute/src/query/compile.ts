@@ -172,8 +172,17 @@ function fromSql(plan: QueryPlan): { from: string; aliases: Aliases; base: strin
   return { from, aliases, base: "t0" };
 }
 
-function whereSql(plan: QueryPlan, aliases: Aliases, params: Params, consentTable: string): string {
-  const clauses = [`t0.person_id IN (SELECT person_id FROM ${consentTable})`];
+/**
+ * The WHERE clause: the query's filters and memberships, and the consented set unless the
+ * caller joins it (`consentTable` null).
+ */
+function whereSql(
+  plan: QueryPlan,
+  aliases: Aliases,
+  params: Params,
+  consentTable: string | null,
+): string {
+  const clauses = consentTable ? [`t0.person_id IN (SELECT person_id FROM ${consentTable})`] : [];
   // Nothing can match (given the declared domains): one form, whatever was written.
   if (plan.matchesNothing) return [...clauses, "FALSE"].join(" AND ");
   clauses.push(...filtersSql(plan.filters, aliases, params));
@@ -184,12 +193,15 @@ function whereSql(plan: QueryPlan, aliases: Aliases, params: Params, consentTabl
       `t0.person_id ${m.negated ? "NOT IN" : "IN"} (SELECT m.person_id FROM ${tableSource(m.table)} m WHERE ${innerWhere.join(" AND ")})`,
     );
   }
-  return clauses.join(" AND ");
+  return clauses.length === 0 ? "TRUE" : clauses.join(" AND ");
 }
 
 export interface GuardedSql {
-  /** Materialises one row per (group, person): what each person contributes to each group. */
-  perPerson: { sql: string; params: Array<string | number> };
+  /**
+   * Materialises one row per (group, person): what each person contributes to each group.
+   * Null when the rows are persons already: the groups are then aggregated in one pass.
+   */
+  perPerson: { sql: string; params: Array<string | number> } | null;
   /**
    * Event-level queries: deletes the per-person rows beyond the groups a person may reach, so
    * the groups, the threshold and the inclusions all see the bounded contributions.
@@ -203,7 +215,10 @@ export interface GuardedSql {
    * be from the query's structure before running it.
    */
   groupRows: { sql: string; params: Array<string | number> };
-  /** Consent-table positions of the persons behind the released groups, by group hash. */
+  /**
+   * The persons behind the released groups, by group hash: one BIT value over the consented
+   * array's positions (the sandbox's "index-bitmap" read).
+   */
   inclusions: (releasedGroupHashes: string[] | "all") => { sql: string; params: unknown[] };
   /** One statement each: the worker runs exactly the statements it is given. */
   dropRunTables: string[];
@@ -217,6 +232,8 @@ export function compileGuarded(
   options: {
     consentTable: string;
     runTable: string;
+    /** Positions in the consent table run from 0 to this minus one. */
+    consentedCount: number;
     contributionCap: number;
     /** The query reads only a person table verified to hold one row per person. */
     rowsArePersons?: boolean;
@@ -235,29 +252,44 @@ export function compileGuarded(
   );
   const dimNames = plan.dimensions.map((_, i) => `d${i}`);
   const inputs = valueInputs(plan);
-  const inputColumns = inputs.flatMap((input, j) => {
+  // Per value input j: the clamped value (s) and whether there is one (c).
+  const valueExprs = inputs.map((input) => {
     const expr = columnSql(input.column, aliases);
     const lo = params.add(input.lo, "DOUBLE");
     const hi = params.add(input.hi, "DOUBLE");
     // DuckDB's least/greatest skip NULL arguments: greatest(NULL, lo) is lo, so without the
     // CASE a NULL would count as lo in the sum while count(x) skips it, and a person with many
     // NULL rows would move a sum by lo per row, past the per-person cap.
-    const clamped = `CASE WHEN ${expr} IS NULL THEN NULL ELSE least(greatest(CAST(${expr} AS DOUBLE), ${lo}), ${hi}) END`;
-    return options.rowsArePersons
-      ? [`${clamped} AS s${j}`, `CASE WHEN ${expr} IS NULL THEN 0 ELSE 1 END AS c${j}`]
-      : [`sum(${clamped}) AS s${j}`, `count(${expr}) AS c${j}`];
+    return {
+      s: `CASE WHEN ${expr} IS NULL THEN NULL ELSE least(greatest(CAST(${expr} AS DOUBLE), ${lo}), ${hi}) END`,
+      c: `CASE WHEN ${expr} IS NULL THEN 0 ELSE 1 END`,
+    };
   });
-  const whereClause = whereSql(plan, aliases, params, options.consentTable);
+  const inputColumns = valueExprs.flatMap(({ s, c }, j) => [
+    `sum(${s}) AS s${j}`,
+    `sum(${c}) AS c${j}`,
+  ]);
+  if (!Number.isSafeInteger(options.consentedCount) || options.consentedCount < 0) {
+    throw new Error("consentedCount must be a non-negative integer");
+  }
+  // The persons behind some rows as one BIT over the consented positions (NULL for none).
+  const membersOf = (position: string) =>
+    options.consentedCount > 0
+      ? `bitstring_agg(${position}, 0, ${options.consentedCount - 1})`
+      : "NULL::BIT";
+  const whereClause = whereSql(plan, aliases, params, null);
+  // The consent table is joined (one row per person) rather than tested with IN, so each
+  // per-person row carries the person's position in the consented array: the inclusions are
+  // then read from this table alone, without a second pass over the consented set.
   // One row per person already: the per-person aggregation would only copy the rows.
+  const source = `FROM ${from} JOIN ${options.consentTable} consented ON consented.person_id = t0.person_id`;
   const perPersonSql = [
     `CREATE OR REPLACE TEMP TABLE ${options.runTable} AS`,
-    `SELECT ${[...dims, "t0.person_id AS pid", options.rowsArePersons ? "1 AS r" : "count(*) AS r", ...inputColumns].join(", ")}`,
-    `FROM ${from}`,
+    `SELECT ${[...dims, "t0.person_id AS pid", "consented.idx AS pidx", "count(*) AS r", ...inputColumns].join(", ")}`,
+    source,
     `WHERE ${whereClause}`,
-    options.rowsArePersons ? "" : "GROUP BY ALL",
-  ]
-    .filter((line) => line !== "")
-    .join("\n");
+    "GROUP BY ALL",
+  ].join("\n");
   let boundGroupsPerPerson: GuardedSql["boundGroupsPerPerson"] = null;
   if (options.groupsPerPerson) {
     const bound = new Params();
@@ -291,6 +323,25 @@ export function compileGuarded(
     ]),
   ];
   const groupsTable = `${options.runTable}_groups`;
+  // Rows that are persons need no per-person table: one pass aggregates each group and keeps
+  // the bitmap of its members for the inclusions (no cap applies: one row per person).
+  const onePassSql = [
+    `CREATE OR REPLACE TEMP TABLE ${groupsTable} AS`,
+    `SELECT *, ${groupHash} AS gk FROM (`,
+    `SELECT ${[
+      ...dims,
+      "count(*) AS persons",
+      "count(*) AS n_rows",
+      ...valueExprs.flatMap(({ s, c }, j) => [`sum(${s}) AS s${j}`, `sum(${c}) AS c${j}`]),
+      `${membersOf("consented.idx")} AS members`,
+    ].join(", ")}`,
+    source,
+    `WHERE ${whereClause}`,
+    dimNames.length > 0 ? `GROUP BY ${dimNames.map((_, i) => i + 1).join(", ")}` : "",
+    ")",
+  ]
+    .filter((line) => line !== "")
+    .join("\n");
   const groupsSql = [
     `CREATE OR REPLACE TEMP TABLE ${groupsTable} AS`,
     `SELECT ${[...dimNames, ...aggregates, `${groupHash} AS gk`].join(", ")}`,
@@ -300,27 +351,35 @@ export function compileGuarded(
     .filter((line) => line !== "")
     .join("\n");
   const groupRowsSql = [
-    `SELECT * FROM ${groupsTable}`,
+    `SELECT * ${options.rowsArePersons ? "EXCLUDE (members) " : ""}FROM ${groupsTable}`,
     dimNames.length > 0 ? `ORDER BY ${dimNames.map((d) => `${d} NULLS FIRST`).join(", ")}` : "",
   ]
     .filter((line) => line !== "")
     .join("\n");
 
   return {
-    perPerson: { sql: perPersonSql, params: params.values },
+    perPerson: options.rowsArePersons ? null : { sql: perPersonSql, params: params.values },
     boundGroupsPerPerson,
-    groups: { sql: groupsSql, params: [options.contributionCap] },
+    groups: options.rowsArePersons
+      ? { sql: onePassSql, params: params.values }
+      : { sql: groupsSql, params: [options.contributionCap] },
     groupRows: { sql: groupRowsSql, params: [] },
     inclusions: (released) => {
-      // A semi-join from the consent table de-duplicates persons for free.
-      const select = `SELECT c.idx FROM ${options.consentTable} c WHERE c.person_id IN`;
-      if (released === "all" || dimNames.length === 0) {
-        return { sql: `${select} (SELECT pid FROM ${options.runTable})`, params: [] };
+      const all = released === "all" || dimNames.length === 0;
+      if (options.rowsArePersons) {
+        const select = `SELECT bit_or(members) FROM ${groupsTable}`;
+        return all
+          ? { sql: select, params: [] }
+          : { sql: `${select} WHERE list_contains($1::VARCHAR[], gk)`, params: [released] };
       }
-      return {
-        sql: `${select} (SELECT pid FROM ${options.runTable} WHERE list_contains($1::VARCHAR[], ${groupHash}))`,
-        params: [released],
-      };
+      // A person in several released groups repeats a position; the bitmap sets it once.
+      const select = `SELECT ${membersOf("pidx")} FROM ${options.runTable}`;
+      return all
+        ? { sql: select, params: [] }
+        : {
+            sql: `${select} WHERE list_contains($1::VARCHAR[], ${groupHash})`,
+            params: [released],
+          };
     },
     dropRunTables: [
       `DROP TABLE IF EXISTS ${options.runTable}`,

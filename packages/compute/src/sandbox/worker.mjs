@@ -120,8 +120,11 @@ async function loadConsent(message) {
   const table = `consent_${message.consentKey}`;
   if (db.consentTables.includes(table)) return { loaded: false };
   // idx is the position in the host's array: inclusions come back as a bitmap over it.
-  await db.connection.run(`CREATE OR REPLACE TEMP TABLE ${table} (person_id BIGINT, idx INTEGER)`);
-  const appender = await db.connection.createAppender(table, "main", "temp");
+  const staging = `${table}_load`;
+  await db.connection.run(
+    `CREATE OR REPLACE TEMP TABLE ${staging} (person_id BIGINT, idx INTEGER)`,
+  );
+  const appender = await db.connection.createAppender(staging, "main", "temp");
   /** @type {BigInt64Array} */
   const ids = message.ids;
   // Whole vectors at a time: a million ids go in well under a second.
@@ -135,6 +138,12 @@ async function loadConsent(message) {
     appender.appendDataChunk(chunk);
   }
   appender.closeSync();
+  // One row per person (the first position of a repeated id): queries join this table on
+  // person_id, which must not multiply a person's rows.
+  await db.connection.run(
+    `CREATE OR REPLACE TEMP TABLE ${table} AS SELECT person_id, min(idx) AS idx FROM ${staging} GROUP BY person_id`,
+  );
+  await db.connection.run(`DROP TABLE ${staging}`);
   // Order-independent digest of the set: it keys the sticky noise, so the same set gives
   // the same answer and a changed set does not give the same noise over a different count.
   const reader = await db.connection.runAndReadAll(
@@ -193,24 +202,28 @@ function bindable(params) {
 }
 
 /**
- * Reads one INTEGER column of positions into a bitmap of `bitmapSize` bits: a few hundred KB
- * instead of millions of ids crossing the process boundary.
+ * Reads a BIT value (the query's one result, e.g. bitstring_agg of positions) into a bitmap of
+ * `bitmapSize` bits, LSB first: a few hundred KB instead of millions of ids crossing the
+ * process boundary, built by DuckDB itself (about ten times faster than reading positions).
  * @param {import("@duckdb/node-api").DuckDBConnection} connection
  * @param {{ sql: string, params?: any, bitmapSize: number }} step
  */
 async function readIndexBitmap(connection, step) {
-  const bitmap = new Uint8Array(Math.ceil(step.bitmapSize / 8));
-  const result = await connection.run(step.sql, step.params);
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    const vector = /** @type {any} */ (chunk.getColumnVector(0));
-    const count = chunk.rowCount;
-    const items = vector.items instanceof Int32Array ? vector.items : undefined;
-    for (let i = 0; i < count; i++) {
-      const position = items ? /** @type {number} */ (items[i]) : Number(vector.getItem(i));
-      bitmap[position >>> 3] =
-        /** @type {number} */ (bitmap[position >>> 3]) | (1 << (position & 7));
+  const size = step.bitmapSize;
+  if (!Number.isSafeInteger(size) || size < 0) throw new Error("bad bitmap size");
+  const bitmap = new Uint8Array(Math.ceil(size / 8));
+  const reader = await connection.runAndReadAll(step.sql, step.params);
+  const bits = /** @type {any} */ (reader.getColumns()[0]?.[0]);
+  if (bits === null || bits === undefined) return bitmap;
+  // DuckDB's BIT: byte 0 counts the padding bits that open byte 1; then bits MSB first.
+  /** @type {Uint8Array} */
+  const data = bits.data;
+  if (data.length !== 1 + Math.ceil(size / 8)) throw new Error("bitmap of another size");
+  const padding = /** @type {number} */ (data[0]);
+  for (let i = 0; i < size; i++) {
+    const bit = padding + i;
+    if (/** @type {number} */ ((data[1 + (bit >>> 3)]) >>> (7 - (bit & 7))) & 1) {
+      bitmap[i >>> 3] = /** @type {number} */ (bitmap[i >>> 3]) | (1 << (i & 7));
     }
   }
   return bitmap;
