@@ -84,11 +84,13 @@ export interface ApiRequestHandlerOptions {
  * Who a request acts as: an `Authorization: Bearer oc_…` personal API token (scripts and
  * notebooks) or else the session cookie. A bearer token that does not resolve (unknown,
  * revoked, expired) is answered 401 here, never downgraded to an anonymous call: a script
- * must learn its token stopped working.
+ * must learn its token stopped working. `cookie: false` (the REST API) ignores the cookie:
+ * scripts use tokens, and a cross-site form post then has no session to ride on.
  */
 export async function authenticate(
   services: ApiServices,
   request: Request,
+  options: { cookie?: boolean } = {},
 ): Promise<{ ok: true; session: SessionInfo | null } | { ok: false; response: Response }> {
   const bearer = bearerTokenOf(request.headers.get("authorization"));
   if (bearer !== undefined) {
@@ -96,6 +98,7 @@ export async function authenticate(
     if (resolved.ok) return { ok: true, session: resolved.session };
     return { ok: false, response: unauthorizedResponse(resolved.message) };
   }
+  if (options.cookie === false) return { ok: true, session: null };
   const token = readCookie(request.headers.get("cookie"), SESSION_COOKIE);
   return { ok: true, session: await resolveSession(services.db, token) };
 }

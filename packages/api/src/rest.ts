@@ -306,7 +306,8 @@ export function createRestHandler(
       return json(methodNotAllowed, 405);
     }
 
-    const auth = await authenticate(services, request);
+    // Tokens only: the browser's session cookie does not reach the REST API (no CSRF surface).
+    const auth = await authenticate(services, request, { cookie: false });
     if (!auth.ok) return auth.response;
     const caller = createCaller(
       createContextInner({

@@ -142,6 +142,11 @@ describe.each(testDatabases())(
           });
 
           // Used over HTTP: acts as the owner and stamps lastUsedAt.
+          // The REST API ignores the session cookie: only tokens authenticate there.
+          const cookieOnly = await fetch(`${origin}/api/v1/me`, {
+            headers: { cookie: `oc_session=${researcher.token}` },
+          });
+          expect(await cookieOnly.json()).toBeNull();
           const me = await getJson("/api/v1/me", created.secret);
           expect(me).toMatchObject({ status: 200, body: { address: researcher.address } });
           const [used] = await system.db.apiToken.findMany({
