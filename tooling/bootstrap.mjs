@@ -43,6 +43,8 @@ if (process.argv.includes("--test-services")) {
   const missing = [
     ["chromium", existsSync("/usr/bin/chromium")],
     ["postgresql", hasPostgresBinaries()],
+    // The Python client's test (packages/api, token.test.ts) runs Debian's python3.
+    ["python3", commandExists("python3")],
   ]
     .filter(([, present]) => !present)
     .map(([name]) => name);

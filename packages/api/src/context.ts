@@ -7,6 +7,7 @@ import type { DeploymentManifest } from "@opencohort/chain";
 import type { Indexer } from "@opencohort/chain/indexer/indexer";
 import type { ComputeEngine } from "@opencohort/compute";
 import type { Db } from "@opencohort/db";
+import type { TokenScopes } from "@opencohort/validators";
 import type { Address, PublicClient } from "viem";
 import type { RateLimitConfig } from "./services/rate-limit";
 
@@ -53,6 +54,11 @@ export interface SessionInfo {
   id: string;
   /** Lower-case address. */
   address: Address;
+  /**
+   * Set when the request authenticated with a personal API token (http.ts): the session acts
+   * as the token's owner, narrowed to these scopes (services/token-scope.ts, trpc.ts).
+   */
+  token?: { id: string; scopes: TokenScopes };
 }
 
 /** How procedures set and clear the session cookie without knowing HTTP. */

@@ -5,9 +5,10 @@
  */
 import { isIP } from "node:net";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
-import { type ApiServices, type CookieJar, createContextInner } from "./context";
+import { type ApiServices, type CookieJar, createContextInner, type SessionInfo } from "./context";
 import { appRouter } from "./root";
 import { resolveSession } from "./router/auth";
+import { bearerTokenOf, resolveApiToken } from "./services/api-token";
 import { RateLimitError } from "./trpc";
 
 export const SESSION_COOKIE = "oc_session";
@@ -79,21 +80,56 @@ export interface ApiRequestHandlerOptions {
   onError?: (error: { path: string | undefined; error: Error }) => void;
 }
 
+/**
+ * Who a request acts as: an `Authorization: Bearer oc_…` personal API token (scripts and
+ * notebooks) or else the session cookie. A bearer token that does not resolve (unknown,
+ * revoked, expired) is answered 401 here, never downgraded to an anonymous call: a script
+ * must learn its token stopped working. `cookie: false` (the REST API) ignores the cookie:
+ * scripts use tokens, and a cross-site form post then has no session to ride on.
+ */
+export async function authenticate(
+  services: ApiServices,
+  request: Request,
+  options: { cookie?: boolean } = {},
+): Promise<{ ok: true; session: SessionInfo | null } | { ok: false; response: Response }> {
+  const bearer = bearerTokenOf(request.headers.get("authorization"));
+  if (bearer !== undefined) {
+    const resolved = await resolveApiToken(services.db, bearer);
+    if (resolved.ok) return { ok: true, session: resolved.session };
+    return { ok: false, response: unauthorizedResponse(resolved.message) };
+  }
+  if (options.cookie === false) return { ok: true, session: null };
+  const token = readCookie(request.headers.get("cookie"), SESSION_COOKIE);
+  return { ok: true, session: await resolveSession(services.db, token) };
+}
+
+/** 401 with the reason, in the shape of the REST API's errors (rule "token-invalid"). */
+export function unauthorizedResponse(message: string): Response {
+  return Response.json(
+    { error: { code: "UNAUTHORIZED", rule: "token-invalid", message } },
+    {
+      status: 401,
+      headers: { "www-authenticate": 'Bearer error="invalid_token"', "cache-control": "no-store" },
+    },
+  );
+}
+
 /** A `(Request) => Promise<Response>` serving the whole API. */
 export function createApiRequestHandler(
   services: ApiServices,
   options: ApiRequestHandlerOptions = {},
 ): (request: Request) => Promise<Response> {
   const endpoint = options.endpoint ?? "/trpc";
-  return (request) =>
-    fetchRequestHandler({
+  return async (request) => {
+    const auth = await authenticate(services, request);
+    if (!auth.ok) return auth.response;
+    return fetchRequestHandler({
       endpoint,
       req: request,
       router: appRouter,
       async createContext({ req, resHeaders }) {
         const secure = isSecure(new URL(req.url));
-        const token = readCookie(req.headers.get("cookie"), SESSION_COOKIE);
-        const session = await resolveSession(services.db, token);
+        const session = auth.session;
         const cookies: CookieJar = {
           setSession(value, expiresAt) {
             resHeaders.append("set-cookie", sessionCookie(value, expiresAt, secure));
@@ -118,4 +154,5 @@ export function createApiRequestHandler(
         ? { onError: ({ path, error }) => options.onError?.({ path, error }) }
         : {}),
     });
+  };
 }

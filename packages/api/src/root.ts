@@ -6,6 +6,7 @@ import { governanceRouter } from "./router/governance";
 import { queryRouter } from "./router/query";
 import { rewardRouter } from "./router/reward";
 import { stewardRouter } from "./router/steward";
+import { tokenRouter } from "./router/token";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 /** The whole API: one router per domain. */
@@ -18,6 +19,7 @@ export const appRouter = createTRPCRouter({
   query: queryRouter,
   governance: governanceRouter,
   reward: rewardRouter,
+  token: tokenRouter,
 });
 
 export type AppRouter = typeof appRouter;

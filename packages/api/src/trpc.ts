@@ -8,6 +8,7 @@ import superjson from "superjson";
 import { ZodError } from "zod";
 import type { ApiContext, Role } from "./context";
 import { type RateLimitedAction, rateLimiterFor } from "./services/rate-limit";
+import { tokenAllows } from "./services/token-scope";
 
 const t = initTRPC.context<ApiContext>().create({
   transformer: superjson,
@@ -66,7 +67,25 @@ const namedInputErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(namedInputErrors);
+/**
+ * A request authenticated with an API token may call only what the token's scopes allow
+ * (services/token-scope.ts); checked before anything runs. Cookie sessions pass untouched.
+ */
+const tokenScope = t.middleware(async ({ ctx, path, getRawInput, next }) => {
+  const token = ctx.session?.token;
+  if (!token) return next();
+  const verdict = await tokenAllows(ctx.db, token.scopes, path, await getRawInput());
+  if (!verdict.ok) {
+    throw new TRPCError({
+      code: "FORBIDDEN",
+      message: verdict.message,
+      cause: new RuleError("token-scope", verdict.message),
+    });
+  }
+  return next();
+});
+
+export const publicProcedure = t.procedure.use(namedInputErrors).use(tokenScope);
 
 /**
  * Applies the per-IP and per-researcher limits of `action` (services/rate-limit.ts) before the

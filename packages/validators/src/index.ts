@@ -1,3 +1,4 @@
+export * from "./api-outputs";
 export * from "./auth";
 export * from "./catalogue";
 export * from "./cohort";
@@ -7,3 +8,4 @@ export * from "./governance";
 export * from "./query";
 export * from "./query-input";
 export * from "./steward";
+export * from "./token";

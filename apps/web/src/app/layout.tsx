@@ -27,6 +27,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
               <Link href="/datasets">Catalogue</Link>
               <Link href="/patient">My data</Link>
               <Link href="/steward">Stewards</Link>
+              <Link href="/docs/api">API</Link>
             </nav>
             <AccountMenu chain={chainTarget()} />
           </header>

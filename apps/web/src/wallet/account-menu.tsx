@@ -1,6 +1,7 @@
 "use client";
 import type { DevAccountIndex } from "@opencohort/chain/dev-accounts";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
 import { useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { getAddress } from "viem";
 import { createSiweMessage } from "viem/siwe";
@@ -103,6 +104,9 @@ export function AccountMenu({ chain }: { chain: ChainTarget }) {
             {role}
           </span>
         ))}
+        <Link href="/account/tokens" className="small">
+          API tokens
+        </Link>
         <button type="button" className="link" onClick={() => signOut.mutate()}>
           Sign out
         </button>

@@ -2,6 +2,7 @@ import { devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain/dev-accounts";
 import type { Browser, Page } from "playwright-core";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signInAs } from "./actions";
 import { launchChromium, type RunningStack, screenshotPath, startDevStack } from "./stack";
 
 // The researcher's first steps in real Chromium against the real dev stack: the home page,
@@ -221,6 +222,66 @@ describe("researcher in the browser", () => {
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await expect.poll(() => page.getByRole("button", { name: "Sign in" }).count()).toBe(1);
+    expect(browserErrors).toEqual([]);
+  });
+  it("creates an API token, sees it once, uses it from a script, revokes it (issue 13)", async () => {
+    await page.goto(`${stack?.url}/datasets`);
+    await signInAs(page, 4);
+    await page.getByRole("link", { name: "API tokens" }).click();
+    await page.waitForURL(/\/account\/tokens$/);
+    await page.getByTestId("token-form").waitFor({ timeout: 30_000 });
+
+    // Bad input: a clear message and the form keeps what was typed.
+    await page.getByRole("button", { name: "Create token" }).click();
+    expect(await page.getByTestId("token-error").textContent()).toMatch(/^name: /);
+
+    await page.getByLabel("Name").fill("e2e notebook");
+    await page.getByRole("button", { name: "Create token" }).click();
+    const secretBox = page.getByTestId("token-secret");
+    await secretBox.waitFor({ timeout: 20_000 });
+    const secret = (await secretBox.textContent()) ?? "";
+    expect(secret).toMatch(/^oc_[A-Za-z0-9_-]{43}$/);
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], {
+      origin: stack?.url,
+    });
+    await page.getByRole("button", { name: "Copy" }).click();
+    await page.getByText("Copied.").waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    const row = page.getByTestId("token-row").filter({ hasText: "e2e notebook" });
+    await expect.poll(() => row.getByTestId("token-state").textContent()).toBe("active");
+    await page.screenshot({ path: screenshotPath("api-token-created"), fullPage: true });
+
+    // The secret works from outside the browser, through the documented HTTP API.
+    const me = await fetch(`${stack?.url}/api/v1/me`, {
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    expect(me.status).toBe(200);
+    const document = await (await fetch(`${stack?.url}/api/openapi.json`)).json();
+    expect(document.openapi).toBe("3.1.0");
+
+    // Shown once: after Done or a reload it is gone from the page, only its prefix is listed.
+    await page.getByRole("button", { name: "Done" }).click();
+    await page.reload();
+    await row.waitFor({ timeout: 20_000 });
+    expect(await page.content()).not.toContain(secret);
+    expect(await row.textContent()).toContain(secret.slice(0, 9));
+
+    page.once("dialog", (dialog) => void dialog.accept());
+    await row.getByRole("button", { name: "Revoke" }).click();
+    await expect.poll(() => row.getByTestId("token-state").textContent()).toBe("revoked");
+    const refused = await fetch(`${stack?.url}/api/v1/me`, {
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toBe(
+      "This API token was revoked.",
+    );
+
+    // The reference page lists the operations.
+    await page.goto(`${stack?.url}/docs/api`);
+    expect(await page.getByTestId("api-operations").textContent()).toContain(
+      "POST /api/v1/queries",
+    );
     expect(browserErrors).toEqual([]);
   });
 });
