@@ -182,9 +182,7 @@ describe("patient and stewards in the browser", () => {
     const state = proposal.getByTestId("proposal-state");
     // Shown once the operator's indexer mirrored ProposalCreated. The voting delay is one
     // block, so any transaction mined meanwhile (a consent batch, an epoch) opens the vote.
-    await expect
-      .poll(() => state.textContent(), { timeout: 30_000 })
-      .toMatch(/^(PENDING|ACTIVE)$/);
+    await expect.poll(() => state.textContent(), { timeout: 30_000 }).toMatch(/^(PENDING|ACTIVE)$/);
 
     // Past the voting delay (1 block): voting opens.
     await anvil(stack, "anvil_mine", ["0x2"]);

@@ -222,7 +222,7 @@ async function readIndexBitmap(connection, step) {
   const padding = /** @type {number} */ (data[0]);
   for (let i = 0; i < size; i++) {
     const bit = padding + i;
-    if (/** @type {number} */ ((data[1 + (bit >>> 3)]) >>> (7 - (bit & 7))) & 1) {
+    if (/** @type {number} */ (data[1 + (bit >>> 3)] >>> (7 - (bit & 7))) & 1) {
       bitmap[i >>> 3] = /** @type {number} */ (bitmap[i >>> 3]) | (1 << (i & 7));
     }
   }
