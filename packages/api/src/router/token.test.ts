@@ -154,6 +154,14 @@ describe.each(testDatabases())(
             select: { lastUsedAt: true },
           });
           expect(used?.lastUsedAt).toBeInstanceOf(Date);
+          // A second use within the minute writes nothing (one write per call serialised
+          // token calls on SQLite); the stamp stays the first use's.
+          expect((await getJson("/api/v1/me", created.secret)).status).toBe(200);
+          const [again] = await system.db.apiToken.findMany({
+            where: { id: created.id },
+            select: { lastUsedAt: true },
+          });
+          expect(again?.lastUsedAt).toEqual(used?.lastUsedAt);
 
           await researcher.caller.token.revoke({ id: created.id });
           const revoked = await getJson("/api/v1/me", created.secret);
