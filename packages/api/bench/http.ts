@@ -1,13 +1,21 @@
 /**
  * HTTP benchmark (figures, not assertions): the real test system (anvil + contracts, SQLite,
  * indexer, compute) served over node:http on 127.0.0.1 with the same fetch handler the web
- * app uses. Researchers sign in through SIWE over HTTP and keep the session cookie; then two
- * bounded loads with 32 concurrent clients: `dataset.list` and `query.submit`.
+ * app uses. Researchers sign in through SIWE over HTTP and keep the session cookie, then
+ * create a personal API token through the API (`token.create`, scopes: catalogue and queries
+ * on the bench dataset). Two bounded loads with 32 concurrent clients, `dataset.list` and
+ * `query.submit`, each run as cookie and token batches interleaved in one run (cookie, token,
+ * token, cookie: machine noise and drift hit both paths alike); the table sets the two paths
+ * side by side (p50/p99 averaged over both batches of a path, req/s over both) with the
+ * token/cookie ratio.
  *
  *   pnpm --filter @opencohort/api bench
  *
  * The privacy budget allows 50 queries per (researcher, dataset) (5 ε at 0.1 ε each), so
- * query.submit is spread over researchers #1-#8 and each client keeps to one researcher.
+ * query.submit is spread over researchers #1-#8, each client keeps to one researcher, and
+ * each client submits only SUBMIT_PER_CLIENT queries per batch (all batches together stay
+ * within the budget; checked before the loads). The per-researcher and per-IP rate limits are
+ * raised for this local-only bench: they would otherwise refuse most of a batch.
  */
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -19,15 +27,28 @@ import superjson from "superjson";
 import { privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { createApiRequestHandler, readCookie, SESSION_COOKIE } from "../src/http";
+import type { RateLimitConfig } from "../src/services/rate-limit";
 import { buyAccess, seedDataset, startTestSystem, type TestSystem } from "../src/testing/harness";
 
 const PERSONS = 2_000;
 const CONCURRENCY = 32;
 const RESEARCHERS: readonly DevAccountIndex[] = [1, 2, 3, 4, 5, 6, 7, 8];
+/** Per batch; each path gets two batches. */
 const LIST_REQUESTS = 2_000;
 const LIST_SECONDS = 20;
-const SUBMIT_PER_CLIENT = 8;
+const WARM_UP_LIST_REQUESTS = 500;
+const SUBMIT_PER_CLIENT = 2;
 const SUBMIT_SECONDS = 120;
+/** Batch order per load: ABBA, so a trend in the machine's load does not favour one path. */
+const PATHS = ["cookie", "token", "token", "cookie"] as const;
+type AuthPath = (typeof PATHS)[number];
+/** Local-only bench: limits high enough never to refuse a bench request. */
+const BENCH_RATE_LIMITS: Partial<RateLimitConfig> = {
+  feasibilityResearcher: { limit: 1_000_000, windowSeconds: 60 },
+  feasibilityIp: { limit: 1_000_000, windowSeconds: 60 },
+  submitResearcher: { limit: 1_000_000, windowSeconds: 60 },
+  submitIp: { limit: 1_000_000, windowSeconds: 60 },
+};
 const BY_SEX = "SELECT sex, count(*) AS n FROM person GROUP BY sex";
 
 // ─── node:http ⇄ fetch ───
@@ -65,7 +86,10 @@ async function writeResponse(res: ServerResponse, response: Response): Promise<v
 }
 
 async function serve(system: TestSystem) {
-  const handle = createApiRequestHandler(system.services);
+  const handle = createApiRequestHandler({
+    ...system.services,
+    config: { ...system.services.config, rateLimits: BENCH_RATE_LIMITS },
+  });
   let origin = "";
   const server = createServer((req, res) => {
     readBody(req)
@@ -103,6 +127,16 @@ class TrpcHttpError extends Error {
   }
 }
 
+/** How a request says who it is: the session cookie or a personal API token. */
+type Credential = { cookie: string } | { bearer: string };
+
+function authHeaders(credential: Credential | undefined): Record<string, string> {
+  if (!credential) return {};
+  return "cookie" in credential
+    ? { cookie: credential.cookie }
+    : { authorization: `Bearer ${credential.bearer}` };
+}
+
 interface TrpcResponse<T> {
   data: T;
   setCookies: string[];
@@ -113,9 +147,9 @@ async function call<T>(
   type: "query" | "mutation",
   path: string,
   input: unknown,
-  cookie?: string,
+  credential?: Credential,
 ): Promise<TrpcResponse<T>> {
-  const headers: Record<string, string> = cookie ? { cookie } : {};
+  const headers = authHeaders(credential);
   let response: Response;
   if (type === "query") {
     const query =
@@ -190,7 +224,7 @@ async function signInOverHttp(origin: string, index: DevAccountIndex): Promise<s
     "query",
     "auth.session",
     undefined,
-    cookie,
+    { cookie },
   );
   if (session?.address !== account.address.toLowerCase()) {
     throw new Error(`researcher #${index}: the cookie does not resolve to the session`);
@@ -198,10 +232,42 @@ async function signInOverHttp(origin: string, index: DevAccountIndex): Promise<s
   return cookie;
 }
 
+/**
+ * token.create over HTTP with the session cookie (catalogue + queries on one dataset); checks
+ * the secret resolves to the same researcher and returns it.
+ */
+async function createTokenOverHttp(
+  origin: string,
+  index: DevAccountIndex,
+  cookie: string,
+  datasetId: string,
+): Promise<string> {
+  const { data: created } = await call<{ secret: string }>(
+    origin,
+    "mutation",
+    "token.create",
+    { name: "bench", expiresInDays: 1, scopes: { catalogue: true, query: [datasetId] } },
+    { cookie },
+  );
+  const { data: session } = await call<{ address: string } | null>(
+    origin,
+    "query",
+    "auth.session",
+    undefined,
+    { bearer: created.secret },
+  );
+  const address = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index)).address;
+  if (session?.address !== address.toLowerCase()) {
+    throw new Error(`researcher #${index}: the token does not resolve to the researcher`);
+  }
+  return created.secret;
+}
+
 // ─── Bounded load ───
 
 interface LoadResult {
   endpoint: string;
+  path: AuthPath;
   requests: number;
   errors: number;
   seconds: number;
@@ -215,6 +281,7 @@ interface LoadResult {
  */
 async function load(options: {
   endpoint: string;
+  path: AuthPath;
   clients: number;
   maxRequests: number;
   maxPerClient: number;
@@ -223,6 +290,7 @@ async function load(options: {
 }): Promise<LoadResult> {
   const result: LoadResult = {
     endpoint: options.endpoint,
+    path: options.path,
     requests: 0,
     errors: 0,
     seconds: 0,
@@ -258,28 +326,102 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank))] ?? Number.NaN;
 }
 
-function printTable(results: LoadResult[]) {
-  const rows = results.map((r) => {
-    const sorted = [...r.latencies].sort((a, b) => a - b);
-    return [
-      r.endpoint,
-      String(r.requests),
-      String(r.errors),
-      (r.requests / r.seconds).toFixed(1),
-      percentile(sorted, 50).toFixed(1),
-      percentile(sorted, 99).toFixed(1),
-      r.seconds.toFixed(1),
-    ];
-  });
-  const header = ["endpoint", "requests", "errors", "req/s", "p50 ms", "p99 ms", "wall s"];
+function formatTable(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) =>
     Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)),
   );
   const line = (cells: string[]) =>
-    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join(" | ")} |`;
-  console.log(line(header));
-  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
-  for (const row of rows) console.log(line(row));
+    `| ${cells.map((cell, i) => (i <= 1 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join(" | ")} |`;
+  return [
+    line(header),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...rows.map((row) => line(row)),
+  ];
+}
+
+interface Figures {
+  requests: number;
+  errors: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  seconds: number;
+}
+
+/**
+ * One path's batches: p50/p99 are the means of the batches' own percentiles (with the ABBA
+ * order a linear drift in the machine or the data cancels out; a pooled percentile of two
+ * batches apart in time is one batch's or the other's); req/s is all requests over all wall
+ * time.
+ */
+function figuresOf(batches: LoadResult[]): Figures {
+  const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+  const sorted = batches.map((b) => [...b.latencies].sort((x, y) => x - y));
+  const requests = batches.reduce((sum, b) => sum + b.requests, 0);
+  const seconds = batches.reduce((sum, b) => sum + b.seconds, 0);
+  return {
+    requests,
+    errors: batches.reduce((sum, b) => sum + b.errors, 0),
+    perSecond: requests / seconds,
+    p50: mean(sorted.map((s) => percentile(s, 50))),
+    p99: mean(sorted.map((s) => percentile(s, 99))),
+    seconds,
+  };
+}
+
+/** Every batch in the order it ran. */
+function printBatches(results: LoadResult[]) {
+  const rows = results.map((r, i) => {
+    const f = figuresOf([r]);
+    return [
+      r.endpoint,
+      `${i % PATHS.length}: ${r.path}`,
+      String(f.requests),
+      String(f.errors),
+      f.perSecond.toFixed(1),
+      f.p50.toFixed(1),
+      f.p99.toFixed(1),
+      f.seconds.toFixed(1),
+    ];
+  });
+  const header = ["endpoint", "batch", "requests", "errors", "req/s", "p50 ms", "p99 ms", "wall s"];
+  for (const line of formatTable(header, rows)) console.log(line);
+}
+
+/** Cookie and token side by side per endpoint, and token / cookie (above 1: token costs more). */
+function printComparison(results: LoadResult[]) {
+  const rows: string[][] = [];
+  for (const endpoint of [...new Set(results.map((r) => r.endpoint))]) {
+    const of = (path: AuthPath) =>
+      figuresOf(results.filter((r) => r.endpoint === endpoint && r.path === path));
+    const cookie = of("cookie");
+    const token = of("token");
+    for (const [path, f] of [
+      ["cookie", cookie],
+      ["token", token],
+    ] as const) {
+      rows.push([
+        endpoint,
+        path,
+        String(f.requests),
+        String(f.errors),
+        f.p50.toFixed(1),
+        f.p99.toFixed(1),
+        f.perSecond.toFixed(1),
+      ]);
+    }
+    rows.push([
+      endpoint,
+      "token/cookie",
+      "",
+      "",
+      `${(token.p50 / cookie.p50).toFixed(2)}x`,
+      `${(token.p99 / cookie.p99).toFixed(2)}x`,
+      `${(token.perSecond / cookie.perSecond).toFixed(2)}x`,
+    ]);
+  }
+  const header = ["endpoint", "path", "requests", "errors", "p50 ms", "p99 ms", "req/s"];
+  for (const line of formatTable(header, rows)) console.log(line);
 }
 
 // ─── Main ───
@@ -304,38 +446,47 @@ async function main() {
     const { origin } = server;
     step(`serving on ${origin}/trpc`);
 
-    const cookies = new Map<DevAccountIndex, string>();
+    const credentials = new Map<DevAccountIndex, Record<AuthPath, Credential>>();
     for (const index of RESEARCHERS) {
-      cookies.set(index, await signInOverHttp(origin, index));
+      const cookie = await signInOverHttp(origin, index);
       await buyAccess(system, index, dataset);
+      const bearer = await createTokenOverHttp(origin, index, cookie, dataset.datasetId);
+      credentials.set(index, { cookie: { cookie }, token: { bearer } });
     }
-    step(`signed in (SIWE over HTTP) and bought access: researchers #${RESEARCHERS.join(", #")}`);
+    step(
+      `signed in (SIWE over HTTP), bought access and created a token: researchers #${RESEARCHERS.join(", #")}`,
+    );
 
-    const cookieOf = (client: number) => {
-      const cookie = cookies.get(RESEARCHERS[client % RESEARCHERS.length] as DevAccountIndex);
-      if (!cookie) throw new Error("no cookie");
-      return cookie;
+    const credentialOf = (client: number, path: AuthPath): Credential => {
+      const credential = credentials.get(
+        RESEARCHERS[client % RESEARCHERS.length] as DevAccountIndex,
+      );
+      if (!credential) throw new Error("no credential");
+      return credential[path];
     };
 
-    // The budget must cover every query a researcher can be asked for (no hidden refusals).
+    // The budget must cover every query a researcher can be asked for (no hidden refusals):
+    // every batch of both paths, plus one warm-up query per path. Both credentials must see it.
     const clientsPerResearcher = Math.ceil(CONCURRENCY / RESEARCHERS.length);
-    const neededPerResearcher = clientsPerResearcher * SUBMIT_PER_CLIENT + 1;
+    const neededPerResearcher = clientsPerResearcher * SUBMIT_PER_CLIENT * PATHS.length + 2;
     for (const index of RESEARCHERS) {
-      const { data: budget } = await call<{ queriesLeft: number }>(
-        origin,
-        "query",
-        "query.budget",
-        { datasetId: dataset.datasetId },
-        cookies.get(index),
-      );
-      if (budget.queriesLeft < neededPerResearcher) {
-        throw new Error(
-          `researcher #${index} has ${budget.queriesLeft} queries left, needs ${neededPerResearcher}`,
+      for (const path of ["cookie", "token"] as const) {
+        const { data: budget } = await call<{ queriesLeft: number }>(
+          origin,
+          "query",
+          "query.budget",
+          { datasetId: dataset.datasetId },
+          credentials.get(index)?.[path],
         );
+        if (budget.queriesLeft < neededPerResearcher) {
+          throw new Error(
+            `researcher #${index} (${path}) has ${budget.queriesLeft} queries left, needs ${neededPerResearcher}`,
+          );
+        }
       }
     }
 
-    const submit = async (client: number) => {
+    const submit = async (client: number, path: AuthPath) => {
       const { data } = await call<{
         status: string;
         error: { rule: string; message: string } | null;
@@ -344,63 +495,94 @@ async function main() {
         "mutation",
         "query.submit",
         { datasetId: dataset.datasetId, sql: BY_SEX },
-        cookieOf(client),
+        credentialOf(client, path),
       );
       if (data.status !== "SUCCEEDED") {
         throw new Error(`query ${data.status}: ${data.error?.rule} ${data.error?.message}`);
       }
     };
-    const list = async () => {
-      const { data } = await call<{ items: { id: string }[] }>(origin, "query", "dataset.list", {
-        limit: 20,
-      });
+    const list = async (client: number, path: AuthPath) => {
+      const { data } = await call<{ items: { id: string }[] }>(
+        origin,
+        "query",
+        "dataset.list",
+        { limit: 20 },
+        credentialOf(client, path),
+      );
       if (!data.items.some((item) => item.id === dataset.datasetId)) {
         throw new Error("dataset.list does not show the seeded dataset");
       }
     };
 
-    // Warm-up: one list and one query (the query uses one unit of budget of researcher #1).
-    await list();
-    await submit(0);
+    // Warm-up: one query per path (each uses one unit of #1's budget) and an unmeasured list
+    // batch per path, so the JIT's warm-up does not land on the first measured batch.
+    for (const path of ["cookie", "token"] as const) {
+      await submit(0, path);
+      await load({
+        endpoint: "warm-up",
+        path,
+        clients: CONCURRENCY,
+        maxRequests: WARM_UP_LIST_REQUESTS,
+        maxPerClient: Number.POSITIVE_INFINITY,
+        maxSeconds: LIST_SECONDS,
+        perform: (client) => list(client, path),
+      });
+    }
     step("warmed up");
 
     const results: LoadResult[] = [];
-    step(`dataset.list: ${CONCURRENCY} clients, ≤${LIST_REQUESTS} requests or ${LIST_SECONDS}s`);
-    results.push(
-      await load({
-        endpoint: "dataset.list",
-        clients: CONCURRENCY,
-        maxRequests: LIST_REQUESTS,
-        maxPerClient: Number.POSITIVE_INFINITY,
-        maxSeconds: LIST_SECONDS,
-        perform: () => list(),
-      }),
-    );
+    for (const path of PATHS) {
+      step(
+        `dataset.list (${path}): ${CONCURRENCY} clients, ≤${LIST_REQUESTS} requests or ${LIST_SECONDS}s`,
+      );
+      results.push(
+        await load({
+          endpoint: "dataset.list",
+          path,
+          clients: CONCURRENCY,
+          maxRequests: LIST_REQUESTS,
+          maxPerClient: Number.POSITIVE_INFINITY,
+          maxSeconds: LIST_SECONDS,
+          perform: (client) => list(client, path),
+        }),
+      );
+    }
     const submitTotal = CONCURRENCY * SUBMIT_PER_CLIENT;
-    step(`query.submit: ${CONCURRENCY} clients, ≤${submitTotal} requests or ${SUBMIT_SECONDS}s`);
-    results.push(
-      await load({
-        endpoint: "query.submit",
-        clients: CONCURRENCY,
-        maxRequests: submitTotal,
-        maxPerClient: SUBMIT_PER_CLIENT,
-        maxSeconds: SUBMIT_SECONDS,
-        perform: (client) => submit(client),
-      }),
-    );
+    for (const path of PATHS) {
+      step(
+        `query.submit (${path}): ${CONCURRENCY} clients, ≤${submitTotal} requests or ${SUBMIT_SECONDS}s`,
+      );
+      results.push(
+        await load({
+          endpoint: "query.submit",
+          path,
+          clients: CONCURRENCY,
+          maxRequests: submitTotal,
+          maxPerClient: SUBMIT_PER_CLIENT,
+          maxSeconds: SUBMIT_SECONDS,
+          perform: (client) => submit(client, path),
+        }),
+      );
+    }
     step("done");
 
     console.log("");
     console.log(
       `${PERSONS} persons (${dataset.consentedPersonIds.length} consented), ${CONCURRENCY} concurrent clients, 127.0.0.1, node ${process.version}`,
     );
-    printTable(results);
+    console.log("Batches in the order they ran:");
+    printBatches(results);
+    console.log("");
+    console.log("Cookie vs token (p50/p99: mean over the two batches of a path):");
+    printComparison(results);
     // Each submit writes one row per included person; the table's size is part of its cost.
     console.log(`query inclusions stored at the end: ${await system.db.queryInclusion.count()}`);
     const peakRssMb = process.resourceUsage().maxRSS / 1024;
     console.log(`peak RSS (bench process: server + clients + compute): ${peakRssMb.toFixed(0)} MB`);
     for (const result of results) {
-      for (const sample of result.errorSamples) console.log(`${result.endpoint} error: ${sample}`);
+      for (const sample of result.errorSamples) {
+        console.log(`${result.endpoint} (${result.path}) error: ${sample}`);
+      }
     }
     if (results.some((result) => result.errors > 0)) process.exitCode = 1;
   } finally {
