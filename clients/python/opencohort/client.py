@@ -44,6 +44,21 @@ class Result:
         self.rows: List[List[Any]] = result.get("rows", [])
         self.receipt: Optional[Dict[str, Any]] = view.get("receipt")
         self.epsilon_spent = view.get("epsilonSpent")
+        # Per cell, aligned with rows: {"sd", "lo", "hi"} for a noisy number (a 95% interval
+        # from public parameters only), None for a dimension label.
+        self.uncertainty: List[List[Optional[Dict[str, float]]]] = result.get("uncertainty") or []
+        self.delta: Optional[float] = result.get("delta")
+        self.release_threshold: Optional[int] = result.get("releaseThreshold")
+
+    @property
+    def notice(self) -> str:
+        """What the rows leave out, in words (how many groups were withheld is never known)."""
+        threshold = self.release_threshold if self.release_threshold is not None else "k"
+        return (
+            f"Groups whose noisy person count is under {threshold} are withheld; how many were "
+            "withheld is not released (that number would be exact). Every number is noisy: see "
+            "uncertainty for its 95% interval."
+        )
 
     def records(self) -> List[Dict[str, Any]]:
         """The rows as dictionaries keyed by column name."""
@@ -55,7 +70,15 @@ class Result:
             import pandas  # noqa: PLC0415 - optional dependency
         except ImportError as error:  # pragma: no cover - depends on the environment
             raise ImportError("to_pandas() needs pandas: pip install pandas") from error
-        return pandas.DataFrame(self.rows, columns=self.columns)
+        frame = pandas.DataFrame(self.rows, columns=self.columns)
+        # Each noisy column gets its interval beside it, as in the web app's CSV.
+        for j, name in enumerate(self.columns):
+            cells = [row[j] if j < len(row) else None for row in self.uncertainty]
+            if not cells or all(cell is None for cell in cells):
+                continue
+            for key in ("sd", "lo", "hi"):
+                frame[f"{name}_{key}"] = [cell.get(key) if cell else None for cell in cells]
+        return frame
 
     def __repr__(self) -> str:
         return f"Result(id={self.id!r}, columns={self.columns!r}, rows={len(self.rows)})"

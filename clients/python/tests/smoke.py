@@ -25,6 +25,8 @@ result = client.query(dataset_id, "SELECT sex, count(*) AS n FROM person GROUP B
 seen["columns"] = result.columns
 seen["rows"] = result.rows
 seen["receiptHash"] = (result.receipt or {}).get("receiptHash")
+seen["uncertainty"] = result.uncertainty
+seen["notice"] = result.notice
 seen["csv"] = client.result_csv(result.id)
 
 try:

@@ -20,8 +20,13 @@ import { redactUrl } from "./url";
  */
 export type Db = PrismaClient;
 
-/** How long a SQLite write waits for another process's write (operator vs API). */
-const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+/**
+ * How long a SQLite write waits for another process's write (operator vs API). As long as a
+ * statement may wait for a transaction of its own process (up to 60 s, see sqlite-gate.ts):
+ * 10 s made the API's indexer catch-up fail (P1008) while the operator's indexer or epoch
+ * close held the lock on a loaded machine.
+ */
+const SQLITE_BUSY_TIMEOUT_MS = 60_000;
 
 /**
  * A Prisma client for `databaseUrl`, with the driver adapter its scheme calls for

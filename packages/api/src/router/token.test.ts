@@ -501,10 +501,19 @@ describe.each(testDatabases())(
           const seen = JSON.parse(run.stdout) as Json;
           expect(seen.datasets).toContain(dataset.datasetId);
           expect(seen.tables).toContain("person");
-          // (Bare column names such as "sex" are issue 13's other half; the alias is kept.)
-          expect(seen.columns).toHaveLength(2);
-          expect(seen.columns).toContain("n");
+          // A bare column keeps its name; the alias is kept.
+          expect(seen.columns).toEqual(["sex", "n"]);
           expect(seen.rows.length).toBeGreaterThan(0);
+          // Each released count with its 95% interval, the label without one.
+          expect(seen.uncertainty).toHaveLength(seen.rows.length);
+          for (const [i, row] of (seen.rows as unknown[][]).entries()) {
+            const [label, interval] = seen.uncertainty[i] as [unknown, Json];
+            expect(label).toBeNull();
+            expect(interval.lo).toBeLessThanOrEqual(Number(row[1]));
+            expect(interval.hi).toBeGreaterThanOrEqual(Number(row[1]));
+            expect(interval.sd).toBeGreaterThan(0);
+          }
+          expect(seen.notice).toMatch(/how many were withheld is not released/);
           expect(seen.receiptHash).toMatch(/^0x[0-9a-f]{64}$/);
           expect(seen.csv.split("\r\n")[0]).toBe(seen.columns.join(","));
           expect(seen.refusal.rule).toMatch(/^[a-z-]+$/);
