@@ -28,9 +28,39 @@ export function syncIndexer(chain: Indexer | { indexer: Indexer }): Promise<void
     .catch(() => undefined)
     .then(async () => {
       queue.waiting = null;
-      await indexer.syncOnce();
+      await syncRetryingLockConflicts(indexer);
     });
   queue.waiting = next;
   queue.running = next;
   return next;
+}
+
+/**
+ * Prisma's codes for a lost lock race: P1008 (SQLite busy, e.g. both the operator's indexer
+ * and this one upgrading a read transaction to a write) and P2034 (a write conflict).
+ */
+const LOCK_CONFLICTS = new Set(["P1008", "P2034"]);
+const SYNC_ATTEMPTS = 3;
+
+/**
+ * One sync, tried again when it lost a lock race with another writer (on the dev stack the
+ * operator mirrors the same chain into the same SQLite file): the indexer is idempotent, so a
+ * retry applies whatever the other writer has not.
+ */
+export async function syncRetryingLockConflicts(
+  indexer: Pick<Indexer, "syncOnce">,
+  pauseMs = 250,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await indexer.syncOnce();
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== "string" || !LOCK_CONFLICTS.has(code) || attempt >= SYNC_ATTEMPTS) {
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pauseMs * attempt));
+    }
+  }
 }
