@@ -1,4 +1,5 @@
 import { columnDomain, type DatasetCatalogue } from "../catalogue/dataset";
+import { DAY_MS } from "../query/canonical";
 import {
   type ColumnConstraint,
   type ColumnDomain,
@@ -22,7 +23,6 @@ import { groupNoiseKey } from "./control";
 
 export type DomainValue = string | number | null;
 
-const DAY_MS = 86_400_000;
 const isoDate = (year: number, month: number) =>
   `${String(year).padStart(4, "0")}-${String(month + 1).padStart(2, "0")}-01`;
 /** DuckDB orders text by its UTF-8 bytes. */

@@ -188,7 +188,8 @@ function filterOn(plan: QueryPlan, column: ColumnRef): ColumnConstraint | undefi
   return plan.filters.find((f) => columnKey(f.column) === key)?.constraint;
 }
 
-const DAY_MS = 86_400_000;
+/** Dates are days since 1970-01-01 in plans and declared domains. */
+export const DAY_MS = 86_400_000;
 const yearOf = (days: number) => new Date(days * DAY_MS).getUTCFullYear();
 const monthIndexOf = (days: number) => {
   const date = new Date(days * DAY_MS);
