@@ -1,6 +1,7 @@
 """HTTP client for OpenCohort's documented API (/api/openapi.json)."""
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -143,15 +144,29 @@ class Client:
         return self._request("GET", f"/api/v1/datasets/{urllib.parse.quote(dataset_id)}/budget")
 
     # ── Queries ───────────────────────────────────────────────────────────────────────
-    def query(self, dataset: str, sql: str) -> Result:
+    def query(self, dataset: str, sql: str, wait_seconds: float = 3600.0) -> Result:
         """Runs SQL on a dataset I hold a pass for; raises QueryRefused with the rule id."""
-        view = self._request("POST", "/api/v1/queries", body={"datasetId": dataset, "sql": sql})
-        return _result_of(view)
+        return self._run({"datasetId": dataset, "sql": sql}, wait_seconds)
 
-    def cohort_query(self, dataset: str, cohort: Dict[str, Any]) -> Result:
+    def cohort_query(self, dataset: str, cohort: Dict[str, Any],
+                     wait_seconds: float = 3600.0) -> Result:
         """Runs a cohort definition (compiled to SQL by the server)."""
-        view = self._request("POST", "/api/v1/queries", body={"datasetId": dataset, "cohort": cohort})
-        return _result_of(view)
+        return self._run({"datasetId": dataset, "cohort": cohort}, wait_seconds)
+
+    def _run(self, body: Dict[str, Any], wait_seconds: float) -> Result:
+        # Submit without waiting, then poll the status: a long query never meets the HTTP timeout.
+        view = self._request("POST", "/api/v1/queries", body={**body, "wait": False})
+        deadline = time.monotonic() + wait_seconds
+        pause = 0.1
+        while view.get("status") in ("PENDING", "RUNNING"):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"query {view['id']} still {view['status']} after "
+                                   f"{wait_seconds:.0f} s; poll client.status('{view['id']}')")
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+            view = self.status(view["id"])
+        return _result_of(view if view.get("status") != "SUCCEEDED" else
+                          self._request("GET", f"/api/v1/queries/{urllib.parse.quote(view['id'])}/result"))
 
     def result(self, query_id: str) -> Result:
         return _result_of(self._request("GET", f"/api/v1/queries/{urllib.parse.quote(query_id)}/result"))

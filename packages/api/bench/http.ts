@@ -4,17 +4,20 @@
  * app uses. Researchers sign in through SIWE over HTTP and keep the session cookie, then
  * create a personal API token through the API (`token.create`, scopes: catalogue and queries
  * on the bench dataset). Two bounded loads with 32 concurrent clients, `dataset.list` and
- * `query.submit`, each run as cookie and token batches interleaved in one run (cookie, token,
- * token, cookie: machine noise and drift hit both paths alike); the table sets the two paths
- * side by side (p50/p99 averaged over both batches of a path, req/s over both) with the
- * token/cookie ratio.
+ * `query.submit`. Every batch mixes the two paths request by request (client c's n-th request
+ * goes by cookie when c + n is even, by token otherwise), so at any moment half the requests in
+ * flight are of each path: machine noise, the JIT's warm-up and the data growing under
+ * query.submit hit both alike. An earlier design ran whole batches per path (cookie, token,
+ * token, cookie) and measured mostly the drift between batches (p50 of query.submit rose from
+ * 2.3 s to 4.4 s over four batches of the same path mix). The table sets the two paths side
+ * by side (p50/p99 over all their requests) with the token/cookie ratio.
  *
  *   pnpm --filter @opencohort/api bench
  *
  * The privacy budget allows 50 queries per (researcher, dataset) (5 ε at 0.1 ε each), so
  * query.submit is spread over researchers #1-#8, each client keeps to one researcher, and
  * each client submits only SUBMIT_PER_CLIENT queries per batch (all batches together stay
- * within the budget; checked before the loads). The per-researcher and per-IP rate limits are
+ * within the budget; checked before the loads, for both credentials). The per-researcher and per-IP rate limits are
  * raised for this local-only bench: they would otherwise refuse most of a batch.
  */
 import { once } from "node:events";
@@ -26,22 +29,26 @@ import { type DevAccountIndex, devAccountKey, LOCAL_CHAIN_ID } from "@opencohort
 import superjson from "superjson";
 import { privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
-import { createApiRequestHandler, readCookie, SESSION_COOKIE } from "../src/http";
+import { authenticate, createApiRequestHandler, readCookie, SESSION_COOKIE } from "../src/http";
 import type { RateLimitConfig } from "../src/services/rate-limit";
+import { tokenAllows } from "../src/services/token-scope";
 import { buyAccess, seedDataset, startTestSystem, type TestSystem } from "../src/testing/harness";
 
 const PERSONS = 2_000;
 const CONCURRENCY = 32;
 const RESEARCHERS: readonly DevAccountIndex[] = [1, 2, 3, 4, 5, 6, 7, 8];
 /** Per batch; each path gets two batches. */
-const LIST_REQUESTS = 2_000;
-const LIST_SECONDS = 20;
-const WARM_UP_LIST_REQUESTS = 500;
-const SUBMIT_PER_CLIENT = 2;
-const SUBMIT_SECONDS = 120;
-/** Batch order per load: ABBA, so a trend in the machine's load does not favour one path. */
-const PATHS = ["cookie", "token", "token", "cookie"] as const;
-type AuthPath = (typeof PATHS)[number];
+const LIST_REQUESTS = 4_000;
+const LIST_SECONDS = 40;
+const WARM_UP_LIST_REQUESTS = 1_000;
+/** Even, so every client sends as many of each path. */
+const SUBMIT_PER_CLIENT = 4;
+const SUBMIT_SECONDS = 240;
+const BATCHES = 2;
+const AUTH_PATHS = ["cookie", "token"] as const;
+type AuthPath = (typeof AUTH_PATHS)[number];
+/** Client c's n-th request: alternating, and half the clients start with each path. */
+const pathOf = (client: number, n: number): AuthPath => AUTH_PATHS[(client + n) % 2] ?? "cookie";
 /** Local-only bench: limits high enough never to refuse a bench request. */
 const BENCH_RATE_LIMITS: Partial<RateLimitConfig> = {
   feasibilityResearcher: { limit: 1_000_000, windowSeconds: 60 },
@@ -50,6 +57,8 @@ const BENCH_RATE_LIMITS: Partial<RateLimitConfig> = {
   submitIp: { limit: 1_000_000, windowSeconds: 60 },
 };
 const BY_SEX = "SELECT sex, count(*) AS n FROM person GROUP BY sex";
+/** Sequential resolutions per path in the auth-step measurement. */
+const AUTH_STEP_ROUNDS = 4_000;
 
 // ─── node:http ⇄ fetch ───
 
@@ -267,34 +276,32 @@ async function createTokenOverHttp(
 
 interface LoadResult {
   endpoint: string;
-  path: AuthPath;
-  requests: number;
-  errors: number;
+  requests: Record<AuthPath, number>;
+  errors: Record<AuthPath, number>;
   seconds: number;
-  latencies: number[];
+  latencies: Record<AuthPath, number[]>;
   errorSamples: string[];
 }
 
 /**
- * `clients` workers; each runs `perform(client, n)` until `maxRequests` are taken in all, its
- * own `maxPerClient` is reached, or `maxSeconds` have passed. A rejection counts as an error.
+ * `clients` workers; each runs `perform(client, path)` with the path `pathOf(client, n)` until
+ * `maxRequests` are taken in all, its own `maxPerClient` is reached, or `maxSeconds` have
+ * passed. A rejection counts as an error of its path.
  */
 async function load(options: {
   endpoint: string;
-  path: AuthPath;
   clients: number;
   maxRequests: number;
   maxPerClient: number;
   maxSeconds: number;
-  perform: (client: number, n: number) => Promise<void>;
+  perform: (client: number, path: AuthPath) => Promise<void>;
 }): Promise<LoadResult> {
   const result: LoadResult = {
     endpoint: options.endpoint,
-    path: options.path,
-    requests: 0,
-    errors: 0,
+    requests: { cookie: 0, token: 0 },
+    errors: { cookie: 0, token: 0 },
     seconds: 0,
-    latencies: [],
+    latencies: { cookie: [], token: [] },
     errorSamples: [],
   };
   const started = performance.now();
@@ -304,15 +311,16 @@ async function load(options: {
     for (let n = 0; n < options.maxPerClient; n++) {
       if (taken >= options.maxRequests || performance.now() >= deadline) return;
       taken++;
+      const path = pathOf(client, n);
       const t0 = performance.now();
       try {
-        await options.perform(client, n);
+        await options.perform(client, path);
       } catch (error) {
-        result.errors++;
-        if (result.errorSamples.length < 5) result.errorSamples.push(String(error));
+        result.errors[path]++;
+        if (result.errorSamples.length < 5) result.errorSamples.push(`${path}: ${String(error)}`);
       }
-      result.latencies.push(performance.now() - t0);
-      result.requests++;
+      result.latencies[path].push(performance.now() - t0);
+      result.requests[path]++;
     }
   };
   await Promise.all(Array.from({ length: options.clients }, (_, client) => worker(client)));
@@ -345,45 +353,43 @@ interface Figures {
   perSecond: number;
   p50: number;
   p99: number;
-  seconds: number;
 }
 
 /**
- * One path's batches: p50/p99 are the means of the batches' own percentiles (with the ABBA
- * order a linear drift in the machine or the data cancels out; a pooled percentile of two
- * batches apart in time is one batch's or the other's); req/s is all requests over all wall
- * time.
+ * One path's figures over the given batches: p50/p99 over all its requests (both paths ran
+ * side by side in every batch, so pooling favours neither); req/s is its requests over the
+ * batches' wall time, i.e. its share of the throughput.
  */
-function figuresOf(batches: LoadResult[]): Figures {
-  const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
-  const sorted = batches.map((b) => [...b.latencies].sort((x, y) => x - y));
-  const requests = batches.reduce((sum, b) => sum + b.requests, 0);
+function figuresOf(batches: LoadResult[], path: AuthPath): Figures {
+  const sorted = batches.flatMap((b) => b.latencies[path]).sort((x, y) => x - y);
+  const requests = batches.reduce((sum, b) => sum + b.requests[path], 0);
   const seconds = batches.reduce((sum, b) => sum + b.seconds, 0);
   return {
     requests,
-    errors: batches.reduce((sum, b) => sum + b.errors, 0),
+    errors: batches.reduce((sum, b) => sum + b.errors[path], 0),
     perSecond: requests / seconds,
-    p50: mean(sorted.map((s) => percentile(s, 50))),
-    p99: mean(sorted.map((s) => percentile(s, 99))),
-    seconds,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
   };
 }
 
-/** Every batch in the order it ran. */
+/** Every batch in the order it ran, a row per path. */
 function printBatches(results: LoadResult[]) {
-  const rows = results.map((r, i) => {
-    const f = figuresOf([r]);
-    return [
-      r.endpoint,
-      `${i % PATHS.length}: ${r.path}`,
-      String(f.requests),
-      String(f.errors),
-      f.perSecond.toFixed(1),
-      f.p50.toFixed(1),
-      f.p99.toFixed(1),
-      f.seconds.toFixed(1),
-    ];
-  });
+  const rows = results.flatMap((r, i) =>
+    AUTH_PATHS.map((path) => {
+      const f = figuresOf([r], path);
+      return [
+        r.endpoint,
+        `${i % BATCHES}: ${path}`,
+        String(f.requests),
+        String(f.errors),
+        f.perSecond.toFixed(1),
+        f.p50.toFixed(1),
+        f.p99.toFixed(1),
+        r.seconds.toFixed(1),
+      ];
+    }),
+  );
   const header = ["endpoint", "batch", "requests", "errors", "req/s", "p50 ms", "p99 ms", "wall s"];
   for (const line of formatTable(header, rows)) console.log(line);
 }
@@ -392,10 +398,9 @@ function printBatches(results: LoadResult[]) {
 function printComparison(results: LoadResult[]) {
   const rows: string[][] = [];
   for (const endpoint of [...new Set(results.map((r) => r.endpoint))]) {
-    const of = (path: AuthPath) =>
-      figuresOf(results.filter((r) => r.endpoint === endpoint && r.path === path));
-    const cookie = of("cookie");
-    const token = of("token");
+    const batches = results.filter((r) => r.endpoint === endpoint);
+    const cookie = figuresOf(batches, "cookie");
+    const token = figuresOf(batches, "token");
     for (const [path, f] of [
       ["cookie", cookie],
       ["token", token],
@@ -422,6 +427,74 @@ function printComparison(results: LoadResult[]) {
   }
   const header = ["endpoint", "path", "requests", "errors", "p50 ms", "p99 ms", "req/s"];
   for (const line of formatTable(header, rows)) console.log(line);
+}
+
+// ─── The auth step alone ───
+
+/**
+ * Under 32 clients a request's latency is mostly its wait in the event loop's queue, which
+ * both paths share, so the loads above would dilute a per-request difference. This measures
+ * what each path adds by itself, one request at a time, alternating: the cookie path is
+ * authenticate() on a Cookie header; the token path is authenticate() on a Bearer header plus
+ * the scope check trpc.ts runs before query.submit (the dearer of the two procedures).
+ */
+async function measureAuthStep(
+  services: TestSystem["services"],
+  cookie: Credential,
+  bearer: Credential,
+  datasetId: string,
+): Promise<string[]> {
+  const request = (credential: Credential) =>
+    new Request("http://127.0.0.1/trpc/query.submit", { headers: authHeaders(credential) });
+  const timings: Record<AuthPath, number[]> = { cookie: [], token: [] };
+  const once = async (path: AuthPath) => {
+    const t0 = performance.now();
+    const auth = await authenticate(services, request(path === "cookie" ? cookie : bearer));
+    if (!auth.ok || !auth.session) throw new Error(`${path}: the auth step did not resolve`);
+    const scopes = auth.session.token?.scopes;
+    if (scopes) {
+      const verdict = await tokenAllows(services.db, scopes, "query.submit", { datasetId });
+      if (!verdict.ok) throw new Error(`token: ${verdict.message}`);
+    }
+    timings[path].push((performance.now() - t0) * 1_000);
+  };
+  for (let round = 0; round < AUTH_STEP_ROUNDS; round++) {
+    for (const path of round % 2 === 0 ? AUTH_PATHS : ([...AUTH_PATHS].reverse() as AuthPath[])) {
+      await once(path);
+    }
+  }
+  const figures = (path: AuthPath) => {
+    const sorted = [...timings[path]].sort((x, y) => x - y);
+    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  };
+  const cookieFigures = figures("cookie");
+  const tokenFigures = figures("token");
+  return formatTable(
+    ["step", "path", "calls", "p50 µs", "p99 µs"],
+    [
+      [
+        "auth",
+        "cookie",
+        String(AUTH_STEP_ROUNDS),
+        cookieFigures.p50.toFixed(0),
+        cookieFigures.p99.toFixed(0),
+      ],
+      [
+        "auth + scope",
+        "token",
+        String(AUTH_STEP_ROUNDS),
+        tokenFigures.p50.toFixed(0),
+        tokenFigures.p99.toFixed(0),
+      ],
+      [
+        "",
+        "token/cookie",
+        "",
+        `${(tokenFigures.p50 / cookieFigures.p50).toFixed(2)}x`,
+        `${(tokenFigures.p99 / cookieFigures.p99).toFixed(2)}x`,
+      ],
+    ],
+  );
 }
 
 // ─── Main ───
@@ -468,7 +541,7 @@ async function main() {
     // The budget must cover every query a researcher can be asked for (no hidden refusals):
     // every batch of both paths, plus one warm-up query per path. Both credentials must see it.
     const clientsPerResearcher = Math.ceil(CONCURRENCY / RESEARCHERS.length);
-    const neededPerResearcher = clientsPerResearcher * SUBMIT_PER_CLIENT * PATHS.length + 2;
+    const neededPerResearcher = clientsPerResearcher * SUBMIT_PER_CLIENT * BATCHES + 2;
     for (const index of RESEARCHERS) {
       for (const path of ["cookie", "token"] as const) {
         const { data: budget } = await call<{ queriesLeft: number }>(
@@ -514,56 +587,60 @@ async function main() {
       }
     };
 
-    // Warm-up: one query per path (each uses one unit of #1's budget) and an unmeasured list
-    // batch per path, so the JIT's warm-up does not land on the first measured batch.
-    for (const path of ["cookie", "token"] as const) {
-      await submit(0, path);
-      await load({
-        endpoint: "warm-up",
-        path,
-        clients: CONCURRENCY,
-        maxRequests: WARM_UP_LIST_REQUESTS,
-        maxPerClient: Number.POSITIVE_INFINITY,
-        maxSeconds: LIST_SECONDS,
-        perform: (client) => list(client, path),
-      });
-    }
+    // Warm-up: one query per path (each uses one unit of #1's budget) and an unmeasured mixed
+    // list batch, so the JIT's warm-up does not land on the first measured batch.
+    for (const path of AUTH_PATHS) await submit(0, path);
+    await load({
+      endpoint: "warm-up",
+      clients: CONCURRENCY,
+      maxRequests: WARM_UP_LIST_REQUESTS,
+      maxPerClient: Number.POSITIVE_INFINITY,
+      maxSeconds: LIST_SECONDS,
+      perform: list,
+    });
     step("warmed up");
 
     const results: LoadResult[] = [];
-    for (const path of PATHS) {
+    for (let batch = 0; batch < BATCHES; batch++) {
       step(
-        `dataset.list (${path}): ${CONCURRENCY} clients, ≤${LIST_REQUESTS} requests or ${LIST_SECONDS}s`,
+        `dataset.list batch ${batch}: ${CONCURRENCY} clients, cookie and token mixed, ≤${LIST_REQUESTS} requests or ${LIST_SECONDS}s`,
       );
       results.push(
         await load({
           endpoint: "dataset.list",
-          path,
           clients: CONCURRENCY,
           maxRequests: LIST_REQUESTS,
           maxPerClient: Number.POSITIVE_INFINITY,
           maxSeconds: LIST_SECONDS,
-          perform: (client) => list(client, path),
+          perform: list,
         }),
       );
     }
     const submitTotal = CONCURRENCY * SUBMIT_PER_CLIENT;
-    for (const path of PATHS) {
+    for (let batch = 0; batch < BATCHES; batch++) {
       step(
-        `query.submit (${path}): ${CONCURRENCY} clients, ≤${submitTotal} requests or ${SUBMIT_SECONDS}s`,
+        `query.submit batch ${batch}: ${CONCURRENCY} clients, cookie and token mixed, ≤${submitTotal} requests or ${SUBMIT_SECONDS}s`,
       );
       results.push(
         await load({
           endpoint: "query.submit",
-          path,
           clients: CONCURRENCY,
           maxRequests: submitTotal,
           maxPerClient: SUBMIT_PER_CLIENT,
           maxSeconds: SUBMIT_SECONDS,
-          perform: (client) => submit(client, path),
+          perform: submit,
         }),
       );
     }
+    step(`the auth step alone: ${AUTH_STEP_ROUNDS} calls per path, alternating`);
+    const first = credentials.get(RESEARCHERS[0] as DevAccountIndex);
+    if (!first) throw new Error("no credential");
+    const authStep = await measureAuthStep(
+      system.services,
+      first.cookie,
+      first.token,
+      dataset.datasetId,
+    );
     step("done");
 
     console.log("");
@@ -573,18 +650,23 @@ async function main() {
     console.log("Batches in the order they ran:");
     printBatches(results);
     console.log("");
-    console.log("Cookie vs token (p50/p99: mean over the two batches of a path):");
+    console.log(
+      "Cookie vs token (p50/p99 over all requests of a path, both paths in every batch):",
+    );
     printComparison(results);
+    console.log("");
+    console.log("The auth step alone (no load, in process):");
+    for (const line of authStep) console.log(line);
     // Each submit writes one row per included person; the table's size is part of its cost.
     console.log(`query inclusions stored at the end: ${await system.db.queryInclusion.count()}`);
     const peakRssMb = process.resourceUsage().maxRSS / 1024;
     console.log(`peak RSS (bench process: server + clients + compute): ${peakRssMb.toFixed(0)} MB`);
     for (const result of results) {
-      for (const sample of result.errorSamples) {
-        console.log(`${result.endpoint} (${result.path}) error: ${sample}`);
-      }
+      for (const sample of result.errorSamples) console.log(`${result.endpoint} error: ${sample}`);
     }
-    if (results.some((result) => result.errors > 0)) process.exitCode = 1;
+    if (results.some((result) => result.errors.cookie + result.errors.token > 0)) {
+      process.exitCode = 1;
+    }
   } finally {
     await server?.close();
     await system.stop();

@@ -120,7 +120,7 @@ export const restOperations: RestOperation[] = [
     method: "post",
     path: "/api/v1/queries",
     summary:
-      "Run SQL (or a cohort definition) on a dataset I hold a pass for. A refused query is answered with status REJECTED and error.rule.",
+      "Run SQL (or a cohort definition) on a dataset I hold a pass for. A refused query is answered with status REJECTED and error.rule. With wait: false the answer comes as soon as the query is accepted (status PENDING or RUNNING): poll GET /api/v1/queries/{id} until it is final.",
     procedure: "query.submit",
     inputFrom: "body",
     input: querySubmitInputSchema,

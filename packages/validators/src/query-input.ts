@@ -16,6 +16,12 @@ export const querySubmitInputSchema = z
     datasetId: hex32Schema,
     sql: z.string().trim().min(1, "must not be empty").max(MAX_QUERY_SQL_LENGTH).optional(),
     cohort: cohortDefinitionSchema.optional(),
+    /**
+     * true (the default): answer when the query is final. false: answer as soon as it is
+     * accepted (status PENDING or RUNNING) and let the caller poll its status, for queries
+     * that outlast a client's HTTP timeout.
+     */
+    wait: z.boolean().default(true),
   })
   .superRefine((input, ctx) => {
     if ((input.sql === undefined) === (input.cohort === undefined)) {

@@ -629,3 +629,49 @@ describe("receipts that hide the included-person count (issue #10)", () => {
     expect(await verify(keccak256(stringToHex("another receipt")), after.proof)).toBe(false);
   });
 });
+
+describe("query.submit without waiting (wait: false)", () => {
+  it("answers before the run ends with the query's id; status then reaches the same result as a waited submit", async () => {
+    const scripted = await system.signIn(6);
+    await buyAccess(system, 6, dataset);
+    const accepted = await scripted.caller.query.submit({
+      datasetId: dataset.datasetId,
+      sql: BY_SEX,
+      wait: false,
+    });
+    // Answered as soon as the row exists: opening and hashing the dataset comes after.
+    expect(["PENDING", "RUNNING"]).toContain(accepted.status);
+    expect(accepted.result).toBeNull();
+    expect(accepted.receipt).toBeNull();
+
+    let status = await scripted.caller.query.status({ id: accepted.id });
+    for (let polls = 0; polls < 600 && ["PENDING", "RUNNING"].includes(status.status); polls++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = await scripted.caller.query.status({ id: accepted.id });
+    }
+    expect(status).toMatchObject({ status: "SUCCEEDED", error: null });
+    const done = await scripted.caller.query.result({ id: accepted.id });
+    expect(done.result?.rows.map((row) => row[0]).sort()).toEqual(["F", "M"]);
+    expect(done.receipt?.receiptHash).toMatch(/^0x[0-9a-f]{64}$/);
+    // Charged once, like a waited query.
+    expect(done.epsilonSpent).toBeCloseTo(0.1);
+
+    // A refusal found while running is stored the same way and read from status.
+    const refused = await scripted.caller.query.submit({
+      datasetId: dataset.datasetId,
+      sql: "SELECT person_id FROM person",
+      wait: false,
+    });
+    let refusedStatus = await scripted.caller.query.status({ id: refused.id });
+    for (
+      let polls = 0;
+      polls < 600 && ["PENDING", "RUNNING"].includes(refusedStatus.status);
+      polls++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      refusedStatus = await scripted.caller.query.status({ id: refused.id });
+    }
+    expect(refusedStatus.status).toBe("REJECTED");
+    expect(refusedStatus.error?.rule).toMatch(/^[a-z-]+$/);
+  });
+});

@@ -18,7 +18,7 @@ import type { ApiContext } from "../context";
 import { requireActivePass } from "../services/access-check";
 import { budgetRemaining, budgetSpent, fixedToEpsilon } from "../services/budget-ledger";
 import { syncIndexer } from "../services/indexer-sync";
-import { executeQuery } from "../services/query-execution";
+import { startQuery } from "../services/query-execution";
 import { RECEIPT_VERSION } from "../services/receipt";
 import { receiptProof } from "../services/receipt-proof";
 import { refusal } from "../services/refusal";
@@ -179,7 +179,7 @@ export const queryRouter = {
         );
       }
       const standards = await governedStandards(ctx.db, ctx.chain.chainId);
-      const id = await executeQuery({
+      const { id, finished } = await startQuery({
         services: ctx,
         researcher,
         datasetId: input.datasetId,
@@ -190,6 +190,8 @@ export const queryRouter = {
             ? { kind: "SQL", sql: input.sql }
             : { kind: "COHORT", cohort: input.cohort ?? {} },
       });
+      // Without wait, the run goes on after the answer; it settles the row itself (never rejects).
+      if (input.wait) await finished;
       return viewOf(await ownQuery(ctx, id), ctx.chain.chainId);
     }),
 

@@ -11,9 +11,12 @@
  *   FAILED    it was accepted but could not run ("dataset-files", "dataset-integrity",
  *             "limit-exceeded", "query-failed")
  *
- * Execution is synchronous inside `query.submit`: the row is final when submit returns, and
- * the web app shows "running" while the request is open. Messages stored with a refusal are
- * compute's rule messages or fixed texts here: never a DuckDB error, never a data value.
+ * `startQuery` returns as soon as the row exists and runs it on. `query.submit` awaits the run
+ * by default (the row is final when submit returns; the web app shows "running" while the
+ * request is open); with `wait: false` it answers at once and the caller polls `query.status`
+ * (scripts whose queries outlast an HTTP timeout). Messages stored with a
+ * refusal are compute's rule messages or fixed texts here: never a DuckDB error, never a data
+ * value.
  */
 
 import { cohortToSql, type DatasetCatalogue, parseCohortDefinition } from "@opencohort/compute";
@@ -51,20 +54,33 @@ type Finish =
   | { status: "REJECTED" | "FAILED"; rule: string; message: string }
   | { status: "SUCCEEDED" };
 
-/** Creates the Query row and runs it to a final state; returns the row's id. */
-export async function executeQuery(options: ExecuteQueryOptions): Promise<string> {
-  const { services, researcher, datasetId, version, standards, request } = options;
-  const { db } = services;
-  const query = await createPendingQuery(db, {
-    researcherAddress: researcher.toLowerCase(),
-    datasetId,
-    datasetVersionId: version.id,
-    kind: request.kind,
-    sql: request.kind === "SQL" ? request.sql : "",
-    ...(request.kind === "COHORT"
-      ? { cohortDefinition: request.cohort as Prisma.InputJsonValue }
+/**
+ * Creates the PENDING Query row and starts running it; `finished` settles (never rejects) when
+ * the row is final. A process that stops before then leaves the row RUNNING (see #15's job
+ * queue for runs that survive a restart).
+ */
+export async function startQuery(
+  options: ExecuteQueryOptions,
+): Promise<{ id: string; finished: Promise<void> }> {
+  const query = await createPendingQuery(options.services.db, {
+    researcherAddress: options.researcher.toLowerCase(),
+    datasetId: options.datasetId,
+    datasetVersionId: options.version.id,
+    kind: options.request.kind,
+    sql: options.request.kind === "SQL" ? options.request.sql : "",
+    ...(options.request.kind === "COHORT"
+      ? { cohortDefinition: options.request.cohort as Prisma.InputJsonValue }
       : {}),
   });
+  return { id: query.id, finished: runPendingQuery(options, query) };
+}
+
+async function runPendingQuery(
+  options: ExecuteQueryOptions,
+  query: { id: string; epoch: number },
+): Promise<void> {
+  const { services, researcher, datasetId, version, standards, request } = options;
+  const { db } = services;
   const finish = (outcome: Finish) =>
     db.query.update({
       where: { id: query.id },
@@ -96,7 +112,7 @@ export async function executeQuery(options: ExecuteQueryOptions): Promise<string
         rule: "dataset-files",
         message: "The dataset's files could not be opened; the steward has to register them again.",
       });
-      return query.id;
+      return;
     }
     if (catalogue.contentHash.toLowerCase() !== version.manifestHash.toLowerCase()) {
       await finish({
@@ -104,7 +120,7 @@ export async function executeQuery(options: ExecuteQueryOptions): Promise<string
         rule: "dataset-integrity",
         message: "The dataset's files do not match the content hash published on chain.",
       });
-      return query.id;
+      return;
     }
 
     let sql: string;
@@ -117,7 +133,7 @@ export async function executeQuery(options: ExecuteQueryOptions): Promise<string
           rule: "cohort-definition",
           message: "The cohort definition is invalid.",
         });
-        return query.id;
+        return;
       }
       await db.query.update({ where: { id: query.id }, data: { sql }, select: { id: true } });
     } else {
@@ -144,7 +160,7 @@ export async function executeQuery(options: ExecuteQueryOptions): Promise<string
     });
     if (!outcome.ok) {
       await finish(refusalOf(outcome.error));
-      return query.id;
+      return;
     }
 
     const parameters = {
@@ -212,7 +228,6 @@ export async function executeQuery(options: ExecuteQueryOptions): Promise<string
       },
       { timeout: 60_000 },
     );
-    return query.id;
   } catch (error) {
     // Whatever went wrong stays in the server log; the researcher gets a fixed message.
     console.error("query execution failed", { queryId: query.id, error });
@@ -221,7 +236,6 @@ export async function executeQuery(options: ExecuteQueryOptions): Promise<string
       rule: "query-failed",
       message: "The query failed.",
     }).catch(() => undefined);
-    return query.id;
   }
 }
 
