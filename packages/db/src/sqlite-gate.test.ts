@@ -1,3 +1,5 @@
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempSqliteUrl } from "../test/helpers";
 import { createDb, type Db } from "./client";
@@ -131,5 +133,63 @@ describe("SQLite: statements outside an open interactive transaction", () => {
       ),
     );
     expect(await db.session.count({ where: { address: INSIDE } })).toBe(increments);
+  });
+});
+
+describe("SQLite: a transaction and another process writing the same file", () => {
+  /**
+   * Another process's writer, in a worker thread (its own connection and its own thread, so
+   * it may block on the file's lock without blocking this one). Writes one row on "write".
+   */
+  function otherProcessWriter(file: string) {
+    const betterSqlite3 = createRequire(import.meta.url).resolve("better-sqlite3");
+    const worker = new Worker(
+      `const { parentPort, workerData } = require("node:worker_threads");
+       const Database = require(workerData.betterSqlite3);
+       const db = new Database(workerData.file, { timeout: 10000 });
+       parentPort.on("message", () => {
+         try {
+           db.prepare("INSERT INTO scratch (who) VALUES ('outside')").run();
+           parentPort.postMessage("done");
+         } catch (error) {
+           parentPort.postMessage("error: " + error.message);
+         }
+         db.close();
+       });`,
+      { eval: true, workerData: { file, betterSqlite3 } },
+    );
+    const done = new Promise<string>((resolve) => worker.once("message", resolve));
+    return { write: () => worker.postMessage("write"), done, stop: () => worker.terminate() };
+  }
+
+  it("reads, waits while the other writes, then writes: the other waits for the commit instead of failing this one", async () => {
+    const url = tempSqliteUrl();
+    await migrate(url);
+    const db = createDb(url);
+    const other = otherProcessWriter(url.replace(/^file:/, ""));
+    try {
+      await db.$executeRawUnsafe("CREATE TABLE scratch (who TEXT NOT NULL)");
+      let otherDoneWhileOpen = false;
+      await db.$transaction(async (tx) => {
+        await tx.$queryRawUnsafe("SELECT count(*) FROM scratch");
+        other.write();
+        // A deferred BEGIN lets the other commit here, and this transaction's write below then
+        // fails with SQLITE_BUSY at once. Under BEGIN IMMEDIATE the other waits for the lock.
+        otherDoneWhileOpen = await Promise.race([
+          other.done.then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 750)),
+        ]);
+        await tx.$executeRawUnsafe("INSERT INTO scratch (who) VALUES ('inside')");
+      });
+      expect(otherDoneWhileOpen).toBe(false);
+      expect(await other.done).toBe("done");
+      const rows = await db.$queryRawUnsafe<{ who: string }[]>(
+        "SELECT who FROM scratch ORDER BY rowid",
+      );
+      expect(rows.map((row) => row.who)).toEqual(["inside", "outside"]);
+    } finally {
+      await other.stop();
+      await db.$disconnect();
+    }
   });
 });

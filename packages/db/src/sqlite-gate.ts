@@ -9,6 +9,11 @@
  *
  * Consequence for callers: inside `db.$transaction(async (tx) => …)` use `tx` only; a
  * statement on the outer `db` there waits for the transaction and stalls until it times out.
+ *
+ * Across processes (the API and the operator share the file) transactions begin IMMEDIATE:
+ * the adapter's plain BEGIN is deferred, so a transaction that read first and writes later
+ * fails at once with SQLITE_BUSY (Prisma P1008/P2034, no busy wait) when the other process
+ * committed in between. IMMEDIATE takes the write lock at BEGIN, where the busy timeout waits.
  */
 import type {
   SqlDriverAdapter,
@@ -51,7 +56,27 @@ class FairLock {
   }
 }
 
+/** The better-sqlite3 handle the adapter keeps in its public `client` field. */
+interface StatementPreparer {
+  prepare(sql: string): unknown;
+}
+
+/**
+ * Makes the adapter's `BEGIN` (it prepares exactly that text in startTransaction) a
+ * `BEGIN IMMEDIATE`. Refuses to start when the adapter does not look as expected, rather than
+ * silently keeping deferred transactions.
+ */
+function beginImmediate(adapter: SqlDriverAdapter): void {
+  const client = (adapter as unknown as { client?: StatementPreparer }).client;
+  if (!client || typeof client.prepare !== "function") {
+    throw new Error("the SQLite driver adapter has no better-sqlite3 client to begin IMMEDIATE");
+  }
+  const prepare = client.prepare.bind(client);
+  client.prepare = (sql: string) => prepare(sql === "BEGIN" ? "BEGIN IMMEDIATE" : sql);
+}
+
 function gateTransactions(adapter: SqlDriverAdapter): SqlDriverAdapter {
+  beginImmediate(adapter);
   const lock = new FairLock();
   return withOverrides(adapter, {
     queryRaw: (query: SqlQuery) => lock.run(() => adapter.queryRaw(query)),

@@ -36,8 +36,9 @@ export function syncIndexer(chain: Indexer | { indexer: Indexer }): Promise<void
 }
 
 /**
- * Prisma's codes for a lost lock race: P1008 (SQLite busy, e.g. both the operator's indexer
- * and this one upgrading a read transaction to a write) and P2034 (a write conflict).
+ * Prisma's codes for a lost lock race: P1008 (SQLite busy: since transactions begin IMMEDIATE
+ * (db's sqlite-gate.ts) only after the busy timeout, when the other process held the lock
+ * that long) and P2034 (a write conflict, e.g. PostgreSQL serialization).
  */
 const LOCK_CONFLICTS = new Set(["P1008", "P2034"]);
 const SYNC_ATTEMPTS = 3;
