@@ -521,7 +521,12 @@ function toBigInt64Array(ids: BigInt64Array | Iterable<bigint>): BigInt64Array {
   return BigInt64Array.from(ids);
 }
 
-function toGroups(result: RowsResult, dimensionCount: number, inputCount: number) {
+/** The group rows of a compiled query (`compileGuarded().groupRows`) as aggregates. */
+export function toGroups(
+  result: Pick<RowsResult, "rows">,
+  dimensionCount: number,
+  inputCount: number,
+) {
   return result.rows.map((row): GroupAggregate => {
     const dims = row.slice(0, dimensionCount);
     let i = dimensionCount;
