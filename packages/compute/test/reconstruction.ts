@@ -1,7 +1,7 @@
 import type { DisclosureParamsInput } from "@opencohort/validators";
 import { InMemoryBudgetLedger } from "../src/budget";
 import { feasibilityParams } from "../src/engine";
-import { type FixtureRows, makeTempDir, writeFixtureDataset } from "./fixtures";
+import { emptyFixtureRows, makeTempDir, writeFixtureDataset } from "./fixtures";
 import type { Harness } from "./harness";
 
 /**
@@ -53,13 +53,7 @@ const isoDay = (i: number) => new Date(FIRST_DAY + i * DAY_MS).toISOString().sli
 
 export async function writeReconstructionWorld(seed = 14): Promise<ReconstructionWorld> {
   const random = prng(seed);
-  const rows: FixtureRows = {
-    person: [],
-    condition_occurrence: [],
-    drug_exposure: [],
-    measurement: [],
-    visit_occurrence: [],
-  };
+  const rows = emptyFixtureRows();
   const world: Omit<ReconstructionWorld, "dir"> = {
     ids: [],
     hidden: [],
