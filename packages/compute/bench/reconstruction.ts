@@ -25,12 +25,20 @@ const governed = {
 const budget = GOVERNED_DEFAULTS.epsilonBudget;
 const configurations: Array<[string, AttackSettings]> = [
   ["governed defaults", { params: governed, budget, feasibilityBudget: 10 }],
-  ["10x the default budget", { params: governed, budget: 10 * budget, feasibilityBudget: 10 }],
+  [
+    "10x the queries at the default noise (rho x10: ε 18.4 at δ 1e-6)",
+    { params: governed, budget: 10 * budget, accountingBudget: budget, feasibilityBudget: 10 },
+  ],
+  [
+    "10x the default ε budget (ε 50: rho x47)",
+    { params: governed, budget: 10 * budget, feasibilityBudget: 10 },
+  ],
   [
     "no noise (ε 10, k 2, rounding 1), 600 queries",
     {
       params: { minCellSize: 2, roundingBase: 1, epsilonPerQuery: 10, contributionCap: 10 },
       budget: 6000,
+      accountingBudget: 10,
       feasibilityBudget: 0,
     },
   ],

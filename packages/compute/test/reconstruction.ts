@@ -99,6 +99,11 @@ export interface AttackSettings {
   params: DisclosureParamsInput;
   /** The researcher's epsilon budget on the dataset. */
   budget: number;
+  /**
+   * The budget each paid query is accounted against (its share of rho; default `budget`).
+   * Set it to the default budget with a larger `budget` for more queries at the same noise.
+   */
+  accountingBudget?: number;
   /** The dataset's shared feasibility budget (0: the attacker does not use feasibility). */
   feasibilityBudget: number;
   /** Seed of the attacker's subsets. */
@@ -130,11 +135,18 @@ export async function reconstructionAttack(
   const equations: Equation[] = [];
   let queries = 0;
   const phases = [
-    { params: settings.params, ledger: new InMemoryBudgetLedger(settings.budget) },
+    // Each budget's queries are accounted as its share (accounting.ts), as the API runs them.
+    {
+      params: { ...settings.params, epsilonBudget: settings.accountingBudget ?? settings.budget },
+      ledger: new InMemoryBudgetLedger(settings.budget),
+    },
     ...(settings.feasibilityBudget > 0
       ? [
           {
-            params: feasibilityParams(settings.params),
+            params: {
+              ...feasibilityParams(settings.params),
+              epsilonBudget: settings.feasibilityBudget,
+            },
             ledger: new InMemoryBudgetLedger(settings.feasibilityBudget),
           },
         ]
