@@ -17,6 +17,7 @@ import { randomBytes } from "node:crypto";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { DisclosureParams } from "@opencohort/validators";
 import { type DatasetCatalogue, openDataset } from "../src/catalogue/dataset";
+import { queryAccounting } from "../src/disclosure/accounting";
 import { contributionBounds } from "../src/disclosure/bounds";
 import { discloseGroups, type GroupAggregate, releaseThreshold } from "../src/disclosure/control";
 import { publicPartitions } from "../src/disclosure/partitions";
@@ -276,9 +277,22 @@ async function main() {
   const queries = Math.floor(
     (GOVERNED_DEFAULTS.epsilonBudget + 1e-9) / GOVERNED_DEFAULTS.epsilonPerQuery,
   );
+  const accounting = queryAccounting(params);
   console.log(
     `\nqueries per researcher and dataset: ${queries} (budget ε ${GOVERNED_DEFAULTS.epsilonBudget}, ε ${GOVERNED_DEFAULTS.epsilonPerQuery} each)`,
   );
+  console.log(
+    `noise: ${accounting.mechanism}, ρ ${accounting.rho.toPrecision(3)} per query of ${accounting.rhoBudget.toPrecision(3)}; the whole budget is (ε ${GOVERNED_DEFAULTS.epsilonBudget}, δ ${accounting.budgetDelta}) plus the data-partition deltas of the queries`,
+  );
+  if (accounting.mechanism === "gaussian") {
+    // At Laplace's sd for epsilonPerQuery (sqrt 2 / epsilon at sensitivity 1), how many
+    // Gaussian queries the same rho budget pays for: rho_q = 1 / (2 sd^2).
+    const laplaceSd = Math.SQRT2 / GOVERNED_DEFAULTS.epsilonPerQuery;
+    const equalErrorQueries = Math.floor(accounting.rhoBudget * 2 * laplaceSd * laplaceSd);
+    console.log(
+      `at equal error (Gaussian sd = Laplace's ${laplaceSd.toFixed(1)} at ε ${GOVERNED_DEFAULTS.epsilonPerQuery}) the same budget pays for ${equalErrorQueries} queries`,
+    );
+  }
 }
 
 if (process.argv[1] === import.meta.filename) await main();
