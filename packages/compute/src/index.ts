@@ -17,14 +17,7 @@ export {
   publicCatalogue,
 } from "./catalogue/dataset";
 export { cohortToSql, parseCohortDefinition } from "./cohort/compile";
-export {
-  BUDGET_DELTA,
-  epsilonFromRho,
-  type NoiseMechanism,
-  type QueryAccounting,
-  queryAccounting,
-  rhoFromEpsilonDelta,
-} from "./disclosure/accounting";
+export { BUDGET_DELTA, type QueryAccounting, queryAccounting } from "./disclosure/accounting";
 export { type ContributionBounds, MAX_GROUPS_PER_PERSON } from "./disclosure/bounds";
 export {
   type ComputeEngine,
