@@ -81,8 +81,11 @@ describe("privacy budget", () => {
     const params = { minCellSize: 11, roundingBase: 5, epsilonPerQuery: 0.4 };
     const first = expectOk(await h.run("SELECT count(*) FROM person", { ledger, params }));
     expect(first.researcherResult.budgetRemaining).toBeCloseTo(0.6);
-    expectOk(await h.run("SELECT count(*) FROM person", { ledger, params }));
-    const third = await h.run("SELECT count(*) FROM person", { ledger, params });
+    expectOk(await h.run("SELECT sex, count(*) FROM person GROUP BY sex", { ledger, params }));
+    const third = await h.run("SELECT region, count(*) FROM person GROUP BY region", {
+      ledger,
+      params,
+    });
     expect(third.ok).toBe(false);
     if (!third.ok) {
       expect(third.error.code).toBe("budget-exhausted");
@@ -110,9 +113,39 @@ describe("privacy budget", () => {
     const ledger = new InMemoryBudgetLedger(0.5);
     expectOk(await h.run("SELECT count(*) FROM person", { ledger, researcher: "a" }));
     expectOk(await h.run("SELECT count(*) FROM person", { ledger, researcher: "b" }));
-    expect((await h.run("SELECT count(*) FROM person", { ledger, researcher: "a" })).ok).toBe(
-      false,
+    const another = "SELECT sex, count(*) FROM person GROUP BY sex";
+    expect((await h.run(another, { ledger, researcher: "a" })).ok).toBe(false);
+  });
+
+  it("answers an identical repeat with the same answer for free, and only an identical one", async () => {
+    const ledger = new InMemoryBudgetLedger(2);
+    const params = { minCellSize: 11, roundingBase: 5, epsilonPerQuery: 0.4 };
+    const sql = "SELECT sex, count(DISTINCT person_id) FROM person GROUP BY sex";
+    const first = expectOk(await h.run(sql, { ledger, params }));
+    expect(first.researcherResult).toMatchObject({ epsilonSpent: 0.4, repeated: false });
+    expect(first.researcherResult.rho).toBeCloseTo(0.08, 12);
+    // Another spelling of the same canonical query, by the same researcher, over the same data.
+    const repeat = expectOk(
+      await h.run(
+        "SELECT sex, count(DISTINCT person_id) FROM person WHERE year_of_birth >= 1900 GROUP BY sex",
+        { ledger, params },
+      ),
     );
+    expect(repeat.researcherResult).toMatchObject({ epsilonSpent: 0, rho: 0, repeated: true });
+    expect(repeat.researcherResult.budgetRemaining).toBeCloseTo(1.6);
+    expect(repeat.researcherResult.rows).toEqual(first.researcherResult.rows);
+    expect(repeat.repeatKey).toBe(first.repeatKey);
+    expect(repeat.receipt.epsilonSpent).toBe(0);
+    // Another researcher, other consented persons or other parameters pay.
+    const other = [
+      await h.run(sql, { ledger, params, researcher: "0xother" }),
+      await h.run(sql, { ledger, params, ids: h.ids.slice(1) }),
+      await h.run(sql, { ledger, params: { ...params, roundingBase: 10 } }),
+    ].map((o) => expectOk(o));
+    for (const o of other) {
+      expect(o.researcherResult.repeated).toBe(false);
+      expect(o.repeatKey).not.toBe(first.repeatKey);
+    }
   });
 });
 

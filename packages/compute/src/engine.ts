@@ -16,6 +16,7 @@ import {
   verifyDeclaredDomains,
 } from "./catalogue/dataset";
 import { cohortToSql, parseCohortDefinition } from "./cohort/compile";
+import { queryAccounting } from "./disclosure/accounting";
 import { contributionBounds } from "./disclosure/bounds";
 import { discloseGroups, type GroupAggregate, releaseThreshold } from "./disclosure/control";
 import { checkGroupStructure } from "./disclosure/group-limit";
@@ -98,6 +99,11 @@ export type RunOutcome =
       researcherResult: ResearcherResult;
       receipt: QueryReceipt;
       privateInclusions: PrivateInclusions;
+      /**
+       * Names this exact answer (budget.ts QueryCharge.repeatKey), for the caller's ledger to
+       * recognise a repeat. Server-side only.
+       */
+      repeatKey: string;
     }
   | { ok: false; error: QueryError };
 
@@ -289,11 +295,33 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       partitions ? "public" : "data",
     );
 
+    const accounting = queryAccounting(params);
+    const ids = toBigInt64Array(request.consentedPersonIds);
+    const consentKey = createHash("sha256")
+      .update(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength))
+      .digest("hex")
+      .slice(0, 24);
+    // The same question over the same data by the same researcher: the sticky noise makes it
+    // the same answer, so a ledger that has charged this key before charges nothing.
+    const repeatKey = createHmac("sha256", secret)
+      .update(
+        JSON.stringify([
+          "repeat",
+          request.budget.researcher.toLowerCase(),
+          request.budget.datasetId,
+          queryHash,
+          dataset.contentHash,
+          consentKey,
+          paramsKey(params),
+        ]),
+      )
+      .digest("hex");
     const spend = await request.budget.ledger.spend(
       request.budget.researcher,
       request.budget.datasetId,
       params.epsilonPerQuery,
       delta,
+      { rho: accounting.rho, repeatKey, queryHash },
     );
     if (!spend.ok) {
       return fail({
@@ -303,14 +331,13 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       });
     }
 
+    const repeated = spend.repeated === true;
+    const cost = repeated
+      ? { epsilonSpent: 0, rho: 0 }
+      : { epsilonSpent: params.epsilonPerQuery, rho: accounting.rho };
     const runTable = `run_${++runCounter}`;
     const lease = await sandbox.acquire(request.budget.researcher);
     try {
-      const ids = toBigInt64Array(request.consentedPersonIds);
-      const consentKey = createHash("sha256")
-        .update(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength))
-        .digest("hex")
-        .slice(0, 24);
       const loaded = await lease.ensureConsent(datasetKey, consentKey, () => ids);
       if (loaded) consentDigests.set(consentKey, loaded.digest);
       const consentDigest = consentDigests.get(consentKey) ?? consentKey;
@@ -403,7 +430,9 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
         columns,
         rows: disclosed.rows,
         uncertainty: disclosed.uncertainty,
-        epsilonSpent: params.epsilonPerQuery,
+        ...cost,
+        mechanism: accounting.mechanism,
+        repeated,
         delta,
         releaseThreshold: threshold,
         budgetRemaining: spend.remaining,
@@ -422,14 +451,22 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
           maxGroupsPerPerson: bounds.maxGroupsPerPerson,
           maxRowsPerGroup: bounds.maxRowsPerGroup,
         },
-        epsilonSpent: params.epsilonPerQuery,
+        ...cost,
+        mechanism: accounting.mechanism,
+        repeated,
         delta,
         releaseThreshold: threshold,
         resultHash: sha256Hex(JSON.stringify({ columns, rows: disclosed.rows })),
         personsIncluded: personIds.length,
         executedAt: new Date().toISOString(),
       };
-      return { ok: true, researcherResult, receipt, privateInclusions: { personIds } };
+      return {
+        ok: true,
+        researcherResult,
+        receipt,
+        privateInclusions: { personIds },
+        repeatKey,
+      };
     } catch (error) {
       // Best effort: a half-finished run must not leave its per-person table in the sandbox.
       await lease
@@ -495,7 +532,9 @@ function measureKind(kind: string): ResearcherResult["columns"][number]["kind"] 
 }
 
 function paramsKey(p: DisclosureParams): string {
-  return `k${p.minCellSize}r${p.roundingBase}e${p.epsilonPerQuery}c${p.contributionCap}`;
+  // The budget decides the mechanism and the noise; without one the key is as before it.
+  const budget = p.epsilonBudget === undefined ? "" : `b${p.epsilonBudget}`;
+  return `k${p.minCellSize}r${p.roundingBase}e${p.epsilonPerQuery}c${p.contributionCap}${budget}`;
 }
 
 /** The consented ids whose positions are set in the bitmap, in consent order. */
@@ -521,7 +560,12 @@ function toBigInt64Array(ids: BigInt64Array | Iterable<bigint>): BigInt64Array {
   return BigInt64Array.from(ids);
 }
 
-function toGroups(result: RowsResult, dimensionCount: number, inputCount: number) {
+/** The group rows of a compiled query (`compileGuarded().groupRows`) as aggregates. */
+export function toGroups(
+  result: Pick<RowsResult, "rows">,
+  dimensionCount: number,
+  inputCount: number,
+) {
   return result.rows.map((row): GroupAggregate => {
     const dims = row.slice(0, dimensionCount);
     let i = dimensionCount;

@@ -7,7 +7,7 @@
  */
 
 export { computeContentHash } from "@opencohort/validators/content-hash";
-export { InMemoryBudgetLedger, type PrivacyBudgetLedger } from "./budget";
+export { InMemoryBudgetLedger, type PrivacyBudgetLedger, type QueryCharge } from "./budget";
 export {
   type CatalogueColumn,
   type CatalogueTable,
@@ -17,6 +17,7 @@ export {
   publicCatalogue,
 } from "./catalogue/dataset";
 export { cohortToSql, parseCohortDefinition } from "./cohort/compile";
+export { BUDGET_DELTA, type QueryAccounting, queryAccounting } from "./disclosure/accounting";
 export { type ContributionBounds, MAX_GROUPS_PER_PERSON } from "./disclosure/bounds";
 export {
   type ComputeEngine,

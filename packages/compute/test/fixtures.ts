@@ -128,18 +128,23 @@ export const OUTLIER_ID = 9002; // one HbA1c of 1,000,000 (declared bounds 0..50
 export const RARE_CODE = "Q87.4"; // only the centenarian has it
 export const FIXTURE_PERSON_COUNT = 122;
 
-/**
- * 120 ordinary persons (1001..1120) plus the two targets. Every third person has type 2
- * diabetes (E11.9) with metformin and two HbA1c values; every fifth has hypertension (I10).
- */
-export function standardFixture(): FixtureRows {
-  const rows: FixtureRows = {
+/** Every table, no rows. */
+export function emptyFixtureRows(): FixtureRows {
+  return {
     person: [],
     condition_occurrence: [],
     drug_exposure: [],
     measurement: [],
     visit_occurrence: [],
   };
+}
+
+/**
+ * 120 ordinary persons (1001..1120) plus the two targets. Every third person has type 2
+ * diabetes (E11.9) with metformin and two HbA1c values; every fifth has hypertension (I10).
+ */
+export function standardFixture(): FixtureRows {
+  const rows = emptyFixtureRows();
   const regions = ["north", "south", "east", "west"];
   for (let i = 1; i <= 120; i++) {
     const id = 1000 + i;

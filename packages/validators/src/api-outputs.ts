@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { conditionCodeSchema } from "./catalogue";
 import { hex32Schema } from "./dataset";
-import { researcherResultSchema } from "./query";
+import { noiseMechanismSchema, researcherResultSchema } from "./query";
 
 /**
  * What the HTTP API (`/api/v1`, documented at `/api/openapi.json`) answers, as JSON: dates
@@ -148,6 +148,16 @@ export const queryBudgetOutputSchema = z.object({
   remaining: z.number(),
   epsilonPerQuery: z.number(),
   queriesLeft: z.number().int(),
+  /**
+   * The same budget in zero-concentrated DP (compute's disclosure/accounting.ts): the total
+   * rho the governed (total, conversionDelta) converts to, the rho spent and one query's rho.
+   * The guarantee after everything spent so far is (epsilonFromRho(spent), conversionDelta +
+   * deltaSpent)-DP.
+   */
+  rho: z.object({ total: z.number(), spent: z.number(), perQuery: z.number() }),
+  /** The delta of the budget's conversion (0 with Laplace noise: epsilons add). */
+  conversionDelta: z.number(),
+  mechanism: noiseMechanismSchema,
 });
 
 export const meOutputSchema = z

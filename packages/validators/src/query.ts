@@ -15,6 +15,13 @@ export const disclosureParamsSchema = z.object({
   /** Privacy loss charged to the (researcher, dataset) budget per executed query. */
   epsilonPerQuery: z.number().positive().max(10),
   /**
+   * The total epsilon of the budget the query is charged to (governed epsilonBudget; the
+   * shared feasibility budget for feasibility counts). With it each query gets its share of
+   * the budget's zCDP rho (compute's disclosure/accounting.ts): Gaussian noise when that beats
+   * Laplace. Absent: the query is accounted as a budget of its own (Laplace).
+   */
+  epsilonBudget: z.number().positive().max(1000).optional(),
+  /**
    * At most this many rows of one person count towards one output row; it bounds the
    * sensitivity of count(*), sum and avg (rows beyond it are down-weighted, not dropped).
    */
@@ -23,18 +30,21 @@ export const disclosureParamsSchema = z.object({
 export type DisclosureParams = z.infer<typeof disclosureParamsSchema>;
 export type DisclosureParamsInput = z.input<typeof disclosureParamsSchema>;
 
+/** The noise the released numbers carry (see compute's disclosure/accounting.ts). */
+export const noiseMechanismSchema = z.enum(["laplace", "gaussian"]);
+
 export const resultColumnKindSchema = z.enum(["dimension", "count", "persons", "sum", "avg"]);
 
 /**
- * The uncertainty of one released number, from public parameters only (the Laplace scale of
- * its noise component, the rounding base) and the released noisy values: never from an exact
- * value, and it costs no budget.
- * - sd: the standard deviation of the noise added to it (Laplace: scale * sqrt(2)); for an
- *   average, a delta-method approximation (see `avg` below).
- * - lo, hi: a 95% interval for the value before noise. Counts and sums: value -/+ (scale *
- *   ln 20 + half the rounding step), since P(|Laplace(b)| > b ln 20) = 0.05; counts never
- *   below 0. Averages: the noisy centred sum and noisy count each bounded at 97.5% (scale *
- *   ln 40), the ratio's extremes over that box (95% by the union bound), clipped to the clamp
+ * The uncertainty of one released number, from public parameters only (the noise of its
+ * component, the rounding base) and the released noisy values: never from an exact value, and
+ * it costs no budget.
+ * - sd: the standard deviation of the noise added to it (Gaussian: sigma; Laplace: scale *
+ *   sqrt(2)); for an average, a delta-method approximation (see `avg` below).
+ * - lo, hi: a 95% interval for the value before noise. Counts and sums: value -/+ (t + half
+ *   the rounding step) with P(|noise| > t) = 0.05 (Gaussian 1.96 sigma, Laplace b ln 20);
+ *   counts never below 0. Averages: the noisy centred sum and noisy count each bounded at
+ *   97.5% (Gaussian 2.24 sigma, Laplace b ln 40), the ratio's extremes over that box (95% by the union bound), clipped to the clamp
  *   range; when the noisy count cannot be kept above 0 the interval is the whole clamp range.
  * Released groups are those whose noisy person count passed the threshold, so for groups
  * near the threshold the interval of the person count is optimistic (selection).
@@ -57,6 +67,18 @@ export const researcherResultSchema = z.object({
    */
   uncertainty: z.array(z.array(cellUncertaintySchema.nullable())).optional(),
   epsilonSpent: z.number().nonnegative(),
+  /**
+   * The query's zero-concentrated DP cost (rho), what composes: 0 for a free identical
+   * repeat. Absent on results stored before it existed.
+   */
+  rho: z.number().nonnegative().optional(),
+  /** The noise of the released numbers: Gaussian (zCDP accounting) or Laplace. */
+  mechanism: noiseMechanismSchema.optional(),
+  /**
+   * True: the same question (canonical query, dataset version, consented persons, parameters,
+   * researcher) was answered before; this is the same answer and cost nothing.
+   */
+  repeated: z.boolean().optional(),
   /**
    * The delta of the query's (epsilon, delta) guarantee: the chance that a group standing
    * for one person passes the noisy threshold. 0 without GROUP BY (the one group always
@@ -98,6 +120,10 @@ export const queryReceiptSchema = z.object({
   params: disclosureParamsSchema,
   contributionBounds: contributionBoundsSchema,
   epsilonSpent: z.number().nonnegative(),
+  /** See researcherResultSchema.rho, mechanism and repeated. */
+  rho: z.number().nonnegative().optional(),
+  mechanism: noiseMechanismSchema.optional(),
+  repeated: z.boolean().optional(),
   /** See researcherResultSchema.delta and releaseThreshold. */
   delta: z.number().min(0).max(1),
   releaseThreshold: z.number().int().positive(),

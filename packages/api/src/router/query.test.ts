@@ -291,7 +291,16 @@ describe("query.submit (researcher with an access pass)", () => {
 
   it("reports the remaining budget and never overspends it, even with two submits at once", async () => {
     const budget = await researcher.caller.query.budget({ datasetId: dataset.datasetId });
-    expect(budget).toMatchObject({ total: 5, epsilonPerQuery: 0.1 });
+    expect(budget).toMatchObject({
+      total: 5,
+      epsilonPerQuery: 0.1,
+      mechanism: "gaussian",
+      conversionDelta: 1e-6,
+    });
+    // (5, 1e-6) is rho 0.3853 by the zCDP conversion; each of the 50 queries a fiftieth.
+    expect(budget.rho.total).toBeCloseTo(0.385346, 6);
+    expect(budget.rho.perQuery).toBeCloseTo(0.385346 / 50, 6);
+    expect(budget.rho.spent).toBeCloseTo(3 * budget.rho.perQuery, 9);
     expect(budget.spent).toBeCloseTo(0.3);
     expect(budget.remaining).toBeCloseTo(4.7);
     expect(budget.queriesLeft).toBe(47);
@@ -305,8 +314,12 @@ describe("query.submit (researcher with an access pass)", () => {
       },
       select: { id: true },
     });
+    // Two questions not asked before (an identical repeat would be free, below).
     const both = await Promise.all([
-      researcher.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX }),
+      researcher.caller.query.submit({
+        datasetId: dataset.datasetId,
+        sql: "SELECT sex, region, count(*) FROM person GROUP BY sex, region",
+      }),
       researcher.caller.query.submit({
         datasetId: dataset.datasetId,
         sql: "SELECT region, count(*) FROM person GROUP BY region",
@@ -321,9 +334,24 @@ describe("query.submit (researcher with an access pass)", () => {
     });
     const again = await researcher.caller.query.submit({
       datasetId: dataset.datasetId,
-      sql: BY_SEX,
+      sql: "SELECT count(DISTINCT person_id) FROM person",
     });
     expect(again).toMatchObject({ status: "REJECTED", error: { rule: "privacy-budget" } });
+    // A question answered before is the same answer again, free even with the budget spent.
+    const first = (
+      await researcher.caller.query.history({ datasetId: dataset.datasetId, limit: 100 })
+    ).items.find((q) => q.sql === BY_SEX && q.status === "SUCCEEDED");
+    const repeat = await researcher.caller.query.submit({
+      datasetId: dataset.datasetId,
+      sql: BY_SEX,
+    });
+    expect(repeat).toMatchObject({ status: "SUCCEEDED", epsilonSpent: 0 });
+    expect(repeat.result).toMatchObject({ epsilonSpent: 0, rho: 0, repeated: true });
+    const original = await researcher.caller.query.result({ id: first?.id ?? "" });
+    expect(repeat.result?.rows).toEqual(original.result?.rows);
+    expect(await researcher.caller.query.budget({ datasetId: dataset.datasetId })).toMatchObject({
+      remaining: 0,
+    });
     // Another researcher's budget is their own.
     expect((await other.caller.query.budget({ datasetId: dataset.datasetId })).remaining).toBe(5);
   });

@@ -4,6 +4,7 @@
  * budget. Every signed-in address is a researcher; each query is readable by its owner only.
  * Which persons a query included is stored privately and never returned here.
  */
+import { queryAccounting } from "@opencohort/compute";
 import { fromDbUint, type Prisma } from "@opencohort/db";
 import {
   queryBudgetInputSchema,
@@ -22,7 +23,7 @@ import { startQuery } from "../services/query-execution";
 import { RECEIPT_VERSION } from "../services/receipt";
 import { receiptProof } from "../services/receipt-proof";
 import { refusal } from "../services/refusal";
-import { governedStandards } from "../services/standards";
+import { disclosureParams, governedStandards } from "../services/standards";
 import { rateLimited, roleProcedure } from "../trpc";
 
 const researcherProcedure = roleProcedure("researcher");
@@ -104,6 +105,13 @@ function receiptOf(row: QueryRow, chainId: number) {
     },
     resultHash: row.resultHash,
     epsilonSpent: epsilonOf(row.epsilonSpent),
+    /** The query's zCDP cost (0 for a free identical repeat); null before issue #14. */
+    rho: typeof parameters.rho === "number" ? parameters.rho : null,
+    /** The noise: "gaussian" (zCDP accounting) or "laplace"; null before issue #14. */
+    mechanism:
+      parameters.mechanism === "gaussian" || parameters.mechanism === "laplace"
+        ? parameters.mechanism
+        : null,
     epoch: row.epoch,
     executedAt: row.finishedAt,
   };
@@ -279,15 +287,25 @@ export const queryRouter = {
       budgetSpent(ctx.db, researcher, input.datasetId, "query"),
       budgetRemaining(ctx.db, researcher, input.datasetId, "query", standards.epsilonBudget),
     ]);
+    const accounting = queryAccounting(disclosureParams(standards));
+    const spentEpsilon = fixedToEpsilon(spent.epsilon);
     return {
       datasetId: input.datasetId,
       total: standards.epsilonBudget,
-      spent: fixedToEpsilon(spent.epsilon),
+      spent: spentEpsilon,
       /** Sum of the deltas of the charges (basic composition), 18-decimal fixed point read back. */
       deltaSpent: fixedToEpsilon(spent.delta),
       remaining,
       epsilonPerQuery: standards.epsilonPerQuery,
       queriesLeft: Math.floor((remaining + 1e-9) / standards.epsilonPerQuery),
+      // Each query is the same share of the budget's rho: rho spent is that share of epsilon's.
+      rho: {
+        total: accounting.rhoBudget,
+        spent: (accounting.rhoBudget * spentEpsilon) / standards.epsilonBudget,
+        perQuery: accounting.rho,
+      },
+      conversionDelta: accounting.budgetDelta,
+      mechanism: accounting.mechanism,
     };
   }),
 } satisfies TRPCRouterRecord;

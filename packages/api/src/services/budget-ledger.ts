@@ -11,12 +11,16 @@
  *   unlimited fresh noisy samples. Feasibility counts never eat into the budget a researcher
  *   paid for.
  *
- * Each charge records epsilon and delta (basic composition: both add up). Every charge names
- * its query (`queryId` is unique), so a retried execution is charged once. Check and charge
+ * Each charge records epsilon and delta. Epsilon is charged as the query's share of the budget:
+ * compute's zCDP accounting (disclosure/accounting.ts) gives each query the same share of the
+ * budget's rho, so epsilon spent / budget is exactly rho spent / rho of the budget; deltas add
+ * up. Every charge names its query (`queryId` is unique), so a retried execution is charged
+ * once, and an identical repeat of a query that succeeded (same repeat key: canonical query,
+ * dataset version, consented set, parameters, researcher) is not charged at all. Check and charge
  * happen in one serializable transaction (retried on a write conflict), so concurrent
  * queries cannot overdraw.
  */
-import type { PrivacyBudgetLedger } from "@opencohort/compute";
+import type { PrivacyBudgetLedger, QueryCharge } from "@opencohort/compute";
 import { type Db, type Prisma, toDbUint } from "@opencohort/db";
 import { formatUnits } from "viem";
 
@@ -123,12 +127,37 @@ export interface DbBudgetLedgerOptions {
 
 const MAX_ATTEMPTS = 5;
 
+/**
+ * Whether this researcher's query with the same repeat key succeeded before (the key is stored
+ * in the query's parameters by query-execution.ts). Narrowed by the indexed query hash first.
+ */
+async function answeredBefore(
+  tx: Prisma.TransactionClient,
+  researcherAddress: string,
+  datasetId: string,
+  charged: QueryCharge,
+): Promise<boolean> {
+  const candidates = await tx.query.findMany({
+    where: {
+      researcherAddress,
+      datasetId,
+      queryHash: charged.queryHash.toLowerCase(),
+      status: "SUCCEEDED",
+      kind: { not: "FEASIBILITY" },
+    },
+    select: { parameters: true },
+  });
+  return candidates.some(
+    (row) => (row.parameters as { repeatKey?: unknown } | null)?.repeatKey === charged.repeatKey,
+  );
+}
+
 /** A ledger that charges one query: hand it to compute.run for that query. */
 export function createDbBudgetLedger(db: Db, options: DbBudgetLedgerOptions): PrivacyBudgetLedger {
   const total = epsilonToFixed(options.totalEpsilon);
   const remainingOf = (spent: bigint) => (spent >= total ? 0 : fixedToEpsilon(total - spent));
   return {
-    async spend(researcher, datasetId, epsilon, delta) {
+    async spend(researcher, datasetId, epsilon, delta, charged) {
       const charge = epsilonToFixed(epsilon);
       const deltaCharge = delta === undefined ? null : deltaToFixed(delta);
       const researcherAddress = researcher.toLowerCase();
@@ -143,6 +172,13 @@ export function createDbBudgetLedger(db: Db, options: DbBudgetLedgerOptions): Pr
               });
               // A retried execution of the same query was charged the first time.
               if (already) return { ok: true as const, remaining: remainingOf(spent) };
+              if (
+                charged &&
+                options.kind === "query" &&
+                (await answeredBefore(tx, researcherAddress, datasetId, charged))
+              ) {
+                return { ok: true as const, remaining: remainingOf(spent), repeated: true };
+              }
               if (spent + charge > total + TOLERANCE) {
                 return { ok: false as const, remaining: remainingOf(spent) };
               }

@@ -95,7 +95,9 @@ export async function runFeasibility(
     );
   }
   const standards = await governedStandards(db, chain.chainId);
-  const params = feasibilityParams(disclosureParams(standards));
+  const totalEpsilon = feasibilityBudgetOf(services.config);
+  // Feasibility counts are shares of the shared feasibility budget, not of the governed one.
+  const params = { ...feasibilityParams(disclosureParams(standards)), epsilonBudget: totalEpsilon };
 
   let catalogue: DatasetCatalogue;
   try {
@@ -122,7 +124,6 @@ export async function runFeasibility(
   }
 
   const snapshot = await consentSnapshot(db, datasetId, chain.chainId);
-  const totalEpsilon = feasibilityBudgetOf(services.config);
   const setHash = consentSetHash(snapshot.personIds);
   const paramsKey = parametersKey({ ...params });
   const answered = await storedAnswer(services, {

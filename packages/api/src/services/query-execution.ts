@@ -209,6 +209,10 @@ async function runPendingQuery(
               ...parameters,
               epsilonPerQueryValue: params.epsilonPerQuery,
               epsilonBudget: standards.epsilonBudget,
+              // zCDP cost and noise (0 for a free repeat), and what a repeat must match.
+              rho: outcome.researcherResult.rho ?? null,
+              mechanism: outcome.researcherResult.mechanism ?? null,
+              repeatKey: outcome.repeatKey,
               standardsBlock: standards.block.toString(),
               referenceId: outcome.receipt.referenceId,
               contributionLevel: outcome.receipt.contributionBounds.level,

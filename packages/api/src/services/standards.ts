@@ -60,5 +60,7 @@ export function disclosureParams(standards: GovernedStandards): DisclosureParams
     roundingBase: standards.roundingBase,
     contributionCap: standards.contributionCap,
     epsilonPerQuery: standards.epsilonPerQuery,
+    // Each query is a share of this budget (compute's zCDP accounting).
+    epsilonBudget: standards.epsilonBudget,
   });
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { valueInputs } from "../query/compile";
 import { numericComparison } from "../query/constraints";
 import type { ColumnRef, QueryPlan } from "../query/plan";
+import { normalUpperTail, queryAccounting } from "./accounting";
 import { type ContributionBounds, contributionBounds, MAX_GROUPS_PER_PERSON } from "./bounds";
 import {
   DATA_PARTITION_DELTA,
@@ -12,6 +13,7 @@ import {
   noiseScales,
   releaseThreshold,
 } from "./control";
+import { stickyGaussian } from "./noise";
 
 const secret = Buffer.from("unit-test-secret-0123456789");
 const params = { minCellSize: 11, roundingBase: 5, epsilonPerQuery: 1, contributionCap: 10 };
@@ -190,12 +192,13 @@ describe("noise scales", () => {
     const p = plan(measures, sex);
     expect(boundsOf(p)).toMatchObject({ level: "person", maxGroupsPerPerson: 1 });
     // Five components share epsilon 1; cap 10 rows per person; values within [0, 50].
+    const laplace = (scale: number) => ({ mechanism: "laplace", scale });
     expect(Object.fromEntries(noiseScales(p, valueInputs(p), params, boundsOf(p)))).toEqual({
-      persons: 1 / 0.2,
-      rows: 10 / 0.2,
-      "sum:0": (10 * 50) / 0.2,
-      "avg-sum:0": (10 * 25) / 0.2,
-      "avg-count:0": 10 / 0.2,
+      persons: laplace(1 / 0.2),
+      rows: laplace(10 / 0.2),
+      "sum:0": laplace((10 * 50) / 0.2),
+      "avg-sum:0": laplace((10 * 25) / 0.2),
+      "avg-count:0": laplace(10 / 0.2),
     });
   });
 
@@ -215,7 +218,7 @@ describe("noise scales", () => {
     const event = noiseScales(eventLevel, valueInputs(eventLevel), params, boundsOf(eventLevel));
     expect([...event.keys()]).toEqual([...person.keys()]);
     for (const [component, scale] of person) {
-      expect(event.get(component)).toBeCloseTo(MAX_GROUPS_PER_PERSON * scale, 9);
+      expect(event.get(component)?.scale).toBeCloseTo(MAX_GROUPS_PER_PERSON * scale.scale, 9);
     }
   });
 
@@ -262,7 +265,7 @@ describe("uncertainty of released numbers", () => {
         [1, "persons"],
         [2, "rows"],
       ] as const) {
-        const b = scales.get(component) as number;
+        const b = scales.get(component)?.scale as number;
         const value = row[j] as number;
         const half = b * Math.log(20) + params.roundingBase / 2;
         expect(u[j]?.sd).toBeCloseTo(b * Math.SQRT2, 2);
@@ -297,34 +300,46 @@ describe("uncertainty of released numbers", () => {
     expect(shared).toBeGreaterThan(100);
   });
 
-  it("covers the true count, sum and average in at least about 95% of draws", () => {
-    const mean = 7;
-    const p = plan(
-      [
-        { kind: "count_rows" },
-        { kind: "sum", column: value, lo: 0, hi: 50 },
-        { kind: "avg", column: value, lo: 0, hi: 50 },
-      ],
-      sex,
-    );
-    const g = group(400, { rows: 800, sums: [800 * mean], counts: [800] });
-    const truth = [800, 800 * mean, mean];
-    const covered = [0, 0, 0];
-    const draws = 3000;
-    for (let i = 0; i < draws; i++) {
-      const r = discloseGroups(p, valueInputs(p), [g], context(p, `c${i}`));
-      for (let m = 0; m < 3; m++) {
-        const u = r.uncertainty[0]?.[m + 1];
-        if (u && u.lo <= (truth[m] as number) && (truth[m] as number) <= u.hi)
-          covered[m] = (covered[m] ?? 0) + 1;
+  it.each([
+    ["Laplace (a budget of one query)", params],
+    [
+      "Gaussian (the governed budget of fifty)",
+      { ...params, epsilonPerQuery: 0.1, epsilonBudget: 5 },
+    ],
+  ])(
+    "covers the true count, sum and average in at least about 95%% of draws: %s",
+    (_, drawParams) => {
+      const mean = 7;
+      const p = plan(
+        [
+          { kind: "count_rows" },
+          { kind: "sum", column: value, lo: 0, hi: 50 },
+          { kind: "avg", column: value, lo: 0, hi: 50 },
+        ],
+        sex,
+      );
+      const g = group(400, { rows: 800, sums: [800 * mean], counts: [800] });
+      const truth = [800, 800 * mean, mean];
+      const covered = [0, 0, 0];
+      const draws = 3000;
+      for (let i = 0; i < draws; i++) {
+        const r = discloseGroups(p, valueInputs(p), [g], {
+          ...context(p, `c${i}`),
+          params: drawParams,
+        });
+        for (let m = 0; m < 3; m++) {
+          const u = r.uncertainty[0]?.[m + 1];
+          if (u && u.lo <= (truth[m] as number) && (truth[m] as number) <= u.hi)
+            covered[m] = (covered[m] ?? 0) + 1;
+        }
       }
-    }
-    const [count, sum, avg] = covered.map((c) => c / draws) as [number, number, number];
-    expect(count).toBeGreaterThan(0.95); // widened by half the rounding base
-    expect(sum).toBeGreaterThan(0.935); // exactly Laplace: 95%
-    expect(sum).toBeLessThan(0.965);
-    expect(avg).toBeGreaterThan(0.95); // union bound: conservative
-  });
+      const [count, sum, avg] = covered.map((c) => c / draws) as [number, number, number];
+      expect(count).toBeGreaterThan(0.95); // widened by half the rounding base
+      expect(sum).toBeGreaterThan(0.935); // exactly the noise's 95%
+      expect(sum).toBeLessThan(0.965);
+      expect(avg).toBeGreaterThan(0.95); // union bound: conservative
+    },
+  );
 
   it("gives an average whose noisy count may be 0 the whole clamp range, a withheld one none", () => {
     const tiny = { ...params, epsilonPerQuery: 0.05 };
@@ -342,5 +357,56 @@ describe("uncertainty of released numbers", () => {
       if (u) expect(u.sd).toBeLessThanOrEqual(25);
     }
     expect(whole).toBeGreaterThan(10);
+  });
+});
+
+describe("Gaussian noise under zCDP (a budget of many queries)", () => {
+  // The governed defaults: 50 queries of 0.1 out of 5.
+  const governed = { ...params, epsilonPerQuery: 0.1, epsilonBudget: 5 };
+  const accounting = queryAccounting(governed);
+  it("gives each component sigma = D sqrt(G n / (2 rho)): sqrt(G), not G, for event-level queries", () => {
+    expect(accounting.mechanism).toBe("gaussian");
+    const p = plan([{ kind: "count_persons" }, { kind: "count_rows" }], sex);
+    const e = plan([{ kind: "count_persons" }, { kind: "count_rows" }]);
+    const person = noiseScales(p, [], governed, boundsOf(p));
+    const event = noiseScales(e, [], governed, boundsOf(e));
+    expect(person.get("persons")).toEqual({
+      mechanism: "gaussian",
+      scale: Math.sqrt(2 / (2 * accounting.rho)),
+    });
+    expect(person.get("rows")?.scale).toBeCloseTo(10 * Math.sqrt(2 / (2 * accounting.rho)), 9);
+    expect(event.get("persons")?.scale).toBeCloseTo(
+      Math.sqrt(MAX_GROUPS_PER_PERSON) * (person.get("persons")?.scale as number),
+      9,
+    );
+    // Below Laplace's sd at the same epsilon per query (sqrt 2 * 2 / 0.1 = 28.3 here).
+    expect(person.get("persons")?.scale).toBeLessThan((Math.SQRT2 * 2) / governed.epsilonPerQuery);
+  });
+
+  it("draws noise with the normal's spread: sd sigma, 95% within 1.96 sigma", () => {
+    const p = plan([{ kind: "count_persons" }], sex);
+    const sigma = noiseScales(p, [], governed, boundsOf(p)).get("persons")?.scale as number;
+    const draws = 4000;
+    const errors: number[] = [];
+    for (let i = 0; i < draws; i++) {
+      const key = JSON.stringify([`n${i}`, groupNoiseKey(["g"]), "persons"]);
+      errors.push(stickyGaussian(secret, key, sigma));
+    }
+    const sd = Math.sqrt(errors.reduce((s, x) => s + x * x, 0) / draws);
+    expect(sd / sigma).toBeGreaterThan(0.95);
+    expect(sd / sigma).toBeLessThan(1.05);
+    const inside = errors.filter((x) => Math.abs(x) <= 1.96 * sigma).length / draws;
+    expect(inside).toBeGreaterThan(0.94);
+    expect(inside).toBeLessThan(0.96);
+  });
+
+  it("raises a data-partition threshold until a group of one passes with probability within delta", () => {
+    const p = plan([{ kind: "count_persons" }], sex);
+    const sigma = noiseScales(p, [], governed, boundsOf(p)).get("persons")?.scale as number;
+    const { threshold, delta } = releaseThreshold(p, [], governed, boundsOf(p), "data");
+    expect(delta).toBeLessThanOrEqual(DATA_PARTITION_DELTA);
+    expect(delta).toBeCloseTo(normalUpperTail((threshold - 1) / sigma), 15);
+    // The smallest such threshold: one less would cost more than the delta.
+    expect(normalUpperTail((threshold - 2) / sigma)).toBeGreaterThan(DATA_PARTITION_DELTA);
   });
 });

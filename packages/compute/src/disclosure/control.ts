@@ -3,24 +3,26 @@ import { canonicalDimensionValue } from "../query/canonical";
 import type { ValueInput } from "../query/compile";
 import { sameInput } from "../query/compile";
 import type { Measure, QueryPlan } from "../query/plan";
+import { type Noise, noiseHalfWidth, noiseSd, noiseUpperTail, queryAccounting } from "./accounting";
 import type { ContributionBounds } from "./bounds";
-import { roundToBase, stickyLaplace } from "./noise";
+import { roundToBase, stickyGaussian, stickyLaplace } from "./noise";
 
 /**
  * Disclosure control on aggregated groups. Per group, with n noise components sharing the
- * query's epsilon (epsilon / n each):
- * - persons: true distinct persons + Laplace(1/eps). The group is released only if this NOISY
+ * query's privacy cost (accounting.ts: Gaussian noise under zCDP, each component rho / n, or
+ * Laplace, each epsilon / n):
+ * - persons: true distinct persons + noise of sensitivity 1. The group is released only if this NOISY
  *   count reaches the release threshold. There is no threshold on the true count: a hard one
  *   makes the release itself an exact test ("at least k"), and every group below it an exact
  *   channel. The threshold is k when the candidate groups are public (partitions.ts); when
  *   they come from the data it is raised until a group of one person passes with probability
  *   at most DATA_PARTITION_DELTA (releaseThreshold), the delta the query is charged.
- * - count(*): capped rows + Laplace(cap/eps), rounded.
- * - sum: clamped, capped sum + Laplace(cap * max(|lo|, |hi|) / eps).
+ * - count(*): capped rows + noise of sensitivity cap, rounded.
+ * - sum: clamped, capped sum + noise of sensitivity cap * max(|lo|, |hi|).
  * - avg: (noisy centred sum) / (noisy count) + midpoint, clamped into [lo, hi].
  * Counts are rounded to the rounding base after the noise; negative counts become 0.
- * cap is the bounds' rows per group; every scale is then multiplied by the groups one person
- * can reach (1 for person-level queries), see bounds.ts.
+ * cap is the bounds' rows per group. A person reaches G groups (1 for person-level queries,
+ * see bounds.ts): Laplace scales are multiplied by G (L1), Gaussian sigmas by sqrt(G) (L2).
  *
  * Nothing here reports how many groups were withheld: that number is exact.
  */
@@ -72,17 +74,24 @@ export function noiseComponents(plan: QueryPlan, inputs: ValueInput[]): Componen
 }
 
 /**
- * The Laplace scale of each component: one person's largest effect on it, times the groups
- * that person can reach, over the component's share of epsilon.
+ * The noise of each component, from one person's largest effect on it (its sensitivity D)
+ * and the G groups that person can reach, with n components:
+ * - Laplace: scale G D n / epsilon (the L1 norm of a person's effect over the whole vector is
+ *   at most G D per component, each component gets epsilon / n);
+ * - Gaussian: sigma D sqrt(G n / (2 rho)). A person moves at most G cells of each component
+ *   by D, so the vector's L2 sensitivity weighted by 1 / sigma is sqrt(sum G D^2 / sigma^2) =
+ *   sqrt(2 rho): the release is rho-zCDP (Gaussian mechanism: Delta^2 / (2 sigma^2)).
  */
 export function noiseScales(
   plan: QueryPlan,
   inputs: ValueInput[],
   params: DisclosureParams,
   bounds: ContributionBounds,
-): Map<Component, number> {
+): Map<Component, Noise> {
   const components = noiseComponents(plan, inputs);
-  const epsilon = params.epsilonPerQuery / components.length;
+  const accounting = queryAccounting(params);
+  const n = components.length;
+  const groups = bounds.maxGroupsPerPerson;
   const cap = bounds.maxRowsPerGroup;
   const sensitivity = (component: Component): number => {
     if (component === "persons") return 1;
@@ -94,8 +103,15 @@ export function noiseScales(
     if (kind === "avg-sum") return (cap * (input.hi - input.lo)) / 2;
     return cap;
   };
+  const perSensitivity =
+    accounting.mechanism === "gaussian"
+      ? Math.sqrt((groups * n) / (2 * accounting.rho))
+      : (groups * n) / accounting.epsilon;
   return new Map(
-    components.map((c) => [c, (bounds.maxGroupsPerPerson * sensitivity(c)) / epsilon]),
+    components.map((c) => [
+      c,
+      { mechanism: accounting.mechanism, scale: sensitivity(c) * perSensitivity },
+    ]),
   );
 }
 
@@ -111,6 +127,11 @@ export function discloseGroups(
   const uncertainty: Array<Array<CellUncertainty | null>> = [];
   const releasedHashes: string[] = [];
   const threshold = context.threshold ?? params.minCellSize;
+  const scaleOf = (component: Component): Noise => {
+    const noise = scales.get(component);
+    if (noise === undefined) throw new Error(`no noise scale for ${component}`);
+    return noise;
+  };
 
   for (const group of groups) {
     // Canonical values: two phrasings of the same partition key a group's noise alike.
@@ -121,17 +142,14 @@ export function discloseGroups(
       }),
     );
     const noise = (component: Component) => {
-      const scale = scales.get(component);
-      if (scale === undefined) throw new Error(`no noise scale for ${component}`);
-      return stickyLaplace(
-        context.secret,
-        JSON.stringify([context.noiseKeyPrefix, groupKey, component]),
-        scale,
-      );
+      const { mechanism, scale } = scaleOf(component);
+      const key = JSON.stringify([context.noiseKeyPrefix, groupKey, component]);
+      return mechanism === "gaussian"
+        ? stickyGaussian(context.secret, key, scale)
+        : stickyLaplace(context.secret, key, scale);
     };
     const noisyPersons = group.persons + noise("persons");
     if (!(noisyPersons >= threshold)) continue;
-    const scaleOf = (component: Component): number => scales.get(component) as number;
     const measureCell = (m: Measure): [CellValue, CellUncertainty | null] => {
       switch (m.kind) {
         case "count_persons": {
@@ -181,39 +199,37 @@ export function discloseGroups(
 
 // ------------------------------------------------------------------ uncertainty
 //
-// Every interval below is computed from public parameters (the Laplace scale of the cell's
+// Every interval below is computed from public parameters (the noise of the cell's
 // component, the rounding step) and noisy values, never from an exact one: a count's from its
 // released value; an average's from its own noisy sum and noisy count, drawn with their share
 // of epsilon like every component (the whole vector of noisy components is what the query's
 // epsilon pays for, so any function of them is free post-processing).
 
-/** P(|Laplace(b)| > b ln(1/alpha)) = alpha: the half-width of a two-sided 95% interval. */
-const LN_20 = Math.log(20);
-/** 97.5% each for the sum and the count of an average: 95% jointly by the union bound. */
-const LN_40 = Math.log(40);
-
-/** A noisy count rounded to `base`: value -/+ (b ln 20 + base / 2), never below 0. */
-export function countUncertainty(value: number, scale: number, base: number): CellUncertainty {
-  const half = scale * LN_20 + base / 2;
+/**
+ * A noisy count rounded to `base`: value -/+ (t + base / 2), never below 0, where
+ * P(|noise| > t) = 5% (Laplace: b ln 20; Gaussian: 1.96 sigma).
+ */
+export function countUncertainty(value: number, noise: Noise, base: number): CellUncertainty {
+  const half = noiseHalfWidth(noise, 0.05) + base / 2;
   return {
-    sd: round2(scale * Math.SQRT2),
+    sd: round2(noiseSd(noise)),
     lo: Math.max(0, floor2(value - half)),
     hi: ceil2(value + half),
   };
 }
 
-/** A noisy sum rounded to cents: value -/+ (b ln 20 + 0.005). */
-export function sumUncertainty(value: number, scale: number): CellUncertainty {
-  const half = scale * LN_20 + 0.005;
-  return { sd: round2(scale * Math.SQRT2), lo: floor2(value - half), hi: ceil2(value + half) };
+/** A noisy sum rounded to cents: value -/+ (t + 0.005), t as for counts. */
+export function sumUncertainty(value: number, noise: Noise): CellUncertainty {
+  const half = noiseHalfWidth(noise, 0.05) + 0.005;
+  return { sd: round2(noiseSd(noise)), lo: floor2(value - half), hi: ceil2(value + half) };
 }
 
 /**
- * An average mid + S~/C~ of a noisy centred sum S~ = S + Laplace(bS) and a noisy count
- * C~ = C + Laplace(bC). With |noise| <= b ln 40 on each (97.5% each, 95% jointly), the true
- * S/C lies between the extremes of (S~ -/+ bS ln 40) / (C~ -/+ bC ln 40), clipped to the clamp
- * range; when C~ - bC ln 40 <= 0 the count may be 0 and the interval is the clamp range.
- * sd: the delta method, sqrt(2 bS^2 + 2 (avg - mid)^2 bC^2) / C~, at most half the clamp range
+ * An average mid + S~/C~ of a noisy centred sum S~ = S + noise and a noisy count C~ = C +
+ * noise. With |noise| <= t at 97.5% on each (95% jointly; Laplace b ln 40, Gaussian 2.24
+ * sigma), the true S/C lies between the extremes of (S~ -/+ tS) / (C~ -/+ tC), clipped to the
+ * clamp range; when C~ - tC <= 0 the count may be 0 and the interval is the clamp range.
+ * sd: the delta method, sqrt(sdS^2 + (avg - mid)^2 sdC^2) / C~, at most half the clamp range
  * (no value confined to [lo, hi] varies more).
  */
 export function avgUncertainty(
@@ -221,15 +237,15 @@ export function avgUncertainty(
   noisyCentred: number,
   noisyCount: number,
   range: { lo: number; hi: number },
-  scales: { sum: number; count: number },
+  noises: { sum: Noise; count: Noise },
 ): CellUncertainty {
   const mid = (range.lo + range.hi) / 2;
   const sd = Math.min(
     (range.hi - range.lo) / 2,
-    (Math.SQRT2 * Math.hypot(scales.sum, (value - mid) * scales.count)) / noisyCount,
+    Math.hypot(noiseSd(noises.sum), (value - mid) * noiseSd(noises.count)) / noisyCount,
   );
-  const ts = scales.sum * LN_40;
-  const tc = scales.count * LN_40;
+  const ts = noiseHalfWidth(noises.sum, 0.025);
+  const tc = noiseHalfWidth(noises.count, 0.025);
   const clip = (x: number) => Math.min(range.hi, Math.max(range.lo, x));
   if (!(noisyCount - tc > 0)) return { sd: round2(sd), lo: range.lo, hi: range.hi };
   const corners = [noisyCentred - ts, noisyCentred + ts].flatMap((s) =>
@@ -260,10 +276,11 @@ export const DATA_PARTITION_DELTA = 1e-6;
  * The release threshold and the delta it costs. With public partitions (every candidate group
  * is known without the data) the threshold is k and costs nothing: a group's appearance is a
  * function of its noisy count only. With data partitions, adding one person can create a
- * group of one that did not exist, released with probability P(1 + Laplace(b) >= t) =
- * exp(-(t - 1) / b) / 2 for the persons scale b, in each of the maxGroupsPerPerson groups the
- * person can reach. The threshold t is the smallest at least k that keeps that under
- * DATA_PARTITION_DELTA. Without GROUP BY the one group always exists: no delta.
+ * group of one that did not exist, released with probability P(1 + noise >= t) (Laplace:
+ * exp(-(t - 1) / b) / 2; Gaussian: the normal tail at (t - 1) / sigma) for the persons noise,
+ * in each of the maxGroupsPerPerson groups the person can reach. The threshold t is the
+ * smallest at least k that keeps that under DATA_PARTITION_DELTA. Without GROUP BY the one
+ * group always exists: no delta.
  */
 export function releaseThreshold(
   plan: QueryPlan,
@@ -275,12 +292,21 @@ export function releaseThreshold(
   if (partitions === "public" || plan.dimensions.length === 0) {
     return { threshold: params.minCellSize, delta: 0 };
   }
-  const b = noiseScales(plan, inputs, params, bounds).get("persons");
-  if (b === undefined) throw new Error("no noise scale for persons");
+  const noise = noiseScales(plan, inputs, params, bounds).get("persons");
+  if (noise === undefined) throw new Error("no noise scale for persons");
   const groups = bounds.maxGroupsPerPerson;
-  const needed = 1 + b * Math.log(groups / (2 * DATA_PARTITION_DELTA));
-  const threshold = Math.max(params.minCellSize, Math.ceil(needed));
-  return { threshold, delta: Math.min(1, (groups / 2) * Math.exp(-(threshold - 1) / b)) };
+  const deltaAt = (t: number) => Math.min(1, groups * noiseUpperTail(noise, t - 1));
+  // The tail is decreasing: bisect for the smallest integer threshold within delta.
+  let lo = params.minCellSize;
+  if (deltaAt(lo) <= DATA_PARTITION_DELTA) return { threshold: lo, delta: deltaAt(lo) };
+  let hi = lo + 1;
+  while (deltaAt(hi) > DATA_PARTITION_DELTA) hi = lo + 2 * (hi - lo);
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (deltaAt(mid) <= DATA_PARTITION_DELTA) hi = mid;
+    else lo = mid;
+  }
+  return { threshold: hi, delta: deltaAt(hi) };
 }
 
 /**

@@ -186,9 +186,12 @@ describe("threshold edge", () => {
         "columns",
         "delta",
         "epsilonSpent",
+        "mechanism",
         "queryHash",
         "referenceId",
         "releaseThreshold",
+        "repeated",
+        "rho",
         "rows",
         "uncertainty",
       ]);

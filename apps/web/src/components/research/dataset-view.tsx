@@ -7,6 +7,7 @@ import type { Hex } from "viem";
 import { useTRPC, useTRPCClient } from "~/trpc/react";
 import { type ChainInfo, connectWallet } from "~/wallet/connect";
 import { purchaseWithPermit } from "~/wallet/permit";
+import { PrecisionTable } from "../privacy/precision-table";
 import { CohortBuilder } from "./cohort-builder";
 import { dateTime, duration, epsilon, number, refusalOf } from "./format";
 import styles from "./research.module.css";
@@ -127,6 +128,8 @@ export function DatasetView({
           <span className="muted small">per researcher and dataset</span>
         </div>
       </div>
+      <h3>How precise a count will be</h3>
+      <PrecisionTable standards={privacy} />
 
       <h2>Data card</h2>
       {d.dataCard ? (

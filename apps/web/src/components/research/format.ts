@@ -27,3 +27,6 @@ export function duration(seconds: number): string {
 }
 
 export const epsilon = (value: number) => `ε ${Number(value.toFixed(4))}`;
+
+/** A zCDP rho, to three significant digits (0.00771, 0.385). */
+export const formatRho = (value: number) => String(Number(Math.max(0, value).toPrecision(3)));

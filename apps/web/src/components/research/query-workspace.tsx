@@ -6,7 +6,7 @@ import { lazy, Suspense, useEffect, useMemo, useRef, useState } from "react";
 import { useTRPC, useTRPCClient } from "~/trpc/react";
 import { CohortBuilder } from "./cohort-builder";
 import { Refusal } from "./dataset-view";
-import { dateTime, epsilon } from "./format";
+import { dateTime, epsilon, formatRho } from "./format";
 import styles from "./research.module.css";
 import { refusalPosition } from "./result-format";
 import { labelDimensions, ResultView } from "./result-view";
@@ -181,6 +181,15 @@ export function QueryWorkspace({ datasetId }: { datasetId: string }) {
               Privacy budget:{" "}
               <strong data-testid="budget-remaining">{epsilon(budget.data.remaining)}</strong> of{" "}
               {epsilon(budget.data.total)} left · {budget.data.queriesLeft} queries
+              <span className="small muted" data-testid="budget-rho">
+                {" "}
+                · ρ {formatRho(budget.data.rho.total - budget.data.rho.spent)} of{" "}
+                {formatRho(budget.data.rho.total)} left (
+                {budget.data.mechanism === "gaussian"
+                  ? `zCDP, Gaussian noise; (ε, δ) = (${budget.data.total}, ${(budget.data.conversionDelta + budget.data.deltaSpent).toExponential(1)}) when all spent`
+                  : "Laplace noise; ε adds up"}
+                )
+              </span>
             </span>
           </>
         ) : budget.error ? (
@@ -415,13 +424,20 @@ function QueryOutcome({
                   {" "}
                   · event-level groups: a person counts in at most{" "}
                   {receipt.parameters.maxGroupsPerPerson} of them, so each cell carries{" "}
-                  {receipt.parameters.maxGroupsPerPerson}× the noise. Filter to one code with WHERE
-                  for person-level precision.
+                  {receipt.mechanism === "gaussian"
+                    ? `√${receipt.parameters.maxGroupsPerPerson} ≈ ${Math.sqrt(receipt.parameters.maxGroupsPerPerson).toFixed(1)}`
+                    : receipt.parameters.maxGroupsPerPerson}
+                  × the noise. Filter to one code with WHERE for person-level precision.
                 </span>
               )}
             </dd>
             <dt>ε spent</dt>
-            <dd>{receipt.epsilonSpent ?? 0}</dd>
+            <dd data-testid="receipt-cost">
+              {receipt.epsilonSpent ?? 0}
+              {receipt.rho !== null && ` · ρ ${formatRho(receipt.rho)}`}
+              {receipt.mechanism && ` · ${receipt.mechanism} noise`}
+              {receipt.epsilonSpent === 0 && receipt.rho === 0 && " (an identical repeat: free)"}
+            </dd>
             <dt>Epoch</dt>
             <dd>{receipt.epoch ?? "—"}</dd>
             <dt>Executed</dt>

@@ -6,6 +6,7 @@ import type { Address, Hex } from "viem";
 import { type RouterOutputs, useTRPC, useTRPCClient } from "~/trpc/react";
 import { type ChainInfo, connectWallet, walletErrorMessage } from "~/wallet/connect";
 import { shortAddress } from "~/wallet/signers";
+import { PrecisionTable } from "../privacy/precision-table";
 import { ImportEnrolments } from "./import-enrolments";
 import { PublishDataset } from "./publish-dataset";
 import styles from "./steward.module.css";
@@ -345,7 +346,12 @@ function Proposals({ chain, session }: { chain: ChainInfo; session: Session | un
               </p>
               <ul className={styles.changes}>
                 {item.changes.map((change, i) => (
-                  <li key={i}>{describe(change)}</li>
+                  <li key={i}>
+                    {describe(change)}
+                    {change.kind === "epsilon" && (
+                      <ProposedPrecision perQuery={change.perQuery} budget={change.budget} />
+                    )}
+                  </li>
                 ))}
               </ul>
               <div className={styles.tally} data-testid="tally">
@@ -437,6 +443,40 @@ type Kind =
   | "schemaVersion"
   | "admitSteward"
   | "removeSteward";
+
+/**
+ * What researchers would get from proposed ε values: the precision of counts under them
+ * beside the standards in force (the rounding base stays as it is).
+ */
+function ProposedPrecision({ perQuery, budget }: { perQuery: string; budget: string }) {
+  const trpc = useTRPC();
+  const standards = useQuery(trpc.governance.standards.queryOptions());
+  const now = standards.data?.onChain;
+  if (!now) return null;
+  const roundingBase = Number(now.roundingBase);
+  return (
+    <div className="small" data-testid="proposal-precision">
+      <p className="muted">Proposed:</p>
+      <PrecisionTable
+        testId="precision-proposed"
+        standards={{
+          epsilonPerQuery: Number(perQuery),
+          epsilonBudget: Number(budget),
+          roundingBase,
+        }}
+      />
+      <p className="muted">In force now:</p>
+      <PrecisionTable
+        testId="precision-now"
+        standards={{
+          epsilonPerQuery: Number(now.epsilonPerQuery),
+          epsilonBudget: Number(now.epsilonBudget),
+          roundingBase,
+        }}
+      />
+    </div>
+  );
+}
 
 function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) {
   const trpc = useTRPC();
@@ -571,6 +611,7 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
               ε budget
               <input value={fields.budget} onChange={set("budget")} inputMode="decimal" />
             </label>
+            <ProposedPrecision perQuery={fields.perQuery ?? ""} budget={fields.budget ?? ""} />
           </>
         )}
         {kind === "feeSplit" && (
