@@ -27,7 +27,10 @@ abstract contract BaseTest is Test {
 
     uint48 internal constant VOTING_DELAY = 1;
     uint32 internal constant VOTING_PERIOD = 20;
+    uint48 internal constant VOTE_EXTENSION = 5;
     uint256 internal constant TIMELOCK_DELAY = 1;
+    uint32 internal constant CHALLENGE_WINDOW = 0;
+    uint32 internal constant CLAIM_WINDOW = 365 days;
 
     Deploy internal deployScript;
     Deploy.Deployment internal d;
@@ -48,6 +51,7 @@ abstract contract BaseTest is Test {
     address internal treasury = makeAddr("treasury");
     address internal operator = makeAddr("operator");
     address internal outsider = makeAddr("outsider");
+    address internal guardian = makeAddr("guardian");
     address internal researcher;
     uint256 internal researcherKey;
     address internal researcher2;
@@ -83,8 +87,12 @@ abstract contract BaseTest is Test {
         cfg.deployer = deployer;
         cfg.votingDelay = VOTING_DELAY;
         cfg.votingPeriod = VOTING_PERIOD;
+        cfg.voteExtension = VOTE_EXTENSION;
         cfg.timelockDelay = TIMELOCK_DELAY;
         cfg.quorumPercent = 50;
+        cfg.challengeWindow = CHALLENGE_WINDOW;
+        cfg.claimWindow = CLAIM_WINDOW;
+        cfg.guardian = guardian;
         cfg.proposalThreshold = 1;
         cfg.stewards = new address[](3);
         cfg.stewards[0] = steward1;
@@ -159,7 +167,7 @@ abstract contract BaseTest is Test {
     function _buy(address who, bytes32 id) internal returns (uint64) {
         vm.startPrank(who);
         token.approve(address(marketplace), type(uint256).max);
-        uint64 expiresAt = marketplace.purchaseAccess(id, type(uint256).max);
+        uint64 expiresAt = marketplace.purchaseAccess(id, type(uint256).max, 0);
         vm.stopPrank();
         return expiresAt;
     }
@@ -177,14 +185,23 @@ abstract contract BaseTest is Test {
 
         vm.prank(steward1);
         proposalId = governor.propose(targets, values, calldatas, description);
-        vm.roll(block.number + governor.votingDelay() + 1);
+        _passVote(proposalId);
+        governor.queue(targets, values, calldatas, descriptionHash);
+        vm.warp(block.timestamp + timelock.getMinDelay() + 1);
+        governor.execute(targets, values, calldatas, descriptionHash);
+    }
+
+    /// @dev The three initial stewards vote for, then voting ends (the clock is timestamps).
+    function _passVote(uint256 proposalId) internal {
+        vm.warp(governor.proposalSnapshot(proposalId) + 1);
+        vm.roll(block.number + 1);
         vm.prank(steward1);
         governor.castVote(proposalId, 1);
         vm.prank(steward2);
         governor.castVote(proposalId, 1);
-        vm.roll(block.number + governor.votingPeriod());
-        governor.queue(targets, values, calldatas, descriptionHash);
-        vm.warp(block.timestamp + timelock.getMinDelay() + 1);
-        governor.execute(targets, values, calldatas, descriptionHash);
+        vm.prank(steward3);
+        governor.castVote(proposalId, 1);
+        vm.warp(governor.proposalDeadline(proposalId) + 1);
+        vm.roll(block.number + 1);
     }
 }
