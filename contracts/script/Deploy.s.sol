@@ -13,6 +13,7 @@ import {Marketplace} from "../src/Marketplace.sol";
 import {ConsentRegistry} from "../src/ConsentRegistry.sol";
 import {RewardDistributor} from "../src/RewardDistributor.sol";
 import {QueryLedger} from "../src/QueryLedger.sol";
+import {ResearcherCredential} from "../src/ResearcherCredential.sol";
 
 /// @title Deploy
 /// @notice Deploys and wires the whole OpenCohort system, then writes
@@ -33,6 +34,9 @@ import {QueryLedger} from "../src/QueryLedger.sol";
 ///      #1-#9 with 1,000,000 tokens each), TOKEN_NAME ("OpenCohort"), TOKEN_SYMBOL ("COHORT"),
 ///      TREASURY (default: the TimelockController), OPERATOR (local anvil #9), GUARDIAN (local
 ///      anvil #1), SCHEMA_VERSIONS (comma-separated bytes32; keccak256("omop-lite/1")),
+///      INITIAL_RESEARCHERS (comma-separated addresses accredited at deploy; local anvil
+///      #4-#5, else none) with RESEARCHER_METADATA (bytes32 reference of the accrediting
+///      decision),
 ///      MANIFEST_PATH (default deployments/<chainId>.json).
 contract Deploy is Script {
     /// @notice Mnemonic of anvil's dev accounts: local defaults only, never a real network.
@@ -67,6 +71,8 @@ contract Deploy is Script {
         address operator;
         address guardian;
         bytes32[] schemaVersions;
+        address[] researchers;
+        bytes32 researcherMetadata;
     }
 
     /// @notice The deployed system.
@@ -81,6 +87,7 @@ contract Deploy is Script {
         ConsentRegistry consent;
         RewardDistributor distributor;
         QueryLedger ledger;
+        ResearcherCredential credentials;
     }
 
     /// @notice A parameter is unsafe or missing; `reason` names it.
@@ -137,6 +144,10 @@ contract Deploy is Script {
         bytes32[] memory schemas = new bytes32[](1);
         schemas[0] = keccak256("omop-lite/1");
         cfg.schemaVersions = vm.envOr("SCHEMA_VERSIONS", ",", schemas);
+        cfg.researchers = vm.envOr("INITIAL_RESEARCHERS", ",", local ? _anvil(4, 5) : none);
+        cfg.researcherMetadata = vm.envOr(
+            "RESEARCHER_METADATA", local ? keccak256("opencohort/dev-accreditation") : bytes32(0)
+        );
     }
 
     /// @notice Refuses a configuration that would be unsafe on this chain (see the contract
@@ -154,6 +165,9 @@ contract Deploy is Script {
         }
         for (uint256 i = 0; i < cfg.stewards.length; ++i) {
             if (cfg.stewards[i] == address(0)) revert InvalidConfig("INITIAL_STEWARDS has zero");
+        }
+        if (cfg.researchers.length != 0 && cfg.researcherMetadata == bytes32(0)) {
+            revert InvalidConfig("RESEARCHER_METADATA is zero");
         }
         if (block.chainid == LOCAL_CHAIN_ID) return;
 
@@ -175,6 +189,9 @@ contract Deploy is Script {
         }
         for (uint256 i = 0; i < cfg.tokenRecipients.length; ++i) {
             _refuseAnvil(anvil, cfg.tokenRecipients[i], "TOKEN_RECIPIENTS has an anvil account");
+        }
+        for (uint256 i = 0; i < cfg.researchers.length; ++i) {
+            _refuseAnvil(anvil, cfg.researchers[i], "INITIAL_RESEARCHERS has an anvil account");
         }
     }
 
@@ -203,16 +220,23 @@ contract Deploy is Script {
 
         address treasury = cfg.treasury == address(0) ? address(d.timelock) : cfg.treasury;
         address owner = address(d.timelock);
-        d.standards = new StandardsRegistry(owner, treasury, cfg.schemaVersions);
+        d.standards = new StandardsRegistry(owner, treasury, cfg.schemaVersions, cfg.guardian);
         d.datasets = new DatasetRegistry(owner, d.badge, d.standards);
-        d.distributor =
-            new RewardDistributor(d.token, cfg.deployer, cfg.challengeWindow, cfg.claimWindow);
-        d.marketplace = new Marketplace(d.token, d.datasets, d.standards, d.distributor, cfg.deployer);
+        d.credentials = new ResearcherCredential(cfg.deployer);
+        // The distributor names the marketplace as its funder; the marketplace is the very
+        // next contract this deployer creates.
+        address marketplaceAddress =
+            vm.computeCreateAddress(cfg.deployer, vm.getNonce(cfg.deployer) + 1);
+        d.distributor = new RewardDistributor(
+            d.token, cfg.deployer, marketplaceAddress, cfg.challengeWindow, cfg.claimWindow
+        );
+        d.marketplace =
+            new Marketplace(d.token, d.datasets, d.standards, d.distributor, d.credentials);
+        if (address(d.marketplace) != marketplaceAddress) revert InvalidConfig("funder address");
         d.consent = new ConsentRegistry();
         d.ledger = new QueryLedger(cfg.deployer);
 
         // Roles, then hand every admin power to the timelock and drop the deployer's.
-        d.distributor.grantRole(d.distributor.FUNDER_ROLE(), address(d.marketplace));
         d.distributor.grantRole(d.distributor.OPERATOR_ROLE(), cfg.operator);
         d.distributor.grantRole(d.distributor.GUARDIAN_ROLE(), cfg.guardian);
         d.distributor.grantRole(d.distributor.DEFAULT_ADMIN_ROLE(), owner);
@@ -222,9 +246,12 @@ contract Deploy is Script {
         d.ledger.grantRole(d.ledger.DEFAULT_ADMIN_ROLE(), owner);
         d.ledger.renounceRole(d.ledger.DEFAULT_ADMIN_ROLE(), cfg.deployer);
 
-        d.marketplace.grantRole(d.marketplace.GUARDIAN_ROLE(), cfg.guardian);
-        d.marketplace.grantRole(d.marketplace.DEFAULT_ADMIN_ROLE(), owner);
-        d.marketplace.renounceRole(d.marketplace.DEFAULT_ADMIN_ROLE(), cfg.deployer);
+        // Researchers accredited at deploy (the dev stack's demo researchers); afterwards
+        // only governance accredits.
+        for (uint256 i = 0; i < cfg.researchers.length; ++i) {
+            d.credentials.issue(cfg.researchers[i], cfg.researcherMetadata, 0);
+        }
+        d.credentials.transferOwnership(owner);
 
         for (uint256 i = 0; i < cfg.stewards.length; ++i) {
             d.badge.mint(cfg.stewards[i]);
@@ -249,7 +276,9 @@ contract Deploy is Script {
         vm.serializeAddress(c, "Marketplace", address(d.marketplace));
         vm.serializeAddress(c, "ConsentRegistry", address(d.consent));
         vm.serializeAddress(c, "RewardDistributor", address(d.distributor));
-        string memory contractsJson = vm.serializeAddress(c, "QueryLedger", address(d.ledger));
+        vm.serializeAddress(c, "QueryLedger", address(d.ledger));
+        string memory contractsJson =
+            vm.serializeAddress(c, "ResearcherCredential", address(d.credentials));
 
         string memory root = "manifest";
         vm.serializeUint(root, "chainId", block.chainid);

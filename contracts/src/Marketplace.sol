@@ -1,21 +1,22 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {DatasetRegistry} from "./DatasetRegistry.sol";
 import {StandardsRegistry} from "./StandardsRegistry.sol";
 import {RewardDistributor} from "./RewardDistributor.sol";
+import {ResearcherCredential} from "./ResearcherCredential.sol";
 
 /// @title Marketplace
 /// @notice Sells time-bound access passes to datasets and is the single source of truth for
 ///         access: `hasAccess(researcher, datasetId)`. The payment is split at purchase by the
 ///         governed fee split: the patients' share funds the dataset's pool in the
 ///         RewardDistributor, the rest goes straight to the steward and the treasury. The
-///         marketplace never holds tokens.
+///         marketplace never holds tokens and has no owner. Only accredited researchers
+///         (a valid ResearcherCredential) may buy, and a pass only works while its holder is
+///         accredited.
 /// @dev Buying while a pass is active extends it from its current expiry; otherwise the new
 ///      pass starts now. The buyer names both the most it pays (`maxPrice`) and the earliest
 ///      expiry it accepts (`minExpiresAt`), so a steward changing price or duration in front
@@ -23,14 +24,14 @@ import {RewardDistributor} from "./RewardDistributor.sol";
 ///      shares round down, the steward gets the remainder, so the three shares always sum to
 ///      the price.
 ///
-///      Roles: DEFAULT_ADMIN_ROLE is the TimelockController; GUARDIAN_ROLE may pause and
-///      resume purchases (passes already bought keep working). A dataset suspended by
-///      governance in the DatasetRegistry can neither be bought nor used.
-contract Marketplace is AccessControl, ReentrancyGuardTransient {
+///      The guardian's purchase pause lives in the StandardsRegistry slot read at purchase
+///      anyway (passes already bought keep working). A dataset suspended by governance in the
+///      DatasetRegistry can neither be bought nor used.
+///
+///      No reentrancy guard: every external call goes to a contract fixed at construction
+///      (the token, the registries, the distributor), none of which calls back.
+contract Marketplace {
     using SafeERC20 for IERC20;
-
-    /// @notice May pause and resume purchases.
-    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
     /// @notice Denominator of the fee split.
     uint256 private constant BPS = 10_000;
@@ -57,9 +58,8 @@ contract Marketplace is AccessControl, ReentrancyGuardTransient {
     error ExpiryBelowMin(bytes32 datasetId, uint64 expiresAt, uint64 minExpiresAt);
     /// @notice The guardian paused purchases.
     error PurchasesPaused();
-
-    /// @notice Purchases were paused (`paused`) or resumed by `by`.
-    event PurchasesPausedSet(address indexed by, bool paused);
+    /// @notice The buyer holds no valid researcher credential.
+    error NotAccredited(address account);
 
     /// @notice `researcher` bought access to `datasetId` until `expiresAt` (unix seconds).
     event AccessPurchased(
@@ -82,43 +82,34 @@ contract Marketplace is AccessControl, ReentrancyGuardTransient {
     StandardsRegistry public immutable standards;
     /// @notice Receiver of the patients' share.
     RewardDistributor public immutable distributor;
+    /// @notice Researcher accreditation.
+    ResearcherCredential public immutable credentials;
 
     /// @notice Unix time at which `researcher`'s pass for `datasetId` expires (0 = never bought).
     mapping(address researcher => mapping(bytes32 datasetId => uint64)) public accessExpiry;
-
-    /// @notice Whether the guardian paused purchases.
-    bool public purchasesPaused;
 
     /// @param token_ The payment token.
     /// @param datasets_ The DatasetRegistry.
     /// @param standards_ The StandardsRegistry.
     /// @param distributor_ The RewardDistributor (must name this contract its funder).
-    /// @param admin The TimelockController (DEFAULT_ADMIN_ROLE).
+    /// @param credentials_ The ResearcherCredential.
     constructor(
         IERC20 token_,
         DatasetRegistry datasets_,
         StandardsRegistry standards_,
         RewardDistributor distributor_,
-        address admin
+        ResearcherCredential credentials_
     ) {
         if (
             address(token_) == address(0) || address(datasets_) == address(0)
                 || address(standards_) == address(0) || address(distributor_) == address(0)
-                || admin == address(0)
+                || address(credentials_) == address(0)
         ) revert ZeroAddress();
         token = token_;
         datasets = datasets_;
         standards = standards_;
         distributor = distributor_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-    }
-
-    /// @notice Pauses (`paused = true`) or resumes purchases. Only GUARDIAN_ROLE. Passes
-    ///         already bought keep working.
-    /// @param paused Whether purchases are paused.
-    function setPurchasesPaused(bool paused) external onlyRole(GUARDIAN_ROLE) {
-        purchasesPaused = paused;
-        emit PurchasesPausedSet(msg.sender, paused);
+        credentials = credentials_;
     }
 
     /// @notice Buys (or extends) an access pass with an existing allowance to this contract.
@@ -128,7 +119,7 @@ contract Marketplace is AccessControl, ReentrancyGuardTransient {
     /// @return expiresAt New expiry of the caller's pass.
     function purchaseAccess(bytes32 datasetId, uint256 maxPrice, uint64 minExpiresAt)
         external
-        nonReentrant
+       
         returns (uint64 expiresAt)
     {
         (address steward, uint256 price, uint64 duration) = _terms(datasetId, maxPrice);
@@ -154,7 +145,7 @@ contract Marketplace is AccessControl, ReentrancyGuardTransient {
         uint8 v,
         bytes32 r,
         bytes32 s
-    ) external nonReentrant returns (uint64 expiresAt) {
+    ) external returns (uint64 expiresAt) {
         (address steward, uint256 price, uint64 duration) = _terms(datasetId, maxPrice);
         try IERC20Permit(address(token))
             .permit(msg.sender, address(this), maxPrice, deadline, v, r, s) {}
@@ -164,15 +155,15 @@ contract Marketplace is AccessControl, ReentrancyGuardTransient {
         return _purchase(datasetId, steward, price, duration, minExpiresAt);
     }
 
-    /// @notice Whether `researcher` holds an unexpired pass for `datasetId` and governance has
-    ///         not suspended the dataset. The API and the compute engine gate queries on this.
+    /// @notice Whether `researcher` holds an unexpired pass for `datasetId`, is accredited,
+    ///         and governance has not suspended the dataset. The API gates queries on this.
     /// @param researcher The researcher.
     /// @param datasetId The dataset.
     function hasAccess(address researcher, bytes32 datasetId) external view returns (bool) {
         // Passes are measured in days; validator skew of seconds does not matter.
         // forge-lint: disable-next-line(block-timestamp)
         return accessExpiry[researcher][datasetId] > block.timestamp
-            && !datasets.isSuspended(datasetId);
+            && !datasets.isSuspended(datasetId) && credentials.isAccredited(researcher);
     }
 
     /// @notice What a purchase of `datasetId` would cost and how it would be split now.
@@ -198,7 +189,7 @@ contract Marketplace is AccessControl, ReentrancyGuardTransient {
         view
         returns (address steward, uint256 price, uint64 duration)
     {
-        if (purchasesPaused) revert PurchasesPaused();
+        if (!credentials.isAccredited(msg.sender)) revert NotAccredited(msg.sender);
         bool listed;
         (steward, price, duration, listed) = datasets.purchaseTerms(datasetId);
         if (!listed) revert DatasetNotListed(datasetId);
@@ -223,7 +214,9 @@ contract Marketplace is AccessControl, ReentrancyGuardTransient {
         p.price = price;
         uint16 patientsBps;
         uint16 treasuryBps;
-        (patientsBps,, treasuryBps, p.treasury) = standards.feeSplit();
+        bool paused;
+        (patientsBps, treasuryBps, p.treasury, paused) = standards.purchaseSplit();
+        if (paused) revert PurchasesPaused();
         (p.patientsShare, p.stewardShare, p.treasuryShare) = _split(price, patientsBps, treasuryBps);
         _emitPurchase(datasetId, steward, p, expiresAt);
 

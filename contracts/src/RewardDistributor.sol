@@ -35,15 +35,14 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 ///      never blocks claims of roots that were claimable before the pause.
 ///
 ///      Roles: DEFAULT_ADMIN_ROLE is the TimelockController (governance grants and revokes
-///      OPERATOR_ROLE and GUARDIAN_ROLE, sets the windows and recovers stray tokens),
-///      FUNDER_ROLE is held by the Marketplace.
+///      OPERATOR_ROLE and GUARDIAN_ROLE, sets the windows and recovers stray tokens). The
+///      funder (the Marketplace) is fixed at construction: an immutable costs a purchase no
+///      storage read.
 contract RewardDistributor is AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice Posts reward roots.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-    /// @notice May report funding it has already transferred (the Marketplace).
-    bytes32 public constant FUNDER_ROLE = keccak256("FUNDER_ROLE");
     /// @notice May veto roots in their challenge window and pause claims of new roots.
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
     /// @notice Longest challenge window governance may set.
@@ -85,6 +84,8 @@ contract RewardDistributor is AccessControl, ReentrancyGuardTransient {
 
     /// @notice The token address is zero.
     error InvalidToken();
+    /// @notice Only the funder (the Marketplace) reports funding.
+    error NotFunder(address account);
     /// @notice The Merkle root is zero.
     error InvalidRoot();
     /// @notice A root with a zero total pays nothing.
@@ -157,6 +158,8 @@ contract RewardDistributor is AccessControl, ReentrancyGuardTransient {
 
     /// @notice The reward token (CohortToken).
     IERC20 public immutable token;
+    /// @notice May report funding it has already transferred (the Marketplace).
+    address public immutable funder;
 
     /// @notice The challenge and claim windows and the pause.
     Settings public settings;
@@ -174,20 +177,29 @@ contract RewardDistributor is AccessControl, ReentrancyGuardTransient {
 
     /// @param token_ The reward token.
     /// @param admin The TimelockController (DEFAULT_ADMIN_ROLE).
+    /// @param funder_ The Marketplace (deployed right after: its address is known in advance).
     /// @param challengeWindow Seconds a posted root waits before it can be claimed.
     /// @param claimWindow Seconds a root can be claimed once claimable.
-    constructor(IERC20 token_, address admin, uint32 challengeWindow, uint32 claimWindow) {
+    constructor(
+        IERC20 token_,
+        address admin,
+        address funder_,
+        uint32 challengeWindow,
+        uint32 claimWindow
+    ) {
         if (address(token_) == address(0)) revert InvalidToken();
         token = token_;
+        funder = funder_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _setWindows(challengeWindow, claimWindow);
     }
 
     /// @notice Records `amount` the funder has already transferred to this contract as
-    ///         funding of `datasetId`'s pool. Only FUNDER_ROLE (the Marketplace).
+    ///         funding of `datasetId`'s pool. Only the funder (the Marketplace).
     /// @param datasetId The dataset whose pool is funded.
     /// @param amount Amount transferred.
-    function notifyFunding(bytes32 datasetId, uint256 amount) external onlyRole(FUNDER_ROLE) {
+    function notifyFunding(bytes32 datasetId, uint256 amount) external {
+        if (msg.sender != funder) revert NotFunder(msg.sender);
         _recordFunding(datasetId, amount);
     }
 

@@ -17,23 +17,22 @@ contract DeployTest is BaseTest {
         for (uint256 i = 0; i < 4; ++i) {
             assertFalse(dep.timelock.hasRole(timelockRoles[i], who), "timelock role");
         }
-        IAccessControl[3] memory acs = [
-            IAccessControl(address(dep.distributor)),
-            IAccessControl(address(dep.ledger)),
-            IAccessControl(address(dep.marketplace))
-        ];
+        IAccessControl[2] memory acs =
+            [IAccessControl(address(dep.distributor)), IAccessControl(address(dep.ledger))];
         bytes32[4] memory roles = [
             bytes32(0),
             keccak256("OPERATOR_ROLE"),
             keccak256("FUNDER_ROLE"),
             keccak256("GUARDIAN_ROLE")
         ];
-        for (uint256 i = 0; i < 3; ++i) {
+        for (uint256 i = 0; i < 2; ++i) {
             for (uint256 j = 0; j < 4; ++j) {
                 assertFalse(acs[i].hasRole(roles[j], who), "access-control role");
             }
         }
         assertTrue(dep.badge.owner() != who, "badge owner");
+        assertTrue(dep.credentials.owner() != who, "credentials owner");
+        assertTrue(dep.standards.guardian() != who, "guardian");
         assertTrue(dep.standards.owner() != who, "standards owner");
         assertTrue(dep.datasets.owner() != who, "datasets owner");
         assertFalse(dep.badge.isSteward(who), "steward");
@@ -52,11 +51,14 @@ contract DeployTest is BaseTest {
         assertTrue(dep.timelock.hasRole(dep.timelock.EXECUTOR_ROLE(), address(0)), "open executor");
         assertTrue(dep.distributor.hasRole(dep.distributor.OPERATOR_ROLE(), expectedOperator));
         assertTrue(dep.ledger.hasRole(dep.ledger.OPERATOR_ROLE(), expectedOperator));
-        assertTrue(dep.distributor.hasRole(dep.distributor.FUNDER_ROLE(), address(dep.marketplace)));
+        assertEq(dep.distributor.funder(), address(dep.marketplace));
+        assertEq(dep.credentials.owner(), tl);
+        address g = dep.standards.guardian();
+        assertTrue(g != address(0), "guardian named");
+        assertTrue(dep.distributor.hasRole(dep.distributor.GUARDIAN_ROLE(), g), "same guardian");
         assertEq(address(dep.marketplace.distributor()), address(dep.distributor));
         assertEq(address(dep.marketplace.token()), address(dep.token));
         assertEq(address(dep.governor.token()), address(dep.badge));
-        assertTrue(dep.marketplace.hasRole(bytes32(0), tl));
         assertEq(address(dep.badge.removalHook()), address(dep.datasets));
         assertEq(dep.governor.timelock(), tl);
     }
@@ -105,6 +107,9 @@ contract DeployTest is BaseTest {
         assertEq(cfg.challengeWindow, 0);
         assertEq(cfg.claimWindow, 365 days);
         assertEq(cfg.guardian, 0x70997970C51812dc3A010C7d01b50e0d17dc79C8);
+        assertEq(cfg.researchers.length, 2);
+        assertEq(cfg.researchers[0], 0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65); // anvil #4
+        assertEq(cfg.researchers[1], 0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc); // anvil #5
         assertEq(cfg.proposalThreshold, 1);
         assertEq(cfg.stewards.length, 3);
         assertEq(cfg.stewards[0], 0x70997970C51812dc3A010C7d01b50e0d17dc79C8);
@@ -152,7 +157,10 @@ contract DeployTest is BaseTest {
             vm.parseJsonAddress(json, ".contracts.RewardDistributor"), address(dep.distributor)
         );
         assertEq(vm.parseJsonAddress(json, ".contracts.QueryLedger"), address(dep.ledger));
-        assertEq(vm.parseJsonKeys(json, ".contracts").length, 10);
+        assertEq(
+            vm.parseJsonAddress(json, ".contracts.ResearcherCredential"), address(dep.credentials)
+        );
+        assertEq(vm.parseJsonKeys(json, ".contracts").length, 11);
         assertEq(vm.parseJsonKeys(json, ".").length, 3);
     }
 

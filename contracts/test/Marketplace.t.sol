@@ -8,6 +8,7 @@ import {Marketplace} from "../src/Marketplace.sol";
 import {DatasetRegistry} from "../src/DatasetRegistry.sol";
 import {StandardsRegistry} from "../src/StandardsRegistry.sol";
 import {RewardDistributor} from "../src/RewardDistributor.sol";
+import {ResearcherCredential} from "../src/ResearcherCredential.sol";
 
 contract MarketplaceTest is BaseTest {
     function setUp() public override {
@@ -17,13 +18,15 @@ contract MarketplaceTest is BaseTest {
 
     function test_constructor_revertsOnZeroAddress() public {
         vm.expectRevert(Marketplace.ZeroAddress.selector);
-        new Marketplace(IERC20(address(0)), datasets, standards, distributor, address(timelock));
+        new Marketplace(IERC20(address(0)), datasets, standards, distributor, credentials);
         vm.expectRevert(Marketplace.ZeroAddress.selector);
-        new Marketplace(token, DatasetRegistry(address(0)), standards, distributor, address(timelock));
+        new Marketplace(token, DatasetRegistry(address(0)), standards, distributor, credentials);
         vm.expectRevert(Marketplace.ZeroAddress.selector);
-        new Marketplace(token, datasets, StandardsRegistry(address(0)), distributor, address(timelock));
+        new Marketplace(token, datasets, StandardsRegistry(address(0)), distributor, credentials);
         vm.expectRevert(Marketplace.ZeroAddress.selector);
-        new Marketplace(token, datasets, standards, RewardDistributor(address(0)), address(timelock));
+        new Marketplace(token, datasets, standards, RewardDistributor(address(0)), credentials);
+        vm.expectRevert(Marketplace.ZeroAddress.selector);
+        new Marketplace(token, datasets, standards, distributor, ResearcherCredential(address(0)));
     }
 
     function test_purchaseAccess_splitsPaymentAndGrantsAccess() public {
@@ -119,11 +122,17 @@ contract MarketplaceTest is BaseTest {
     function test_purchaseAccess_freeDatasetMovesNoTokens() public {
         bytes32 open = keccak256("open-data");
         _list(open, steward2, 0);
+        // Free data still needs an accredited researcher.
+        vm.expectRevert(abi.encodeWithSelector(Marketplace.NotAccredited.selector, outsider));
         vm.prank(outsider);
+        marketplace.purchaseAccess(open, 0, 0);
+        uint256 balance = token.balanceOf(researcher2);
+        vm.prank(researcher2);
         uint64 expiresAt = marketplace.purchaseAccess(open, 0, 0);
         assertEq(expiresAt, block.timestamp + DURATION);
-        assertTrue(marketplace.hasAccess(outsider, open));
+        assertTrue(marketplace.hasAccess(researcher2, open));
         assertEq(token.balanceOf(steward2), 0);
+        assertEq(token.balanceOf(researcher2), balance);
     }
 
     function test_purchaseAccessWithPermit_oneTransaction() public {
@@ -275,11 +284,13 @@ contract MarketplaceTest is BaseTest {
     /// Finding: nothing could be paused. The guardian pauses purchases; passes keep working.
     function test_finding_guardianPausesPurchases() public {
         _buy(researcher, DATASET);
-        vm.expectRevert();
+        vm.expectRevert(
+            abi.encodeWithSelector(StandardsRegistry.NotGuardianOrGovernance.selector, outsider)
+        );
         vm.prank(outsider);
-        marketplace.setPurchasesPaused(true);
+        standards.setPurchasesPaused(true);
         vm.prank(guardian);
-        marketplace.setPurchasesPaused(true);
+        standards.setPurchasesPaused(true);
         vm.startPrank(researcher2);
         token.approve(address(marketplace), PRICE);
         vm.expectRevert(Marketplace.PurchasesPaused.selector);
@@ -287,7 +298,7 @@ contract MarketplaceTest is BaseTest {
         vm.stopPrank();
         assertTrue(marketplace.hasAccess(researcher, DATASET), "passes keep working");
         vm.prank(guardian);
-        marketplace.setPurchasesPaused(false);
+        standards.setPurchasesPaused(false);
         _buy(researcher2, DATASET);
     }
 }

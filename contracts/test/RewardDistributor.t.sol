@@ -66,13 +66,13 @@ contract RewardDistributorTest is BaseTest {
 
     function test_constructor_revertsOnZeroToken() public {
         vm.expectRevert(RewardDistributor.InvalidToken.selector);
-        new RewardDistributor(IERC20(address(0)), address(timelock), 0, 1 days);
+        new RewardDistributor(IERC20(address(0)), address(timelock), address(marketplace), 0, 1 days);
     }
 
     function test_roles() public view {
         assertTrue(distributor.hasRole(distributor.DEFAULT_ADMIN_ROLE(), address(timelock)));
         assertTrue(distributor.hasRole(distributor.OPERATOR_ROLE(), operator));
-        assertTrue(distributor.hasRole(distributor.FUNDER_ROLE(), address(marketplace)));
+        assertEq(distributor.funder(), address(marketplace));
     }
 
     function test_fund_pullsAndEmits() public {
@@ -94,12 +94,7 @@ contract RewardDistributorTest is BaseTest {
     }
 
     function test_notifyFunding_revertsWhenNotFunder() public {
-        bytes32 role = distributor.FUNDER_ROLE();
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, outsider, role
-            )
-        );
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.NotFunder.selector, outsider));
         vm.prank(outsider);
         distributor.notifyFunding(DATASET, 1);
     }

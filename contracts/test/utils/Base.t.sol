@@ -12,6 +12,7 @@ import {Marketplace} from "../../src/Marketplace.sol";
 import {ConsentRegistry} from "../../src/ConsentRegistry.sol";
 import {RewardDistributor} from "../../src/RewardDistributor.sol";
 import {QueryLedger} from "../../src/QueryLedger.sol";
+import {ResearcherCredential} from "../../src/ResearcherCredential.sol";
 import {Deploy} from "../../script/Deploy.s.sol";
 
 /// @notice The whole system, deployed by the real deploy script logic, plus actors and helpers.
@@ -44,6 +45,7 @@ abstract contract BaseTest is Test {
     ConsentRegistry internal consent;
     RewardDistributor internal distributor;
     QueryLedger internal ledger;
+    ResearcherCredential internal credentials;
 
     address internal steward1 = makeAddr("steward1");
     address internal steward2 = makeAddr("steward2");
@@ -78,6 +80,7 @@ abstract contract BaseTest is Test {
         consent = d.consent;
         distributor = d.distributor;
         ledger = d.ledger;
+        credentials = d.credentials;
         // Badges minted in this block only count as votes from the next block on.
         vm.roll(block.number + 1);
         vm.warp(block.timestamp + 1);
@@ -110,6 +113,10 @@ abstract contract BaseTest is Test {
         cfg.operator = operator;
         cfg.schemaVersions = new bytes32[](1);
         cfg.schemaVersions[0] = SCHEMA_V1;
+        cfg.researchers = new address[](2);
+        cfg.researchers[0] = researcher;
+        cfg.researchers[1] = researcher2;
+        cfg.researcherMetadata = keccak256("accreditation/ethics-board/2026");
     }
 
     function _list(bytes32 id, address steward, uint96 price) internal {
