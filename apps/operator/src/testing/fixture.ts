@@ -68,7 +68,7 @@ export async function buyAccess(fixture: ChainFixture, datasetId: Hex, price: bi
     address: fixture.manifest.contracts.Marketplace,
     abi: marketplaceAbi,
     functionName: "purchaseAccess",
-    args: [datasetId, price],
+    args: [datasetId, price, 0n],
   });
   const receipt = await fixture.reader.waitForTransactionReceipt({ hash: purchase });
   if (receipt.status !== "success") throw new Error("purchase reverted");

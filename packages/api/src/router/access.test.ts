@@ -92,7 +92,15 @@ describe("access", () => {
       address: terms.marketplace,
       abi: marketplaceAbi,
       functionName: "purchaseAccessWithPermit",
-      args: [dataset.datasetId, BigInt(terms.price), deadline, Number(v), r as Hex, s as Hex],
+      args: [
+        dataset.datasetId,
+        BigInt(terms.price),
+        BigInt(terms.minExpiresAt),
+        deadline,
+        Number(v),
+        r as Hex,
+        s as Hex,
+      ],
     });
     await system.services.chain.indexer.syncOnce();
 

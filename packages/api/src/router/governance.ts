@@ -216,8 +216,9 @@ export const governanceRouter = {
       /** False while an executed change is not indexed yet. */
       inSync: mirrored !== null && JSON.stringify(mirroredValues) === JSON.stringify(onChain),
       governance: {
-        votingDelayBlocks: Number(delay),
-        votingPeriodBlocks: Number(period),
+        /** The governor counts votes by timestamp (ERC-6372 mode=timestamp). */
+        votingDelaySeconds: Number(delay),
+        votingPeriodSeconds: Number(period),
         proposalThreshold: threshold.toString(),
         timelockDelaySeconds: Number(minDelay),
         governor: manifest.contracts.StewardGovernor,

@@ -16,6 +16,7 @@ import {
 } from "../services/receipt";
 import { discloseReceipt } from "../services/receipt-disclosure";
 import {
+  accredit,
   anvilRpc,
   buyAccess,
   relayConsents,
@@ -389,6 +390,8 @@ describe("query.submit storing the inclusions", () => {
 
   it("stores none and marks the query FAILED when the write fails midway; the next query stores them all", async () => {
     const third = await system.signIn(7);
+    // Only accredited researchers buy: #7 is accredited through governance first.
+    await accredit(system, 7);
     await buyAccess(system, 7, dataset);
     const revoked = dataset.patients.find((p) => p.devIndex === 6)?.personId;
     const consented = dataset.consentedPersonIds.filter((id) => id !== revoked);

@@ -92,9 +92,9 @@ function Standards() {
               : "none mirrored yet"}
           </p>
           <p className="muted small">
-            Voting opens {s.governance.votingDelayBlocks} block(s) after a proposal and lasts{" "}
-            {s.governance.votingPeriodBlocks} blocks; a passed change waits{" "}
-            {s.governance.timelockDelaySeconds} s in the timelock.{" "}
+            Voting opens {s.governance.votingDelaySeconds} second(s) after a proposal and lasts{" "}
+            {s.governance.votingPeriodSeconds} seconds (longer if quorum comes late); a passed
+            change waits {s.governance.timelockDelaySeconds} s in the timelock.{" "}
             {s.inSync ? (
               <span data-testid="standards-sync">Queries run with these values.</span>
             ) : (
@@ -337,8 +337,9 @@ function Proposals({ chain, session }: { chain: ChainInfo; session: Session | un
                 </span>
               </div>
               <p className="small muted">
-                {stateNames[item.state] ?? item.state} · by {shortAddress(item.proposer)} · votes
-                blocks {String(item.voteStart)}–{String(item.voteEnd)}
+                {stateNames[item.state] ?? item.state} · by {shortAddress(item.proposer)} · voting{" "}
+                {new Date(Number(item.voteStart) * 1000).toLocaleTimeString("en-GB")}–
+                {new Date(Number(item.voteEnd) * 1000).toLocaleTimeString("en-GB")}
                 {item.eta
                   ? ` · executable after ${new Date(Number(item.eta) * 1000).toLocaleTimeString("en-GB")}`
                   : ""}
