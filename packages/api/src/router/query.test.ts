@@ -1,10 +1,17 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { queryLedgerAbi } from "@opencohort/chain";
+import { queryLedgerAbi, researcherCredentialAbi } from "@opencohort/chain";
 import { openNextEpoch, toDbUint } from "@opencohort/db";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { type Address, encodeAbiParameters, type Hex, keccak256, stringToHex } from "viem";
+import {
+  type Address,
+  encodeAbiParameters,
+  encodeFunctionData,
+  type Hex,
+  keccak256,
+  stringToHex,
+} from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { epsilonToFixed } from "../services/budget-ledger";
 import { syncIndexer } from "../services/indexer-sync";
@@ -19,6 +26,7 @@ import {
   accredit,
   anvilRpc,
   buyAccess,
+  passProposal,
   relayConsents,
   type SeededDataset,
   seedDataset,
@@ -288,6 +296,44 @@ describe("query.submit (researcher with an access pass)", () => {
     expect(await inclusionsOf(query.id)).not.toContain(patient.personId);
     // What the researcher sees of it: the consented population shrank by one.
     expect(query.receipt?.consentedPersons).toBe(dataset.consentedPersonIds.length - 1);
+  });
+
+  it("refuses the next query and count of a researcher whose credential governance suspended", async () => {
+    const credentialId = await system.services.chain.client.readContract({
+      address: system.manifest.contracts.ResearcherCredential,
+      abi: researcherCredentialAbi,
+      functionName: "credentialOf",
+      args: [other.address],
+    });
+    const suspend = (suspended: boolean) =>
+      passProposal(system, {
+        targets: [system.manifest.contracts.ResearcherCredential],
+        values: [0n],
+        calldatas: [
+          encodeFunctionData({
+            abi: researcherCredentialAbi,
+            functionName: "setSuspended",
+            args: [credentialId, suspended],
+          }),
+        ],
+        description: `${suspended ? "Suspend" : "Reinstate"} credential ${credentialId}`,
+      });
+    await suspend(true);
+    const refused = { code: "FORBIDDEN", message: expect.stringContaining("(rule accreditation)") };
+    await expect(
+      other.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX }),
+    ).rejects.toMatchObject(refused);
+    await expect(
+      other.caller.dataset.feasibility({
+        datasetId: dataset.datasetId,
+        cohort: { inclusion: [{ domain: "condition", codes: ["E11"] }] },
+      }),
+    ).rejects.toMatchObject(refused);
+    await suspend(false);
+    // Reinstated: what stops #5 now is only that it holds no pass.
+    await expect(
+      other.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX }),
+    ).rejects.toMatchObject({ message: expect.stringContaining("(rule access-pass)") });
   });
 
   it("reports the remaining budget and never overspends it, even with two submits at once", async () => {
