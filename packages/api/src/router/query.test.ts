@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { queryLedgerAbi, researcherCredentialAbi } from "@opencohort/chain";
+import { cohortTokenAbi, queryLedgerAbi, researcherCredentialAbi } from "@opencohort/chain";
 import { openNextEpoch, toDbUint } from "@opencohort/db";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import {
@@ -373,6 +373,54 @@ describe("query.submit (researcher with an access pass)", () => {
     expect(again).toMatchObject({ status: "REJECTED", error: { rule: "privacy-budget" } });
     // Another researcher's budget is their own.
     expect((await other.caller.query.budget({ datasetId: dataset.datasetId })).remaining).toBe(5);
+  });
+
+  it("keeps the privacy budget per credential: a second address of the researcher shares it", async () => {
+    // #4 spent its whole budget above. It adds a second wallet (anvil #0) to its credential,
+    // which governance approves.
+    const second = await system.signIn(0);
+    const credential = system.manifest.contracts.ResearcherCredential;
+    await writeAs(system, 4, {
+      address: credential,
+      abi: researcherCredentialAbi,
+      functionName: "requestAddress",
+      args: [second.address],
+    });
+    const credentialId = await system.services.chain.client.readContract({
+      address: credential,
+      abi: researcherCredentialAbi,
+      functionName: "credentialOf",
+      args: [researcher.address],
+    });
+    await passProposal(system, {
+      targets: [credential],
+      values: [0n],
+      calldatas: [
+        encodeFunctionData({
+          abi: researcherCredentialAbi,
+          functionName: "approveAddress",
+          args: [credentialId, second.address],
+        }),
+      ],
+      description: `Add ${second.address} to credential ${credentialId}`,
+    });
+    const mine = await researcher.caller.query.budget({ datasetId: dataset.datasetId });
+    const theirs = await second.caller.query.budget({ datasetId: dataset.datasetId });
+    expect(theirs).toEqual(mine);
+    expect(theirs.queriesLeft).toBe(0);
+    // Another researcher's budget is untouched.
+    expect((await other.caller.query.budget({ datasetId: dataset.datasetId })).spent).toBe(0);
+
+    // With a pass of its own, the second address is refused for budget, not given a new one.
+    await writeAs(system, 4, {
+      address: system.manifest.contracts.CohortToken,
+      abi: cohortTokenAbi,
+      functionName: "transfer",
+      args: [second.address, dataset.price],
+    });
+    await buyAccess(system, 0, dataset);
+    const query = await second.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX });
+    expect(query.status).toBe("REJECTED");
   });
 
   it("refuses once the pass has expired on chain (hasAccess is the source of truth)", async () => {
