@@ -1,4 +1,10 @@
-import { devAccountKey, LOCAL_CHAIN_ID, stewardGovernorAbi } from "@opencohort/chain";
+import {
+  devAccountKey,
+  LOCAL_CHAIN_ID,
+  researcherCredentialAbi,
+  stewardGovernorAbi,
+} from "@opencohort/chain";
+import { keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syncIndexer } from "../services/indexer-sync";
@@ -211,6 +217,41 @@ describe("governance", () => {
     });
     expect(query.status).toBe("SUCCEEDED");
     expect(query.receipt?.parameters.contributionCap).toBe(3);
+  });
+
+  it("accredits a researcher by proposal; refuses an address that already has a credential", async () => {
+    const demoResearcher = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, 4)).address;
+    await expect(
+      steward.governance.buildProposal({
+        change: { kind: "accreditResearcher", researcher: demoResearcher, reference: "x" },
+        description: "Accredit twice",
+      }),
+    ).rejects.toMatchObject({
+      code: "CONFLICT",
+      message: expect.stringContaining("rule researcher-credential"),
+    });
+    const newcomer = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, 6)).address;
+    const built = await steward.governance.buildProposal({
+      change: { kind: "accreditResearcher", researcher: newcomer, reference: "ONS-SR-2026-0042" },
+      description: "Accredit Dr. Maria Santos (ONS safe researcher 2026-0042)",
+    });
+    expect(built.targets).toEqual([system.manifest.contracts.ResearcherCredential]);
+    await pass(built);
+    const accredited = await system.services.chain.client.readContract({
+      address: system.manifest.contracts.ResearcherCredential,
+      abi: researcherCredentialAbi,
+      functionName: "isAccredited",
+      args: [newcomer],
+    });
+    expect(accredited).toBe(true);
+    const shown = await system.anonymous().governance.proposal({ id: built.proposalId });
+    expect(shown.changes).toEqual([
+      {
+        kind: "accreditResearcher",
+        researcher: newcomer.toLowerCase(),
+        referenceHash: keccak256(stringToHex("ONS-SR-2026-0042")),
+      },
+    ]);
   });
 
   it("steward membership: lists the stewards; admits and removes one by proposal", async () => {

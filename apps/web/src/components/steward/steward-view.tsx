@@ -241,6 +241,8 @@ function describe(change: Change): string {
       return `Admit ${shortAddress(change.steward)} as a steward`;
     case "removeSteward":
       return `Remove steward ${shortAddress(change.steward)}`;
+    case "accreditResearcher":
+      return `Accredit ${shortAddress(change.researcher)} as a researcher`;
     case "other":
       return `A call to ${shortAddress(change.target)}`;
   }
@@ -437,7 +439,8 @@ type Kind =
   | "feeSplit"
   | "schemaVersion"
   | "admitSteward"
-  | "removeSteward";
+  | "removeSteward"
+  | "accreditResearcher";
 
 function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) {
   const trpc = useTRPC();
@@ -454,6 +457,8 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
     label: "omop-lite/2",
     accepted: "true",
     steward: "",
+    researcher: "",
+    reference: "",
   });
   const [description, setDescription] = useState("");
   const set = (name: string) => (event: { target: { value: string } }) =>
@@ -479,6 +484,12 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
       case "admitSteward":
       case "removeSteward":
         return { kind, steward: (fields.steward ?? "").trim() };
+      case "accreditResearcher":
+        return {
+          kind,
+          researcher: (fields.researcher ?? "").trim(),
+          reference: (fields.reference ?? "").trim(),
+        };
     }
   };
   const defaultDescription = () => {
@@ -500,6 +511,8 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
         return `Admit ${c.steward || "a new steward"} as a steward`;
       case "removeSteward":
         return `Remove steward ${c.steward || "…"}`;
+      case "accreditResearcher":
+        return `Accredit ${c.researcher || "a researcher"} (${c.reference || "accrediting body's reference"})`;
     }
   };
 
@@ -548,6 +561,7 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
             <option value="schemaVersion">Schema version</option>
             <option value="admitSteward">Admit a steward</option>
             <option value="removeSteward">Remove a steward</option>
+            <option value="accreditResearcher">Accredit a researcher</option>
           </select>
         </label>
         {(kind === "minCellSize" || kind === "roundingBase" || kind === "contributionCap") && (
@@ -616,6 +630,28 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
               onChange={set("steward")}
             />
           </label>
+        )}
+        {kind === "accreditResearcher" && (
+          <>
+            <label className={styles.wide}>
+              Researcher address
+              <input
+                data-testid="proposal-researcher"
+                placeholder="0x…"
+                spellCheck={false}
+                value={fields.researcher}
+                onChange={set("researcher")}
+              />
+            </label>
+            <label className={styles.wide}>
+              Accrediting body's reference (e.g. certificate number; its hash goes on chain)
+              <input
+                data-testid="proposal-reference"
+                value={fields.reference}
+                onChange={set("reference")}
+              />
+            </label>
+          </>
         )}
         <label className={styles.wide}>
           Description
