@@ -49,6 +49,51 @@ export const accessRouter = {
   }),
 
   /**
+   * The signed-in researcher's credential, read live from ResearcherCredential: whether it is
+   * valid now, its expiry (null: none), the accrediting body's reference hash, the addresses
+   * acting for it, and what it allows. Budgets are kept per credential.
+   */
+  myCredential: roleProcedure("researcher").query(async ({ ctx }) => {
+    const { client, manifest } = ctx.chain;
+    const credential = {
+      address: manifest.contracts.ResearcherCredential,
+      abi: researcherCredentialAbi,
+    } as const;
+    const owner = getAddress(ctx.session.address);
+    const [credentialId, accredited] = await Promise.all([
+      client.readContract({ ...credential, functionName: "credentialOf", args: [owner] }),
+      client.readContract({ ...credential, functionName: "isAccredited", args: [owner] }),
+    ]);
+    if (credentialId === 0n) {
+      return {
+        accredited: false,
+        credential: null,
+        allows:
+          "Nothing yet: stewards accredit researchers by proposal (README: Accrediting a researcher).",
+      };
+    }
+    const record = await client.readContract({
+      ...credential,
+      functionName: "getCredential",
+      args: [credentialId],
+    });
+    return {
+      accredited,
+      credential: {
+        id: credentialId.toString(),
+        referenceHash: record.metadataHash,
+        expiresAt: record.expiresAt === 0n ? null : new Date(Number(record.expiresAt) * 1000),
+        suspended: record.suspended,
+        revoked: record.revoked,
+        addresses: record.addresses.map((address) => address.toLowerCase()),
+      },
+      allows: accredited
+        ? "Buying access passes, feasibility counts and queries; one privacy budget per dataset shared by all these addresses."
+        : "Nothing while it is suspended, revoked or expired: passes do not work and queries are refused.",
+    };
+  }),
+
+  /**
    * The terms of buying (or extending) a pass, read live from the chain: price and duration,
    * the token, the researcher's balance, nonce and current expiry, and the EIP-712 permit to
    * sign (value = price, spender = Marketplace; the wallet adds a deadline). Then call
