@@ -42,7 +42,9 @@ const benchmarks = [
     test: "test_gas_claimSingle",
     units: 1,
     unit: "claim",
-    target: 80_000,
+    // Issue 11: the claim window, challenge window and guardian pause cost one storage read;
+    // the bound is 3% above the 78,930 measured before them.
+    target: 81_300,
   },
   { name: "batch claim, 10 epochs", test: "test_gas_claimBatch10Epochs", units: 10, unit: "epoch" },
   { name: "governance vote", test: "test_gas_governanceVote", units: 1, unit: "vote" },

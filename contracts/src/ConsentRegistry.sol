@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 
 /// @title ConsentRegistry
 /// @notice A patient's opt-in / opt-out per dataset. Patients either call `setConsent`
@@ -14,25 +14,36 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 ///      Type: `Consent(address patient,bytes32 datasetId,bool granted,uint64 nonce,uint64 deadline)`.
 ///
 ///      Ordering ("latest action wins"): every (patient, dataset) pair has a nonce. A signed
-///      message applies only if its nonce is strictly greater than the stored nonce, and then
-///      becomes the stored nonce; a direct call uses stored nonce + 1. So the action with the
-///      highest nonce wins whatever order the relayer submits in, and a message can never be
-///      replayed. Wallets sign with `nonceOf(patient, datasetId) + 1` (or higher).
+///      message applies only if its nonce is above the stored nonce by at most MAX_NONCE_JUMP,
+///      and then becomes the stored nonce. A direct `setConsent` names its own nonce in the
+///      same range, so a patient voids every signed message still pending (any nonce up to
+///      it) with the same call that records the decision: apps pass one more than the highest
+///      nonce they ever had signed for the pair, and `nonceOf + MAX_NONCE_JUMP` voids anything
+///      that could still apply. The bound keeps a single message from exhausting the nonces of
+///      a pair (2^64 - 1 would otherwise freeze it forever). A message can never be replayed.
 ///
-///      Batches never revert on a bad entry: an expired deadline, a stale nonce or an invalid
-///      signature skips that entry and emits `ConsentSkipped` with the reason.
-///      Signatures: 65-byte ECDSA from the patient, or ERC-1271 if the patient is a contract.
+///      Batches never revert on a bad entry: an expired deadline, a stale or too distant
+///      nonce, or an invalid signature skips that entry and emits `ConsentSkipped` with the
+///      reason. Signatures: 65-byte ECDSA from the patient, or ERC-1271 if the patient is a
+///      contract; a wallet's check gets at most ERC1271_GAS_LIMIT gas, so one wallet cannot
+///      make a whole batch run out of gas.
 contract ConsentRegistry is EIP712 {
     /// @notice EIP-712 typehash of a Consent message.
     bytes32 public constant CONSENT_TYPEHASH = keccak256(
         "Consent(address patient,bytes32 datasetId,bool granted,uint64 nonce,uint64 deadline)"
     );
 
+    /// @notice Largest step a nonce may take past the stored one.
+    uint64 public constant MAX_NONCE_JUMP = 1_000_000;
+    /// @notice Gas an ERC-1271 wallet's `isValidSignature` may use.
+    uint256 public constant ERC1271_GAS_LIMIT = 50_000;
+
     /// @notice Why a relayed entry was skipped.
     enum SkipReason {
         Expired,
         StaleNonce,
-        InvalidSignature
+        InvalidSignature,
+        NonceTooFar
     }
 
     /// @notice Current consent of one (patient, dataset), packed in one slot.
@@ -52,8 +63,8 @@ contract ConsentRegistry is EIP712 {
         bytes signature;
     }
 
-    /// @notice The stored nonce of this pair is already the maximum.
-    error NonceExhausted(address patient, bytes32 datasetId);
+    /// @notice The nonce is not above the stored one, or more than MAX_NONCE_JUMP above it.
+    error InvalidNonce(address patient, bytes32 datasetId, uint64 nonce, uint64 stored);
 
     /// @notice The consent of (patient, dataset) is now `granted`, at `nonce`. Whether it was
     ///         relayed shows in the transaction (submitConsents vs setConsent); the relayer
@@ -70,14 +81,18 @@ contract ConsentRegistry is EIP712 {
 
     constructor() EIP712("OpenCohort Consent", "1") {}
 
-    /// @notice Opts the caller in (`granted = true`) or out of `datasetId`.
+    /// @notice Opts the caller in (`granted = true`) or out of `datasetId`, and voids every
+    ///         signed message for the pair with a nonce up to `nonce` (so a grant still queued
+    ///         at a relayer cannot override this decision later).
     /// @param datasetId The dataset.
     /// @param granted True to opt in, false to opt out.
-    function setConsent(bytes32 datasetId, bool granted) external {
+    /// @param nonce The nonce this action takes: above `nonceOf`, at most
+    ///        `nonceOf + MAX_NONCE_JUMP`. Pass one more than the highest nonce ever signed.
+    function setConsent(bytes32 datasetId, bool granted, uint64 nonce) external {
         ConsentState storage c = _consents[msg.sender][datasetId];
-        uint64 nonce = c.nonce;
-        if (nonce == type(uint64).max) revert NonceExhausted(msg.sender, datasetId);
-        _apply(c, msg.sender, datasetId, granted, nonce + 1);
+        uint64 stored = c.nonce;
+        if (!_isNextNonce(nonce, stored)) revert InvalidNonce(msg.sender, datasetId, nonce, stored);
+        _apply(c, msg.sender, datasetId, granted, nonce);
     }
 
     /// @notice Applies a batch of signed consent messages. Invalid entries are skipped with a
@@ -93,6 +108,8 @@ contract ConsentRegistry is EIP712 {
                 emit ConsentSkipped(m.patient, m.datasetId, m.nonce, SkipReason.Expired);
             } else if (m.nonce <= c.nonce) {
                 emit ConsentSkipped(m.patient, m.datasetId, m.nonce, SkipReason.StaleNonce);
+            } else if (m.nonce - c.nonce > MAX_NONCE_JUMP) {
+                emit ConsentSkipped(m.patient, m.datasetId, m.nonce, SkipReason.NonceTooFar);
             } else if (!_isValidSignature(m)) {
                 emit ConsentSkipped(m.patient, m.datasetId, m.nonce, SkipReason.InvalidSignature);
             } else {
@@ -126,7 +143,8 @@ contract ConsentRegistry is EIP712 {
         return _consents[patient][datasetId].granted;
     }
 
-    /// @notice The last used nonce of (patient, dataset); sign the next message with a greater one.
+    /// @notice The last used nonce of (patient, dataset); the next message or direct call
+    ///         takes a greater one, at most MAX_NONCE_JUMP greater.
     /// @param patient The patient.
     /// @param datasetId The dataset.
     function nonceOf(address patient, bytes32 datasetId) external view returns (uint64) {
@@ -137,7 +155,7 @@ contract ConsentRegistry is EIP712 {
     /// @param patient The patient.
     /// @param datasetId The dataset.
     /// @param granted Opt in (true) or out (false).
-    /// @param nonce Nonce (must exceed `nonceOf`).
+    /// @param nonce Nonce (above `nonceOf`, by at most MAX_NONCE_JUMP).
     /// @param deadline Last unix second at which the message may be applied.
     function consentDigest(
         address patient,
@@ -170,12 +188,32 @@ contract ConsentRegistry is EIP712 {
         emit ConsentSet(patient, datasetId, granted, nonce);
     }
 
+    function _isNextNonce(uint64 nonce, uint64 stored) private pure returns (bool) {
+        return nonce > stored && nonce - stored <= MAX_NONCE_JUMP;
+    }
+
     /// @dev ECDSA first: the common case (an EOA patient) then needs no EXTCODESIZE.
     function _isValidSignature(SignedConsent calldata m) private view returns (bool) {
         bytes32 digest = consentDigest(m.patient, m.datasetId, m.granted, m.nonce, m.deadline);
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, m.signature);
         if (err == ECDSA.RecoverError.NoError && signer == m.patient) return true;
-        return m.patient.code.length != 0
-            && SignatureChecker.isValidERC1271SignatureNowCalldata(m.patient, digest, m.signature);
+        return m.patient.code.length != 0 && _isValidERC1271(m.patient, digest, m.signature);
+    }
+
+    /// @dev ERC-1271 with a gas cap; only the first 32 bytes of the answer are copied, so a
+    ///      wallet cannot make the registry pay for a huge return either.
+    function _isValidERC1271(address wallet, bytes32 digest, bytes calldata signature)
+        private
+        view
+        returns (bool valid)
+    {
+        bytes memory data = abi.encodeCall(IERC1271.isValidSignature, (digest, signature));
+        bytes4 magic = IERC1271.isValidSignature.selector;
+        uint256 gasLimit = ERC1271_GAS_LIMIT;
+        assembly ("memory-safe") {
+            mstore(0x00, 0)
+            let ok := staticcall(gasLimit, wallet, add(data, 0x20), mload(data), 0x00, 0x20)
+            valid := and(ok, and(gt(returndatasize(), 0x1f), eq(mload(0x00), magic)))
+        }
     }
 }

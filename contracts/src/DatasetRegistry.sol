@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {StewardBadge} from "./StewardBadge.sol";
+import {StewardBadge, IStewardRemovalHook} from "./StewardBadge.sol";
 import {StandardsRegistry} from "./StandardsRegistry.sol";
 
 /// @title DatasetRegistry
@@ -10,9 +10,12 @@ import {StandardsRegistry} from "./StandardsRegistry.sol";
 ///         (content hash + schema version), price and access duration. Nothing here reveals
 ///         what a dataset contains: ids and hashes are opaque, the metadata lives off chain.
 /// @dev Stewards are StewardBadge holders; a steward whose badge was burned can no longer
-///      change its datasets. The owner (the TimelockController) may delist any dataset, and a
-///      dataset delisted by governance can only be relisted by governance.
-contract DatasetRegistry is Ownable {
+///      change its datasets, and burning its badge delists all of them (the badge calls
+///      `onStewardRemoved`). The owner (the TimelockController) may delist any dataset, hand a
+///      dataset to another steward, and suspend a dataset, which also stops every access pass
+///      already sold from working until it is lifted. A dataset delisted by governance can only
+///      be relisted by governance.
+contract DatasetRegistry is Ownable, IStewardRemovalHook {
     /// @notice Longest access pass a single purchase may buy.
     uint64 public constant MAX_ACCESS_DURATION = 3650 days;
 
@@ -25,6 +28,7 @@ contract DatasetRegistry is Ownable {
         uint32 latestVersion;
         bool listed;
         bool delistedByGovernance;
+        bool suspended;
         bytes32 metadataHash;
     }
 
@@ -63,6 +67,10 @@ contract DatasetRegistry is Ownable {
     error UnknownVersion(bytes32 datasetId, uint32 version);
     /// @notice Renouncing ownership would remove governance's power to delist.
     error RenounceDisabled();
+    /// @notice Only the StewardBadge reports removed stewards.
+    error NotBadge(address caller);
+    /// @notice The dataset is suspended by governance already (or not, when lifting).
+    error SuspensionUnchanged(bytes32 datasetId, bool suspended);
 
     /// @notice A dataset was listed; its first version is announced by DatasetVersionPublished.
     event DatasetListed(
@@ -89,6 +97,13 @@ contract DatasetRegistry is Ownable {
     event DatasetDelisted(bytes32 indexed datasetId, address indexed by, bool byGovernance);
     /// @notice The dataset was listed again.
     event DatasetRelisted(bytes32 indexed datasetId, address indexed by);
+    /// @notice Governance suspended the dataset (`suspended`) or lifted the suspension.
+    ///         While suspended, no access pass works and nothing can be bought.
+    event DatasetSuspended(bytes32 indexed datasetId, bool suspended);
+    /// @notice Governance handed the dataset to another steward.
+    event DatasetStewardChanged(
+        bytes32 indexed datasetId, address indexed previous, address indexed current
+    );
 
     /// @notice Badge contract deciding who is a steward.
     StewardBadge public immutable badge;
@@ -97,6 +112,8 @@ contract DatasetRegistry is Ownable {
 
     mapping(bytes32 datasetId => Dataset) private _datasets;
     mapping(bytes32 datasetId => mapping(uint32 version => Version)) private _versions;
+    /// @dev Every dataset a steward ever held (entries whose steward changed are skipped).
+    mapping(address steward => bytes32[]) private _datasetsOf;
 
     /// @param owner_ The TimelockController.
     /// @param badge_ The StewardBadge.
@@ -139,8 +156,10 @@ contract DatasetRegistry is Ownable {
             latestVersion: 0,
             listed: true,
             delistedByGovernance: false,
+            suspended: false,
             metadataHash: metadataHash
         });
+        _datasetsOf[msg.sender].push(datasetId);
         emit DatasetListed(datasetId, msg.sender, metadataHash, price, accessDuration);
         _publishVersion(datasetId, contentHash, schemaVersion);
     }
@@ -222,6 +241,54 @@ contract DatasetRegistry is Ownable {
         emit DatasetRelisted(datasetId, msg.sender);
     }
 
+    /// @notice Suspends a dataset (governance only): nothing can be bought and every access
+    ///         pass already sold stops working (`Marketplace.hasAccess` is false) until the
+    ///         suspension is lifted. Passes keep their expiry.
+    /// @param datasetId The dataset.
+    /// @param suspended True to suspend, false to lift the suspension.
+    function setSuspended(bytes32 datasetId, bool suspended) external onlyOwner {
+        Dataset storage d = _existing(datasetId);
+        if (d.suspended == suspended) revert SuspensionUnchanged(datasetId, suspended);
+        d.suspended = suspended;
+        emit DatasetSuspended(datasetId, suspended);
+    }
+
+    /// @notice Hands a dataset to another steward (governance only), e.g. after its steward
+    ///         was removed. The dataset keeps its listing state; a governance delisting still
+    ///         needs governance to relist.
+    /// @param datasetId The dataset.
+    /// @param newSteward A current StewardBadge holder.
+    function setDatasetSteward(bytes32 datasetId, address newSteward) external onlyOwner {
+        Dataset storage d = _existing(datasetId);
+        if (!badge.isSteward(newSteward)) revert NotSteward(newSteward);
+        address previous = d.steward;
+        d.steward = newSteward;
+        _datasetsOf[newSteward].push(datasetId);
+        emit DatasetStewardChanged(datasetId, previous, newSteward);
+    }
+
+    /// @notice Called by the StewardBadge when a steward's badge is burned: every listed
+    ///         dataset the steward still holds is delisted by governance, so it stops selling
+    ///         and paying the removed steward (governance can hand it over and relist it).
+    /// @param steward The removed steward.
+    function onStewardRemoved(address steward) external {
+        if (msg.sender != address(badge)) revert NotBadge(msg.sender);
+        bytes32[] storage ids = _datasetsOf[steward];
+        for (uint256 i = 0; i < ids.length; ++i) {
+            Dataset storage d = _datasets[ids[i]];
+            if (d.steward != steward || !d.listed) continue;
+            d.listed = false;
+            d.delistedByGovernance = true;
+            emit DatasetDelisted(ids[i], msg.sender, true);
+        }
+    }
+
+    /// @notice Whether governance suspended `datasetId` (its passes do not work meanwhile).
+    /// @param datasetId The dataset.
+    function isSuspended(bytes32 datasetId) external view returns (bool) {
+        return _datasets[datasetId].suspended;
+    }
+
     /// @notice Always reverts: governance must keep its power to delist.
     function renounceOwnership() public view override onlyOwner {
         revert RenounceDisabled();
@@ -232,14 +299,14 @@ contract DatasetRegistry is Ownable {
     /// @return steward Receiver of the steward share (zero if unknown).
     /// @return price Price of one pass.
     /// @return accessDuration Seconds per pass.
-    /// @return listed Whether the dataset is currently purchasable.
+    /// @return listed Whether the dataset is currently purchasable (listed, not suspended).
     function purchaseTerms(bytes32 datasetId)
         external
         view
         returns (address steward, uint256 price, uint64 accessDuration, bool listed)
     {
         Dataset storage d = _datasets[datasetId];
-        return (d.steward, d.price, d.accessDuration, d.listed);
+        return (d.steward, d.price, d.accessDuration, d.listed && !d.suspended);
     }
 
     /// @notice A dataset's record.

@@ -13,6 +13,9 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 ///      parameters, result hash, included-person count). The tree is
 ///      `StandardMerkleTree.of(receiptHashes.map(h => [h]), ["bytes32"])`, so
 ///      `leaf = keccak256(bytes.concat(keccak256(abi.encode(receiptHash))))`.
+///      Epochs are anchored in increasing order, so an anchor can never be slipped in for an
+///      epoch before the latest. An anchor posted for a future epoch blocks the real ones until
+///      governance removes it (`removeLatestAnchor` restores the epoch before it).
 ///      DEFAULT_ADMIN_ROLE is the TimelockController, which grants and revokes OPERATOR_ROLE.
 contract QueryLedger is AccessControl {
     /// @notice Anchors receipt roots.
@@ -31,11 +34,20 @@ contract QueryLedger is AccessControl {
     error EmptyEpoch();
     /// @notice The epoch is anchored already; anchors are immutable.
     error EpochAlreadyAnchored(uint256 epoch);
+    /// @notice Epochs are anchored in increasing order.
+    error EpochOutOfOrder(uint256 epoch, uint256 lastEpoch);
+    /// @notice Nothing is anchored.
+    error NothingAnchored();
 
     /// @notice The receipts of `epoch` were anchored.
     event ReceiptsAnchored(uint256 indexed epoch, bytes32 root, uint64 receiptCount);
+    /// @notice Governance removed the anchor of `epoch` (the latest one).
+    event AnchorRemoved(uint256 indexed epoch);
 
     mapping(uint256 epoch => Anchor) private _anchors;
+    /// @notice The latest anchored epoch (0 = none; epochs start at 1).
+    uint256 public lastEpoch;
+    mapping(uint256 epoch => uint256 previous) private _previousEpoch;
 
     /// @param admin The TimelockController (DEFAULT_ADMIN_ROLE).
     constructor(address admin) {
@@ -54,10 +66,24 @@ contract QueryLedger is AccessControl {
         if (receiptCount == 0) revert EmptyEpoch();
         Anchor storage a = _anchors[epoch];
         if (a.root != bytes32(0)) revert EpochAlreadyAnchored(epoch);
+        uint256 last = lastEpoch;
+        if (epoch <= last) revert EpochOutOfOrder(epoch, last);
+        _previousEpoch[epoch] = last;
+        lastEpoch = epoch;
         a.root = root;
         a.receiptCount = receiptCount;
         a.anchoredAt = uint64(block.timestamp);
         emit ReceiptsAnchored(epoch, root, receiptCount);
+    }
+
+    /// @notice Removes the latest anchor (e.g. one posted for a future epoch) and makes the
+    ///         epoch before it the latest again. Governance only.
+    function removeLatestAnchor() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        uint256 epoch = lastEpoch;
+        if (epoch == 0) revert NothingAnchored();
+        delete _anchors[epoch];
+        lastEpoch = _previousEpoch[epoch];
+        emit AnchorRemoved(epoch);
     }
 
     /// @notice The anchor of `epoch` (zero root if none).

@@ -43,12 +43,14 @@ contract StandardsRegistry is Ownable {
     /// @notice Default share of each purchase paid to the treasury.
     uint16 public constant DEFAULT_TREASURY_BPS = 1_000;
 
-    /// @notice Purchase fee split and the treasury address, packed in one slot.
+    /// @notice Purchase fee split, the treasury address and the guardian's purchase pause,
+    ///         packed in one slot: everything the marketplace reads at purchase.
     struct FeeSplit {
         uint16 patientsBps;
         uint16 stewardBps;
         uint16 treasuryBps;
         address treasury;
+        bool purchasesPaused;
     }
 
     /// @notice The minimum cell size is outside [MIN_CELL_SIZE_FLOOR, MIN_CELL_SIZE_CEILING].
@@ -67,6 +69,8 @@ contract StandardsRegistry is Ownable {
     error InvalidSchemaVersion();
     /// @notice Renouncing ownership would freeze the standards forever.
     error RenounceDisabled();
+    /// @notice Only the guardian or governance may pause purchases.
+    error NotGuardianOrGovernance(address account);
 
     /// @notice The minimum cell size k changed.
     event MinCellSizeUpdated(uint32 previous, uint32 current);
@@ -80,6 +84,10 @@ contract StandardsRegistry is Ownable {
     event FeeSplitUpdated(uint16 patientsBps, uint16 stewardBps, uint16 treasuryBps);
     /// @notice The treasury changed.
     event TreasuryUpdated(address indexed previous, address indexed current);
+    /// @notice Governance named a new guardian (zero = none).
+    event GuardianUpdated(address indexed previous, address indexed current);
+    /// @notice Purchases were paused (`paused`) or resumed by `by`.
+    event PurchasesPausedSet(address indexed by, bool paused);
     /// @notice A dataset schema version was accepted (true) or withdrawn (false).
     event SchemaVersionSet(bytes32 indexed schemaVersion, bool accepted);
 
@@ -98,15 +106,23 @@ contract StandardsRegistry is Ownable {
 
     FeeSplit private _feeSplit;
 
+    /// @notice May pause and resume purchases (a fast brake; governance names it).
+    address public guardian;
+
     /// @notice Whether a dataset schema version (keccak256 of its label) is accepted.
     mapping(bytes32 schemaVersion => bool) public isSchemaAccepted;
 
     /// @param owner_ The TimelockController.
     /// @param treasury_ Receiver of the treasury share of purchases.
     /// @param schemaVersions Schema versions accepted from the start.
-    constructor(address owner_, address treasury_, bytes32[] memory schemaVersions)
-        Ownable(owner_)
-    {
+    /// @param guardian_ May pause purchases (zero = nobody but governance).
+    constructor(
+        address owner_,
+        address treasury_,
+        bytes32[] memory schemaVersions,
+        address guardian_
+    ) Ownable(owner_) {
+        _setGuardian(guardian_);
         _setMinCellSize(DEFAULT_MIN_CELL_SIZE);
         _setRoundingBase(DEFAULT_ROUNDING_BASE);
         _setContributionCap(DEFAULT_CONTRIBUTION_CAP);
@@ -167,6 +183,42 @@ contract StandardsRegistry is Ownable {
     /// @param accepted True to accept, false to withdraw.
     function setSchemaAccepted(bytes32 schemaVersion, bool accepted) external onlyOwner {
         _setSchemaAccepted(schemaVersion, accepted);
+    }
+
+    /// @notice Names the guardian that may pause purchases. Governance only.
+    /// @param guardian_ The new guardian (zero = none).
+    function setGuardian(address guardian_) external onlyOwner {
+        _setGuardian(guardian_);
+    }
+
+    /// @notice Pauses or resumes purchases (passes already bought keep working). The guardian
+    ///         or governance.
+    /// @param paused Whether purchases are paused.
+    function setPurchasesPaused(bool paused) external {
+        if (msg.sender != guardian && msg.sender != owner()) {
+            revert NotGuardianOrGovernance(msg.sender);
+        }
+        _feeSplit.purchasesPaused = paused;
+        emit PurchasesPausedSet(msg.sender, paused);
+    }
+
+    /// @notice Whether purchases are paused.
+    function purchasesPaused() external view returns (bool) {
+        return _feeSplit.purchasesPaused;
+    }
+
+    /// @notice What the marketplace needs at purchase, from one storage slot.
+    /// @return patientsBps Share of the patients' pool.
+    /// @return treasuryBps Share of the treasury (the steward gets the rest).
+    /// @return treasury_ The treasury.
+    /// @return paused Whether purchases are paused.
+    function purchaseSplit()
+        external
+        view
+        returns (uint16 patientsBps, uint16 treasuryBps, address treasury_, bool paused)
+    {
+        FeeSplit memory f = _feeSplit;
+        return (f.patientsBps, f.treasuryBps, f.treasury, f.purchasesPaused);
     }
 
     /// @notice Always reverts: the standards must stay governable.
@@ -234,6 +286,11 @@ contract StandardsRegistry is Ownable {
         if (treasury_ == address(0)) revert InvalidTreasury();
         emit TreasuryUpdated(_feeSplit.treasury, treasury_);
         _feeSplit.treasury = treasury_;
+    }
+
+    function _setGuardian(address guardian_) private {
+        emit GuardianUpdated(guardian, guardian_);
+        guardian = guardian_;
     }
 
     function _setSchemaAccepted(bytes32 schemaVersion, bool accepted) private {

@@ -6,13 +6,22 @@ import {ERC721Votes} from "@openzeppelin/contracts/token/ERC721/extensions/ERC72
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
+/// @notice Told by StewardBadge about every removed steward (implemented by DatasetRegistry).
+interface IStewardRemovalHook {
+    /// @notice Called by the badge when `steward`'s badge is burned.
+    function onStewardRemoved(address steward) external;
+}
+
 /// @title StewardBadge
 /// @notice Non-transferable membership badge of a data steward: one steward, one badge, one
 ///         vote in StewardGovernor. Admission (mint) and removal (burn) are decided by
 ///         governance: the owner is the TimelockController.
-/// @dev Votes are counted by block number (ERC-6372 default clock). Each steward is always its
-///      own delegate: the badge self-delegates on mint and delegation cannot be moved, so a
-///      vote can never be concentrated in another address.
+/// @dev Votes are counted by timestamp (ERC-6372 `mode=timestamp`): block numbers mean different
+///      things on different L2s, seconds do not. Each steward is always its own delegate: the
+///      badge self-delegates on mint and delegation cannot be moved, so a vote can never be
+///      concentrated in another address. Burning a badge tells the DatasetRegistry, which
+///      delists every dataset the removed steward still holds.
+
 contract StewardBadge is ERC721, EIP712, ERC721Votes, Ownable {
     /// @notice Badges cannot be transferred or approved.
     error BadgeNonTransferable();
@@ -24,6 +33,8 @@ contract StewardBadge is ERC721, EIP712, ERC721Votes, Ownable {
     error NotSteward(address account);
     /// @notice Renouncing ownership would make steward admission impossible.
     error RenounceDisabled();
+    /// @notice The removal hook can be set once only.
+    error RemovalHookAlreadySet();
 
     /// @notice A steward was admitted.
     event StewardAdmitted(address indexed steward, uint256 indexed tokenId);
@@ -34,6 +45,9 @@ contract StewardBadge is ERC721, EIP712, ERC721Votes, Ownable {
     mapping(address steward => uint256 tokenId) public badgeOf;
 
     uint256 private _nextTokenId = 1;
+
+    /// @notice Told about every removed steward (the DatasetRegistry); set once at deploy.
+    IStewardRemovalHook public removalHook;
 
     /// @param initialOwner Owner allowed to mint and burn: the deploy script mints the initial
     ///        stewards and then hands ownership to the timelock.
@@ -62,6 +76,26 @@ contract StewardBadge is ERC721, EIP712, ERC721Votes, Ownable {
         delete badgeOf[steward];
         _burn(tokenId);
         emit StewardRemoved(steward, tokenId);
+        if (address(removalHook) != address(0)) removalHook.onStewardRemoved(steward);
+    }
+
+    /// @notice Sets the contract told about removed stewards (once; the deploy script wires
+    ///         the DatasetRegistry before handing ownership to the timelock).
+    /// @param hook The DatasetRegistry.
+    function setRemovalHook(IStewardRemovalHook hook) external onlyOwner {
+        if (address(removalHook) != address(0)) revert RemovalHookAlreadySet();
+        removalHook = hook;
+    }
+
+    /// @notice ERC-6372 clock: votes are checkpointed by timestamp.
+    function clock() public view override returns (uint48) {
+        return uint48(block.timestamp);
+    }
+
+    /// @notice ERC-6372 clock mode: timestamps.
+    // solhint-disable-next-line func-name-mixedcase
+    function CLOCK_MODE() public pure override returns (string memory) {
+        return "mode=timestamp";
     }
 
     /// @notice Whether `account` currently holds a badge.

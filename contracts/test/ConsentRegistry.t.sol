@@ -18,6 +18,17 @@ contract MockWallet is IERC1271 {
     }
 }
 
+/// @dev A wallet whose signature check burns all the gas it is given.
+contract GasBurnerWallet is IERC1271 {
+    function isValidSignature(bytes32, bytes memory) external view returns (bytes4) {
+        uint256 x;
+        while (gasleft() > 100) {
+            x = uint256(keccak256(abi.encode(x)));
+        }
+        return bytes4(uint32(x));
+    }
+}
+
 contract ConsentRegistryTest is BaseTest {
     bytes32 internal constant OTHER = keccak256("dataset/other");
     address internal relayer = makeAddr("relayer");
@@ -74,7 +85,7 @@ contract ConsentRegistryTest is BaseTest {
         vm.expectEmit(address(consent));
         emit ConsentRegistry.ConsentSet(patient, DATASET, true, 1);
         vm.prank(patient);
-        consent.setConsent(DATASET, true);
+        consent.setConsent(DATASET, true, 1);
         (bool granted, uint64 nonce, uint64 at) = consent.consentOf(patient, DATASET);
         assertTrue(granted);
         assertEq(nonce, 1);
@@ -83,20 +94,72 @@ contract ConsentRegistryTest is BaseTest {
         assertFalse(consent.hasConsent(patient, OTHER));
 
         vm.prank(patient);
-        consent.setConsent(DATASET, false);
+        consent.setConsent(DATASET, false, 2);
         assertFalse(consent.hasConsent(patient, DATASET));
         assertEq(consent.nonceOf(patient, DATASET), 2);
     }
 
-    function test_setConsent_revertsWhenNonceExhausted() public {
-        _submit(
-            _one(_signConsent(patientKey, DATASET, true, type(uint64).max, uint64(block.timestamp)))
-        );
+    function test_setConsent_revertsOnStaleOrDistantNonce() public {
+        vm.prank(patient);
+        consent.setConsent(DATASET, true, 5);
         vm.expectRevert(
-            abi.encodeWithSelector(ConsentRegistry.NonceExhausted.selector, patient, DATASET)
+            abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, patient, DATASET, 5, 5)
         );
         vm.prank(patient);
-        consent.setConsent(DATASET, false);
+        consent.setConsent(DATASET, false, 5);
+        uint64 tooFar = 5 + consent.MAX_NONCE_JUMP() + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ConsentRegistry.InvalidNonce.selector, patient, DATASET, tooFar, 5
+            )
+        );
+        vm.prank(patient);
+        consent.setConsent(DATASET, false, tooFar);
+    }
+
+    /// Finding: a message with nonce 2^64-1 froze a (patient, dataset) pair forever. Now it is
+    /// skipped as too distant and the patient can still change its mind.
+    function test_finding_maxNonceMessageCannotFreezePair() public {
+        ConsentRegistry.SignedConsent memory m =
+            _signConsent(patientKey, DATASET, true, type(uint64).max, uint64(block.timestamp));
+        vm.expectEmit(address(consent));
+        emit ConsentRegistry.ConsentSkipped(
+            patient, DATASET, type(uint64).max, ConsentRegistry.SkipReason.NonceTooFar
+        );
+        assertEq(_submit(_one(m)), 0);
+        assertEq(consent.nonceOf(patient, DATASET), 0);
+        vm.prank(patient);
+        consent.setConsent(DATASET, false, 1);
+        assertEq(consent.nonceOf(patient, DATASET), 1);
+    }
+
+    /// Finding: a grant signed earlier with a higher nonce, still queued at a relayer, overrode
+    /// the patient's later direct revocation. The revocation now names a nonce above every
+    /// message the patient signed, so the queued grant is stale: the latest action wins.
+    function test_finding_directRevocationVoidsQueuedGrantWithHigherNonce() public {
+        _submit(_one(_signConsent(patientKey, DATASET, true, 1, uint64(block.timestamp + 1 days))));
+        ConsentRegistry.SignedConsent memory queued =
+            _signConsent(patientKey, DATASET, true, 3, uint64(block.timestamp + 1 days));
+        vm.prank(patient);
+        consent.setConsent(DATASET, false, 4);
+        vm.expectEmit(address(consent));
+        emit ConsentRegistry.ConsentSkipped(
+            patient, DATASET, 3, ConsentRegistry.SkipReason.StaleNonce
+        );
+        assertEq(_submit(_one(queued)), 0);
+        assertFalse(consent.hasConsent(patient, DATASET));
+    }
+
+    /// Finding: the patient can void everything that could still apply without knowing which
+    /// nonces were signed, with nonceOf + MAX_NONCE_JUMP.
+    function test_finding_revocationWithMaxJumpVoidsEveryPendingMessage() public {
+        uint64 jump = consent.MAX_NONCE_JUMP();
+        ConsentRegistry.SignedConsent memory farthest =
+            _signConsent(patientKey, DATASET, true, jump, uint64(block.timestamp + 1 days));
+        vm.prank(patient);
+        consent.setConsent(DATASET, false, jump);
+        assertEq(_submit(_one(farthest)), 0);
+        assertFalse(consent.hasConsent(patient, DATASET));
     }
 
     function test_submitConsents_appliesSignedMessage() public {
@@ -222,7 +285,7 @@ contract ConsentRegistryTest is BaseTest {
         ConsentRegistry.SignedConsent memory pending =
             _signConsent(patientKey, DATASET, true, 1, uint64(block.timestamp));
         vm.prank(patient);
-        consent.setConsent(DATASET, false);
+        consent.setConsent(DATASET, false, 1);
         assertEq(_submit(_one(pending)), 0);
         assertFalse(consent.hasConsent(patient, DATASET));
     }
@@ -252,6 +315,27 @@ contract ConsentRegistryTest is BaseTest {
         assertTrue(consent.hasConsent(address(wallet), DATASET));
     }
 
+    /// Finding: an ERC-1271 wallet got all remaining gas; one wallet that burns gas made the
+    /// whole batch run out. Its check is now capped and only its own entry is skipped.
+    function test_finding_erc1271GasCapKeepsBatchAlive() public {
+        GasBurnerWallet burner = new GasBurnerWallet();
+        ConsentRegistry.SignedConsent[] memory batch = new ConsentRegistry.SignedConsent[](2);
+        batch[0] = ConsentRegistry.SignedConsent({
+            patient: address(burner),
+            datasetId: DATASET,
+            granted: true,
+            nonce: 1,
+            deadline: uint64(block.timestamp),
+            signature: hex"00"
+        });
+        batch[1] = _signConsent(patientKey, DATASET, true, 1, uint64(block.timestamp));
+        vm.prank(relayer);
+        uint256 applied = consent.submitConsents{gas: 1_000_000}(batch);
+        assertEq(applied, 1);
+        assertTrue(consent.hasConsent(patient, DATASET));
+        assertFalse(consent.hasConsent(address(burner), DATASET));
+    }
+
     function testFuzz_submitConsents_deadline(uint64 deadline, uint32 delay) public {
         deadline = uint64(bound(deadline, block.timestamp, type(uint64).max));
         ConsentRegistry.SignedConsent memory m =
@@ -262,14 +346,16 @@ contract ConsentRegistryTest is BaseTest {
         assertEq(consent.hasConsent(patient, DATASET), applied == 1);
     }
 
-    function testFuzz_submitConsents_nonceMustIncrease(uint64 first, uint64 second) public {
-        first = uint64(bound(first, 1, type(uint64).max));
+    function testFuzz_submitConsents_nonceMustIncreaseBoundedly(uint64 first, uint64 second)
+        public
+    {
+        first = uint64(bound(first, 1, consent.MAX_NONCE_JUMP()));
         _submit(_one(_signConsent(patientKey, DATASET, true, first, uint64(block.timestamp))));
         assertEq(consent.nonceOf(patient, DATASET), first);
         uint256 applied = _submit(
             _one(_signConsent(patientKey, DATASET, false, second, uint64(block.timestamp)))
         );
-        if (second > first) {
+        if (second > first && second - first <= consent.MAX_NONCE_JUMP()) {
             assertEq(applied, 1);
             assertFalse(consent.hasConsent(patient, DATASET));
             assertEq(consent.nonceOf(patient, DATASET), second);

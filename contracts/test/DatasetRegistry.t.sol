@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {Marketplace} from "../src/Marketplace.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {BaseTest} from "./utils/Base.t.sol";
 import {DatasetRegistry} from "../src/DatasetRegistry.sol";
@@ -311,5 +312,76 @@ contract DatasetRegistryTest is BaseTest {
         );
         vm.prank(outsider);
         datasets.renounceOwnership();
+    }
+
+    /// Finding: a removed steward's datasets kept selling and paying it. Burning the badge now
+    /// delists them (by governance), and governance can hand one to another steward.
+    function test_finding_removedStewardDatasetsAreDelisted() public {
+        _listDefault();
+        bytes32 second = keccak256("dataset/second");
+        _list(second, steward1, PRICE);
+        bytes32 others = keccak256("dataset/others");
+        _list(others, steward2, PRICE);
+        vm.expectEmit(address(datasets));
+        emit DatasetRegistry.DatasetDelisted(DATASET, address(badge), true);
+        vm.prank(address(timelock));
+        badge.burn(steward1);
+        assertFalse(datasets.getDataset(DATASET).listed);
+        assertFalse(datasets.getDataset(second).listed);
+        assertTrue(datasets.getDataset(others).listed, "other stewards keep theirs");
+        vm.expectRevert(abi.encodeWithSelector(Marketplace.DatasetNotListed.selector, DATASET));
+        vm.prank(researcher);
+        marketplace.purchaseAccess(DATASET, PRICE, 0);
+    }
+
+    function test_finding_governanceHandsDatasetToAnotherSteward() public {
+        _listDefault();
+        vm.prank(address(timelock));
+        badge.burn(steward1);
+        vm.expectRevert(abi.encodeWithSelector(DatasetRegistry.NotSteward.selector, outsider));
+        vm.prank(address(timelock));
+        datasets.setDatasetSteward(DATASET, outsider);
+        vm.expectEmit(address(datasets));
+        emit DatasetRegistry.DatasetStewardChanged(DATASET, steward1, steward2);
+        vm.startPrank(address(timelock));
+        datasets.setDatasetSteward(DATASET, steward2);
+        datasets.relist(DATASET);
+        vm.stopPrank();
+        uint256 before = token.balanceOf(steward2);
+        _buy(researcher, DATASET);
+        assertGt(token.balanceOf(steward2), before, "the new steward is paid");
+        assertEq(token.balanceOf(steward1), 0);
+        // The new steward manages it; a later removal of the old one does not touch it.
+        vm.prank(steward2);
+        datasets.setPrice(DATASET, 1 ether);
+    }
+
+    function test_onStewardRemoved_onlyBadge() public {
+        vm.expectRevert(abi.encodeWithSelector(DatasetRegistry.NotBadge.selector, outsider));
+        vm.prank(outsider);
+        datasets.onStewardRemoved(steward1);
+    }
+
+    /// Finding: governance could not stop a dataset whose passes were already sold.
+    function test_finding_suspensionStopsSoldPasses() public {
+        _listDefault();
+        _buy(researcher, DATASET);
+        assertTrue(marketplace.hasAccess(researcher, DATASET));
+        vm.expectRevert(
+            abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, steward1)
+        );
+        vm.prank(steward1);
+        datasets.setSuspended(DATASET, true);
+        vm.expectEmit(address(datasets));
+        emit DatasetRegistry.DatasetSuspended(DATASET, true);
+        vm.prank(address(timelock));
+        datasets.setSuspended(DATASET, true);
+        assertFalse(marketplace.hasAccess(researcher, DATASET), "sold pass stops working");
+        vm.expectRevert(abi.encodeWithSelector(Marketplace.DatasetNotListed.selector, DATASET));
+        vm.prank(researcher);
+        marketplace.purchaseAccess(DATASET, PRICE, 0);
+        vm.prank(address(timelock));
+        datasets.setSuspended(DATASET, false);
+        assertTrue(marketplace.hasAccess(researcher, DATASET), "lifted: the pass works again");
     }
 }

@@ -87,7 +87,7 @@ contract GasPurchaseTest is BaseTest {
         (uint256 dl, uint8 v_, bytes32 r_, bytes32 s_) = (deadline, v, r, s);
         vm.prank(researcher);
         vm.resumeGasMetering();
-        marketplace.purchaseAccessWithPermit(DATASET, PRICE, dl, v_, r_, s_);
+        marketplace.purchaseAccessWithPermit(DATASET, PRICE, 0, dl, v_, r_, s_);
         vm.pauseGasMetering();
         assertTrue(marketplace.hasAccess(researcher, DATASET));
     }
@@ -175,7 +175,7 @@ contract GasVoteTest is BaseTest {
         calldatas[0] = abi.encodeCall(StandardsRegistry.setMinCellSize, (20));
         vm.prank(steward1);
         proposalId = governor.propose(targets, new uint256[](1), calldatas, "k=20");
-        vm.roll(block.number + VOTING_DELAY + 1);
+        vm.warp(block.timestamp + VOTING_DELAY + 1);
     }
 
     function test_gas_governanceVote() public {

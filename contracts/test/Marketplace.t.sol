@@ -8,6 +8,7 @@ import {Marketplace} from "../src/Marketplace.sol";
 import {DatasetRegistry} from "../src/DatasetRegistry.sol";
 import {StandardsRegistry} from "../src/StandardsRegistry.sol";
 import {RewardDistributor} from "../src/RewardDistributor.sol";
+import {ResearcherCredential} from "../src/ResearcherCredential.sol";
 
 contract MarketplaceTest is BaseTest {
     function setUp() public override {
@@ -17,13 +18,15 @@ contract MarketplaceTest is BaseTest {
 
     function test_constructor_revertsOnZeroAddress() public {
         vm.expectRevert(Marketplace.ZeroAddress.selector);
-        new Marketplace(IERC20(address(0)), datasets, standards, distributor);
+        new Marketplace(IERC20(address(0)), datasets, standards, distributor, credentials);
         vm.expectRevert(Marketplace.ZeroAddress.selector);
-        new Marketplace(token, DatasetRegistry(address(0)), standards, distributor);
+        new Marketplace(token, DatasetRegistry(address(0)), standards, distributor, credentials);
         vm.expectRevert(Marketplace.ZeroAddress.selector);
-        new Marketplace(token, datasets, StandardsRegistry(address(0)), distributor);
+        new Marketplace(token, datasets, StandardsRegistry(address(0)), distributor, credentials);
         vm.expectRevert(Marketplace.ZeroAddress.selector);
-        new Marketplace(token, datasets, standards, RewardDistributor(address(0)));
+        new Marketplace(token, datasets, standards, RewardDistributor(address(0)), credentials);
+        vm.expectRevert(Marketplace.ZeroAddress.selector);
+        new Marketplace(token, datasets, standards, distributor, ResearcherCredential(address(0)));
     }
 
     function test_purchaseAccess_splitsPaymentAndGrantsAccess() public {
@@ -37,7 +40,7 @@ contract MarketplaceTest is BaseTest {
         vm.expectEmit(address(distributor));
         emit RewardDistributor.PoolFunded(DATASET, address(marketplace), 30 ether, 30 ether);
         vm.prank(researcher);
-        uint64 expiresAt = marketplace.purchaseAccess(DATASET, PRICE);
+        uint64 expiresAt = marketplace.purchaseAccess(DATASET, PRICE, 0);
 
         assertEq(expiresAt, expected);
         assertEq(marketplace.accessExpiry(researcher, DATASET), expected);
@@ -88,14 +91,14 @@ contract MarketplaceTest is BaseTest {
         datasets.delist(DATASET);
         vm.expectRevert(abi.encodeWithSelector(Marketplace.DatasetNotListed.selector, DATASET));
         vm.prank(researcher);
-        marketplace.purchaseAccess(DATASET, PRICE);
+        marketplace.purchaseAccess(DATASET, PRICE, 0);
     }
 
     function test_purchaseAccess_revertsOnUnknownDataset() public {
         bytes32 unknown = keccak256("unknown");
         vm.expectRevert(abi.encodeWithSelector(Marketplace.DatasetNotListed.selector, unknown));
         vm.prank(researcher);
-        marketplace.purchaseAccess(unknown, PRICE);
+        marketplace.purchaseAccess(unknown, PRICE, 0);
     }
 
     function test_purchaseAccess_revertsWhenPriceAboveMax() public {
@@ -103,7 +106,7 @@ contract MarketplaceTest is BaseTest {
             abi.encodeWithSelector(Marketplace.PriceAboveMax.selector, DATASET, PRICE, PRICE - 1)
         );
         vm.prank(researcher);
-        marketplace.purchaseAccess(DATASET, PRICE - 1);
+        marketplace.purchaseAccess(DATASET, PRICE - 1, 0);
     }
 
     function test_purchaseAccess_revertsWithoutAllowance() public {
@@ -113,17 +116,23 @@ contract MarketplaceTest is BaseTest {
             )
         );
         vm.prank(researcher);
-        marketplace.purchaseAccess(DATASET, PRICE);
+        marketplace.purchaseAccess(DATASET, PRICE, 0);
     }
 
     function test_purchaseAccess_freeDatasetMovesNoTokens() public {
         bytes32 open = keccak256("open-data");
         _list(open, steward2, 0);
+        // Free data still needs an accredited researcher.
+        vm.expectRevert(abi.encodeWithSelector(Marketplace.NotAccredited.selector, outsider));
         vm.prank(outsider);
-        uint64 expiresAt = marketplace.purchaseAccess(open, 0);
+        marketplace.purchaseAccess(open, 0, 0);
+        uint256 balance = token.balanceOf(researcher2);
+        vm.prank(researcher2);
+        uint64 expiresAt = marketplace.purchaseAccess(open, 0, 0);
         assertEq(expiresAt, block.timestamp + DURATION);
-        assertTrue(marketplace.hasAccess(outsider, open));
+        assertTrue(marketplace.hasAccess(researcher2, open));
         assertEq(token.balanceOf(steward2), 0);
+        assertEq(token.balanceOf(researcher2), balance);
     }
 
     function test_purchaseAccessWithPermit_oneTransaction() public {
@@ -131,7 +140,7 @@ contract MarketplaceTest is BaseTest {
         (uint8 v, bytes32 r, bytes32 s) =
             _permit(researcherKey, address(marketplace), PRICE, deadline);
         vm.prank(researcher);
-        uint64 expiresAt = marketplace.purchaseAccessWithPermit(DATASET, PRICE, deadline, v, r, s);
+        uint64 expiresAt = marketplace.purchaseAccessWithPermit(DATASET, PRICE, 0, deadline, v, r, s);
         assertEq(expiresAt, block.timestamp + DURATION);
         assertTrue(marketplace.hasAccess(researcher, DATASET));
         assertEq(token.allowance(researcher, address(marketplace)), 0);
@@ -145,7 +154,7 @@ contract MarketplaceTest is BaseTest {
         // Someone submits the permit first; the purchase must still go through.
         token.permit(researcher, address(marketplace), PRICE, deadline, v, r, s);
         vm.prank(researcher);
-        marketplace.purchaseAccessWithPermit(DATASET, PRICE, deadline, v, r, s);
+        marketplace.purchaseAccessWithPermit(DATASET, PRICE, 0, deadline, v, r, s);
         assertTrue(marketplace.hasAccess(researcher, DATASET));
     }
 
@@ -155,7 +164,7 @@ contract MarketplaceTest is BaseTest {
             _permit(researcher2Key, address(marketplace), PRICE, deadline);
         vm.expectRevert(Marketplace.PermitFailed.selector);
         vm.prank(researcher);
-        marketplace.purchaseAccessWithPermit(DATASET, PRICE, deadline, v, r, s);
+        marketplace.purchaseAccessWithPermit(DATASET, PRICE, 0, deadline, v, r, s);
     }
 
     function test_purchaseAccessWithPermit_revertsWhenPermitExpired() public {
@@ -164,7 +173,7 @@ contract MarketplaceTest is BaseTest {
             _permit(researcherKey, address(marketplace), PRICE, deadline);
         vm.expectRevert(Marketplace.PermitFailed.selector);
         vm.prank(researcher);
-        marketplace.purchaseAccessWithPermit(DATASET, PRICE, deadline, v, r, s);
+        marketplace.purchaseAccessWithPermit(DATASET, PRICE, 0, deadline, v, r, s);
     }
 
     function test_purchaseAccessWithPermit_revertsWhenDelisted() public {
@@ -172,7 +181,7 @@ contract MarketplaceTest is BaseTest {
         datasets.delist(DATASET);
         vm.expectRevert(abi.encodeWithSelector(Marketplace.DatasetNotListed.selector, DATASET));
         vm.prank(researcher);
-        marketplace.purchaseAccessWithPermit(DATASET, PRICE, block.timestamp, 27, 0, 0);
+        marketplace.purchaseAccessWithPermit(DATASET, PRICE, 0, block.timestamp, 27, 0, 0);
     }
 
     function test_purchaseAccessWithPermit_revertsWhenPriceAboveMax() public {
@@ -180,7 +189,7 @@ contract MarketplaceTest is BaseTest {
             abi.encodeWithSelector(Marketplace.PriceAboveMax.selector, DATASET, PRICE, 1 ether)
         );
         vm.prank(researcher);
-        marketplace.purchaseAccessWithPermit(DATASET, 1 ether, block.timestamp, 27, 0, 0);
+        marketplace.purchaseAccessWithPermit(DATASET, 1 ether, 0, block.timestamp, 27, 0, 0);
     }
 
     function testFuzz_purchaseWithPermit_deadline(uint256 deadline, uint256 delay) public {
@@ -192,9 +201,9 @@ contract MarketplaceTest is BaseTest {
         vm.prank(researcher);
         if (block.timestamp > deadline) {
             vm.expectRevert(Marketplace.PermitFailed.selector);
-            marketplace.purchaseAccessWithPermit(DATASET, PRICE, deadline, v, r, s);
+            marketplace.purchaseAccessWithPermit(DATASET, PRICE, 0, deadline, v, r, s);
         } else {
-            marketplace.purchaseAccessWithPermit(DATASET, PRICE, deadline, v, r, s);
+            marketplace.purchaseAccessWithPermit(DATASET, PRICE, 0, deadline, v, r, s);
             assertTrue(marketplace.hasAccess(researcher, DATASET));
         }
     }
@@ -252,5 +261,44 @@ contract MarketplaceTest is BaseTest {
         _buy(researcher, DATASET);
         assertEq(token.balanceOf(outsider), 10 ether);
         assertEq(token.balanceOf(treasury), 0);
+    }
+
+    /// Finding: a steward could front-run a purchase with setAccessDuration(id, 1); the price
+    /// was protected by maxPrice, the duration was not. The buyer now names a minimum expiry.
+    function test_finding_frontRunDurationCutRevertsOnMinExpiry() public {
+        uint64 wanted = uint64(block.timestamp) + DURATION;
+        vm.prank(steward1);
+        datasets.setAccessDuration(DATASET, 1);
+        vm.startPrank(researcher);
+        token.approve(address(marketplace), PRICE);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                Marketplace.ExpiryBelowMin.selector, DATASET, uint64(block.timestamp) + 1, wanted
+            )
+        );
+        marketplace.purchaseAccess(DATASET, PRICE, wanted);
+        vm.stopPrank();
+        assertEq(token.balanceOf(researcher), INITIAL_BALANCE, "nothing paid");
+    }
+
+    /// Finding: nothing could be paused. The guardian pauses purchases; passes keep working.
+    function test_finding_guardianPausesPurchases() public {
+        _buy(researcher, DATASET);
+        vm.expectRevert(
+            abi.encodeWithSelector(StandardsRegistry.NotGuardianOrGovernance.selector, outsider)
+        );
+        vm.prank(outsider);
+        standards.setPurchasesPaused(true);
+        vm.prank(guardian);
+        standards.setPurchasesPaused(true);
+        vm.startPrank(researcher2);
+        token.approve(address(marketplace), PRICE);
+        vm.expectRevert(Marketplace.PurchasesPaused.selector);
+        marketplace.purchaseAccess(DATASET, PRICE, 0);
+        vm.stopPrank();
+        assertTrue(marketplace.hasAccess(researcher, DATASET), "passes keep working");
+        vm.prank(guardian);
+        standards.setPurchasesPaused(false);
+        _buy(researcher2, DATASET);
     }
 }

@@ -111,4 +111,24 @@ contract QueryLedgerTest is BaseTest {
         vm.prank(operator);
         ledger.anchor(1, bytes32(uint256(1)), 1);
     }
+
+    /// Finding: the operator could anchor a future epoch and block the real ones. Epochs are
+    /// anchored in order, and governance can remove the latest (future) anchor.
+    function test_finding_epochsAnchoredInOrder_governanceRemovesFutureAnchor() public {
+        vm.startPrank(operator);
+        ledger.anchor(1, keccak256("r1"), 1);
+        ledger.anchor(1_000_000, keccak256("future"), 1);
+        vm.expectRevert(abi.encodeWithSelector(QueryLedger.EpochOutOfOrder.selector, 2, 1_000_000));
+        ledger.anchor(2, keccak256("r2"), 1);
+        vm.expectRevert();
+        ledger.removeLatestAnchor();
+        vm.stopPrank();
+        vm.prank(address(timelock));
+        ledger.removeLatestAnchor();
+        assertEq(ledger.lastEpoch(), 1);
+        assertEq(ledger.anchorOf(1_000_000).root, bytes32(0));
+        vm.prank(operator);
+        ledger.anchor(2, keccak256("r2"), 1);
+        assertEq(ledger.lastEpoch(), 2);
+    }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {CohortToken} from "../src/CohortToken.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {BaseTest} from "./utils/Base.t.sol";
@@ -65,13 +66,13 @@ contract RewardDistributorTest is BaseTest {
 
     function test_constructor_revertsOnZeroToken() public {
         vm.expectRevert(RewardDistributor.InvalidToken.selector);
-        new RewardDistributor(IERC20(address(0)), address(timelock));
+        new RewardDistributor(IERC20(address(0)), address(timelock), address(marketplace), 0, 1 days);
     }
 
     function test_roles() public view {
         assertTrue(distributor.hasRole(distributor.DEFAULT_ADMIN_ROLE(), address(timelock)));
         assertTrue(distributor.hasRole(distributor.OPERATOR_ROLE(), operator));
-        assertTrue(distributor.hasRole(distributor.FUNDER_ROLE(), address(marketplace)));
+        assertEq(distributor.funder(), address(marketplace));
     }
 
     function test_fund_pullsAndEmits() public {
@@ -93,12 +94,7 @@ contract RewardDistributorTest is BaseTest {
     }
 
     function test_notifyFunding_revertsWhenNotFunder() public {
-        bytes32 role = distributor.FUNDER_ROLE();
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, outsider, role
-            )
-        );
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.NotFunder.selector, outsider));
         vm.prank(outsider);
         distributor.notifyFunding(DATASET, 1);
     }
@@ -113,9 +109,11 @@ contract RewardDistributorTest is BaseTest {
         _fund(fixtureDataset, 20 ether);
         bytes32 root = vm.parseJsonBytes32(fixture, ".small.root");
         vm.expectEmit(address(distributor));
-        emit RewardDistributor.RootPosted(fixtureDataset, 1, root, 15 ether);
+        emit RewardDistributor.RootPosted(
+            fixtureDataset, 1, root, 15 ether, uint64(block.timestamp), uint64(block.timestamp + CLAIM_WINDOW)
+        );
         _postSmallFixture(1);
-        (bytes32 r, uint256 total, uint256 claimed) = distributor.epochOf(fixtureDataset, 1);
+        (bytes32 r, uint256 total, uint256 claimed,,) = distributor.epochOf(fixtureDataset, 1);
         assertEq(r, root);
         assertEq(total, 15 ether);
         assertEq(claimed, 0);
@@ -197,7 +195,7 @@ contract RewardDistributorTest is BaseTest {
             assertTrue(distributor.isClaimed(fixtureDataset, 1, account));
         }
         (uint256 funded, uint256 allocated) = distributor.pool(fixtureDataset);
-        (,, uint256 claimed) = distributor.epochOf(fixtureDataset, 1);
+        (,, uint256 claimed,,) = distributor.epochOf(fixtureDataset, 1);
         assertEq(claimed, 15 ether);
         assertEq(allocated, funded);
         assertEq(token.balanceOf(address(distributor)), 0);
@@ -335,7 +333,8 @@ contract RewardDistributorTest is BaseTest {
     }
 
     function testFuzz_claim_epochBitmapIsolatesEpochs(uint256 epochA, uint256 epochB) public {
-        vm.assume(epochA != epochB);
+        epochA = bound(epochA, 1, type(uint256).max - 1);
+        epochB = bound(epochB, epochA + 1, type(uint256).max);
         bytes32 leaf = Merkle.leaf(patient, 1 ether);
         _fund(DATASET, 2 ether);
         _post(DATASET, epochA, leaf, 1 ether);
@@ -365,7 +364,7 @@ contract RewardDistributorTest is BaseTest {
             assertEq(token.balanceOf(accounts[i]), amounts[i]);
         }
         (uint256 funded,) = distributor.pool(DATASET);
-        (,, uint256 claimed) = distributor.epochOf(DATASET, 1);
+        (,, uint256 claimed,,) = distributor.epochOf(DATASET, 1);
         assertEq(claimed, funded);
         assertEq(token.balanceOf(address(distributor)), 0);
     }
@@ -380,5 +379,197 @@ contract RewardDistributorTest is BaseTest {
         vm.prank(patient);
         distributor.claim(patient, DATASET, 1, 20 ether, Merkle.proofOf(leaves, 0));
         assertEq(token.balanceOf(patient), 20 ether);
+    }
+
+    // ---- findings: roots wait out a challenge window, can be vetoed, expire and are reclaimed
+
+    function _withChallengeWindow(uint32 window) internal {
+        vm.prank(address(timelock));
+        distributor.setWindows(window, CLAIM_WINDOW);
+    }
+
+    function _oneLeafRoot(bytes32 id, uint256 epoch, uint256 amount) internal {
+        _post(id, epoch, Merkle.leaf(patient, amount), amount);
+    }
+
+    /// Finding: a posted root took effect at once and could not be cancelled.
+    function test_finding_rootClaimableOnlyAfterChallengeWindow() public {
+        _withChallengeWindow(3 days);
+        _fund(DATASET, 1 ether);
+        _oneLeafRoot(DATASET, 1, 1 ether);
+        (,,, uint256 claimableAt,) = distributor.epochOf(DATASET, 1);
+        assertEq(claimableAt, block.timestamp + 3 days);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                RewardDistributor.NotYetClaimable.selector, DATASET, 1, claimableAt
+            )
+        );
+        distributor.claim(patient, DATASET, 1, 1 ether, new bytes32[](0));
+        vm.warp(claimableAt);
+        distributor.claim(patient, DATASET, 1, 1 ether, new bytes32[](0));
+        assertEq(token.balanceOf(patient), 1 ether);
+    }
+
+    function test_finding_guardianVetoesRootInChallengeWindow() public {
+        _withChallengeWindow(3 days);
+        _fund(DATASET, 1 ether);
+        _oneLeafRoot(DATASET, 1, 1 ether);
+        vm.expectEmit(address(distributor));
+        emit RewardDistributor.RootVetoed(DATASET, 1, guardian);
+        vm.prank(guardian);
+        distributor.veto(DATASET, 1);
+        (bytes32 root,,,,) = distributor.epochOf(DATASET, 1);
+        assertEq(root, bytes32(0));
+        (, uint256 allocated) = distributor.pool(DATASET);
+        assertEq(allocated, 0, "vetoed total is unallocated again");
+        vm.warp(block.timestamp + 3 days);
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.UnknownEpoch.selector, DATASET, 1));
+        distributor.claim(patient, DATASET, 1, 1 ether, new bytes32[](0));
+        // The operator may post a corrected root for the same epoch.
+        _oneLeafRoot(DATASET, 1, 0.5 ether);
+    }
+
+    function test_veto_byGovernanceOnly_andNotAfterChallenge() public {
+        _withChallengeWindow(1 days);
+        _fund(DATASET, 2 ether);
+        _oneLeafRoot(DATASET, 1, 1 ether);
+        vm.expectRevert(
+            abi.encodeWithSelector(RewardDistributor.NotGuardianOrGovernance.selector, operator)
+        );
+        vm.prank(operator);
+        distributor.veto(DATASET, 1);
+        vm.warp(block.timestamp + 1 days);
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.ChallengeOver.selector, DATASET, 1));
+        vm.prank(address(timelock));
+        distributor.veto(DATASET, 1);
+    }
+
+    /// Finding: the operator could post a future epoch and block the real ones; epochs are
+    /// now in order, and vetoing the future one frees the real ones again.
+    function test_finding_epochsPostedInOrder_vetoedFutureEpochFreesRealOnes() public {
+        _withChallengeWindow(1 days);
+        _fund(DATASET, 3 ether);
+        _oneLeafRoot(DATASET, 1, 1 ether);
+        _oneLeafRoot(DATASET, 1_000_000, 1 ether);
+        vm.expectRevert(
+            abi.encodeWithSelector(RewardDistributor.EpochOutOfOrder.selector, DATASET, 2, 1_000_000)
+        );
+        vm.prank(operator);
+        distributor.postRoot(DATASET, 2, Merkle.leaf(patient, 1 ether), 1 ether);
+        vm.prank(guardian);
+        distributor.veto(DATASET, 1_000_000);
+        assertEq(distributor.lastEpoch(DATASET), 1);
+        _oneLeafRoot(DATASET, 2, 1 ether);
+    }
+
+    /// Finding: a guardian can pause claims of roots not yet claimable (buying governance time
+    /// to veto), but never withdrawals of what was already claimable.
+    function test_finding_guardianPauseHoldsNewRootsButNotClaimableOnes() public {
+        _withChallengeWindow(1 days);
+        _fund(DATASET, 2 ether);
+        _oneLeafRoot(DATASET, 1, 1 ether);
+        vm.warp(block.timestamp + 1 days);
+        _post(DATASET, 2, Merkle.leaf(patient, 1 ether), 1 ether);
+        vm.prank(guardian);
+        distributor.setClaimsPaused(true);
+        vm.warp(block.timestamp + 2 days);
+        // Epoch 1 was claimable before the pause: still paid.
+        distributor.claim(patient, DATASET, 1, 1 ether, new bytes32[](0));
+        // Epoch 2 became claimable during the pause: held, and still vetoable.
+        (,,, uint256 claimableAt,) = distributor.epochOf(DATASET, 2);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                RewardDistributor.NotYetClaimable.selector, DATASET, 2, claimableAt
+            )
+        );
+        distributor.claim(patient, DATASET, 2, 1 ether, new bytes32[](0));
+        vm.prank(outsider);
+        vm.expectRevert();
+        distributor.setClaimsPaused(false);
+        vm.prank(guardian);
+        distributor.setClaimsPaused(false);
+        distributor.claim(patient, DATASET, 2, 1 ether, new bytes32[](0));
+        assertEq(token.balanceOf(patient), 2 ether);
+    }
+
+    /// Finding: unclaimed rewards were locked forever, including a tree whose leaves sum to
+    /// less than its total. After the claim window, reclaimExpired returns the rest to the pool.
+    function test_finding_reclaimExpiredReturnsUnclaimedToPool() public {
+        _fund(DATASET, 10 ether);
+        // The tree pays 1 ether but claims a total of 4.
+        _post(DATASET, 1, Merkle.leaf(patient, 1 ether), 4 ether);
+        distributor.claim(patient, DATASET, 1, 1 ether, new bytes32[](0));
+        vm.expectRevert();
+        distributor.reclaimExpired(DATASET, 1);
+        vm.warp(block.timestamp + CLAIM_WINDOW);
+        vm.expectEmit(address(distributor));
+        emit RewardDistributor.Reclaimed(DATASET, 1, 3 ether);
+        assertEq(distributor.reclaimExpired(DATASET, 1), 3 ether);
+        (uint256 funded, uint256 allocated) = distributor.pool(DATASET);
+        assertEq(funded, 10 ether);
+        assertEq(allocated, 1 ether, "only what was claimed stays allocated");
+        (, uint256 total, uint256 claimed,,) = distributor.epochOf(DATASET, 1);
+        assertEq(total, claimed);
+        vm.expectRevert(
+            abi.encodeWithSelector(RewardDistributor.NothingToReclaim.selector, DATASET, 1)
+        );
+        distributor.reclaimExpired(DATASET, 1);
+        // The returned 3 ether (plus the 6 never allocated) fund a later root.
+        _post(DATASET, 2, Merkle.leaf(patient, 9 ether), 9 ether);
+    }
+
+    function test_claim_revertsAfterClaimWindow() public {
+        _fund(DATASET, 1 ether);
+        _oneLeafRoot(DATASET, 1, 1 ether);
+        (,,,, uint256 expiresAt) = distributor.epochOf(DATASET, 1);
+        vm.warp(expiresAt);
+        vm.expectRevert(
+            abi.encodeWithSelector(RewardDistributor.ClaimWindowOver.selector, DATASET, 1, expiresAt)
+        );
+        distributor.claim(patient, DATASET, 1, 1 ether, new bytes32[](0));
+    }
+
+    /// Finding: tokens sent to the distributor by mistake were locked forever.
+    function test_finding_governanceRecoversStrayTokens() public {
+        CohortToken stray = new CohortToken("Stray", "STR", _single(address(distributor)), _single(5 ether));
+        vm.expectRevert();
+        vm.prank(operator);
+        distributor.recoverTokens(stray, outsider, 5 ether);
+        vm.prank(address(timelock));
+        distributor.recoverTokens(stray, outsider, 5 ether);
+        assertEq(stray.balanceOf(outsider), 5 ether);
+        vm.expectRevert(RewardDistributor.RewardTokenNotRecoverable.selector);
+        vm.prank(address(timelock));
+        distributor.recoverTokens(token, outsider, 1);
+    }
+
+    function test_setWindows_boundsAndGovernanceOnly() public {
+        vm.expectRevert();
+        vm.prank(guardian);
+        distributor.setWindows(1 days, 30 days);
+        vm.startPrank(address(timelock));
+        vm.expectRevert(
+            abi.encodeWithSelector(RewardDistributor.InvalidWindow.selector, 31 days, 30 days)
+        );
+        distributor.setWindows(31 days, 30 days);
+        vm.expectRevert(
+            abi.encodeWithSelector(RewardDistributor.InvalidWindow.selector, 1 days, 1 hours)
+        );
+        distributor.setWindows(1 days, 1 hours);
+        distributor.setWindows(2 days, 30 days);
+        vm.stopPrank();
+        (uint32 challenge, uint32 claimWindow,) = distributor.settings();
+        assertEq(challenge, 2 days);
+        assertEq(claimWindow, 30 days);
+    }
+
+    function _single(address a) internal pure returns (address[] memory list) {
+        list = new address[](1);
+        list[0] = a;
+    }
+
+    function _single(uint256 v) internal pure returns (uint256[] memory list) {
+        list = new uint256[](1);
+        list[0] = v;
     }
 }

@@ -40,12 +40,12 @@ contract StandardsRegistryTest is BaseTest {
         emit StandardsRegistry.TreasuryUpdated(address(0), treasury);
         vm.expectEmit();
         emit StandardsRegistry.SchemaVersionSet(SCHEMA_V1, true);
-        new StandardsRegistry(address(timelock), treasury, schemas);
+        new StandardsRegistry(address(timelock), treasury, schemas, guardian);
     }
 
     function test_constructor_revertsOnZeroTreasury() public {
         vm.expectRevert(StandardsRegistry.InvalidTreasury.selector);
-        new StandardsRegistry(address(timelock), address(0), new bytes32[](0));
+        new StandardsRegistry(address(timelock), address(0), new bytes32[](0), guardian);
     }
 
     function test_setMinCellSize_updatesAndEmits() public {

@@ -101,8 +101,8 @@ contract StewardBadgeTest is BaseTest {
         badge.renounceOwnership();
     }
 
-    function test_clock_isBlockNumber() public view {
-        assertEq(badge.clock(), block.number);
-        assertEq(badge.CLOCK_MODE(), "mode=blocknumber&from=default");
+    function test_clock_isTimestamp() public view {
+        assertEq(badge.clock(), block.timestamp);
+        assertEq(badge.CLOCK_MODE(), "mode=timestamp");
     }
 }

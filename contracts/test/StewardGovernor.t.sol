@@ -12,7 +12,10 @@ contract StewardGovernorTest is BaseTest {
         assertEq(governor.votingPeriod(), VOTING_PERIOD);
         assertEq(governor.proposalThreshold(), 1);
         assertEq(governor.quorumNumerator(), 50);
-        assertEq(governor.quorum(block.number - 1), 1); // 50% of 3 badges, rounded down
+        // 50% of 3 badges would floor to 1: a majority (2) is required whatever the fraction.
+        assertEq(governor.quorum(block.timestamp - 1), 2);
+        assertEq(governor.lateQuorumVoteExtension(), VOTE_EXTENSION);
+        assertEq(governor.CLOCK_MODE(), "mode=timestamp");
         assertEq(governor.timelock(), address(timelock));
         assertEq(address(governor.token()), address(badge));
         assertTrue(governor.proposalNeedsQueuing(0));
@@ -33,7 +36,7 @@ contract StewardGovernorTest is BaseTest {
         uint256 id = governor.propose(targets, values, calldatas, description);
         assertEq(uint8(governor.state(id)), uint8(IGovernor.ProposalState.Pending));
 
-        vm.roll(block.number + VOTING_DELAY + 1);
+        vm.warp(block.timestamp + VOTING_DELAY + 1);
         assertEq(uint8(governor.state(id)), uint8(IGovernor.ProposalState.Active));
         vm.prank(steward1);
         governor.castVote(id, 1);
@@ -46,7 +49,7 @@ contract StewardGovernorTest is BaseTest {
         assertEq(uint256(forVotes), 2);
         assertEq(uint256(abstain), 0);
 
-        vm.roll(block.number + VOTING_PERIOD);
+        vm.warp(governor.proposalDeadline(id) + 1);
         assertEq(uint8(governor.state(id)), uint8(IGovernor.ProposalState.Succeeded));
         governor.queue(targets, values, calldatas, descriptionHash);
         assertEq(uint8(governor.state(id)), uint8(IGovernor.ProposalState.Queued));
@@ -97,8 +100,67 @@ contract StewardGovernorTest is BaseTest {
         calldatas[0] = abi.encodeCall(StandardsRegistry.setMinCellSize, (3));
         vm.prank(steward1);
         uint256 id = governor.propose(targets, new uint256[](1), calldatas, "Lower k");
-        vm.roll(block.number + VOTING_DELAY + VOTING_PERIOD + 2);
+        vm.warp(block.timestamp + VOTING_DELAY + VOTING_PERIOD + 2);
         assertEq(uint8(governor.state(id)), uint8(IGovernor.ProposalState.Defeated));
+    }
+
+    function _proposeTakeover() internal returns (uint256 id) {
+        address[] memory targets = new address[](2);
+        targets[0] = address(badge);
+        targets[1] = address(distributor);
+        bytes[] memory calldatas = new bytes[](2);
+        calldatas[0] = abi.encodeCall(badge.burn, (steward2));
+        calldatas[1] =
+            abi.encodeCall(distributor.grantRole, (distributor.OPERATOR_ROLE(), steward1));
+        vm.prank(steward1);
+        id = governor.propose(targets, new uint256[](2), calldatas, "take over");
+    }
+
+    /// Finding: with 3 stewards a 50% quorum floored to 1, so one steward alone passed a
+    /// proposal burning the others' badges and granting itself the operator role.
+    function test_finding_oneOfThreeVoteIsDefeated() public {
+        uint256 id = _proposeTakeover();
+        vm.warp(block.timestamp + VOTING_DELAY + 1);
+        vm.prank(steward1);
+        governor.castVote(id, 1);
+        vm.warp(governor.proposalDeadline(id) + 1);
+        assertEq(uint8(governor.state(id)), uint8(IGovernor.ProposalState.Defeated));
+    }
+
+    function testFuzz_quorum_isMajorityOfStewards(uint8 extra) public {
+        uint256 n = 3 + bound(extra, 0, 20);
+        for (uint256 i = 3; i < n; ++i) {
+            vm.prank(address(timelock));
+            badge.mint(makeAddr(string.concat("extra-steward-", vm.toString(i))));
+        }
+        vm.warp(block.timestamp + 1);
+        assertEq(governor.quorum(block.timestamp - 1), n / 2 + 1);
+    }
+
+    /// Finding: voting was counted in blocks (20 blocks: seconds on an L2). The clock is now
+    /// timestamps: advancing blocks without time does not end a vote.
+    function test_finding_votingPeriodIsTimeNotBlocks() public {
+        uint256 id = _proposeTakeover();
+        vm.roll(block.number + 1_000_000);
+        assertEq(uint8(governor.state(id)), uint8(IGovernor.ProposalState.Pending));
+        assertEq(governor.proposalSnapshot(id), block.timestamp + VOTING_DELAY);
+    }
+
+    /// Finding: nothing protected against a quorum reached at the last moment. Voting is now
+    /// extended by the vote extension after a late quorum.
+    function test_finding_lateQuorumExtendsVoting() public {
+        uint256 id = _proposeTakeover();
+        uint256 deadline = governor.proposalDeadline(id);
+        vm.warp(deadline);
+        vm.prank(steward1);
+        governor.castVote(id, 1);
+        vm.prank(steward2);
+        governor.castVote(id, 1);
+        assertEq(governor.proposalDeadline(id), deadline + VOTE_EXTENSION);
+        vm.warp(deadline + 1);
+        assertEq(uint8(governor.state(id)), uint8(IGovernor.ProposalState.Active));
+        vm.prank(steward3);
+        governor.castVote(id, 0);
     }
 
     function test_castVote_revertsForNonSteward_noWeight() public {
@@ -108,7 +170,7 @@ contract StewardGovernorTest is BaseTest {
         calldatas[0] = abi.encodeCall(StandardsRegistry.setMinCellSize, (12));
         vm.prank(steward1);
         uint256 id = governor.propose(targets, new uint256[](1), calldatas, "k=12");
-        vm.roll(block.number + VOTING_DELAY + 1);
+        vm.warp(block.timestamp + VOTING_DELAY + 1);
         vm.prank(outsider);
         uint256 weight = governor.castVote(id, 1);
         assertEq(weight, 0);

@@ -18,6 +18,17 @@ contract ConsentInvariantsTest is Test {
         targetContract(address(handler));
     }
 
+    /// The run did something (a handler whose calls all reverted would fail here), and the
+    /// registry's own counts of applied entries add up with the model's.
+    function afterInvariant() public view {
+        assertGt(handler.directCalls(), 0, "no direct call ran");
+        assertGt(handler.relays(), 0, "no batch was relayed");
+        assertEq(
+            handler.relayedApplied() + handler.skipped(), handler.relayedEntries(), "entries"
+        );
+        assertEq(handler.applied(), handler.directCalls() + handler.relayedApplied(), "applied");
+    }
+
     function invariant_consentEqualsLatestValidAction() public view {
         for (uint256 p = 0; p < handler.patientCount(); ++p) {
             for (uint256 d = 0; d < handler.datasetCount(); ++d) {

@@ -20,6 +20,17 @@ contract StandardsInvariantsTest is BaseTest {
         targetContract(address(handler));
     }
 
+    /// Every call the handler made either changed the standards (timelock), was rejected, or
+    /// is counted as an unauthorized success (which the invariant below forbids).
+    function afterInvariant() public view {
+        assertGt(handler.attempts(), 0, "no call made");
+        assertEq(
+            handler.attempts(),
+            handler.timelockChanges() + handler.rejections() + handler.unauthorizedSuccesses(),
+            "calls unaccounted"
+        );
+    }
+
     function invariant_onlyTimelockChangesStandards() public view {
         assertEq(handler.unauthorizedSuccesses(), 0, "a non-timelock caller changed standards");
         assertEq(standards.owner(), address(timelock));

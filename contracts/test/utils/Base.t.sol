@@ -12,6 +12,7 @@ import {Marketplace} from "../../src/Marketplace.sol";
 import {ConsentRegistry} from "../../src/ConsentRegistry.sol";
 import {RewardDistributor} from "../../src/RewardDistributor.sol";
 import {QueryLedger} from "../../src/QueryLedger.sol";
+import {ResearcherCredential} from "../../src/ResearcherCredential.sol";
 import {Deploy} from "../../script/Deploy.s.sol";
 
 /// @notice The whole system, deployed by the real deploy script logic, plus actors and helpers.
@@ -27,7 +28,10 @@ abstract contract BaseTest is Test {
 
     uint48 internal constant VOTING_DELAY = 1;
     uint32 internal constant VOTING_PERIOD = 20;
+    uint48 internal constant VOTE_EXTENSION = 5;
     uint256 internal constant TIMELOCK_DELAY = 1;
+    uint32 internal constant CHALLENGE_WINDOW = 0;
+    uint32 internal constant CLAIM_WINDOW = 365 days;
 
     Deploy internal deployScript;
     Deploy.Deployment internal d;
@@ -41,6 +45,7 @@ abstract contract BaseTest is Test {
     ConsentRegistry internal consent;
     RewardDistributor internal distributor;
     QueryLedger internal ledger;
+    ResearcherCredential internal credentials;
 
     address internal steward1 = makeAddr("steward1");
     address internal steward2 = makeAddr("steward2");
@@ -48,6 +53,7 @@ abstract contract BaseTest is Test {
     address internal treasury = makeAddr("treasury");
     address internal operator = makeAddr("operator");
     address internal outsider = makeAddr("outsider");
+    address internal guardian = makeAddr("guardian");
     address internal researcher;
     uint256 internal researcherKey;
     address internal researcher2;
@@ -74,6 +80,7 @@ abstract contract BaseTest is Test {
         consent = d.consent;
         distributor = d.distributor;
         ledger = d.ledger;
+        credentials = d.credentials;
         // Badges minted in this block only count as votes from the next block on.
         vm.roll(block.number + 1);
         vm.warp(block.timestamp + 1);
@@ -83,8 +90,12 @@ abstract contract BaseTest is Test {
         cfg.deployer = deployer;
         cfg.votingDelay = VOTING_DELAY;
         cfg.votingPeriod = VOTING_PERIOD;
+        cfg.voteExtension = VOTE_EXTENSION;
         cfg.timelockDelay = TIMELOCK_DELAY;
         cfg.quorumPercent = 50;
+        cfg.challengeWindow = CHALLENGE_WINDOW;
+        cfg.claimWindow = CLAIM_WINDOW;
+        cfg.guardian = guardian;
         cfg.proposalThreshold = 1;
         cfg.stewards = new address[](3);
         cfg.stewards[0] = steward1;
@@ -102,6 +113,10 @@ abstract contract BaseTest is Test {
         cfg.operator = operator;
         cfg.schemaVersions = new bytes32[](1);
         cfg.schemaVersions[0] = SCHEMA_V1;
+        cfg.researchers = new address[](2);
+        cfg.researchers[0] = researcher;
+        cfg.researchers[1] = researcher2;
+        cfg.researcherMetadata = keccak256("accreditation/ethics-board/2026");
     }
 
     function _list(bytes32 id, address steward, uint96 price) internal {
@@ -159,7 +174,7 @@ abstract contract BaseTest is Test {
     function _buy(address who, bytes32 id) internal returns (uint64) {
         vm.startPrank(who);
         token.approve(address(marketplace), type(uint256).max);
-        uint64 expiresAt = marketplace.purchaseAccess(id, type(uint256).max);
+        uint64 expiresAt = marketplace.purchaseAccess(id, type(uint256).max, 0);
         vm.stopPrank();
         return expiresAt;
     }
@@ -177,14 +192,23 @@ abstract contract BaseTest is Test {
 
         vm.prank(steward1);
         proposalId = governor.propose(targets, values, calldatas, description);
-        vm.roll(block.number + governor.votingDelay() + 1);
+        _passVote(proposalId);
+        governor.queue(targets, values, calldatas, descriptionHash);
+        vm.warp(block.timestamp + timelock.getMinDelay() + 1);
+        governor.execute(targets, values, calldatas, descriptionHash);
+    }
+
+    /// @dev The three initial stewards vote for, then voting ends (the clock is timestamps).
+    function _passVote(uint256 proposalId) internal {
+        vm.warp(governor.proposalSnapshot(proposalId) + 1);
+        vm.roll(block.number + 1);
         vm.prank(steward1);
         governor.castVote(proposalId, 1);
         vm.prank(steward2);
         governor.castVote(proposalId, 1);
-        vm.roll(block.number + governor.votingPeriod());
-        governor.queue(targets, values, calldatas, descriptionHash);
-        vm.warp(block.timestamp + timelock.getMinDelay() + 1);
-        governor.execute(targets, values, calldatas, descriptionHash);
+        vm.prank(steward3);
+        governor.castVote(proposalId, 1);
+        vm.warp(governor.proposalDeadline(proposalId) + 1);
+        vm.roll(block.number + 1);
     }
 }

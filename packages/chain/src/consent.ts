@@ -15,6 +15,12 @@ export const consentTypes = {
   ],
 } as const;
 
+/**
+ * ConsentRegistry.MAX_NONCE_JUMP: a message or direct call may take a nonce at most this far
+ * above the stored one (checked against the contract by the chain tests).
+ */
+export const MAX_CONSENT_NONCE_JUMP = 1_000_000n;
+
 export interface ConsentMessage {
   patient: Address;
   datasetId: Hex;

@@ -13,6 +13,7 @@ export const deployedContractNames = [
   "ConsentRegistry",
   "RewardDistributor",
   "QueryLedger",
+  "ResearcherCredential",
 ] as const;
 export type DeployedContractName = (typeof deployedContractNames)[number];
 

@@ -11,7 +11,7 @@ import {
   readDeploymentManifest,
 } from "@opencohort/chain";
 import { contractsDir, deployContracts } from "@opencohort/chain/deploy";
-import { type Address, parseEther } from "viem";
+import { type Address, keccak256, parseEther, stringToHex } from "viem";
 import { privateKeyToAddress } from "viem/accounts";
 import { defaultStateDir } from "./env";
 
@@ -38,6 +38,8 @@ export const demoCast = {
   researchers: [devAddress(4), devAddress(5)],
   patients: [devAddress(6), devAddress(7), devAddress(8)],
   operator: devAddress(9),
+  /** May pause purchases and claims and veto reward roots: the first steward in the demo. */
+  guardian: devAddress(1),
 } as const;
 
 /** The manifest of the contracts already on this chain, or undefined when they must be deployed. */
@@ -78,6 +80,18 @@ export async function deployDemoContracts(
       TOKEN_AMOUNTS: allocations.map(([, amount]) => amount.toString()).join(","),
       OPERATOR: demoCast.operator,
       TREASURY: demoCast.deployer,
+      // The demo researchers hold a credential from the start; anyone else is accredited
+      // through a steward proposal (README: "Accrediting a researcher").
+      INITIAL_RESEARCHERS: demoCast.researchers.join(","),
+      RESEARCHER_METADATA: keccak256(stringToHex("opencohort/dev-accreditation")),
+      GUARDIAN: demoCast.guardian,
+      // Short dev delays (refused by the deploy script off chain 31337): votes last seconds,
+      // the timelock waits one second, reward roots are claimable at once.
+      VOTING_DELAY: "1",
+      VOTING_PERIOD: "20",
+      VOTE_EXTENSION: "5",
+      TIMELOCK_DELAY: "1",
+      CHALLENGE_WINDOW: "0",
     },
     onLine: (line) => {
       if (/Contract Address|ONCHAIN EXECUTION|Error/i.test(line)) log(line.trim());

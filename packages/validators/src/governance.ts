@@ -92,6 +92,15 @@ export const proposalChangeSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("admitSteward"), steward: addressSchema }),
   /** Burns the address's StewardBadge, and its vote with it. */
   z.object({ kind: z.literal("removeSteward"), steward: addressSchema }),
+  /**
+   * Issues a ResearcherCredential to the address ("safe people"); `reference` names the
+   * accrediting body's decision (its keccak256 is stored on chain), no expiry.
+   */
+  z.object({
+    kind: z.literal("accreditResearcher"),
+    researcher: addressSchema,
+    reference: z.string().trim().min(1, "must not be empty").max(200),
+  }),
 ]);
 export type ProposalChange = z.infer<typeof proposalChangeSchema>;
 

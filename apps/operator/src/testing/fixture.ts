@@ -15,7 +15,7 @@ import {
   signAndRelayConsents,
 } from "@opencohort/chain";
 import { type LocalSystem, startLocalSystem } from "@opencohort/chain/testing/local-system";
-import { type Address, type Hex, keccak256, parseAbiItem, parseEther, stringToHex } from "viem";
+import { type Address, getAbiItem, type Hex, keccak256, parseEther, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 export const CHAIN_ID = 31337;
@@ -68,7 +68,7 @@ export async function buyAccess(fixture: ChainFixture, datasetId: Hex, price: bi
     address: fixture.manifest.contracts.Marketplace,
     abi: marketplaceAbi,
     functionName: "purchaseAccess",
-    args: [datasetId, price],
+    args: [datasetId, price, 0n],
   });
   const receipt = await fixture.reader.waitForTransactionReceipt({ hash: purchase });
   if (receipt.status !== "success") throw new Error("purchase reverted");
@@ -201,9 +201,7 @@ export async function tokenBalance(fixture: ChainFixture, account: Address): Pro
 export async function rootsPosted(fixture: ChainFixture, datasetId: Hex, epoch: number) {
   const logs = await fixture.reader.getLogs({
     address: fixture.manifest.contracts.RewardDistributor,
-    event: parseAbiItem(
-      "event RootPosted(bytes32 indexed datasetId, uint256 indexed epoch, bytes32 root, uint256 total)",
-    ),
+    event: getAbiItem({ abi: rewardDistributorAbi, name: "RootPosted" }),
     args: { datasetId, epoch: BigInt(epoch) },
     fromBlock: 0n,
   });

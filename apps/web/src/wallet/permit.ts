@@ -6,6 +6,8 @@ import type { TxResult, Wallet } from "./connect";
 export interface PermitTerms {
   datasetId: string;
   marketplace: Address;
+  /** The expiry the terms give (unix seconds): the purchase reverts if it would be earlier. */
+  minExpiresAt: string;
   permit: {
     domain: { name: string; version: string; chainId: number; verifyingContract: Address };
     types: TypedData;
@@ -46,7 +48,15 @@ export async function purchaseWithPermit(
       address: terms.marketplace,
       abi: marketplaceAbi,
       functionName: "purchaseAccessWithPermit",
-      args: [terms.datasetId as Hex, value, deadline, Number(v ?? BigInt(27 + yParity)), r, s],
+      args: [
+        terms.datasetId as Hex,
+        value,
+        BigInt(terms.minExpiresAt),
+        deadline,
+        Number(v ?? BigInt(27 + yParity)),
+        r,
+        s,
+      ],
     },
     onSent,
   );

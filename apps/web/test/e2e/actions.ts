@@ -83,7 +83,7 @@ export async function buyAccessOnChain(stack: RunningStack, index: 4 | 5, datase
     address: contracts.Marketplace,
     abi: marketplaceAbi,
     functionName: "purchaseAccess",
-    args: [datasetId, price],
+    args: [datasetId, price, 0n],
   });
   await publicClient.waitForTransactionReceipt({ hash: purchase });
 }

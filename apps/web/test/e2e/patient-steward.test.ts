@@ -181,11 +181,12 @@ describe("patient and stewards in the browser", () => {
       .filter({ hasText: "Raise the minimum cell size to 20" });
     const state = proposal.getByTestId("proposal-state");
     // Shown once the operator's indexer mirrored ProposalCreated. The voting delay is one
-    // block, so any transaction mined meanwhile (a consent batch, an epoch) opens the vote.
+    // second of chain time, so any later block opens the vote.
     await expect.poll(() => state.textContent(), { timeout: 30_000 }).toMatch(/^(PENDING|ACTIVE)$/);
 
-    // Past the voting delay (1 block): voting opens.
-    await anvil(stack, "anvil_mine", ["0x2"]);
+    // Past the voting delay (1 second of chain time): voting opens.
+    await anvil(stack, "evm_increaseTime", [2]);
+    await anvil(stack, "evm_mine", []);
     await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe("ACTIVE");
     await proposal.getByRole("button", { name: "Vote for" }).click();
     await expect
@@ -202,8 +203,9 @@ describe("patient and stewards in the browser", () => {
       .poll(() => proposal.getByTestId("tally").textContent(), { timeout: 30_000 })
       .toMatch(/For 2 · Against 0 · Abstain 0/);
 
-    // Past the voting period (20 blocks): the proposal passed.
-    await anvil(stack, "anvil_mine", ["0x15"]);
+    // Past the voting period (20 seconds, plus the late-quorum extension): it passed.
+    await anvil(stack, "evm_increaseTime", [30]);
+    await anvil(stack, "evm_mine", []);
     await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe("SUCCEEDED");
     await proposal.getByRole("button", { name: "Queue" }).click();
     await expect.poll(() => state.textContent(), { timeout: 30_000 }).toBe("QUEUED");

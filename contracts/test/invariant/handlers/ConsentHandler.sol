@@ -4,8 +4,8 @@ pragma solidity 0.8.30;
 import {Test} from "forge-std/Test.sol";
 import {ConsentRegistry} from "../../../src/ConsentRegistry.sol";
 
-/// @notice Sends direct consents and relayed batches mixing valid, expired, stale-nonce and
-///         forged entries, and keeps a model of the latest valid action per (patient, dataset).
+/// @notice Sends direct consents and relayed batches mixing valid, expired, stale-nonce,
+///         too-distant-nonce and forged entries, and keeps a model of the latest valid action per (patient, dataset).
 contract ConsentHandler is Test {
     struct Model {
         bool granted;
@@ -16,7 +16,8 @@ contract ConsentHandler is Test {
         Valid,
         Expired,
         Stale,
-        Forged
+        Forged,
+        TooFar
     }
 
     ConsentRegistry internal consent;
@@ -28,6 +29,10 @@ contract ConsentHandler is Test {
     mapping(address => mapping(bytes32 => Model)) internal _model;
     uint256 public applied;
     uint256 public skipped;
+    uint256 public directCalls;
+    uint256 public relays;
+    uint256 public relayedEntries;
+    uint256 public relayedApplied;
 
     constructor(ConsentRegistry consent_) {
         consent = consent_;
@@ -59,12 +64,14 @@ contract ConsentHandler is Test {
         uint256 p = bound(who, 0, patients.length - 1);
         bytes32 id = datasetIds[bound(which, 0, datasetIds.length - 1)];
         Model storage m = _model[patients[p]][id];
-        if (m.nonce == type(uint64).max) return;
+        // Sometimes one step, sometimes the largest jump (voids every pending message).
+        uint64 nonce = m.nonce + (granted ? 1 : consent.MAX_NONCE_JUMP());
         vm.prank(patients[p]);
-        consent.setConsent(id, granted);
+        consent.setConsent(id, granted, nonce);
         m.granted = granted;
-        m.nonce += 1;
+        m.nonce = nonce;
         applied++;
+        directCalls++;
     }
 
     function relay(uint256 seed, uint8 size) external {
@@ -81,6 +88,9 @@ contract ConsentHandler is Test {
         applied += expected;
         skipped += n - expected;
         require(count == expected, "applied count differs from model");
+        relays++;
+        relayedEntries += n;
+        relayedApplied += count;
     }
 
     function _entry(uint256 r)
@@ -91,11 +101,13 @@ contract ConsentHandler is Test {
         entry.patient = patients[p];
         entry.datasetId = datasetIds[(r >> 8) % datasetIds.length];
         entry.granted = (r >> 16) & 1 == 1;
-        Kind kind = Kind((r >> 24) % 4);
+        Kind kind = Kind((r >> 24) % 5);
         Model storage m = _model[entry.patient][entry.datasetId];
         entry.deadline = uint64(block.timestamp + ((r >> 40) % 1 days));
         if (kind == Kind.Stale) {
             entry.nonce = m.nonce == 0 ? 0 : uint64((r >> 80) % (uint256(m.nonce) + 1));
+        } else if (kind == Kind.TooFar) {
+            entry.nonce = m.nonce + consent.MAX_NONCE_JUMP() + 1 + uint64((r >> 80) % 3);
         } else {
             entry.nonce = m.nonce + 1 + uint64((r >> 80) % 3);
         }

@@ -49,6 +49,10 @@ contract MarketHandler is Test {
     mapping(bytes32 => uint256) public ghostClaimedByDataset;
     uint256 public purchases;
     uint256 public claims;
+    uint256 public reclaims;
+    uint256 public ghostReclaimed;
+    /// Every claim made, to check afterwards that each one is recorded as claimed.
+    PendingClaim[] internal _done;
 
     constructor(
         CohortToken token_,
@@ -96,12 +100,31 @@ contract MarketHandler is Test {
         return _epochs[datasetId];
     }
 
+    function doneCount() external view returns (uint256) {
+        return _done.length;
+    }
+
+    function done(uint256 i) external view returns (address, bytes32, uint256) {
+        PendingClaim memory c = _done[i];
+        return (c.account, c.datasetId, c.epoch);
+    }
+
+    function pendingCount() external view returns (uint256) {
+        return _pending.length;
+    }
+
+    function pending(uint256 i) external view returns (address, bytes32, uint256) {
+        PendingClaim memory c = _pending[i];
+        return (c.account, c.datasetId, c.epoch);
+    }
+
     function purchase(uint256 who, uint256 which, bool withPermit) external {
         uint256 r = bound(who, 0, researchers.length - 1);
         address researcher = researchers[r];
         bytes32 id = datasetIds[bound(which, 0, datasetIds.length - 1)];
         (uint256 price, uint256 p, uint256 s, uint256 t) = marketplace.quote(id);
-        if (token.balanceOf(researcher) < price) return;
+        uint256 balanceBefore = token.balanceOf(researcher);
+        if (balanceBefore < price) return;
 
         if (withPermit) {
             uint256 deadline = block.timestamp + 1 hours;
@@ -125,14 +148,15 @@ contract MarketHandler is Test {
             );
             (uint8 v, bytes32 rr, bytes32 ss) = vm.sign(researcherKeys[r], digest);
             vm.prank(researcher);
-            marketplace.purchaseAccessWithPermit(id, price, deadline, v, rr, ss);
+            marketplace.purchaseAccessWithPermit(id, price, 0, deadline, v, rr, ss);
         } else {
             vm.startPrank(researcher);
             token.approve(address(marketplace), price);
-            marketplace.purchaseAccess(id, price);
+            marketplace.purchaseAccess(id, price, 0);
             vm.stopPrank();
         }
-        ghostPaid += price;
+        // Measured, not quoted: the split assertion then checks what the contract moved.
+        ghostPaid += balanceBefore - token.balanceOf(researcher);
         ghostPatientShares += p;
         ghostStewardShares += s;
         ghostTreasuryShares += t;
@@ -194,29 +218,47 @@ contract MarketHandler is Test {
         }
     }
 
-    function claim(uint256 which) external {
-        if (_pending.length == 0) return;
-        uint256 i = bound(which, 0, _pending.length - 1);
-        PendingClaim memory c = _pending[i];
-        _pending[i] = _pending[_pending.length - 1];
-        _pending.pop();
+    /// Takes a pending claim; an expired one is dropped and its epoch reclaimed instead.
+    function _takePending(uint256 which) private returns (bool found, PendingClaim memory c) {
+        while (_pending.length != 0) {
+            uint256 i = bound(which, 0, _pending.length - 1);
+            c = _pending[i];
+            _pending[i] = _pending[_pending.length - 1];
+            _pending.pop();
+            (,,,, uint256 expiresAt) = distributor.epochOf(c.datasetId, c.epoch);
+            if (block.timestamp < expiresAt) return (true, c);
+            _reclaim(c.datasetId, c.epoch);
+        }
+        return (false, c);
+    }
+
+    function _reclaim(bytes32 id, uint256 epoch) private {
+        (, uint256 total, uint256 claimed,,) = distributor.epochOf(id, epoch);
+        if (total == claimed) return;
+        uint256 amount = distributor.reclaimExpired(id, epoch);
+        require(amount == total - claimed, "reclaimed amount");
+        ghostReclaimed += amount;
+        reclaims++;
+    }
+
+    function _claimOnce(PendingClaim memory c) private {
         distributor.claim(c.account, c.datasetId, c.epoch, c.amount, c.proof);
         ghostClaimed += c.amount;
         ghostClaimedByDataset[c.datasetId] += c.amount;
         claims++;
+        _done.push(c);
+    }
+
+    function claim(uint256 which) external {
+        (bool found, PendingClaim memory c) = _takePending(which);
+        if (found) _claimOnce(c);
     }
 
     /// A double claim must always fail.
     function claimTwice(uint256 which) external {
-        if (_pending.length == 0) return;
-        uint256 i = bound(which, 0, _pending.length - 1);
-        PendingClaim memory c = _pending[i];
-        _pending[i] = _pending[_pending.length - 1];
-        _pending.pop();
-        distributor.claim(c.account, c.datasetId, c.epoch, c.amount, c.proof);
-        ghostClaimed += c.amount;
-        ghostClaimedByDataset[c.datasetId] += c.amount;
-        claims++;
+        (bool found, PendingClaim memory c) = _takePending(which);
+        if (!found) return;
+        _claimOnce(c);
         try distributor.claim(c.account, c.datasetId, c.epoch, c.amount, c.proof) {
             ghostClaimed += c.amount; // breaks the solvency invariant on purpose
         } catch {}

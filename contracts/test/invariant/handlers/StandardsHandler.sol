@@ -23,6 +23,8 @@ contract StandardsHandler is Test {
 
     uint256 public unauthorizedSuccesses;
     uint256 public timelockChanges;
+    uint256 public attempts;
+    uint256 public rejections;
 
     constructor(StandardsRegistry standards_, address[] memory callers_) {
         standards = standards_;
@@ -41,7 +43,8 @@ contract StandardsHandler is Test {
         return schemas.length;
     }
 
-    function _caller(uint256 seed) internal view returns (address) {
+    function _caller(uint256 seed) internal returns (address) {
+        attempts++;
         return callers[bound(seed, 0, callers.length - 1)];
     }
 
@@ -60,7 +63,9 @@ contract StandardsHandler is Test {
         vm.prank(caller);
         try standards.setMinCellSize(value) {
             if (_record(caller, true)) k = value;
-        } catch {}
+        } catch {
+            rejections++;
+        }
     }
 
     function setRoundingBase(uint256 who, uint32 value) external {
@@ -68,7 +73,9 @@ contract StandardsHandler is Test {
         vm.prank(caller);
         try standards.setRoundingBase(value) {
             if (_record(caller, true)) roundingBase = value;
-        } catch {}
+        } catch {
+            rejections++;
+        }
     }
 
     function setEpsilon(uint256 who, uint128 perQuery, uint128 budget) external {
@@ -81,7 +88,9 @@ contract StandardsHandler is Test {
                 epsilonPerQuery = perQuery;
                 epsilonBudget = budget;
             }
-        } catch {}
+        } catch {
+            rejections++;
+        }
     }
 
     function setFeeSplit(uint256 who, uint16 p, uint16 s, uint16 t, bool forceValid) external {
@@ -96,7 +105,9 @@ contract StandardsHandler is Test {
             if (_record(caller, true)) {
                 (patientsBps, stewardBps, treasuryBps) = (p, s, t);
             }
-        } catch {}
+        } catch {
+            rejections++;
+        }
     }
 
     function setTreasury(uint256 who, address value) external {
@@ -104,7 +115,9 @@ contract StandardsHandler is Test {
         vm.prank(caller);
         try standards.setTreasury(value) {
             if (_record(caller, true)) treasury = value;
-        } catch {}
+        } catch {
+            rejections++;
+        }
     }
 
     function setSchemaAccepted(uint256 who, uint256 which, bool accepted) external {
@@ -113,7 +126,9 @@ contract StandardsHandler is Test {
         vm.prank(caller);
         try standards.setSchemaAccepted(schema, accepted) {
             if (_record(caller, true)) schemaAccepted[schema] = accepted;
-        } catch {}
+        } catch {
+            rejections++;
+        }
     }
 
     function transferOwnership(uint256 who, address to) external {
@@ -122,7 +137,9 @@ contract StandardsHandler is Test {
         vm.prank(caller);
         try standards.transferOwnership(to) {
             unauthorizedSuccesses++;
-        } catch {}
+        } catch {
+            rejections++;
+        }
     }
 
     function renounceOwnership(uint256 who) external {
@@ -130,6 +147,8 @@ contract StandardsHandler is Test {
         vm.prank(caller);
         try standards.renounceOwnership() {
             unauthorizedSuccesses++;
-        } catch {}
+        } catch {
+            rejections++;
+        }
     }
 }

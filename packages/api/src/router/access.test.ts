@@ -33,6 +33,20 @@ describe("access", () => {
     ).rejects.toMatchObject({ code: "UNAUTHORIZED" });
   });
 
+  it("shows a researcher their credential and what it allows", async () => {
+    const { caller, address } = await system.signIn(4);
+    const mine = await caller.access.myCredential();
+    expect(mine).toMatchObject({
+      accredited: true,
+      credential: { suspended: false, revoked: false, expiresAt: null, addresses: [address] },
+    });
+    const { caller: patient } = await system.signIn(6);
+    expect(await patient.access.myCredential()).toMatchObject({
+      accredited: false,
+      credential: null,
+    });
+  });
+
   it("gives purchase terms whose permit buys a pass in one transaction", async () => {
     const { caller, address } = await system.signIn(4);
     const researcher = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, 4));
@@ -92,7 +106,15 @@ describe("access", () => {
       address: terms.marketplace,
       abi: marketplaceAbi,
       functionName: "purchaseAccessWithPermit",
-      args: [dataset.datasetId, BigInt(terms.price), deadline, Number(v), r as Hex, s as Hex],
+      args: [
+        dataset.datasetId,
+        BigInt(terms.price),
+        BigInt(terms.minExpiresAt),
+        deadline,
+        Number(v),
+        r as Hex,
+        s as Hex,
+      ],
     });
     await system.services.chain.indexer.syncOnce();
 

@@ -2,7 +2,12 @@
  * A researcher's access passes, and everything the web app needs to buy one in a single
  * transaction (Marketplace.purchaseAccessWithPermit with an ERC-2612 permit).
  */
-import { cohortTokenAbi, datasetRegistryAbi, marketplaceAbi } from "@opencohort/chain";
+import {
+  cohortTokenAbi,
+  datasetRegistryAbi,
+  marketplaceAbi,
+  researcherCredentialAbi,
+} from "@opencohort/chain";
 import { datasetIdInputSchema } from "@opencohort/validators";
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { formatUnits, getAddress, type Hex, zeroAddress } from "viem";
@@ -44,10 +49,57 @@ export const accessRouter = {
   }),
 
   /**
+   * The signed-in researcher's credential, read live from ResearcherCredential: whether it is
+   * valid now, its expiry (null: none), the accrediting body's reference hash, the addresses
+   * acting for it, and what it allows. Budgets are kept per credential.
+   */
+  myCredential: roleProcedure("researcher").query(async ({ ctx }) => {
+    const { client, manifest } = ctx.chain;
+    const credential = {
+      address: manifest.contracts.ResearcherCredential,
+      abi: researcherCredentialAbi,
+    } as const;
+    const owner = getAddress(ctx.session.address);
+    const [credentialId, accredited] = await Promise.all([
+      client.readContract({ ...credential, functionName: "credentialOf", args: [owner] }),
+      client.readContract({ ...credential, functionName: "isAccredited", args: [owner] }),
+    ]);
+    if (credentialId === 0n) {
+      return {
+        accredited: false,
+        credential: null,
+        allows:
+          "Nothing yet: stewards accredit researchers by proposal (README: Accrediting a researcher).",
+      };
+    }
+    const record = await client.readContract({
+      ...credential,
+      functionName: "getCredential",
+      args: [credentialId],
+    });
+    return {
+      accredited,
+      credential: {
+        id: credentialId.toString(),
+        referenceHash: record.metadataHash,
+        expiresAt: record.expiresAt === 0n ? null : new Date(Number(record.expiresAt) * 1000),
+        suspended: record.suspended,
+        revoked: record.revoked,
+        addresses: record.addresses.map((address) => address.toLowerCase()),
+      },
+      allows: accredited
+        ? "Buying access passes, feasibility counts and queries; one privacy budget per dataset shared by all these addresses."
+        : "Nothing while it is suspended, revoked or expired: passes do not work and queries are refused.",
+    };
+  }),
+
+  /**
    * The terms of buying (or extending) a pass, read live from the chain: price and duration,
    * the token, the researcher's balance, nonce and current expiry, and the EIP-712 permit to
    * sign (value = price, spender = Marketplace; the wallet adds a deadline). Then call
-   * Marketplace.purchaseAccessWithPermit(datasetId, maxPrice = value, deadline, v, r, s).
+   * Marketplace.purchaseAccessWithPermit(datasetId, maxPrice = value, minExpiresAt, deadline,
+   * v, r, s): `minExpiresAt` is the expiry these terms give, so a steward cutting the
+   * duration in front of the purchase makes it revert instead of selling less.
    */
   purchaseTerms: roleProcedure("researcher")
     .input(datasetIdInputSchema)
@@ -57,7 +109,7 @@ export const accessRouter = {
       const datasetId = input.datasetId as Hex;
       const token = { address: manifest.contracts.CohortToken, abi: cohortTokenAbi } as const;
       const marketplace = manifest.contracts.Marketplace;
-      const [terms, domain, symbol, decimals, nonce, balance, allowance, expiry] =
+      const [terms, domain, symbol, decimals, nonce, balance, allowance, expiry, accredited, head] =
         await Promise.all([
           client.readContract({
             address: manifest.contracts.DatasetRegistry,
@@ -77,6 +129,13 @@ export const accessRouter = {
             functionName: "accessExpiry",
             args: [owner, datasetId],
           }),
+          client.readContract({
+            address: manifest.contracts.ResearcherCredential,
+            abi: researcherCredentialAbi,
+            functionName: "isAccredited",
+            args: [owner],
+          }),
+          client.getBlock({ blockTag: "latest" }),
         ]);
       const [steward, price, accessDuration, listed] = terms;
       if (steward === zeroAddress) {
@@ -84,6 +143,11 @@ export const accessRouter = {
       }
       const [, name, version, , verifyingContract] = domain;
       const expiresAt = expiry === 0n ? null : new Date(Number(expiry) * 1000);
+      // A purchase mined later starts no earlier than the latest block's time (bigints: no
+      // Math.max).
+      let start = head.timestamp;
+      if (expiry > start) start = expiry;
+      const minExpiresAt = start + accessDuration;
       return {
         datasetId: input.datasetId,
         /** False when delisted: the Marketplace refuses to sell. */
@@ -92,6 +156,10 @@ export const accessRouter = {
         price: price.toString(),
         priceFormatted: formatUnits(price, decimals),
         accessDurationSeconds: Number(accessDuration),
+        /** The expiry these terms give (unix seconds); pass it as `minExpiresAt`. */
+        minExpiresAt: minExpiresAt.toString(),
+        /** The Marketplace sells only to holders of a valid researcher credential. */
+        accredited,
         token: { address: token.address, name, symbol, decimals },
         balance: balance.toString(),
         balanceFormatted: formatUnits(balance, decimals),

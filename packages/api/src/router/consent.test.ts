@@ -1,8 +1,10 @@
 import {
+  consentRegistryAbi,
   consentTypedData,
   createSigningClient,
   devAccountKey,
   LOCAL_CHAIN_ID,
+  MAX_CONSENT_NONCE_JUMP,
   type SignedConsent,
   submitConsentBatch,
 } from "@opencohort/chain";
@@ -63,6 +65,20 @@ async function relayQueued() {
     batch,
   );
   await system.services.chain.indexer.syncOnce();
+}
+
+type Caller = Awaited<ReturnType<TestSystem["signIn"]>>["caller"];
+type ConsentTypedData = Awaited<ReturnType<Caller["consent"]["typedData"]>>;
+
+/** Patient `index` signs `typed` and queues it for the relayer. */
+async function relaySigned(caller: Caller, index: 6 | 7 | 8, typed: ConsentTypedData) {
+  return caller.consent.relay({
+    datasetId: typed.message.datasetId,
+    granted: typed.message.granted,
+    nonce: typed.message.nonce,
+    deadline: typed.message.deadline,
+    signature: await account(index).signTypedData(typed),
+  });
 }
 
 beforeAll(async () => {
@@ -176,13 +192,7 @@ describe("consent", () => {
       requests: [{ status: "APPLIED" }],
     });
 
-    await maria.consent.relay({
-      datasetId: dataset.datasetId,
-      granted: false,
-      nonce: optOut.message.nonce,
-      deadline: optOut.message.deadline,
-      signature: await account(6).signTypedData(optOut),
-    });
+    await relaySigned(maria, 6, optOut);
     await relayQueued();
     [enrolment] = await maria.consent.myEnrolments();
     expect(enrolment?.consent).toMatchObject({ granted: false, nonce: "2" });
@@ -234,6 +244,45 @@ describe("consent", () => {
         ),
       }),
     ).rejects.toMatchObject({ code: "CONFLICT" });
+  });
+
+  it("lets a direct revocation void a grant still queued for the relayer (latest action wins)", async () => {
+    const { caller: priya } = await system.signIn(8);
+    const grant = await priya.consent.typedData({ datasetId: dataset.datasetId, granted: true });
+    await relaySigned(priya, 8, grant);
+    // Priya then revokes from her own wallet, before the relayer sent the grant.
+    const call = await priya.consent.directCall({ datasetId: dataset.datasetId, granted: false });
+    expect(call.args[2]).toBe(grant.message.nonce + 1n);
+    const wallet = createSigningClient(
+      { chainId: LOCAL_CHAIN_ID, rpcUrl: system.anvil.rpcUrl },
+      devAccountKey(LOCAL_CHAIN_ID, 8),
+    );
+    const hash = await wallet.writeContract({ ...call, abi: consentRegistryAbi });
+    await system.services.chain.client.waitForTransactionReceipt({ hash });
+    // The relayer sends the older grant afterwards: the chain skips it.
+    await relayQueued();
+    const state = await system.db.consentState.findUniqueOrThrow({
+      where: {
+        patientAddress_datasetId: {
+          patientAddress: account(8).address.toLowerCase(),
+          datasetId: dataset.datasetId,
+        },
+      },
+      select: { granted: true },
+    });
+    expect(state).toEqual({ granted: false });
+
+    // A message whose nonce the chain would skip as too distant is refused up front.
+    const far = { ...grant.message, nonce: grant.message.nonce + MAX_CONSENT_NONCE_JUMP + 2n };
+    await expect(
+      priya.consent.relay({
+        datasetId: dataset.datasetId,
+        granted: true,
+        nonce: far.nonce,
+        deadline: far.deadline,
+        signature: await account(8).signTypedData({ ...grant, message: far }),
+      }),
+    ).rejects.toMatchObject({ message: expect.stringContaining("rule consent-nonce") });
   });
 
   it("shows a patient the studies that used their records, and nobody else's", async () => {

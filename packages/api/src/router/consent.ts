@@ -6,7 +6,7 @@
  * Everything here is about the signed-in patient only. Person ids never leave the server,
  * not even the patient's own: the enrolment is shown by dataset.
  */
-import { consentRegistryAbi, consentTypedData } from "@opencohort/chain";
+import { consentRegistryAbi, consentTypedData, MAX_CONSENT_NONCE_JUMP } from "@opencohort/chain";
 import { toDbUint } from "@opencohort/db";
 import { consentRelayInputSchema, consentTypedDataInputSchema } from "@opencohort/validators";
 import type { TRPCRouterRecord } from "@trpc/server";
@@ -48,6 +48,25 @@ function onChainNonce(ctx: Ctx, datasetId: string): Promise<bigint> {
     functionName: "nonceOf",
     args: [getAddress(ctx.session.address), datasetId as Hex],
   });
+}
+
+/**
+ * The nonce of the patient's next action on (patient, dataset): above the chain's and above
+ * every message already queued for the relayer, so the new action is the latest whatever
+ * order things are mined in ("latest action wins"). A direct `setConsent` with this nonce
+ * also voids every queued message.
+ */
+async function nextNonce(ctx: Ctx, datasetId: string): Promise<bigint> {
+  const [chainNonce, queued] = await Promise.all([
+    onChainNonce(ctx, datasetId),
+    ctx.db.consentRelayRequest.findFirst({
+      where: { patientAddress: ctx.session.address.toLowerCase(), datasetId },
+      orderBy: { nonce: "desc" },
+      select: { nonce: true },
+    }),
+  ]);
+  const queuedNonce = queued ? BigInt(queued.nonce) : 0n;
+  return (chainNonce > queuedNonce ? chainNonce : queuedNonce) + 1n;
 }
 
 const requestSelect = {
@@ -148,17 +167,10 @@ export const consentRouter = {
   typedData: patientProcedure.input(consentTypedDataInputSchema).query(async ({ ctx, input }) => {
     await requireEnrolment(ctx, input.datasetId);
     const patientAddress = ctx.session.address.toLowerCase();
-    const [chainNonce, queued, block] = await Promise.all([
-      onChainNonce(ctx, input.datasetId),
-      ctx.db.consentRelayRequest.findFirst({
-        where: { patientAddress, datasetId: input.datasetId },
-        orderBy: { nonce: "desc" },
-        select: { nonce: true },
-      }),
+    const [nonce, block] = await Promise.all([
+      nextNonce(ctx, input.datasetId),
       ctx.chain.client.getBlock({ blockTag: "latest" }),
     ]);
-    const queuedNonce = queued ? BigInt(queued.nonce) : 0n;
-    const nonce = (chainNonce > queuedNonce ? chainNonce : queuedNonce) + 1n;
     return consentTypedData(ctx.chain.chainId, ctx.chain.manifest.contracts.ConsentRegistry, {
       patient: getAddress(patientAddress),
       datasetId: input.datasetId as Hex,
@@ -166,6 +178,21 @@ export const consentRouter = {
       nonce,
       deadline: block.timestamp + CONSENT_DEADLINE_SECONDS,
     });
+  }),
+
+  /**
+   * The transaction for a patient who sends their decision from their own wallet (paying the
+   * gas) instead of through the relayer: ConsentRegistry.setConsent(datasetId, granted,
+   * nonce) with a nonce above every message still queued, so none of them can override it.
+   */
+  directCall: patientProcedure.input(consentTypedDataInputSchema).query(async ({ ctx, input }) => {
+    await requireEnrolment(ctx, input.datasetId);
+    const nonce = await nextNonce(ctx, input.datasetId);
+    return {
+      address: ctx.chain.manifest.contracts.ConsentRegistry,
+      functionName: "setConsent" as const,
+      args: [input.datasetId as Hex, input.granted, nonce] as const,
+    };
   }),
 
   /**
@@ -235,6 +262,13 @@ export const consentRouter = {
         "BAD_REQUEST",
         "consent-expired",
         "The signed message's deadline has passed; sign a new one (rule consent-expired).",
+      );
+    }
+    if (input.nonce - chainNonce > MAX_CONSENT_NONCE_JUMP) {
+      throw refusal(
+        "BAD_REQUEST",
+        "consent-nonce",
+        "The message's nonce is too far ahead of your consent on chain, so the chain would skip it; ask for new typed data and sign again (rule consent-nonce).",
       );
     }
     if (input.nonce <= chainNonce) {

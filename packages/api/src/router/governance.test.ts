@@ -1,10 +1,17 @@
-import { devAccountKey, LOCAL_CHAIN_ID, stewardGovernorAbi } from "@opencohort/chain";
+import {
+  devAccountKey,
+  LOCAL_CHAIN_ID,
+  researcherCredentialAbi,
+  stewardGovernorAbi,
+} from "@opencohort/chain";
+import { keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syncIndexer } from "../services/indexer-sync";
 import {
-  anvilRpc,
+  advanceChainTime,
   buyAccess,
+  passProposal,
   type SeededDataset,
   seedDataset,
   startTestSystem,
@@ -36,28 +43,9 @@ const governor = () => ({
 
 type BuiltProposal = Awaited<ReturnType<Caller["governance"]["buildProposal"]>>;
 
-/** Proposes `built` as steward #1; stewards #1 and #2 vote for; queued and executed. */
+/** Proposes `built` as steward #1; stewards #1-#3 vote for; queued and executed. */
 async function pass(built: BuiltProposal) {
-  await writeAs(system, 1, {
-    ...governor(),
-    functionName: "propose",
-    args: [built.targets, built.values, built.calldatas, built.description],
-  });
-  await anvilRpc(system, "anvil_mine", ["0x2"]);
-  for (const voter of [1, 2] as const) {
-    await writeAs(system, voter, {
-      ...governor(),
-      functionName: "castVote",
-      args: [BigInt(built.proposalId), 1],
-    });
-  }
-  await anvilRpc(system, "anvil_mine", ["0x15"]);
-  const args = [built.targets, built.values, built.calldatas, built.descriptionHash] as const;
-  await writeAs(system, 1, { ...governor(), functionName: "queue", args });
-  await anvilRpc(system, "evm_increaseTime", [5]);
-  await anvilRpc(system, "anvil_mine", ["0x1"]);
-  await writeAs(system, 3, { ...governor(), functionName: "execute", args });
-  await syncIndexer(system.services.chain);
+  await passProposal(system, built);
 }
 
 describe("governance", () => {
@@ -75,7 +63,7 @@ describe("governance", () => {
     expect(standards.snapshot).toMatchObject({ minCellSize: 11, roundingBase: 5 });
     expect(standards.snapshot?.acceptedSchemaVersions).toHaveLength(1);
     expect(standards.inSync).toBe(true);
-    expect(standards.governance).toMatchObject({ votingDelayBlocks: 1, votingPeriodBlocks: 20 });
+    expect(standards.governance).toMatchObject({ votingDelaySeconds: 1, votingPeriodSeconds: 20 });
     expect(standards.limits.minCellSize).toEqual({ min: 2, max: 10_000 });
   });
 
@@ -159,7 +147,7 @@ describe("governance", () => {
       steward.governance.buildProposal({ change: { kind: "minCellSize", value: 20 }, description }),
     ).rejects.toMatchObject({ code: "CONFLICT" });
 
-    await anvilRpc(system, "anvil_mine", ["0x2"]);
+    await advanceChainTime(system, 2);
     expect((await system.anonymous().governance.proposal({ id: built.proposalId })).state).toBe(
       "ACTIVE",
     );
@@ -175,8 +163,8 @@ describe("governance", () => {
     expect(voted.votes).toMatchObject({ for: "2", against: "0", abstain: "0", count: 2 });
     expect(voted.voteList.map((v) => v.support)).toEqual(["for", "for"]);
 
-    // Past the voting period: SUCCEEDED is a function of the block, read from the chain.
-    await anvilRpc(system, "anvil_mine", ["0x15"]);
+    // Past the voting period: SUCCEEDED is a function of chain time, read from the chain.
+    await advanceChainTime(system, 30);
     const succeeded = await system.anonymous().governance.proposal({ id: built.proposalId });
     expect(succeeded.state).toBe("SUCCEEDED");
     const { targets, values, calldatas, descriptionHash } = succeeded.actions;
@@ -185,8 +173,7 @@ describe("governance", () => {
       functionName: "queue",
       args: [targets, values, calldatas, descriptionHash],
     });
-    await anvilRpc(system, "evm_increaseTime", [5]);
-    await anvilRpc(system, "anvil_mine", ["0x1"]);
+    await advanceChainTime(system, 5);
     await writeAs(system, 3, {
       ...governor(),
       functionName: "execute",
@@ -230,6 +217,41 @@ describe("governance", () => {
     });
     expect(query.status).toBe("SUCCEEDED");
     expect(query.receipt?.parameters.contributionCap).toBe(3);
+  });
+
+  it("accredits a researcher by proposal; refuses an address that already has a credential", async () => {
+    const demoResearcher = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, 4)).address;
+    await expect(
+      steward.governance.buildProposal({
+        change: { kind: "accreditResearcher", researcher: demoResearcher, reference: "x" },
+        description: "Accredit twice",
+      }),
+    ).rejects.toMatchObject({
+      code: "CONFLICT",
+      message: expect.stringContaining("rule researcher-credential"),
+    });
+    const newcomer = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, 6)).address;
+    const built = await steward.governance.buildProposal({
+      change: { kind: "accreditResearcher", researcher: newcomer, reference: "ONS-SR-2026-0042" },
+      description: "Accredit Dr. Maria Santos (ONS safe researcher 2026-0042)",
+    });
+    expect(built.targets).toEqual([system.manifest.contracts.ResearcherCredential]);
+    await pass(built);
+    const accredited = await system.services.chain.client.readContract({
+      address: system.manifest.contracts.ResearcherCredential,
+      abi: researcherCredentialAbi,
+      functionName: "isAccredited",
+      args: [newcomer],
+    });
+    expect(accredited).toBe(true);
+    const shown = await system.anonymous().governance.proposal({ id: built.proposalId });
+    expect(shown.changes).toEqual([
+      {
+        kind: "accreditResearcher",
+        researcher: newcomer.toLowerCase(),
+        referenceHash: keccak256(stringToHex("ONS-SR-2026-0042")),
+      },
+    ]);
   });
 
   it("steward membership: lists the stewards; admits and removes one by proposal", async () => {

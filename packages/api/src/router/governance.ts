@@ -6,7 +6,12 @@
  * Reads are public; building a proposal is for stewards. Proposing and voting happen in the
  * wallet, not here.
  */
-import { standardsRegistryAbi, stewardBadgeAbi, stewardGovernorAbi } from "@opencohort/chain";
+import {
+  researcherCredentialAbi,
+  standardsRegistryAbi,
+  stewardBadgeAbi,
+  stewardGovernorAbi,
+} from "@opencohort/chain";
 import { fromDbUint, type Prisma } from "@opencohort/db";
 import {
   BPS,
@@ -216,8 +221,9 @@ export const governanceRouter = {
       /** False while an executed change is not indexed yet. */
       inSync: mirrored !== null && JSON.stringify(mirroredValues) === JSON.stringify(onChain),
       governance: {
-        votingDelayBlocks: Number(delay),
-        votingPeriodBlocks: Number(period),
+        /** The governor counts votes by timestamp (ERC-6372 mode=timestamp). */
+        votingDelaySeconds: Number(delay),
+        votingPeriodSeconds: Number(period),
         proposalThreshold: threshold.toString(),
         timelockDelaySeconds: Number(minDelay),
         governor: manifest.contracts.StewardGovernor,
@@ -287,6 +293,21 @@ export const governanceRouter = {
             "CONFLICT",
             "steward-membership",
             `${change.steward} is not a steward (rule steward-membership).`,
+          );
+        }
+      }
+      if (change.kind === "accreditResearcher") {
+        const accredited = await ctx.chain.client.readContract({
+          address: contracts.ResearcherCredential,
+          abi: researcherCredentialAbi,
+          functionName: "bindingOf",
+          args: [change.researcher as Address],
+        });
+        if (accredited[0] !== 0n) {
+          throw refusal(
+            "CONFLICT",
+            "researcher-credential",
+            `${change.researcher} already belongs to a researcher credential (rule researcher-credential).`,
           );
         }
       }

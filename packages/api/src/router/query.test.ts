@@ -1,10 +1,17 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { queryLedgerAbi } from "@opencohort/chain";
+import { cohortTokenAbi, queryLedgerAbi, researcherCredentialAbi } from "@opencohort/chain";
 import { openNextEpoch, toDbUint } from "@opencohort/db";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { type Address, encodeAbiParameters, type Hex, keccak256, stringToHex } from "viem";
+import {
+  type Address,
+  encodeAbiParameters,
+  encodeFunctionData,
+  type Hex,
+  keccak256,
+  stringToHex,
+} from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { epsilonToFixed } from "../services/budget-ledger";
 import { syncIndexer } from "../services/indexer-sync";
@@ -16,8 +23,10 @@ import {
 } from "../services/receipt";
 import { discloseReceipt } from "../services/receipt-disclosure";
 import {
+  accredit,
   anvilRpc,
   buyAccess,
+  passProposal,
   relayConsents,
   type SeededDataset,
   seedDataset,
@@ -289,6 +298,44 @@ describe("query.submit (researcher with an access pass)", () => {
     expect(query.receipt?.consentedPersons).toBe(dataset.consentedPersonIds.length - 1);
   });
 
+  it("refuses the next query and count of a researcher whose credential governance suspended", async () => {
+    const credentialId = await system.services.chain.client.readContract({
+      address: system.manifest.contracts.ResearcherCredential,
+      abi: researcherCredentialAbi,
+      functionName: "credentialOf",
+      args: [other.address],
+    });
+    const suspend = (suspended: boolean) =>
+      passProposal(system, {
+        targets: [system.manifest.contracts.ResearcherCredential],
+        values: [0n],
+        calldatas: [
+          encodeFunctionData({
+            abi: researcherCredentialAbi,
+            functionName: "setSuspended",
+            args: [credentialId, suspended],
+          }),
+        ],
+        description: `${suspended ? "Suspend" : "Reinstate"} credential ${credentialId}`,
+      });
+    await suspend(true);
+    const refused = { code: "FORBIDDEN", message: expect.stringContaining("(rule accreditation)") };
+    await expect(
+      other.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX }),
+    ).rejects.toMatchObject(refused);
+    await expect(
+      other.caller.dataset.feasibility({
+        datasetId: dataset.datasetId,
+        cohort: { inclusion: [{ domain: "condition", codes: ["E11"] }] },
+      }),
+    ).rejects.toMatchObject(refused);
+    await suspend(false);
+    // Reinstated: what stops #5 now is only that it holds no pass.
+    await expect(
+      other.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX }),
+    ).rejects.toMatchObject({ message: expect.stringContaining("(rule access-pass)") });
+  });
+
   it("reports the remaining budget and never overspends it, even with two submits at once", async () => {
     const budget = await researcher.caller.query.budget({ datasetId: dataset.datasetId });
     expect(budget).toMatchObject({
@@ -356,6 +403,54 @@ describe("query.submit (researcher with an access pass)", () => {
     expect((await other.caller.query.budget({ datasetId: dataset.datasetId })).remaining).toBe(5);
   });
 
+  it("keeps the privacy budget per credential: a second address of the researcher shares it", async () => {
+    // #4 spent its whole budget above. It adds a second wallet (anvil #0) to its credential,
+    // which governance approves.
+    const second = await system.signIn(0);
+    const credential = system.manifest.contracts.ResearcherCredential;
+    await writeAs(system, 4, {
+      address: credential,
+      abi: researcherCredentialAbi,
+      functionName: "requestAddress",
+      args: [second.address],
+    });
+    const credentialId = await system.services.chain.client.readContract({
+      address: credential,
+      abi: researcherCredentialAbi,
+      functionName: "credentialOf",
+      args: [researcher.address],
+    });
+    await passProposal(system, {
+      targets: [credential],
+      values: [0n],
+      calldatas: [
+        encodeFunctionData({
+          abi: researcherCredentialAbi,
+          functionName: "approveAddress",
+          args: [credentialId, second.address],
+        }),
+      ],
+      description: `Add ${second.address} to credential ${credentialId}`,
+    });
+    const mine = await researcher.caller.query.budget({ datasetId: dataset.datasetId });
+    const theirs = await second.caller.query.budget({ datasetId: dataset.datasetId });
+    expect(theirs).toEqual(mine);
+    expect(theirs.queriesLeft).toBe(0);
+    // Another researcher's budget is untouched.
+    expect((await other.caller.query.budget({ datasetId: dataset.datasetId })).spent).toBe(0);
+
+    // With a pass of its own, the second address is refused for budget, not given a new one.
+    await writeAs(system, 4, {
+      address: system.manifest.contracts.CohortToken,
+      abi: cohortTokenAbi,
+      functionName: "transfer",
+      args: [second.address, dataset.price],
+    });
+    await buyAccess(system, 0, dataset);
+    const query = await second.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX });
+    expect(query.status).toBe("REJECTED");
+  });
+
   it("refuses once the pass has expired on chain (hasAccess is the source of truth)", async () => {
     await buyAccess(system, 5, dataset);
     expect(
@@ -417,6 +512,8 @@ describe("query.submit storing the inclusions", () => {
 
   it("stores none and marks the query FAILED when the write fails midway; the next query stores them all", async () => {
     const third = await system.signIn(7);
+    // Only accredited researchers buy: #7 is accredited through governance first.
+    await accredit(system, 7);
     await buyAccess(system, 7, dataset);
     const revoked = dataset.patients.find((p) => p.devIndex === 6)?.personId;
     const consented = dataset.consentedPersonIds.filter((id) => id !== revoked);

@@ -14,9 +14,10 @@ import {
   type ResearcherResult,
 } from "@opencohort/validators";
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
-import type { Address } from "viem";
+import { type Address, getAddress } from "viem";
 import type { ApiContext } from "../context";
 import { requireActivePass } from "../services/access-check";
+import { credentialAddresses } from "../services/accreditation";
 import { budgetRemaining, budgetSpent, fixedToEpsilon } from "../services/budget-ledger";
 import { syncIndexer } from "../services/indexer-sync";
 import { startQuery } from "../services/query-execution";
@@ -278,11 +279,14 @@ export const queryRouter = {
     };
   }),
 
-  /** Remaining privacy budget on a dataset (StandardsRegistry.epsilonBudget minus spent). */
+  /**
+   * Remaining privacy budget on a dataset (StandardsRegistry.epsilonBudget minus what every
+   * address of the researcher's credential spent).
+   */
   budget: researcherProcedure.input(queryBudgetInputSchema).query(async ({ ctx, input }) => {
     await requireDataset(ctx, input.datasetId);
     const standards = await governedStandards(ctx.db, ctx.chain.chainId);
-    const researcher = ctx.session.address.toLowerCase();
+    const researcher = await credentialAddresses(ctx.chain, getAddress(ctx.session.address));
     const [spent, remaining] = await Promise.all([
       budgetSpent(ctx.db, researcher, input.datasetId, "query"),
       budgetRemaining(ctx.db, researcher, input.datasetId, "query", standards.epsilonBudget),

@@ -7,6 +7,7 @@
 import { marketplaceAbi } from "@opencohort/chain";
 import type { Address, Hex } from "viem";
 import type { ApiContext } from "../context";
+import { requireAccreditation } from "./accreditation";
 import { refusal } from "./refusal";
 
 export const ACCESS_PASS_RULE = "access-pass";
@@ -17,6 +18,8 @@ export async function requireActivePass(
   datasetId: string,
   now = new Date(),
 ): Promise<{ expiresAt: Date }> {
+  // A pass is worth nothing without a valid credential: say that first, it is the reason.
+  await requireAccreditation(ctx, researcher);
   const [pass, onChain] = await Promise.all([
     ctx.db.accessPass.findUnique({
       where: {

@@ -56,19 +56,29 @@ export function deltaToFixed(delta: number): bigint {
 }
 
 /**
- * Whose entries a budget sums: the researcher's own query charges, or every caller's
- * feasibility charges on the dataset (researcher ignored: the budget is shared).
+ * The address, or every address of one researcher's credential (services/accreditation.ts
+ * `credentialAddresses`): query budgets are kept per credential.
+ */
+export type BudgetHolder = string | readonly string[];
+
+const holderAddresses = (holder: BudgetHolder): string[] =>
+  (typeof holder === "string" ? [holder] : [...holder]).map((address) => address.toLowerCase());
+
+/**
+ * Whose entries a budget sums: the query charges of every address of the researcher's
+ * credential, or every caller's feasibility charges on the dataset (researcher ignored: the
+ * budget is shared).
  */
 function scopeFilter(
   kind: BudgetKind,
-  researcher: string,
+  researcher: BudgetHolder,
   datasetId: string,
 ): Prisma.PrivacyBudgetEntryWhereInput {
   return kind === "feasibility"
     ? { datasetId, query: { is: { kind: "FEASIBILITY" } } }
     : {
         datasetId,
-        researcherAddress: researcher.toLowerCase(),
+        researcherAddress: { in: holderAddresses(researcher) },
         OR: [{ queryId: null }, { query: { is: { kind: { not: "FEASIBILITY" } } } }],
       };
 }
@@ -78,7 +88,7 @@ type Reader = Db | Prisma.TransactionClient;
 /** Epsilon and delta spent so far (18-decimal fixed point) in one budget (see scopeFilter). */
 export async function budgetSpent(
   db: Reader,
-  researcher: string,
+  researcher: BudgetHolder,
   datasetId: string,
   kind: BudgetKind,
 ): Promise<{ epsilon: bigint; delta: bigint }> {
@@ -98,7 +108,7 @@ export async function budgetSpent(
 /** Epsilon spent so far (18-decimal fixed point) in one budget (see scopeFilter). */
 export async function epsilonSpent(
   db: Reader,
-  researcher: string,
+  researcher: BudgetHolder,
   datasetId: string,
   kind: BudgetKind,
 ): Promise<bigint> {
@@ -108,7 +118,7 @@ export async function epsilonSpent(
 /** What is left of a budget of `totalEpsilon`, as a number (never negative). */
 export async function budgetRemaining(
   db: Reader,
-  researcher: string,
+  researcher: BudgetHolder,
   datasetId: string,
   kind: BudgetKind,
   totalEpsilon: number,
@@ -123,6 +133,8 @@ export interface DbBudgetLedgerOptions {
   kind: BudgetKind;
   /** The budget, in epsilon (e.g. the governed epsilonBudget, or FEASIBILITY_EPSILON_BUDGET). */
   totalEpsilon: number;
+  /** The other addresses of the researcher's credential, whose charges share the budget. */
+  sharedWith?: readonly string[];
 }
 
 const MAX_ATTEMPTS = 5;
@@ -165,7 +177,8 @@ export function createDbBudgetLedger(db: Db, options: DbBudgetLedgerOptions): Pr
         try {
           return await db.$transaction(
             async (tx) => {
-              const spent = await epsilonSpent(tx, researcherAddress, datasetId, options.kind);
+              const holder = [researcherAddress, ...(options.sharedWith ?? [])];
+              const spent = await epsilonSpent(tx, holder, datasetId, options.kind);
               const already = await tx.privacyBudgetEntry.findUnique({
                 where: { queryId: options.queryId },
                 select: { id: true },

@@ -33,6 +33,7 @@ import type { CohortDefinitionInput, ResearcherResult } from "@opencohort/valida
 import { TRPCError } from "@trpc/server";
 import type { Address } from "viem";
 import type { ApiServices } from "../context";
+import { requireAccreditation } from "./accreditation";
 import {
   budgetRemaining,
   createDbBudgetLedger,
@@ -71,6 +72,7 @@ export async function runFeasibility(
   cohort: CohortDefinitionInput,
 ) {
   const { db, chain, compute } = services;
+  await requireAccreditation(services, researcher);
   const dataset = await db.dataset.findUnique({
     where: { id: datasetId },
     select: {

@@ -4,6 +4,7 @@
  * proposal's calls change.
  */
 import {
+  researcherCredentialAbi,
   schemaVersionHash,
   standardsRegistryAbi,
   stewardBadgeAbi,
@@ -83,6 +84,7 @@ export const descriptionHashOf = (description: string): Hex => keccak256(stringT
 export interface GovernedContracts {
   StandardsRegistry: Address;
   StewardBadge: Address;
+  ResearcherCredential: Address;
 }
 
 /** The call (through the timelock) that makes `change`. */
@@ -150,6 +152,15 @@ export function proposalCall(
           args: [getAddress(change.steward)],
         }),
       };
+    case "accreditResearcher":
+      return {
+        target: contracts.ResearcherCredential,
+        calldata: encodeFunctionData({
+          abi: researcherCredentialAbi,
+          functionName: "issue",
+          args: [getAddress(change.researcher), keccak256(stringToHex(change.reference)), 0n],
+        }),
+      };
   }
 }
 
@@ -163,6 +174,7 @@ export type DecodedCall =
   | { kind: "schemaVersion"; schemaVersion: string; accepted: boolean }
   | { kind: "admitSteward"; steward: string }
   | { kind: "removeSteward"; steward: string }
+  | { kind: "accreditResearcher"; researcher: string; referenceHash: string }
   | { kind: "other"; target: string };
 
 /** What one call of a proposal does: a StandardsRegistry setter or a StewardBadge mint/burn. */
@@ -171,6 +183,21 @@ export function describeCall(
   target: string,
   calldata: string,
 ): DecodedCall {
+  if (target.toLowerCase() === contracts.ResearcherCredential.toLowerCase()) {
+    try {
+      const call = decodeFunctionData({ abi: researcherCredentialAbi, data: calldata as Hex });
+      if (call.functionName === "issue") {
+        return {
+          kind: "accreditResearcher",
+          researcher: call.args[0].toLowerCase(),
+          referenceHash: call.args[1],
+        };
+      }
+    } catch {
+      // not an accreditation
+    }
+    return { kind: "other", target };
+  }
   if (target.toLowerCase() === contracts.StewardBadge.toLowerCase()) {
     try {
       const call = decodeFunctionData({ abi: stewardBadgeAbi, data: calldata as Hex });

@@ -30,6 +30,7 @@ import {
 import type { CohortDefinitionInput, QueryError } from "@opencohort/validators";
 import type { Address, Hex } from "viem";
 import type { ApiServices } from "../context";
+import { credentialAddresses } from "./accreditation";
 import { createDbBudgetLedger, epsilonToFixed } from "./budget-ledger";
 import { consentSnapshot } from "./consent-set";
 import { hiddenCommitment, newReceiptSalt, receiptHash } from "./receipt";
@@ -153,6 +154,7 @@ async function runPendingQuery(
           queryId: query.id,
           kind: "query",
           totalEpsilon: standards.epsilonBudget,
+          sharedWith: await credentialAddresses(services.chain, researcher),
         }),
         researcher: researcher.toLowerCase(),
         datasetId,

@@ -12,8 +12,10 @@ import {
   devAccountKey,
   LOCAL_CHAIN_ID,
   marketplaceAbi,
+  researcherCredentialAbi,
   schemaVersionHash,
   signAndRelayConsents,
+  stewardGovernorAbi,
   syntheticPatientKey,
 } from "@opencohort/chain";
 import type { RunningAnvil } from "@opencohort/chain/anvil";
@@ -22,7 +24,7 @@ import { startLocalSystem } from "@opencohort/chain/testing/local-system";
 import { type ComputeEngine, createComputeEngine } from "@opencohort/compute";
 import { createDb, type Db, migrate } from "@opencohort/db";
 import { generateCohort } from "@opencohort/synth";
-import { type Abi, type Address, type Hex, keccak256, stringToHex } from "viem";
+import { type Abi, type Address, encodeFunctionData, type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 // The db package's throwaway-cluster helper (not exported: it is test tooling).
@@ -184,6 +186,68 @@ export async function writeAs(
   const receipt = await system.services.chain.client.waitForTransactionReceipt({ hash: txHash });
   if (receipt.status !== "success") throw new Error(`${request.functionName} reverted`);
   return { txHash, blockNumber: receipt.blockNumber };
+}
+
+/** Moves the test chain's clock (governance counts seconds) and mines a block at the new time. */
+export async function advanceChainTime(system: TestSystem, seconds: number): Promise<void> {
+  await anvilRpc(system, "evm_increaseTime", [seconds]);
+  await anvilRpc(system, "evm_mine", []);
+}
+
+export interface ProposalActions {
+  targets: readonly Address[];
+  values: readonly bigint[];
+  calldatas: readonly Hex[];
+  description: string;
+}
+
+/**
+ * Runs a proposal through the real governor: steward #1 proposes, stewards #1-#3 vote for
+ * (a majority of all badges, also after one more steward was admitted), then it is queued
+ * and, past the timelock, executed.
+ */
+export async function passProposal(system: TestSystem, actions: ProposalActions): Promise<void> {
+  const governor = { address: system.manifest.contracts.StewardGovernor, abi: stewardGovernorAbi };
+  const { targets, values, calldatas, description } = actions;
+  const { txHash } = await writeAs(system, 1, {
+    ...governor,
+    functionName: "propose",
+    args: [targets, values, calldatas, description],
+  });
+  await system.services.chain.client.waitForTransactionReceipt({ hash: txHash });
+  const proposalId = await system.services.chain.client.readContract({
+    ...governor,
+    functionName: "hashProposal",
+    args: [targets, values, calldatas, keccak256(stringToHex(description))],
+  });
+  await advanceChainTime(system, 2);
+  for (const voter of [1, 2, 3] as const) {
+    await writeAs(system, voter, { ...governor, functionName: "castVote", args: [proposalId, 1] });
+  }
+  // Past the voting period and any late-quorum extension (20 s + 5 s on the local chain).
+  await advanceChainTime(system, 30);
+  const args = [targets, values, calldatas, keccak256(stringToHex(description))] as const;
+  await writeAs(system, 1, { ...governor, functionName: "queue", args });
+  await advanceChainTime(system, 5);
+  await writeAs(system, 3, { ...governor, functionName: "execute", args });
+  await syncIndexer(system.services.chain);
+}
+
+/** Accredits dev account `index` as a researcher through governance (as stewards would). */
+export async function accredit(system: TestSystem, index: DevAccountIndex): Promise<void> {
+  const holder = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index)).address;
+  await passProposal(system, {
+    targets: [system.manifest.contracts.ResearcherCredential],
+    values: [0n],
+    calldatas: [
+      encodeFunctionData({
+        abi: researcherCredentialAbi,
+        functionName: "issue",
+        args: [holder, keccak256(stringToHex("test accreditation")), 0n],
+      }),
+    ],
+    description: `Accredit ${holder}`,
+  });
 }
 
 /** A JSON-RPC call to the test anvil (anvil_mine, evm_increaseTime, ...). */
@@ -395,7 +459,7 @@ export async function buyAccess(
     address: contracts.Marketplace,
     abi: marketplaceAbi,
     functionName: "purchaseAccess",
-    args: [dataset.datasetId, dataset.price],
+    args: [dataset.datasetId, dataset.price, 0n],
   });
   await syncIndexer(system.services.chain);
   return { txHash };

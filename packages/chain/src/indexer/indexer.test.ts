@@ -3,9 +3,9 @@ import { type Hex, keccak256, parseEther, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createChainPublicClient, createSigningClient } from "../clients";
-import { consentTypedData } from "../consent";
+import { consentTypedData, MAX_CONSENT_NONCE_JUMP } from "../consent";
 import { devAccountKey } from "../dev-accounts";
-import { consentRegistryAbi, datasetRegistryAbi } from "../generated/abis";
+import { consentRegistryAbi, datasetRegistryAbi, researcherCredentialAbi } from "../generated/abis";
 import type { DeploymentManifest } from "../manifest";
 import { submitConsentBatch } from "../relayer";
 import { type LocalSystem, startLocalSystem } from "../testing/local-system";
@@ -72,6 +72,26 @@ afterAll(async () => {
 });
 
 describe("the event indexer against a real anvil", () => {
+  it("deploys with the demo researchers accredited and the nonce bound the app assumes", async () => {
+    const accredited = await Promise.all(
+      ([4, 5, 6] as const).map((index) =>
+        reader().readContract({
+          address: manifest.contracts.ResearcherCredential,
+          abi: researcherCredentialAbi,
+          functionName: "isAccredited",
+          args: [privateKeyToAccount(devAccountKey(31337, index)).address],
+        }),
+      ),
+    );
+    expect(accredited).toEqual([true, true, false]);
+    const jump = await reader().readContract({
+      address: manifest.contracts.ConsentRegistry,
+      abi: consentRegistryAbi,
+      functionName: "MAX_NONCE_JUMP",
+    });
+    expect(jump).toBe(MAX_CONSENT_NONCE_JUMP);
+  });
+
   it("mirrors the deployment: governed standards and the admitted stewards", async () => {
     const report = await indexer().syncOnce();
     expect(report.events).toBeGreaterThan(0);
@@ -177,7 +197,7 @@ describe("the event indexer against a real anvil", () => {
       address: manifest.contracts.ConsentRegistry,
       abi: consentRegistryAbi,
       functionName: "setConsent",
-      args: [datasetId, false],
+      args: [datasetId, false, 2n],
     });
     await reader().waitForTransactionReceipt({ hash });
     await indexer().syncOnce();

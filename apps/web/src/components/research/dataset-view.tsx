@@ -286,6 +286,10 @@ function PurchaseBox({
     ...trpc.access.purchaseTerms.queryOptions({ datasetId }),
     enabled: signedIn,
   });
+  const credential = useQuery({
+    ...trpc.access.myCredential.queryOptions(),
+    enabled: signedIn,
+  });
   const [state, setState] = useState<PurchaseState>({ step: "idle" });
 
   const buy = useMutation({
@@ -295,6 +299,11 @@ function PurchaseBox({
       const fresh = await client.access.purchaseTerms.query({ datasetId });
       if (!fresh.listed)
         throw new Error("This dataset is delisted: the Marketplace refuses to sell.");
+      if (!fresh.accredited) {
+        throw new Error(
+          "Only accredited researchers can buy access: your address holds no valid researcher credential.",
+        );
+      }
       if (!fresh.canAfford) {
         throw new Error(
           `Your balance (${fresh.balanceFormatted} ${fresh.token.symbol}) does not cover the price.`,
@@ -337,6 +346,27 @@ function PurchaseBox({
           {terms.data && (
             <p className="muted small">
               Balance {terms.data.balanceFormatted} {terms.data.token.symbol}
+            </p>
+          )}
+          {credential.isPending && <p className="muted small">Checking your credential…</p>}
+          {credential.error && <p className="error small">{credential.error.message}</p>}
+          {credential.data && (
+            <p
+              className={credential.data.accredited ? "muted small" : "error small"}
+              data-testid="credential-status"
+            >
+              {credential.data.credential
+                ? `Researcher credential #${credential.data.credential.id}${
+                    credential.data.credential.suspended
+                      ? " (suspended)"
+                      : credential.data.credential.revoked
+                        ? " (revoked)"
+                        : credential.data.credential.expiresAt
+                          ? ` until ${dateTime(credential.data.credential.expiresAt)}`
+                          : ""
+                  }. `
+                : "No researcher credential. "}
+              Allows: {credential.data.allows}
             </p>
           )}
           <button

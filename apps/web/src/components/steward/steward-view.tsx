@@ -93,9 +93,9 @@ function Standards() {
               : "none mirrored yet"}
           </p>
           <p className="muted small">
-            Voting opens {s.governance.votingDelayBlocks} block(s) after a proposal and lasts{" "}
-            {s.governance.votingPeriodBlocks} blocks; a passed change waits{" "}
-            {s.governance.timelockDelaySeconds} s in the timelock.{" "}
+            Voting opens {s.governance.votingDelaySeconds} second(s) after a proposal and lasts{" "}
+            {s.governance.votingPeriodSeconds} seconds (longer if quorum comes late); a passed
+            change waits {s.governance.timelockDelaySeconds} s in the timelock.{" "}
             {s.inSync ? (
               <span data-testid="standards-sync">Queries run with these values.</span>
             ) : (
@@ -242,6 +242,8 @@ function describe(change: Change): string {
       return `Admit ${shortAddress(change.steward)} as a steward`;
     case "removeSteward":
       return `Remove steward ${shortAddress(change.steward)}`;
+    case "accreditResearcher":
+      return `Accredit ${shortAddress(change.researcher)} as a researcher`;
     case "other":
       return `A call to ${shortAddress(change.target)}`;
   }
@@ -338,8 +340,9 @@ function Proposals({ chain, session }: { chain: ChainInfo; session: Session | un
                 </span>
               </div>
               <p className="small muted">
-                {stateNames[item.state] ?? item.state} · by {shortAddress(item.proposer)} · votes
-                blocks {String(item.voteStart)}–{String(item.voteEnd)}
+                {stateNames[item.state] ?? item.state} · by {shortAddress(item.proposer)} · voting{" "}
+                {new Date(Number(item.voteStart) * 1000).toLocaleTimeString("en-GB")}–
+                {new Date(Number(item.voteEnd) * 1000).toLocaleTimeString("en-GB")}
                 {item.eta
                   ? ` · executable after ${new Date(Number(item.eta) * 1000).toLocaleTimeString("en-GB")}`
                   : ""}
@@ -442,7 +445,8 @@ type Kind =
   | "feeSplit"
   | "schemaVersion"
   | "admitSteward"
-  | "removeSteward";
+  | "removeSteward"
+  | "accreditResearcher";
 
 /**
  * What researchers would get from proposed ε values: the precision of counts under them
@@ -493,6 +497,8 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
     label: "omop-lite/2",
     accepted: "true",
     steward: "",
+    researcher: "",
+    reference: "",
   });
   const [description, setDescription] = useState("");
   const set = (name: string) => (event: { target: { value: string } }) =>
@@ -518,6 +524,12 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
       case "admitSteward":
       case "removeSteward":
         return { kind, steward: (fields.steward ?? "").trim() };
+      case "accreditResearcher":
+        return {
+          kind,
+          researcher: (fields.researcher ?? "").trim(),
+          reference: (fields.reference ?? "").trim(),
+        };
     }
   };
   const defaultDescription = () => {
@@ -539,6 +551,8 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
         return `Admit ${c.steward || "a new steward"} as a steward`;
       case "removeSteward":
         return `Remove steward ${c.steward || "…"}`;
+      case "accreditResearcher":
+        return `Accredit ${c.researcher || "a researcher"} (${c.reference || "accrediting body's reference"})`;
     }
   };
 
@@ -587,6 +601,7 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
             <option value="schemaVersion">Schema version</option>
             <option value="admitSteward">Admit a steward</option>
             <option value="removeSteward">Remove a steward</option>
+            <option value="accreditResearcher">Accredit a researcher</option>
           </select>
         </label>
         {(kind === "minCellSize" || kind === "roundingBase" || kind === "contributionCap") && (
@@ -656,6 +671,28 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
               onChange={set("steward")}
             />
           </label>
+        )}
+        {kind === "accreditResearcher" && (
+          <>
+            <label className={styles.wide}>
+              Researcher address
+              <input
+                data-testid="proposal-researcher"
+                placeholder="0x…"
+                spellCheck={false}
+                value={fields.researcher}
+                onChange={set("researcher")}
+              />
+            </label>
+            <label className={styles.wide}>
+              Accrediting body's reference (e.g. certificate number; its hash goes on chain)
+              <input
+                data-testid="proposal-reference"
+                value={fields.reference}
+                onChange={set("reference")}
+              />
+            </label>
+          </>
         )}
         <label className={styles.wide}>
           Description
