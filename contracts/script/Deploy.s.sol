@@ -26,7 +26,7 @@ import {QueryLedger} from "../src/QueryLedger.sol";
 ///      TOKEN_RECIPIENTS + TOKEN_AMOUNTS (comma-separated, amounts in wei; anvil #1-#9 with
 ///      1,000,000 tokens each), TOKEN_NAME ("OpenCohort"), TOKEN_SYMBOL ("COHORT"),
 ///      TREASURY (default: the TimelockController), OPERATOR (anvil #9),
-///      SCHEMA_VERSIONS (comma-separated bytes32; keccak256("omop-lite/1")),
+///      SCHEMA_VERSIONS (comma-separated bytes32; keccak256("omop-lite/1") and "omop-lite/2"),
 ///      MANIFEST_PATH (default deployments/<chainId>.json).
 contract Deploy is Script {
     /// @notice Mnemonic of anvil's dev accounts: local defaults only, never a real network.
@@ -110,8 +110,9 @@ contract Deploy is Script {
         cfg.tokenSymbol = vm.envOr("TOKEN_SYMBOL", string("COHORT"));
         cfg.treasury = vm.envOr("TREASURY", address(0));
         cfg.operator = vm.envOr("OPERATOR", _anvil(9, 9)[0]);
-        bytes32[] memory schemas = new bytes32[](1);
+        bytes32[] memory schemas = new bytes32[](2);
         schemas[0] = keccak256("omop-lite/1");
+        schemas[1] = keccak256("omop-lite/2");
         cfg.schemaVersions = vm.envOr("SCHEMA_VERSIONS", ",", schemas);
     }
 

@@ -4,7 +4,9 @@ import {
   type ColumnSpec,
   type DatasetManifest,
   datasetManifestSchema,
+  hashedFiles,
   type OmopTableName,
+  schemaProblems,
 } from "@opencohort/validators";
 import { computeContentHash } from "@opencohort/validators/content-hash";
 import type { ColumnDomain } from "../query/constraints";
@@ -77,6 +79,11 @@ export async function openDataset(
     throw new DatasetOpenError(`manifest.json is invalid: ${parsed.error.message}`);
   }
   const manifest: DatasetManifest = parsed.data;
+  // Version-aware: omop-lite/1 folders open as before; omop-lite/2 must keep its layout.
+  const problems = schemaProblems(manifest);
+  if (problems.length > 0) {
+    throw new DatasetOpenError(`${manifest.schemaVersion} layout: ${problems.join("; ")}`);
+  }
   const names = new Set<string>();
   for (const table of manifest.tables) {
     if (names.has(table.name)) throw new DatasetOpenError(`table ${table.name} listed twice`);
@@ -87,7 +94,7 @@ export async function openDataset(
     }
   }
   if (options.verifyContentHash !== false) {
-    const actual = await computeContentHash(absoluteDir, manifest.tables);
+    const actual = await computeContentHash(absoluteDir, hashedFiles(manifest));
     if (actual !== manifest.contentHash) {
       throw new DatasetOpenError("content hash does not match the Parquet files");
     }
