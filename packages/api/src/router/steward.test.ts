@@ -24,7 +24,7 @@ const metadata = {
     { code: "ICD10:E11", label: "Type 2 diabetes mellitus" },
     { code: "ICD10:I10", label: "Essential hypertension" },
   ],
-  schemaVersion: "omop-lite/1",
+  schemaVersion: "omop-lite/2",
 };
 
 const patient = (index: 6 | 7 | 8) =>
@@ -142,7 +142,7 @@ describe("steward", () => {
     expect(inspected).toMatchObject({
       folder: other.folder,
       contentHash: other.manifest.contentHash,
-      schemaVersion: "omop-lite/1",
+      schemaVersion: "omop-lite/2",
       persons: 60,
     });
     expect(inspected.tables.map((table) => table.name)).toContain("person");
