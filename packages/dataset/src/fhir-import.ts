@@ -191,9 +191,14 @@ export async function importFhir(
     await Promise.all(files.map(async (f) => (await stat(join(source, f))).size))
   ).reduce((a, b) => a + b, 0);
   let readBytes = 0;
+  let reportedPercent = -1;
+  // In steps of 5 %, so a log gets at most twenty lines however large the export.
   const onBytes = (bytes: number) => {
     readBytes += bytes;
-    options.onProgress?.({ stage: "reading NDJSON", done: readBytes, total: totalBytes });
+    const percent = Math.floor((20 * readBytes) / Math.max(totalBytes, 1)) * 5;
+    if (percent === reportedPercent) return;
+    reportedPercent = percent;
+    options.onProgress?.({ stage: "reading NDJSON", done: percent, total: 100 });
   };
 
   const tempDir = await mkdtemp(join(tmpdir(), "opencohort-fhir-"));
@@ -346,8 +351,8 @@ export async function importFhir(
 
     options.onProgress?.({
       stage: "mapping codes to concepts",
-      done: totalBytes,
-      total: totalBytes,
+      done: 100,
+      total: 100,
     });
     const hasVocabulary = options.vocabulary !== undefined;
     if (options.vocabulary !== undefined) {
