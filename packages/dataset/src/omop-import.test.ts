@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { createComputeEngine, InMemoryBudgetLedger } from "@opencohort/compute";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ImportReport } from "./build";
 import { importOmop } from "./omop-import";
@@ -205,5 +206,50 @@ describe.skipIf(sharedDataMissing)(
       });
       expect(fromDuckDb.manifest.contentHash).toBe(report.manifest.contentHash);
     });
+
+    it("answers the cohort 'GI hemorrhage and descendants, exposed to an NSAID' by sex and age band", async () => {
+      const nsaids = await db.rows(
+        `SELECT concept_id::INTEGER AS id FROM ${csv("concept")}
+       WHERE concept_class_id = 'Ingredient' AND concept_name IN ('celecoxib', 'Diclofenac')`,
+      );
+      const engine = createComputeEngine({
+        logger: { warn: () => undefined, error: () => undefined },
+        limits: { memoryMb: 256, threads: 1, timeoutMs: 20_000, workers: 1 },
+        noiseSecret: "test-noise-secret-0123456789",
+      });
+      try {
+        const dataset = await engine.catalogue(out());
+        const persons = await db.rows(`SELECT person_id FROM ${parquet("person")}`);
+        const outcome = await engine.run({
+          dataset,
+          query: {
+            cohort: {
+              inclusion: [
+                { domain: "condition", concepts: [{ id: 192671 }] },
+                { domain: "drug", concepts: nsaids.map((n) => ({ id: Number(n.id) })) },
+              ],
+              output: { groupBy: ["sex", "age_band"], ageBandWidth: 20 },
+            },
+          },
+          consentedPersonIds: persons.map((p) => BigInt(p.person_id as bigint)),
+          snapshotBlock: 1n,
+          params: { minCellSize: 11, roundingBase: 5, epsilonPerQuery: 0.5 },
+          budget: {
+            ledger: new InMemoryBudgetLedger(100),
+            researcher: "0xr",
+            datasetId: "eunomia",
+          },
+        });
+        if (!outcome.ok) throw new Error(JSON.stringify(outcome.error));
+        const { columns, rows } = outcome.researcherResult;
+        expect(columns.map((c) => c.name).slice(0, 3)).toEqual(["sex", "age_band", "persons"]);
+        expect(rows.length).toBeGreaterThan(0);
+        for (const row of rows) expect(["F", "M"]).toContain(row[0]);
+        // Released counts are rounded to the governed base: noisy, never exact.
+        for (const row of rows) expect(Number(row[2]) % 5).toBe(0);
+      } finally {
+        await engine.close();
+      }
+    }, 60_000);
   },
 );

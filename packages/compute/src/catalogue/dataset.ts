@@ -10,6 +10,7 @@ import {
 } from "@opencohort/validators";
 import { computeContentHash } from "@opencohort/validators/content-hash";
 import type { ColumnDomain } from "../query/constraints";
+import { type ConceptHierarchy, loadConceptHierarchy } from "./vocabulary";
 
 export type ColumnType = ColumnSpec["type"];
 
@@ -50,6 +51,8 @@ export interface DatasetCatalogue {
   /** Ages are computed at this year (the year the version was created), so they are stable. */
   referenceYear: number;
   tables: CatalogueTable[];
+  /** The shipped concept hierarchy (omop-lite/2); never sent to a researcher. */
+  conceptHierarchy?: ConceptHierarchy;
 }
 
 export class DatasetOpenError extends Error {
@@ -99,7 +102,9 @@ export async function openDataset(
       throw new DatasetOpenError("content hash does not match the Parquet files");
     }
   }
+  const conceptHierarchy = await loadConceptHierarchy(absoluteDir, manifest);
   return {
+    ...(conceptHierarchy ? { conceptHierarchy } : {}),
     dir: absoluteDir,
     contentHash: manifest.contentHash as `0x${string}`,
     schemaVersion: manifest.schemaVersion,
