@@ -17,9 +17,13 @@ export interface Staging {
   close(): void;
 }
 
+/** The staging database's memory; beyond it DuckDB spills to the import's temp folder. */
+export const STAGING_MEMORY_LIMIT = "2GB";
+
 export async function openStaging(tempDir: string, threads?: number): Promise<Staging> {
   const instance = await DuckDBInstance.create(":memory:", {
     temp_directory: tempDir,
+    memory_limit: STAGING_MEMORY_LIMIT,
     threads: String(threads ?? 2),
     autoinstall_known_extensions: "false",
     autoload_known_extensions: "false",
