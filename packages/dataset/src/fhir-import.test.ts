@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ImportReport } from "./build";
+import { DEFAULT_BOUNDS, type ImportReport } from "./build";
 import { importFhir } from "./fhir-import";
 import {
   EUNOMIA,
@@ -56,6 +56,24 @@ describe.skipIf(sharedDataMissing)(
     afterAll(async () => {
       db?.close();
       await work?.remove();
+    });
+
+    it("declares bounds from the steward's config or the documented defaults, never from the data", async () => {
+      const declared = (report: ImportReport, table: string, column: string) =>
+        report.manifest.tables.find((t) => t.name === table)?.columns.find((c) => c.name === column)
+          ?.bounds;
+      expect(declared(plain, "person", "year_of_birth")).toEqual(DEFAULT_BOUNDS.year_of_birth);
+      expect(declared(plain, "measurement", "value_as_number")).toEqual(
+        DEFAULT_BOUNDS.value_as_number,
+      );
+      const configured = await importFhir(FHIR_SAMPLE, {
+        outDir: join(work.path, "configured"),
+        secret: TEST_SECRET,
+        title: "Synthea 10 patients",
+        bounds: { year_of_birth: { min: 1880, max: 2030 }, value_as_number: { min: 0, max: 400 } },
+      });
+      expect(declared(configured, "person", "year_of_birth")).toEqual({ min: 1880, max: 2030 });
+      expect(declared(configured, "measurement", "value_as_number")).toEqual({ min: 0, max: 400 });
     });
 
     it("writes folders that verify", async () => {
