@@ -33,7 +33,7 @@ import {ResearcherCredential} from "../src/ResearcherCredential.sol";
 ///      (comma-separated; local anvil #1-#3), TOKEN_RECIPIENTS + TOKEN_AMOUNTS (local anvil
 ///      #1-#9 with 1,000,000 tokens each), TOKEN_NAME ("OpenCohort"), TOKEN_SYMBOL ("COHORT"),
 ///      TREASURY (default: the TimelockController), OPERATOR (local anvil #9), GUARDIAN (local
-///      anvil #1), SCHEMA_VERSIONS (comma-separated bytes32; keccak256("omop-lite/1")),
+///      anvil #1), SCHEMA_VERSIONS (comma-separated bytes32; keccak256("omop-lite/1") and "omop-lite/2"),
 ///      INITIAL_RESEARCHERS (comma-separated addresses accredited at deploy; local anvil
 ///      #4-#5, else none) with RESEARCHER_METADATA (bytes32 reference of the accrediting
 ///      decision),
@@ -141,8 +141,9 @@ contract Deploy is Script {
         cfg.treasury = vm.envOr("TREASURY", address(0));
         cfg.operator = vm.envOr("OPERATOR", local ? _anvil(9, 9)[0] : address(0));
         cfg.guardian = vm.envOr("GUARDIAN", local ? _anvil(1, 1)[0] : address(0));
-        bytes32[] memory schemas = new bytes32[](1);
+        bytes32[] memory schemas = new bytes32[](2);
         schemas[0] = keccak256("omop-lite/1");
+        schemas[1] = keccak256("omop-lite/2");
         cfg.schemaVersions = vm.envOr("SCHEMA_VERSIONS", ",", schemas);
         cfg.researchers = vm.envOr("INITIAL_RESEARCHERS", ",", local ? _anvil(4, 5) : none);
         cfg.researcherMetadata = vm.envOr(

@@ -119,7 +119,9 @@ contract DeployTest is BaseTest {
         assertEq(cfg.tokenAmounts[8], 1_000_000 ether);
         assertEq(cfg.operator, 0xa0Ee7A142d267C1f36714E4a8F75612F20a79720);
         assertEq(cfg.treasury, address(0));
+        assertEq(cfg.schemaVersions.length, 2);
         assertEq(cfg.schemaVersions[0], keccak256("omop-lite/1"));
+        assertEq(cfg.schemaVersions[1], keccak256("omop-lite/2"));
     }
 
     /// The real entry point: broadcast, deploy, write the manifest; the broadcaster ends with

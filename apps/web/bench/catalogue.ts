@@ -133,7 +133,7 @@ const views = [
     name: "deep page (title)",
     path: `/datasets?sort=title&page=${Math.max(1, Math.floor(DATASETS / 24))}`,
   },
-  { name: "largest first", path: "/datasets?sort=persons-desc&schema=omop-lite%2F1" },
+  { name: "largest first", path: "/datasets?sort=persons-desc&schema=omop-lite%2F2" },
 ];
 
 if (!existsSync(join(nextDir, "BUILD_ID"))) {

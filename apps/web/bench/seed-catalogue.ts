@@ -38,7 +38,7 @@ export const benchConditions = [
 ] as const;
 /** Sizes a registered version may have (a few per catalogue, like real cohorts). */
 const personCounts = [250, 800, 1_500, 4_000, 12_000, 40_000];
-const SCHEMA_VERSION = "omop-lite/1";
+const SCHEMA_VERSION = "omop-lite/2";
 
 export interface BenchDataset {
   datasetId: Hex;

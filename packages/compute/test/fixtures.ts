@@ -20,8 +20,11 @@ export interface FixtureRows {
   visit_occurrence: Row[];
 }
 
+/** The fixtures are omop-lite/1 folders: the five tables of that version. */
+type FixtureTable = keyof FixtureRows & OmopTableName;
+
 const tableColumns: Record<
-  OmopTableName,
+  FixtureTable,
   Array<[string, "BIGINT" | "INTEGER" | "DOUBLE" | "VARCHAR" | "DATE"]>
 > = {
   person: [
@@ -244,7 +247,7 @@ export async function writeFixtureDataset(
   const tables: DatasetManifest["tables"] = [];
   try {
     for (const [name, columns] of Object.entries(tableColumns) as Array<
-      [OmopTableName, (typeof tableColumns)[OmopTableName]]
+      [FixtureTable, (typeof tableColumns)[FixtureTable]]
     >) {
       const jsonPath = join(dir, `${name}.ndjson`);
       await writeFile(jsonPath, rows[name].map((r) => JSON.stringify(r)).join("\n"));
@@ -300,7 +303,7 @@ export async function writeHeavyFixture(): Promise<string> {
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   const perPerson = 3000;
-  const selects: Record<OmopTableName, string> = {
+  const selects: Record<FixtureTable, string> = {
     person:
       "SELECT range::BIGINT AS person_id, (1950 + range)::INTEGER AS year_of_birth, 'F' AS sex, 'north' AS region FROM range(20)",
     condition_occurrence:
@@ -312,7 +315,7 @@ export async function writeHeavyFixture(): Promise<string> {
   const tables: DatasetManifest["tables"] = [];
   try {
     for (const [name, columns] of Object.entries(tableColumns) as Array<
-      [OmopTableName, (typeof tableColumns)[OmopTableName]]
+      [FixtureTable, (typeof tableColumns)[FixtureTable]]
     >) {
       const file = `${name}.parquet`;
       await connection.run(`COPY (${selects[name]}) TO '${join(dir, file)}' (FORMAT parquet)`);

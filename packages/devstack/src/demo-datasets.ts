@@ -67,11 +67,11 @@ export function demoDatasetId(dataset: DemoDataset): Hex {
 }
 
 /** The off-chain metadata document whose hash goes on chain (the API checks the same hash). */
-export function demoMetadata(dataset: DemoDataset): DatasetMetadata {
+export function demoMetadata(dataset: DemoDataset, schemaVersion: string): DatasetMetadata {
   return {
     title: dataset.title,
     description: dataset.description,
     conditions: dataset.conditions,
-    schemaVersion: "omop-lite/1",
+    schemaVersion,
   };
 }

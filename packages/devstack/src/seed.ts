@@ -22,7 +22,12 @@ import {
 } from "@opencohort/chain";
 import type { Indexer } from "@opencohort/chain/indexer/indexer";
 import type { Db } from "@opencohort/db";
-import { generateCohort, readManifest, verifyDatasetFolder } from "@opencohort/synth";
+import {
+  generateCohort,
+  readManifest,
+  SCHEMA_VERSION,
+  verifyDatasetFolder,
+} from "@opencohort/synth";
 import { datasetSearchText } from "@opencohort/validators";
 import { type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -56,7 +61,9 @@ async function ensureCohortFiles(dataset: DemoDataset, ctx: SeedContext): Promis
   if (existsSync(join(dir, "manifest.json"))) {
     const verification = await verifyDatasetFolder(dir);
     const manifest = verification.ok ? await readManifest(dir) : undefined;
-    if (manifest?.personCount === ctx.persons) return dir;
+    // A folder of an older schema version is regenerated in the current one.
+    if (manifest?.personCount === ctx.persons && manifest.schemaVersion === SCHEMA_VERSION)
+      return dir;
     rmSync(dir, { recursive: true, force: true });
   }
   const bar = progressBar(`Generating ${dataset.title}`, 100);
@@ -73,7 +80,7 @@ async function ensureCohortFiles(dataset: DemoDataset, ctx: SeedContext): Promis
 
 async function ensureListed(
   dataset: DemoDataset,
-  contentHash: Hex,
+  manifest: { contentHash: string; schemaVersion: string },
   ctx: SeedContext,
 ): Promise<Hex> {
   const datasetId = demoDatasetId(dataset);
@@ -93,9 +100,9 @@ async function ensureListed(
     functionName: "listDataset",
     args: [
       datasetId,
-      datasetMetadataHash(demoMetadata(dataset)),
-      schemaVersionHash("omop-lite/1"),
-      contentHash,
+      datasetMetadataHash(demoMetadata(dataset, manifest.schemaVersion)),
+      schemaVersionHash(manifest.schemaVersion),
+      manifest.contentHash as Hex,
       dataset.price,
       BigInt(dataset.accessDays * 24 * 60 * 60),
     ],
@@ -119,8 +126,8 @@ async function registerMetadataAndFiles(
   if (version?.registeredAt && version.location === dir && version.dataset.metadata !== null) {
     return;
   }
-  const metadata = demoMetadata(dataset);
   const manifest = await readManifest(dir);
+  const metadata = demoMetadata(dataset, manifest.schemaVersion);
   await ctx.db.$transaction(async (tx) => {
     await tx.dataset.update({
       where: { id: datasetId },
@@ -278,7 +285,7 @@ export async function seedDemo(ctx: SeedContext): Promise<void> {
     const manifest = await readManifest(dir);
     listed.push({
       dataset,
-      datasetId: await ensureListed(dataset, manifest.contentHash as Hex, ctx),
+      datasetId: await ensureListed(dataset, manifest, ctx),
       dir,
     });
   }

@@ -92,11 +92,14 @@ describe("synth CLI", () => {
     expect(forced.stderr).toMatch(/\[\d+\/\d+\] writing measurement/);
     expect(forced.stderr).not.toContain("\r");
     expect((await readdir(out)).sort()).toEqual([
+      "concept.parquet",
+      "concept_ancestor.parquet",
       "condition_occurrence.parquet",
       "drug_exposure.parquet",
       "manifest.json",
       "measurement.parquet",
       "notes.txt",
+      "observation_period.parquet",
       "person.parquet",
       "visit_occurrence.parquet",
     ]);

@@ -35,7 +35,7 @@ describe("a generated 20,000-person cohort", () => {
   it("writes a manifest that the shared schema accepts", async () => {
     expect(datasetManifestSchema.safeParse(manifest).success).toBe(true);
     expect(await readManifest(folder.path)).toEqual(manifest);
-    expect(manifest.schemaVersion).toBe("omop-lite/1");
+    expect(manifest.schemaVersion).toBe("omop-lite/2");
     expect(manifest.personCount).toBe(PERSONS);
     expect(manifest.generator).toMatchObject({ seed: 2026 });
     expect(manifest.tables.map((table) => table.name)).toEqual(
@@ -120,7 +120,7 @@ describe("a generated 20,000-person cohort", () => {
         }
       }
     }
-    expect(declared).toEqual({ values: 7, dateRange: 5, notNull: 20 });
+    expect(declared).toEqual({ values: 10, dateRange: 7, notNull: 30 });
   });
 
   it("declares value sets from its vocabulary, including codes the data may not use", () => {
@@ -130,6 +130,36 @@ describe("a generated 20,000-person cohort", () => {
     expect(conditionCodes).toEqual(
       [...new Set(CONDITIONS.flatMap((condition) => condition.codes.map((c) => c.code)))].sort(),
     );
+  });
+
+  it("codes every event with a concept of the shipped vocabulary, in its hierarchy", async () => {
+    for (const [table, prefix] of [
+      ["condition_occurrence", "condition"],
+      ["drug_exposure", "drug"],
+      ["measurement", "measurement"],
+    ] as const) {
+      const mismatched = await num(
+        `SELECT count(*) FROM ${table} e LEFT JOIN concept c ON c.concept_id = e.${prefix}_concept_id
+         WHERE c.concept_id IS NULL OR c.vocabulary_id <> e.${prefix}_vocabulary
+           OR c.concept_code <> e.${prefix}_code`,
+      );
+      expect(mismatched, table).toBe(0);
+    }
+    // "E11 and its descendants" reaches every E11.x record through concept_ancestor.
+    const viaHierarchy = await num(
+      `SELECT count(*) FROM condition_occurrence WHERE condition_concept_id IN (
+         SELECT descendant_concept_id FROM concept_ancestor JOIN concept a ON a.concept_id = ancestor_concept_id
+         WHERE a.vocabulary_id = 'ICD10' AND a.concept_code = 'E11')`,
+    );
+    const byPrefix = await num(
+      "SELECT count(*) FROM condition_occurrence WHERE condition_code LIKE 'E11%'",
+    );
+    expect(viaHierarchy).toBe(byPrefix);
+    expect(byPrefix).toBeGreaterThan(0);
+    const visitsWithoutConcept = await num(
+      "SELECT count(*) FROM visit_occurrence v LEFT JOIN concept c ON c.concept_id = v.visit_concept_id WHERE c.concept_id IS NULL",
+    );
+    expect(visitsWithoutConcept).toBe(0);
   });
 
   it("uses unique, non-sequential pseudonyms", async () => {

@@ -1,12 +1,17 @@
 import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { DatasetManifest } from "@opencohort/validators";
+import { type DatasetManifest, hashedFiles } from "@opencohort/validators";
 import { computeContentHash } from "@opencohort/validators/content-hash";
 import { z } from "zod";
 import { OBSERVATION_END, OBSERVATION_START } from "./catalog";
 import { MANIFEST_FILE, writeManifest } from "./manifest";
-import { OUTPUT_TABLES, type OutputTable, SCHEMA_VERSION } from "./output-tables";
+import {
+  OUTPUT_TABLES,
+  type OutputTable,
+  SCHEMA_VERSION,
+  VOCABULARY_TABLES,
+} from "./output-tables";
 import { loadCatalogTables } from "./sql/catalog-tables";
 import { conditionOccurrenceOutputSql, createPersonConditions } from "./sql/conditions";
 import {
@@ -18,13 +23,13 @@ import {
 } from "./sql/database";
 import { drugExposureOutputSql } from "./sql/drugs";
 import { measurementOutputSql } from "./sql/measurements";
-import { createPersonBase, personOutputSql } from "./sql/person";
+import { createPersonBase, observationPeriodOutputSql, personOutputSql } from "./sql/person";
 import { installRandomFunctions } from "./sql/random";
 import { visitOccurrenceOutputSql } from "./sql/visits";
 
 export const GENERATOR_NAME = "@opencohort/synth";
 /** Bump when the same seed would produce different data. */
-export const GENERATOR_VERSION = "1.0.0";
+export const GENERATOR_VERSION = "2.0.0";
 export const MAX_PERSONS = 10_000_000;
 
 export interface GenerationProgress {
@@ -48,21 +53,31 @@ export const generateCohortOptionsSchema = z.object({
 });
 export type GenerateCohortOptions = z.input<typeof generateCohortOptionsSchema>;
 
-const TABLE_WRITE_WEIGHTS: Record<OutputTable["name"], number> = {
+const TABLE_WRITE_WEIGHTS: Partial<Record<OutputTable["name"], number>> = {
   person: 2,
   condition_occurrence: 3,
   drug_exposure: 25,
   measurement: 45,
   visit_occurrence: 15,
+  observation_period: 1,
 };
 
-const OUTPUT_SQL: Record<OutputTable["name"], () => { sql: string; parameters?: SqlParameters }> = {
+const OUTPUT_SQL: Partial<
+  Record<OutputTable["name"], () => { sql: string; parameters?: SqlParameters }>
+> = {
   person: () => ({ sql: personOutputSql() }),
   condition_occurrence: () => ({ sql: conditionOccurrenceOutputSql() }),
   drug_exposure: () => ({ sql: drugExposureOutputSql() }),
   measurement: () => ({ sql: measurementOutputSql() }),
   visit_occurrence: () => visitOccurrenceOutputSql(),
+  observation_period: () => ({ sql: observationPeriodOutputSql() }),
 };
+
+const VOCABULARY_SQL = {
+  concept: "SELECT * FROM synth_concept ORDER BY concept_id",
+  concept_ancestor:
+    "SELECT * FROM synth_concept_ancestor ORDER BY ancestor_concept_id, descendant_concept_id",
+} as const;
 
 /**
  * Generates a synthetic OMOP-lite dataset version into outDir: one Parquet file per table and
@@ -80,8 +95,9 @@ export async function generateCohort(options: GenerateCohortOptions): Promise<Da
     { stage: "conditions", weight: 4 },
     ...OUTPUT_TABLES.map((table) => ({
       stage: `writing ${table.name}`,
-      weight: TABLE_WRITE_WEIGHTS[table.name],
+      weight: TABLE_WRITE_WEIGHTS[table.name] ?? 1,
     })),
+    { stage: "writing vocabulary", weight: 1 },
     { stage: "content hash", weight: 2 },
   ];
   const total = stages.reduce((sum, entry) => sum + entry.weight, 0);
@@ -113,30 +129,37 @@ export async function generateCohort(options: GenerateCohortOptions): Promise<Da
     startStage("conditions");
     await createPersonConditions(connection);
 
-    const tables: DatasetManifest["tables"] = [];
-    for (const table of OUTPUT_TABLES) {
-      startStage(`writing ${table.name}`);
-      const { sql, parameters } = OUTPUT_SQL[table.name]();
-      // Written under a temporary name so that a crash never leaves a truncated file that
-      // looks finished.
-      const partialPath = join(dir, `.${table.file}.partial`);
+    // Written under a temporary name so that a crash never leaves a truncated file that
+    // looks finished.
+    const write = async (file: string, sql: string, parameters?: SqlParameters) => {
+      const partialPath = join(dir, `.${file}.partial`);
       const written = await queryScalar(
         connection,
         `COPY (${sql}) TO ${sqlPathLiteral(partialPath)}
            (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
         parameters,
       );
-      await rename(partialPath, join(dir, table.file));
-      tables.push({
-        name: table.name,
-        file: table.file,
-        rowCount: Number(written),
-        columns: table.columns,
-      });
+      await rename(partialPath, join(dir, file));
+      return Number(written);
+    };
+    const tables: DatasetManifest["tables"] = [];
+    for (const table of OUTPUT_TABLES) {
+      startStage(`writing ${table.name}`);
+      const output = OUTPUT_SQL[table.name];
+      if (!output) throw new Error(`no output SQL for ${table.name}`);
+      const { sql, parameters } = output();
+      const rowCount = await write(table.file, sql, parameters);
+      tables.push({ name: table.name, file: table.file, rowCount, columns: table.columns });
+    }
+    startStage("writing vocabulary");
+    const vocabulary: NonNullable<DatasetManifest["vocabulary"]> = [];
+    for (const table of VOCABULARY_TABLES) {
+      const rowCount = await write(table.file, VOCABULARY_SQL[table.name]);
+      vocabulary.push({ name: table.name, file: table.file, rowCount, columns: table.columns });
     }
 
     startStage("content hash");
-    const contentHash = await computeContentHash(dir, tables);
+    const contentHash = await computeContentHash(dir, hashedFiles({ tables, vocabulary }));
     const manifest: DatasetManifest = {
       format: "opencohort-dataset/1",
       schemaVersion: SCHEMA_VERSION,
@@ -148,6 +171,7 @@ export async function generateCohort(options: GenerateCohortOptions): Promise<Da
         `${OBSERVATION_END}; conditions are ICD-10, drugs ATC, measurements LOINC.`,
       personCount: persons,
       tables,
+      vocabulary,
       contentHash,
       createdAt: (createdAt ?? new Date()).toISOString(),
       generator: { name: GENERATOR_NAME, seed, version: GENERATOR_VERSION },

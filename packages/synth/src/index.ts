@@ -16,3 +16,4 @@ export {
   writeManifest,
 } from "./manifest";
 export { OUTPUT_TABLES, SCHEMA_VERSION } from "./output-tables";
+export { createProgressReporter, type ProgressReporter } from "./progress-reporter";

@@ -1,6 +1,11 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type DatasetManifest, datasetManifestSchema } from "@opencohort/validators";
+import {
+  type DatasetManifest,
+  datasetManifestSchema,
+  hashedFiles,
+  schemaProblems,
+} from "@opencohort/validators";
 import { computeContentHash } from "@opencohort/validators/content-hash";
 
 export const MANIFEST_FILE = "manifest.json";
@@ -44,9 +49,9 @@ export async function verifyDatasetFolder(dir: string): Promise<DatasetVerificat
   } catch (error) {
     return { ok: false, problems: [(error as Error).message] };
   }
-  const problems: string[] = [];
+  const problems: string[] = schemaProblems(manifest);
   const seen = new Set<string>();
-  for (const table of manifest.tables) {
+  for (const table of hashedFiles(manifest)) {
     if (seen.has(table.name)) problems.push(`table ${table.name} is listed twice`);
     seen.add(table.name);
     try {
@@ -57,7 +62,7 @@ export async function verifyDatasetFolder(dir: string): Promise<DatasetVerificat
     }
   }
   if (problems.length === 0) {
-    const actual = await computeContentHash(dir, manifest.tables);
+    const actual = await computeContentHash(dir, hashedFiles(manifest));
     if (actual !== manifest.contentHash) {
       problems.push(
         `content hash mismatch: manifest says ${manifest.contentHash}, files hash to ${actual}`,

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
-import { OUTPUT_TABLES } from "./output-tables";
+import { OUTPUT_TABLES, VOCABULARY_TABLES } from "./output-tables";
 
 /** Test-only helpers: a temporary folder and an in-memory DuckDB over a dataset folder. */
 export async function makeTemporaryDirectory(prefix: string) {
@@ -24,7 +24,7 @@ export interface DatasetQueries {
 export async function openDatasetQueries(dir: string): Promise<DatasetQueries> {
   const instance = await DuckDBInstance.create(":memory:", { threads: "2" });
   const connection = await instance.connect();
-  for (const table of OUTPUT_TABLES) {
+  for (const table of [...OUTPUT_TABLES, ...VOCABULARY_TABLES]) {
     // CREATE VIEW cannot take parameters; the path is a test temp dir without quotes.
     if (dir.includes("'")) throw new Error("unexpected quote in temp dir");
     await connection.run(

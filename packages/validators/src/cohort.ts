@@ -11,10 +11,28 @@ const isoDateSchema = z
   .regex(/^\d{4}-\d{2}-\d{2}$/, "an ISO date YYYY-MM-DD")
   .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), "not a calendar date");
 
-/** A concept code; a trailing `*` means "every code starting with this prefix" (ICD-10 E11*). */
+/**
+ * A source code, optionally with its vocabulary as the catalogue spells it (ICD10:E11.9,
+ * ATC:A10BA02); a trailing `*` means "every code starting with this prefix" (ICD10:E11*).
+ */
 export const conceptCodeSchema = z
   .string()
-  .regex(/^[A-Za-z0-9.-]{1,20}\*?$/, "letters, digits, '.', '-' and an optional trailing '*'");
+  .regex(
+    /^(?:[A-Za-z0-9]{2,12}:)?[A-Za-z0-9.-]{1,20}\*?$/,
+    "an optional vocabulary and ':', then letters, digits, '.', '-' and an optional trailing '*'",
+  );
+
+/** The vocabulary part of a code ("ICD10" of "ICD10:E11*"), if it has one. */
+export function codeVocabulary(code: string): string | undefined {
+  const colon = code.indexOf(":");
+  return colon < 0 ? undefined : code.slice(0, colon);
+}
+
+/** An OMOP concept id, with or without the concepts below it in the dataset's hierarchy. */
+export const conceptRefSchema = z.object({
+  id: z.number().int().positive().max(2_147_483_647),
+  descendants: z.boolean().default(true),
+});
 
 export const dateWindowSchema = z
   .object({ from: isoDateSchema.optional(), to: isoDateSchema.optional() })
@@ -23,17 +41,35 @@ export const dateWindowSchema = z
 export const cohortDomainSchema = z.enum(["condition", "drug", "measurement"]);
 export type CohortDomain = z.infer<typeof cohortDomainSchema>;
 
-/** "Has at least one record in this domain with one of these codes (in this window)". */
-export const conceptCriterionSchema = z.object({
-  domain: cohortDomainSchema,
-  codes: z.array(conceptCodeSchema).min(1).max(200),
-  window: dateWindowSchema.optional(),
-  /** Measurement criteria only: the value must fall in this range. */
-  valueRange: z
-    .object({ min: z.number().optional(), max: z.number().optional() })
-    .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, "min > max")
-    .optional(),
-});
+/**
+ * "Has at least one record in this domain with one of these codes or concepts (in this
+ * window)". Codes of one criterion share one vocabulary (or name none).
+ */
+export const conceptCriterionSchema = z
+  .object({
+    domain: cohortDomainSchema,
+    codes: z
+      .array(conceptCodeSchema)
+      .max(200)
+      .default([])
+      .refine(
+        (codes) => new Set(codes.map(codeVocabulary)).size <= 1,
+        "the codes of one criterion share one vocabulary",
+      ),
+    /** Concept ids (omop-lite/2 datasets), by default with their descendants. */
+    concepts: z.array(conceptRefSchema).max(100).default([]),
+    window: dateWindowSchema.optional(),
+    /** Measurement criteria only: the value must fall in this range. */
+    valueRange: z
+      .object({ min: z.number().optional(), max: z.number().optional() })
+      .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, "min > max")
+      .optional(),
+  })
+  .refine((c) => c.codes.length > 0 !== c.concepts.length > 0, {
+    // Codes and concept ids are different columns; two criteria can still combine them.
+    message: "a criterion has codes or concepts (one of them, not both)",
+    path: ["codes"],
+  });
 export type ConceptCriterion = z.infer<typeof conceptCriterionSchema>;
 
 export const cohortGroupBySchema = z.enum(["sex", "age_band", "region"]);

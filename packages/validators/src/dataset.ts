@@ -8,13 +8,17 @@ export const addressSchema = z
   .string()
   .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
 
-/** The OMOP-like tables a dataset version may contain. */
+/** The OMOP-like tables a dataset version may contain (every one keyed by person_id). */
 export const omopTableNames = [
   "person",
   "condition_occurrence",
   "drug_exposure",
   "measurement",
   "visit_occurrence",
+  "procedure_occurrence",
+  "observation",
+  "observation_period",
+  "death",
 ] as const;
 export const omopTableNameSchema = z.enum(omopTableNames);
 export type OmopTableName = z.infer<typeof omopTableNameSchema>;
@@ -98,6 +102,17 @@ export const tableSchema = z.object({
 export type TableSpec = z.infer<typeof tableSchema>;
 
 /**
+ * The vocabulary a dataset version ships (schema omop-lite/2): the concepts its events use
+ * and their ancestors. Public reference data, not about persons: no person_id.
+ */
+export const vocabularyTableNames = ["concept", "concept_ancestor"] as const;
+export const vocabularyTableNameSchema = z.enum(vocabularyTableNames);
+export type VocabularyTableName = z.infer<typeof vocabularyTableNameSchema>;
+
+export const vocabularyTableSchema = tableSchema.extend({ name: vocabularyTableNameSchema });
+export type VocabularyTableSpec = z.infer<typeof vocabularyTableSchema>;
+
+/**
  * manifest.json of a dataset version folder. `contentHash` is the sha256 over the Parquet
  * files (name and bytes, in table-name order); it is what the chain and receipts refer to.
  */
@@ -109,8 +124,18 @@ export const datasetManifestSchema = z.object({
   description: z.string(),
   personCount: z.number().int().nonnegative(),
   tables: z.array(tableSchema).min(1),
+  /** The shipped vocabulary subset (omop-lite/2); hashed with the tables. */
+  vocabulary: z.array(vocabularyTableSchema).optional(),
   contentHash: hex32Schema,
   createdAt: z.string().datetime(),
   generator: z.object({ name: z.string(), seed: z.number().int(), version: z.string() }).optional(),
 });
 export type DatasetManifest = z.infer<typeof datasetManifestSchema>;
+
+/** Every file the content hash covers: the person tables and the shipped vocabulary. */
+export function hashedFiles(manifest: Pick<DatasetManifest, "tables" | "vocabulary">) {
+  return [...manifest.tables, ...(manifest.vocabulary ?? [])].map(({ name, file }) => ({
+    name,
+    file,
+  }));
+}

@@ -5,6 +5,7 @@ export * from "./cohort";
 export * from "./consent";
 export * from "./dataset";
 export * from "./governance";
+export * from "./omop-lite";
 export * from "./query";
 export * from "./query-input";
 export * from "./steward";

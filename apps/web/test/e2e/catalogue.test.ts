@@ -143,7 +143,7 @@ describe("researcher in the browser", () => {
   it("reproduces a linked view: conditions, size, schema version and sort from the URL", async () => {
     const cards = page.getByTestId("dataset-card");
     await page.goto(
-      `${stack?.url}/datasets?condition=ICD10%3AE11&maxPersons=300&schema=omop-lite%2F1&sort=price-asc`,
+      `${stack?.url}/datasets?condition=ICD10%3AE11&maxPersons=300&schema=omop-lite%2F2&sort=price-asc`,
     );
     await expect.poll(resultCount).toBe("2 datasets of 3");
     expect(await cards.getByRole("heading").allTextContents()).toEqual([
@@ -155,7 +155,7 @@ describe("researcher in the browser", () => {
     );
     expect(await page.getByRole("combobox", { name: "Sort" }).inputValue()).toBe("price-asc");
     expect(await page.getByRole("combobox", { name: "Schema version" }).inputValue()).toBe(
-      "omop-lite/1",
+      "omop-lite/2",
     );
     expect(await page.getByLabel("Maximum persons").inputValue()).toBe("300");
     await page.screenshot({ path: screenshotPath("catalogue-filtered"), fullPage: true });
@@ -166,7 +166,7 @@ describe("researcher in the browser", () => {
     await expect
       .poll(() => cards.getByRole("heading").allTextContents())
       .toEqual(["Northbridge Cardiometabolic Cohort", "Coastal Primary Care Panel"]);
-    expect(page.url()).toContain("condition=ICD10%3AE11&maxPersons=300&schema=omop-lite%2F1");
+    expect(page.url()).toContain("condition=ICD10%3AE11&maxPersons=300&schema=omop-lite%2F2");
   });
 
   it("explains a link with bad parameters instead of failing, and a page past the end", async () => {

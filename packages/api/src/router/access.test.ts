@@ -14,7 +14,7 @@ beforeAll(async () => {
   dataset = await listOnChain(system, {
     slug: "access-terms",
     contentHash: `0x${"5a".repeat(32)}`,
-    metadata: { title: "Terms", description: "", conditions: [], schemaVersion: "omop-lite/1" },
+    metadata: { title: "Terms", description: "", conditions: [], schemaVersion: "omop-lite/2" },
     price: 250n * 10n ** 18n,
     accessDays: 30,
   });

@@ -29,7 +29,7 @@ const metadata = {
   title: "Harbour Asthma Registry",
   description: "Asthma patients of the Harbour region.",
   conditions: [{ code: "ICD10:J45", label: "Asthma" }],
-  schemaVersion: "omop-lite/1",
+  schemaVersion: "omop-lite/2",
 };
 
 /** Submits the queued requests as the operator's relayer would, then indexes the result. */

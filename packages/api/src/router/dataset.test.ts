@@ -26,7 +26,7 @@ let gone: ListedDataset;
 let consented = 0;
 
 const tokens = (n: bigint) => n * 10n ** 18n;
-const schemaVersion = "omop-lite/1";
+const schemaVersion = "omop-lite/2";
 const cardioMeta = {
   title: "Northshore Cardiometabolic Cohort",
   description: "Type 2 diabetes and hypertension in outpatient care.",

@@ -61,7 +61,7 @@ describe("governance", () => {
       treasuryBps: 1_000,
     });
     expect(standards.snapshot).toMatchObject({ minCellSize: 11, roundingBase: 5 });
-    expect(standards.snapshot?.acceptedSchemaVersions).toHaveLength(1);
+    expect(standards.snapshot?.acceptedSchemaVersions).toHaveLength(2);
     expect(standards.inSync).toBe(true);
     expect(standards.governance).toMatchObject({ votingDelaySeconds: 1, votingPeriodSeconds: 20 });
     expect(standards.limits.minCellSize).toEqual({ min: 2, max: 10_000 });

@@ -1,6 +1,7 @@
-import { appendFileSync, cpSync, rmSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, cpSync, existsSync, rmSync, symlinkSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { datasetMetadataHash, datasetRegistryAbi, devAccountKey } from "@opencohort/chain";
+import { importOmop } from "@opencohort/dataset";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestSystem, type TestSystem, writeAs } from "../testing/harness";
@@ -24,7 +25,7 @@ const metadata = {
     { code: "ICD10:E11", label: "Type 2 diabetes mellitus" },
     { code: "ICD10:I10", label: "Essential hypertension" },
   ],
-  schemaVersion: "omop-lite/1",
+  schemaVersion: "omop-lite/2",
 };
 
 const patient = (index: 6 | 7 | 8) =>
@@ -142,7 +143,7 @@ describe("steward", () => {
     expect(inspected).toMatchObject({
       folder: other.folder,
       contentHash: other.manifest.contentHash,
-      schemaVersion: "omop-lite/1",
+      schemaVersion: "omop-lite/2",
       persons: 60,
     });
     expect(inspected.tables.map((table) => table.name)).toContain("person");
@@ -302,5 +303,34 @@ describe("steward", () => {
     await expect(
       steward.caller.steward.updateMetadata({ datasetId: listed.datasetId, ...fresh }),
     ).resolves.toMatchObject({ title: fresh.title });
+  });
+  it("publishes a dataset imported from an OMOP CDM export (Eunomia) like any folder", async (context) => {
+    const eunomia = resolve(import.meta.dirname, "../../../../../shared/data/eunomia-gibleed-omop");
+    if (!existsSync(eunomia)) {
+      context.skip(`the shared samples are not at ${eunomia}`);
+      return;
+    }
+    const report = await importOmop(eunomia, {
+      outDir: join(system.services.config.datasetRoot as string, "eunomia"),
+      secret: "test-steward-secret-0123456789",
+      title: "Eunomia GiBleed",
+      skipOrphans: true,
+    });
+    expect(await steward.caller.steward.inspectFolder({ folder: "eunomia" })).toMatchObject({
+      schemaVersion: "omop-lite/2",
+      contentHash: report.manifest.contentHash,
+      persons: report.manifest.personCount,
+    });
+    const listed = await listOnChain(system, {
+      slug: "steward-eunomia",
+      contentHash: report.manifest.contentHash,
+      metadata: { ...metadata, title: "Eunomia GiBleed", schemaVersion: "omop-lite/2" },
+    });
+    const registered = await steward.caller.steward.registerVersion({
+      datasetId: listed.datasetId,
+      version: 1,
+      folder: "eunomia",
+    });
+    expect(registered).toMatchObject({ version: 1, persons: report.manifest.personCount });
   });
 });

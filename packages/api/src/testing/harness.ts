@@ -381,7 +381,7 @@ export async function seedDataset(
     args: [
       datasetId,
       keccak256(stringToHex(title)),
-      schemaVersionHash("omop-lite/1"),
+      schemaVersionHash(manifest.schemaVersion),
       contentHash,
       price,
       BigInt((options.accessDays ?? 30) * 24 * 60 * 60),

@@ -111,7 +111,11 @@ describe("the event indexer against a real anvil", () => {
     expect(
       (standards?.patientsBps ?? 0) + (standards?.stewardBps ?? 0) + (standards?.treasuryBps ?? 0),
     ).toBe(10_000);
-    expect(standards?.acceptedSchemaVersions).toEqual([schemaVersion]);
+    // The deployment accepts both dataset schema versions (Deploy.s.sol defaults).
+    expect(standards?.acceptedSchemaVersions).toEqual([
+      schemaVersion,
+      keccak256(stringToHex("omop-lite/2")),
+    ]);
     const stewards = await db.accountRole.count({ where: { role: "STEWARD" } });
     expect(stewards).toBe(3);
   });

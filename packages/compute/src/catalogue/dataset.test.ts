@@ -62,6 +62,15 @@ describe("compatibility with @opencohort/synth", () => {
       );
       const catalogue = await openDataset(out);
       expect(catalogue.contentHash).toBe(manifest.contentHash);
+      expect(catalogue.schemaVersion).toBe("omop-lite/2");
+      // omop-lite/2 keeps its layout: a manifest that drops the concept id is refused.
+      const conditions = manifest.tables.find((t) => t.name === "condition_occurrence");
+      if (conditions)
+        conditions.columns = conditions.columns.filter((c) => c.name !== "condition_concept_id");
+      await writeFile(join(out, "manifest.json"), JSON.stringify(manifest));
+      await expect(openDataset(out)).rejects.toThrow(
+        /omop-lite\/2 layout: table condition_occurrence has columns/,
+      );
     } finally {
       await rm(out, { recursive: true, force: true });
     }

@@ -4,10 +4,13 @@ import {
   type ColumnSpec,
   type DatasetManifest,
   datasetManifestSchema,
+  hashedFiles,
   type OmopTableName,
+  schemaProblems,
 } from "@opencohort/validators";
 import { computeContentHash } from "@opencohort/validators/content-hash";
 import type { ColumnDomain } from "../query/constraints";
+import { type ConceptHierarchy, loadConceptHierarchy } from "./vocabulary";
 
 export type ColumnType = ColumnSpec["type"];
 
@@ -48,6 +51,8 @@ export interface DatasetCatalogue {
   /** Ages are computed at this year (the year the version was created), so they are stable. */
   referenceYear: number;
   tables: CatalogueTable[];
+  /** The shipped concept hierarchy (omop-lite/2); never sent to a researcher. */
+  conceptHierarchy?: ConceptHierarchy;
 }
 
 export class DatasetOpenError extends Error {
@@ -77,6 +82,11 @@ export async function openDataset(
     throw new DatasetOpenError(`manifest.json is invalid: ${parsed.error.message}`);
   }
   const manifest: DatasetManifest = parsed.data;
+  // Version-aware: omop-lite/1 folders open as before; omop-lite/2 must keep its layout.
+  const problems = schemaProblems(manifest);
+  if (problems.length > 0) {
+    throw new DatasetOpenError(`${manifest.schemaVersion} layout: ${problems.join("; ")}`);
+  }
   const names = new Set<string>();
   for (const table of manifest.tables) {
     if (names.has(table.name)) throw new DatasetOpenError(`table ${table.name} listed twice`);
@@ -87,12 +97,14 @@ export async function openDataset(
     }
   }
   if (options.verifyContentHash !== false) {
-    const actual = await computeContentHash(absoluteDir, manifest.tables);
+    const actual = await computeContentHash(absoluteDir, hashedFiles(manifest));
     if (actual !== manifest.contentHash) {
       throw new DatasetOpenError("content hash does not match the Parquet files");
     }
   }
+  const conceptHierarchy = await loadConceptHierarchy(absoluteDir, manifest);
   return {
+    ...(conceptHierarchy ? { conceptHierarchy } : {}),
     dir: absoluteDir,
     contentHash: manifest.contentHash as `0x${string}`,
     schemaVersion: manifest.schemaVersion,

@@ -5,6 +5,7 @@ import {
   type DatasetCatalogue,
   PERSON_ID,
 } from "../catalogue/dataset";
+import { MAX_EXPANDED_CONCEPTS } from "../catalogue/vocabulary";
 import { canonicalDimensionKey, membershipKey } from "./canonical";
 import {
   type ColumnConstraint,
@@ -46,6 +47,9 @@ import { QueryRejection, reject } from "./rules";
 type Node = Record<string, any>;
 
 export const MAX_SQL_LENGTH = 20_000;
+
+/** WHERE descendant_of(condition_concept_id, 192671): the concept and its descendants. */
+export const CONCEPT_SET_FUNCTION = "descendant_of";
 
 interface TableInScope {
   table: OmopTableName;
@@ -795,6 +799,9 @@ class PlanBuilder {
       }
       return { column, constraint };
     }
+    if (node.class === "FUNCTION" && node.function_name === CONCEPT_SET_FUNCTION) {
+      return this.conceptSet(node, scope);
+    }
     if (
       node.class === "FUNCTION" &&
       (node.function_name === "~~" || node.function_name === "!~~")
@@ -813,6 +820,43 @@ class PlanBuilder {
     if (node.class === "FUNCTION")
       reject("where-predicates", `function ${ident(node.function_name)}`);
     reject("where-predicates", ident(node.type));
+  }
+
+  /**
+   * descendant_of(x_concept_id, id, ...): the concept ids given and every concept below them
+   * in the dataset's shipped concept_ancestor, as ATLAS's "include descendants". It is
+   * planned as the set of concept ids it stands for, like an IN list.
+   */
+  private conceptSet(
+    node: Node,
+    scope: TableInScope[],
+  ): { column: ColumnRef; constraint: ColumnConstraint } {
+    const [columnNode, ...idNodes] = (node.children ?? []) as Node[];
+    const column = this.filterColumn(columnNode, scope);
+    if (column.type !== "INTEGER" || !column.column.endsWith("_concept_id")) {
+      reject("where-predicates", `${CONCEPT_SET_FUNCTION} takes a *_concept_id column first`);
+    }
+    const hierarchy = this.catalogue.conceptHierarchy;
+    if (!hierarchy) {
+      reject(
+        "where-predicates",
+        `${CONCEPT_SET_FUNCTION} needs a dataset that ships its vocabulary`,
+      );
+    }
+    if (idNodes.length === 0 || idNodes.length > 100) {
+      reject("where-predicates", `${CONCEPT_SET_FUNCTION} takes 1 to 100 concept ids`);
+    }
+    const ids = new Set<number>();
+    for (const idNode of idNodes) {
+      const id = numericLiteral(idNode);
+      if (id === undefined || !Number.isSafeInteger(id))
+        reject("literal-types", "concept ids are integers");
+      for (const descendant of hierarchy.selfAndDescendants(id)) ids.add(descendant);
+    }
+    if (ids.size > MAX_EXPANDED_CONCEPTS) {
+      reject("where-predicates", `${CONCEPT_SET_FUNCTION} expands to too many concepts`);
+    }
+    return { column, constraint: numericPoints([...ids], true) };
   }
 
   private filterColumn(node: Node | undefined, scope: TableInScope[]): ColumnRef {

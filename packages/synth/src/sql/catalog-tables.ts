@@ -8,6 +8,7 @@ import {
   MEASUREMENTS,
   REGIONS,
 } from "../catalog";
+import { SYNTH_VOCABULARY } from "../vocabulary";
 import { sqlIdentifier } from "./database";
 
 /**
@@ -32,6 +33,10 @@ const TABLE_DEFINITIONS = {
   measurement_program: `program_index INTEGER, condition_key VARCHAR, min_age DOUBLE,
     share DOUBLE, interval_days INTEGER`,
   measurement_program_code: "program_index INTEGER, loinc VARCHAR",
+  synth_concept: `concept_id INTEGER, concept_name VARCHAR, vocabulary_id VARCHAR,
+    concept_code VARCHAR, domain_id VARCHAR`,
+  synth_concept_ancestor:
+    "ancestor_concept_id INTEGER, descendant_concept_id INTEGER, min_levels_of_separation INTEGER",
 } as const;
 
 type CatalogTable = keyof typeof TABLE_DEFINITIONS;
@@ -200,4 +205,10 @@ export async function loadCatalogTables(connection: DuckDBConnection) {
     "measurement_program_code",
     MEASUREMENT_PROGRAMS.flatMap((program, index) => program.loincs.map((loinc) => [index, loinc])),
   );
+  await insertRows(
+    connection,
+    "synth_concept",
+    SYNTH_VOCABULARY.concepts.map((c) => [c.conceptId, c.name, c.vocabulary, c.code, c.domain]),
+  );
+  await insertRows(connection, "synth_concept_ancestor", SYNTH_VOCABULARY.ancestors);
 }

@@ -70,9 +70,11 @@ export function conditionOccurrenceOutputSql() {
         unit_uniform(person_index, record_number, condition_key || '/code') AS code_draw
       FROM records
     )
-    SELECT d.person_id, cc.code AS condition_code, d.condition_start_date
+    SELECT d.person_id, sc.concept_id AS condition_concept_id, sc.vocabulary_id AS condition_vocabulary,
+      cc.code AS condition_code, d.condition_start_date, NULL::DATE AS condition_end_date
     FROM dated d
     JOIN condition_code_spec cc
       ON cc.condition_key = d.condition_key AND d.code_draw >= cc.cum_from AND d.code_draw < cc.cum_to
+    JOIN synth_concept sc ON sc.vocabulary_id = 'ICD10' AND sc.concept_code = cc.code
     ORDER BY d.person_id, d.condition_start_date, condition_code`;
 }

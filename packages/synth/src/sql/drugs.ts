@@ -48,13 +48,19 @@ export function drugExposureOutputSql() {
         END)) AS fill_number
       FROM courses
     )
-    SELECT person_id, atc AS drug_code,
-      CASE kind
-        WHEN 'chronic' THEN start_date + CAST(floor(fill_number * course_days_supply * refill_spacing) AS INTEGER)
-        ELSE start_date + CAST(floor(unit_uniform(person_index, drug_index * 1000 + fill_number, 'episode-date')
-          * (date_diff('day', start_date, obs_end) + 1)) AS INTEGER)
-      END AS drug_exposure_start_date,
-      course_days_supply AS days_supply
-    FROM fills
+    , dated AS (
+      SELECT person_id, atc AS drug_code,
+        CASE kind
+          WHEN 'chronic' THEN start_date + CAST(floor(fill_number * course_days_supply * refill_spacing) AS INTEGER)
+          ELSE start_date + CAST(floor(unit_uniform(person_index, drug_index * 1000 + fill_number, 'episode-date')
+            * (date_diff('day', start_date, obs_end) + 1)) AS INTEGER)
+        END AS drug_exposure_start_date,
+        course_days_supply AS days_supply
+      FROM fills
+    )
+    SELECT person_id, sc.concept_id AS drug_concept_id, sc.vocabulary_id AS drug_vocabulary, drug_code,
+      drug_exposure_start_date, drug_exposure_start_date + days_supply - 1 AS drug_exposure_end_date,
+      days_supply
+    FROM dated JOIN synth_concept sc ON sc.vocabulary_id = 'ATC' AND sc.concept_code = drug_code
     ORDER BY person_id, drug_exposure_start_date, drug_code, days_supply`;
 }

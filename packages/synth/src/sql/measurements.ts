@@ -69,9 +69,10 @@ export function measurementOutputSql() {
       LEFT JOIN person_effects pe ON pe.person_index = o.person_index AND pe.loinc = ms.loinc
       WHERE o.measurement_date <= o.obs_end
     )
-    SELECT person_id, loinc AS measurement_code,
+    SELECT person_id, sc.concept_id AS measurement_concept_id,
+      sc.vocabulary_id AS measurement_vocabulary, loinc AS measurement_code,
       round(least(greatest(raw_value, min_value), max_value), decimals) AS value_as_number,
       unit, measurement_date
-    FROM valued
+    FROM valued JOIN synth_concept sc ON sc.vocabulary_id = 'LOINC' AND sc.concept_code = loinc
     ORDER BY person_id, measurement_date, measurement_code, value_as_number`;
 }

@@ -84,3 +84,9 @@ export async function createPersonBase(connection: DuckDBConnection, persons: nu
 export function personOutputSql() {
   return `SELECT person_id, year_of_birth, sex, region FROM person_base ORDER BY person_id`;
 }
+
+export function observationPeriodOutputSql() {
+  return `SELECT person_id, obs_start AS observation_period_start_date,
+      obs_end AS observation_period_end_date
+    FROM person_base ORDER BY person_id`;
+}

@@ -48,7 +48,10 @@ export function visitOccurrenceOutputSql(): { sql: string; parameters: SqlParame
         unit_uniform(person_index, visit_number, 'visit-length') AS length_draw
       FROM drawn
     )
-    SELECT person_id, visit_type, visit_start_date,
+    SELECT person_id,
+      (SELECT concept_id FROM synth_concept WHERE vocabulary_id = 'Visit' AND concept_code = visit_type)
+        AS visit_concept_id,
+      visit_type, visit_start_date,
       least(obs_end, visit_start_date + CASE visit_type
         WHEN 'inpatient' THEN 1 + CAST(least(floor(-ln(1 - length_draw) * $mean_stay), $max_stay - 1) AS INTEGER)
         WHEN 'emergency' THEN CASE WHEN length_draw < $emergency_overnight THEN 1 ELSE 0 END

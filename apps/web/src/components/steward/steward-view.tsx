@@ -494,7 +494,7 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
     patientsBps: "5000",
     stewardBps: "4000",
     treasuryBps: "1000",
-    label: "omop-lite/2",
+    label: "omop-lite/3",
     accepted: "true",
     steward: "",
     researcher: "",
