@@ -395,9 +395,14 @@ function outputSql(present: ReadonlySet<OmopSourceTable>): Partial<Record<OmopTa
 }
 
 /**
- * The shipped vocabulary: the concepts the events use (standard and source), their ancestors
- * that the source vocabulary names, and the ancestry rows of the used concepts (each used
- * concept is also its own ancestor, as in OMOP).
+ * The shipped vocabulary: the source's vocabulary whole (every concept and ancestry row it
+ * has), plus the concepts the events use that it lacks (each its own ancestor, as in OMOP).
+ * Not only the used concepts: `descendant_of` expands over this hierarchy when a query is
+ * planned, and an expansion over the used concepts alone would tell a researcher whether a
+ * rare concept occurs in the data (through the query's canonical form: its hash, its sticky
+ * noise, a free repeat). Over the source vocabulary, an expansion depends on reference data
+ * only. (A full Athena vocabulary makes this large; scoping it by vocabulary or domain, never
+ * by use, is the way to make it smaller.)
  */
 async function createVocabulary(
   staging: Staging,
@@ -423,14 +428,15 @@ async function createVocabulary(
   await staging.connection.run(`CREATE OR REPLACE TABLE out_concept_ancestor AS
     SELECT ancestor_concept_id, descendant_concept_id, min(min_levels_of_separation)::INTEGER AS min_levels_of_separation
     FROM (
-      ${present.has("concept_ancestor") ? "SELECT ancestor_concept_id, descendant_concept_id, min_levels_of_separation FROM src_concept_ancestor WHERE descendant_concept_id IN (SELECT id FROM used_concept) UNION ALL" : ""}
-      SELECT id AS ancestor_concept_id, id AS descendant_concept_id, 0 AS min_levels_of_separation
-      FROM used_concept
+      ${present.has("concept_ancestor") ? "SELECT ancestor_concept_id, descendant_concept_id, min_levels_of_separation FROM src_concept_ancestor UNION ALL" : ""}
+      SELECT concept_id AS ancestor_concept_id, concept_id AS descendant_concept_id, 0 AS min_levels_of_separation
+      FROM src_concept
+      UNION ALL
+      SELECT id, id, 0 FROM used_concept
     )
     GROUP BY ALL ORDER BY 1, 2`);
   await staging.connection.run(`CREATE OR REPLACE TABLE out_concept AS
     SELECT concept_id, concept_name, vocabulary_id, concept_code, domain_id FROM src_concept
-    WHERE concept_id IN (SELECT id FROM used_concept UNION SELECT ancestor_concept_id FROM out_concept_ancestor)
     ORDER BY concept_id`);
 }
 

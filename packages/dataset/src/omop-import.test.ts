@@ -1,3 +1,4 @@
+import { chmod, cp } from "node:fs/promises";
 import { join } from "node:path";
 import { createComputeEngine, InMemoryBudgetLedger } from "@opencohort/compute";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -251,5 +252,43 @@ describe.skipIf(sharedDataMissing)(
         await engine.close();
       }
     }, 60_000);
+
+    it("ships the source's vocabulary whole: the hierarchy descendant_of expands over is the same whether or not a rare concept occurs", async () => {
+      // The rarest condition that has an ancestor other than itself in the source vocabulary.
+      const rare = await db.number(
+        `SELECT e.CONDITION_CONCEPT_ID FROM ${csv("condition_era")} e
+         WHERE e.CONDITION_CONCEPT_ID IN (SELECT descendant_concept_id FROM ${csv("concept_ancestor")}
+           WHERE ancestor_concept_id <> descendant_concept_id)
+         GROUP BY 1 ORDER BY count(DISTINCT e.PERSON_ID), 1 LIMIT 1`,
+      );
+      // A copy of the export in which nobody has it.
+      const without = join(work.path, "eunomia-without-rare");
+      await cp(EUNOMIA, without, { recursive: true });
+      await chmod(join(without, "condition_era.csv"), 0o644);
+      await db.connection.run(
+        `COPY (SELECT * FROM ${csv("condition_era")} WHERE CONDITION_CONCEPT_ID <> ${rare})
+         TO ${literal(join(without, "condition_era.csv"))} (HEADER, DELIMITER ',')`,
+      );
+      const outWithout = join(work.path, "eunomia-without-rare-out");
+      await importOmop(without, {
+        outDir: outWithout,
+        secret: TEST_SECRET,
+        title: "Eunomia GiBleed",
+        skipOrphans: true,
+        createdAt,
+      });
+      const occurs = (dir: string) =>
+        db.number(
+          `SELECT count(*) FROM ${literal(join(dir, "condition_occurrence.parquet"))}
+           WHERE condition_concept_id = ${rare}`,
+        );
+      expect(await occurs(out())).toBeGreaterThan(0);
+      expect(await occurs(outWithout)).toBe(0);
+      const contents = (dir: string, table: string) =>
+        db.rows(`SELECT * FROM ${literal(join(dir, `${table}.parquet`))} ORDER BY ALL`);
+      for (const table of ["concept", "concept_ancestor"]) {
+        expect(await contents(outWithout, table)).toEqual(await contents(out(), table));
+      }
+    }, 120_000);
   },
 );

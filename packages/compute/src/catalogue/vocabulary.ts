@@ -5,8 +5,9 @@ import type { DatasetManifest } from "@opencohort/validators";
 /**
  * The concept hierarchy a dataset version ships (omop-lite/2 concept_ancestor), held in
  * memory so that "this concept and its descendants" expands when a query is planned, the way
- * ATLAS expands a concept set. Only the concepts the dataset uses and their ancestors are in
- * it, so the map stays the size of the data's vocabulary, not of SNOMED.
+ * ATLAS expands a concept set. The importers ship the source's vocabulary whole (never only
+ * the concepts in use, which would make an expansion reveal whether a concept occurs), so the
+ * map is the size of that vocabulary.
  */
 export interface ConceptHierarchy {
   /** The concept and every concept below it (sorted, unique). */
