@@ -49,6 +49,18 @@ describe("researcher buys access and queries (issue 6, scenario 1)", () => {
     await page.getByTestId("data-card").waitFor({ timeout: 30_000 });
     expect(await page.getByTestId("data-card").textContent()).toMatch(/person.*year_of_birth/s);
     expect(await page.getByTestId("privacy-k").textContent()).toBe("k = 11");
+    // How precise a count will be, from the standards in force (ε 0.1 of a budget of 5).
+    const precision = page.getByTestId("precision");
+    expect(await precision.textContent()).toMatch(/Each researcher gets 50 queries on a dataset/);
+    expect(await precision.locator("thead th").allTextContents()).toEqual([
+      "a count of",
+      "50 persons",
+      "200 persons",
+      "1,000 persons",
+      "10,000 persons",
+    ]);
+    const cells = await precision.locator("tbody td").allTextContents();
+    expect(cells.filter((cell) => /^[\d.<]+% \(±\d+\)$/.test(cell))).toHaveLength(8);
   });
 
   it("gets a free feasibility count, then buys access with one permit", async () => {
@@ -61,6 +73,10 @@ describe("researcher buys access and queries (issue 6, scenario 1)", () => {
       .not.toMatch(/^ε 10$/);
 
     expect(await page.getByTestId("access-until").count()).toBe(0);
+    // The dev stack accredits researchers #4 and #5 at deploy.
+    await expect
+      .poll(() => page.getByTestId("credential-status").textContent(), { timeout: 30_000 })
+      .toMatch(/^Researcher credential #\d+/);
     await page.getByTestId("buy-access").click();
     await page.getByTestId("purchase-mined").waitFor({ timeout: 60_000 });
     await page.getByTestId("access-until").waitFor({ timeout: 30_000 });
