@@ -7,10 +7,21 @@ import {
   cohortTokenAbi,
   datasetRegistryAbi,
   marketplaceAbi,
+  researcherCredentialAbi,
+  stewardGovernorAbi,
 } from "@opencohort/chain/generated/abis";
 import { readDeploymentManifest } from "@opencohort/chain/manifest";
 import type { Page } from "playwright-core";
-import { createPublicClient, createWalletClient, type Hex, http } from "viem";
+import {
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  encodeFunctionData,
+  type Hex,
+  http,
+  keccak256,
+  stringToHex,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { afterEach, expect } from "vitest";
@@ -54,18 +65,83 @@ export async function datasetIdOf(page: Page, search: string): Promise<Hex> {
   }, search)) as Hex;
 }
 
-/** Researcher `index` approves and buys a pass for `datasetId` with plain transactions. */
-export async function buyAccessOnChain(stack: RunningStack, index: 4 | 5, datasetId: Hex) {
+/** The dev stack's contracts and clients for the accounts a test acts as outside the page. */
+function chainOf(stack: RunningStack) {
   const manifestPath = /Manifest\s+(\S+\.json)/.exec(stack.output())?.[1];
   if (!manifestPath) throw new Error("the dev stack printed no manifest path");
   const { contracts } = readDeploymentManifest(manifestPath);
   const chain = { ...foundry, rpcUrls: { default: { http: [stack.rpcUrl] } } };
   const publicClient = createPublicClient({ chain, transport: http(stack.rpcUrl) });
-  const researcher = createWalletClient({
-    account: privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index)),
-    chain,
-    transport: http(stack.rpcUrl),
+  const walletOf = (index: 1 | 2 | 3 | 4 | 5) =>
+    createWalletClient({
+      account: privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index)),
+      chain,
+      transport: http(stack.rpcUrl),
+    });
+  return { contracts, publicClient, walletOf };
+}
+
+/**
+ * Accredits `holder` as a researcher the way stewards do (ResearcherCredential.issue through
+ * the StewardGovernor: steward #1 proposes, #1-#3 vote, queue, execute), moving the chain's
+ * clock past the local delays.
+ */
+export async function accreditThroughGovernance(stack: RunningStack, holder: Address) {
+  const { contracts, publicClient, walletOf } = chainOf(stack);
+  const governor = { address: contracts.StewardGovernor, abi: stewardGovernorAbi } as const;
+  const targets = [contracts.ResearcherCredential];
+  const values = [0n];
+  const calldatas = [
+    encodeFunctionData({
+      abi: researcherCredentialAbi,
+      functionName: "issue",
+      args: [holder, keccak256(stringToHex("e2e: safe-researcher training certificate")), 0n],
+    }),
+  ];
+  const description = `Accredit ${holder}`;
+  const descriptionHash = keccak256(stringToHex(description));
+  const mined = async (hash: Hex) => {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`accreditation: ${hash} reverted`);
+  };
+  const later = async (seconds: number) => {
+    await anvil(stack, "evm_increaseTime", [seconds]);
+    await anvil(stack, "evm_mine", []);
+  };
+  await mined(
+    await walletOf(1).writeContract({
+      ...governor,
+      functionName: "propose",
+      args: [targets, values, calldatas, description],
+    }),
+  );
+  const proposalId = await publicClient.readContract({
+    ...governor,
+    functionName: "hashProposal",
+    args: [targets, values, calldatas, descriptionHash],
   });
+  await later(2);
+  for (const steward of [1, 2, 3] as const) {
+    await mined(
+      await walletOf(steward).writeContract({
+        ...governor,
+        functionName: "castVote",
+        args: [proposalId, 1],
+      }),
+    );
+  }
+  // Past the voting period and any late-quorum extension (20 s + 5 s on the local chain).
+  await later(30);
+  const args = [targets, values, calldatas, descriptionHash] as const;
+  await mined(await walletOf(1).writeContract({ ...governor, functionName: "queue", args }));
+  await later(5);
+  await mined(await walletOf(1).writeContract({ ...governor, functionName: "execute", args }));
+}
+
+/** Researcher `index` approves and buys a pass for `datasetId` with plain transactions. */
+export async function buyAccessOnChain(stack: RunningStack, index: 4 | 5, datasetId: Hex) {
+  const { contracts, publicClient, walletOf } = chainOf(stack);
+  const researcher = walletOf(index);
   const [, price] = await publicClient.readContract({
     address: contracts.DatasetRegistry,
     abi: datasetRegistryAbi,

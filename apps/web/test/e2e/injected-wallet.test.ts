@@ -15,6 +15,7 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { accreditThroughGovernance } from "./actions";
 import { launchChromium, type RunningStack, screenshotPath, startDevStack } from "./stack";
 
 // A real user's path, without a dev account: an EIP-1193 wallet injected into real Chromium,
@@ -187,6 +188,9 @@ beforeAll(async () => {
   const manifestPath = /Manifest\s+(\S+\.json)/.exec(stack.output())?.[1];
   if (!manifestPath) throw new Error(`The dev stack printed no manifest:\n${stack.output()}`);
   token = readDeploymentManifest(manifestPath).contracts.CohortToken;
+
+  // Only accredited researchers may buy: the stewards accredit the fresh address first.
+  await accreditThroughGovernance(stack, user.address);
 
   // Fund the fresh account like an exchange would: gas from the deployer, tokens from a holder.
   const chain = { ...foundry, rpcUrls: { default: { http: [stack.rpcUrl] } } };
