@@ -32,11 +32,19 @@ import { createSiweMessage } from "viem/siwe";
 import { authenticate, createApiRequestHandler, readCookie, SESSION_COOKIE } from "../src/http";
 import type { RateLimitConfig } from "../src/services/rate-limit";
 import { tokenAllows } from "../src/services/token-scope";
-import { buyAccess, seedDataset, startTestSystem, type TestSystem } from "../src/testing/harness";
+import {
+  accredit,
+  buyAccess,
+  seedDataset,
+  startTestSystem,
+  type TestSystem,
+} from "../src/testing/harness";
 
 const PERSONS = 2_000;
 const CONCURRENCY = 32;
 const RESEARCHERS: readonly DevAccountIndex[] = [1, 2, 3, 4, 5, 6, 7, 8];
+/** Accredited by the local deploy (INITIAL_RESEARCHERS). */
+const DEPLOY_ACCREDITED: ReadonlySet<DevAccountIndex> = new Set([4, 5]);
 /** Per batch; each path gets two batches. */
 const LIST_REQUESTS = 4_000;
 const LIST_SECONDS = 40;
@@ -518,6 +526,13 @@ async function main() {
     server = await serve(system);
     const { origin } = server;
     step(`serving on ${origin}/trpc`);
+
+    // Only accredited researchers buy and query: the deploy accredits #4 and #5, governance the
+    // others (one credential each, so each keeps its own budget).
+    for (const index of RESEARCHERS) {
+      if (!DEPLOY_ACCREDITED.has(index)) await accredit(system, index);
+    }
+    step(`accredited researchers #${RESEARCHERS.join(", #")}`);
 
     const credentials = new Map<DevAccountIndex, Record<AuthPath, Credential>>();
     for (const index of RESEARCHERS) {
