@@ -49,6 +49,12 @@ class Result:
         # from public parameters only), None for a dimension label.
         self.uncertainty: List[List[Optional[Dict[str, float]]]] = result.get("uncertainty") or []
         self.delta: Optional[float] = result.get("delta")
+        # What the query cost in zero-concentrated DP (what composes across queries), the noise
+        # it drew ("gaussian" or "laplace"), and whether it was an identical repeat answered
+        # from the stored result at no cost.
+        self.rho: Optional[float] = result.get("rho")
+        self.mechanism: Optional[str] = result.get("mechanism")
+        self.repeated: bool = bool(result.get("repeated", False))
         self.release_threshold: Optional[int] = result.get("releaseThreshold")
 
     @property

@@ -27,6 +27,12 @@ seen["rows"] = result.rows
 seen["receiptHash"] = (result.receipt or {}).get("receiptHash")
 seen["uncertainty"] = result.uncertainty
 seen["notice"] = result.notice
+# A question asked for the first time is charged (epsilon and its zCDP rho); asked again
+# identically it is answered from the stored result at no cost.
+CHARGED_ONCE = "SELECT sex, count(*) AS n FROM person WHERE year_of_birth >= 1960 GROUP BY sex"
+first, again = client.query(dataset_id, CHARGED_ONCE), client.query(dataset_id, CHARGED_ONCE)
+seen["cost"] = [{"epsilon": r.epsilon_spent, "rho": r.rho, "mechanism": r.mechanism,
+                 "repeated": r.repeated, "rows": r.rows} for r in (first, again)]
 seen["csv"] = client.result_csv(result.id)
 
 try:

@@ -514,6 +514,13 @@ describe.each(testDatabases())(
             expect(interval.sd).toBeGreaterThan(0);
           }
           expect(seen.notice).toMatch(/how many were withheld is not released/);
+          // The zCDP cost beside ε: charged the first time, free and the same answer the second.
+          const [first, again] = seen.cost as Json[];
+          expect(first).toMatchObject({ repeated: false });
+          expect(["gaussian", "laplace"]).toContain(first.mechanism);
+          expect(first.epsilon).toBeGreaterThan(0);
+          expect(first.rho).toBeGreaterThan(0);
+          expect(again).toMatchObject({ repeated: true, epsilon: 0, rho: 0, rows: first.rows });
           expect(seen.receiptHash).toMatch(/^0x[0-9a-f]{64}$/);
           expect(seen.csv.split("\r\n")[0]).toBe(seen.columns.join(","));
           expect(seen.refusal.rule).toMatch(/^[a-z-]+$/);
