@@ -120,6 +120,7 @@ async function prepare(dir: string): Promise<{ catalogue: DatasetCatalogue; list
     const bounds = contributionBounds(plan, {
       personTableVerified: true,
       contributionCap: GOVERNED_DEFAULTS.contributionCap,
+      catalogue,
     });
     const compiled = compileGuarded(plan, catalogue, {
       consentTable: "consent_all",
@@ -191,7 +192,12 @@ export interface AccuracyRow {
 }
 
 /** Relative errors of every released cell over DRAWS fresh secrets, by label and size. */
-export function measure(list: Prepared[], params: DisclosureParams, draws: number): AccuracyRow[] {
+export function measure(
+  list: Prepared[],
+  params: DisclosureParams,
+  draws: number,
+  catalogue: DatasetCatalogue,
+): AccuracyRow[] {
   const errors = new Map<string, number[]>();
   const bucketOf = (persons: number) =>
     SIZES.find((s) => Math.abs(persons - s) <= WINDOW * s) ?? undefined;
@@ -201,6 +207,7 @@ export function measure(list: Prepared[], params: DisclosureParams, draws: numbe
       const bounds = contributionBounds(p.plan, {
         personTableVerified: true,
         contributionCap: params.contributionCap,
+        catalogue,
       });
       const { threshold } = releaseThreshold(p.plan, p.inputs, params, bounds, p.partitions);
       const inBuckets = p.groups.filter((g) => bucketOf(g.persons) !== undefined);
@@ -266,10 +273,10 @@ export function printTable(rows: AccuracyRow[]) {
 async function main() {
   const dir = await ensureBenchDataset(PERSONS, 42);
   console.log(`dataset: ${dir}`);
-  const { list } = await prepare(dir);
+  const { catalogue, list } = await prepare(dir);
   const params = GOVERNED_DEFAULTS as DisclosureParams;
   const started = Date.now();
-  const rows = measure(list, params, DRAWS);
+  const rows = measure(list, params, DRAWS, catalogue);
   console.log(
     `\nrelative error of released cells, ${DRAWS} fresh noise secrets, ε ${params.epsilonPerQuery} per query, k ${params.minCellSize}, rounding ${params.roundingBase}, cap ${params.contributionCap} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
   );

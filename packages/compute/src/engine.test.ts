@@ -430,6 +430,23 @@ describe("groups per person", () => {
       // Same question, same groups kept, same noise.
       const again = expectOk(await event.run(sql, { params }));
       expect(again.researcherResult.rows).toEqual(researcherResult.rows);
+      // Three codes by filter: the declared bound is 3, within which no person needs
+      // dropping, so the many-coded person counts in each (10 + 1 per code).
+      const three = expectOk(
+        await event.run(
+          "SELECT condition_code, count(DISTINCT person_id) FROM condition_occurrence WHERE condition_code IN ('C00', 'C01', 'C02') GROUP BY condition_code",
+          { params },
+        ),
+      );
+      expect(three.receipt.contributionBounds).toEqual({
+        level: "event",
+        maxGroupsPerPerson: 3,
+        maxRowsPerGroup: 10,
+      });
+      const threeCounts = three.researcherResult.rows.map((row) => Number(row[1]));
+      expect(threeCounts).toHaveLength(3);
+      expect(threeCounts.reduce((a, b) => a + b, 0) / 3).toBeGreaterThan(10.5);
+      expect(three.privateInclusions.personIds.length).toBe(31);
       // A person-level question over the same persons is not bounded.
       const bySex = expectOk(
         await event.run("SELECT sex, count(DISTINCT person_id) FROM person GROUP BY sex", {

@@ -278,6 +278,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
     const bounds = contributionBounds(plan, {
       personTableVerified: onePersonPerRow.has(dataset),
       contributionCap: params.contributionCap,
+      catalogue: dataset,
     });
     try {
       checkGroupStructure(plan, dataset, maxGroups);
@@ -354,7 +355,10 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
         consentedCount: ids.length,
         contributionCap: params.contributionCap,
         rowsArePersons: bounds.rowsArePersons,
-        ...(bounds.level === "event"
+        // A bound from declared domains needs no enforcing: verified declarations and public
+        // partitions (groups outside the domains are never released) keep every person in
+        // at most that many groups. Otherwise the pick drops the rest.
+        ...(bounds.level === "event" && (bounds.enforceGroupsPerPerson || !partitions)
           ? {
               groupsPerPerson: {
                 max: bounds.maxGroupsPerPerson,

@@ -1,3 +1,5 @@
+import type { DatasetCatalogue } from "../catalogue/dataset";
+import { dimensionDomainSize } from "../query/canonical";
 import type { QueryPlan } from "../query/plan";
 
 /**
@@ -25,6 +27,13 @@ export interface ContributionBounds {
    */
   level: "person" | "event";
   maxGroupsPerPerson: number;
+  /**
+   * Event-level only: whether the engine must drop groups of persons over the bound. Not
+   * when the declared domains of the event dimensions hold at most MAX_GROUPS_PER_PERSON
+   * combinations: the bound is then that product, and no person can reach more groups
+   * (a dataset's declared domains are verified when it opens).
+   */
+  enforceGroupsPerPerson: boolean;
   /** Rows of one person that count towards one group: the sensitivity of count, sum, avg. */
   maxRowsPerGroup: number;
   /** Only the verified one-row-per-person table is read: each row is a distinct person. */
@@ -37,7 +46,12 @@ export interface ContributionBounds {
  */
 export function contributionBounds(
   plan: QueryPlan,
-  dataset: { personTableVerified: boolean; contributionCap: number },
+  dataset: {
+    personTableVerified: boolean;
+    contributionCap: number;
+    /** The declarations that can tighten the event-level bound (public, data-independent). */
+    catalogue?: DatasetCatalogue;
+  },
 ): ContributionBounds {
   // A person-table column has one value per person only if the person table has one row per
   // person; with duplicated rows a person could carry two sexes, i.e. sit in two groups.
@@ -46,10 +60,35 @@ export function contributionBounds(
     (dataset.personTableVerified && plan.dimensions.every((d) => d.column.table === "person"));
   const rowsArePersons =
     dataset.personTableVerified && plan.tables.length === 1 && plan.tables[0] === "person";
+  const declared = onePerPerson ? 1 : declaredGroupsPerPerson(plan, dataset);
   return {
     level: onePerPerson ? "person" : "event",
-    maxGroupsPerPerson: onePerPerson ? 1 : MAX_GROUPS_PER_PERSON,
+    maxGroupsPerPerson: Math.min(declared ?? MAX_GROUPS_PER_PERSON, MAX_GROUPS_PER_PERSON),
+    enforceGroupsPerPerson:
+      !onePerPerson && (declared === undefined || declared > MAX_GROUPS_PER_PERSON),
     maxRowsPerGroup: rowsArePersons ? 1 : dataset.contributionCap,
     rowsArePersons,
   };
+}
+
+/**
+ * How many groups one person can be in at most, from declarations alone: the product of the
+ * declared domain sizes of the dimensions that can vary within a person (every dimension, or
+ * only the non-person ones when the person table holds one row per person). `sex, visit_type`
+ * with four declared visit types: 4. Undefined when a dimension has no declared domain.
+ */
+function declaredGroupsPerPerson(
+  plan: QueryPlan,
+  dataset: { personTableVerified: boolean; catalogue?: DatasetCatalogue },
+): number | undefined {
+  const { catalogue } = dataset;
+  if (!catalogue) return undefined;
+  let product = 1;
+  for (const dimension of plan.dimensions) {
+    if (dataset.personTableVerified && dimension.column.table === "person") continue;
+    const size = dimensionDomainSize(dimension, plan, catalogue);
+    if (size === undefined) return undefined;
+    product *= Math.max(1, size);
+  }
+  return product;
 }
