@@ -51,7 +51,8 @@ async function runTable(groupsPerPerson?: { max: number; salt: string }) {
   const rows = async (sql: string) => (await db.runAndReadAll(sql)).getRowObjectsJson();
   return {
     compiled,
-    perPerson: await rows("SELECT pid, d0, r FROM run_1 ORDER BY pid, d0"),
+    // Persons are keyed by consented position; consent_t puts person p at position p.
+    perPerson: await rows("SELECT pidx AS pid, d0, r FROM run_1 ORDER BY pid, d0"),
     persons: Number((await rows("SELECT sum(persons) AS n FROM run_1_groups"))[0]?.n ?? Number.NaN),
   };
 }
