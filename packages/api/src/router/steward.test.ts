@@ -1,5 +1,6 @@
 import { appendFileSync, cpSync, existsSync, rmSync, symlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { datasetMetadataHash, datasetRegistryAbi, devAccountKey } from "@opencohort/chain";
 import { importOmop } from "@opencohort/dataset";
 import { privateKeyToAccount } from "viem/accounts";
@@ -27,6 +28,32 @@ const metadata = {
   ],
   schemaVersion: "omop-lite/2",
 };
+
+/** A concept of an OMOP concept.csv by exact name, read with DuckDB. */
+async function sourceConcept(path: string, name: string) {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    const reader = await connection.runAndReadAll(
+      "SELECT VOCABULARY_ID, CONCEPT_CODE, CONCEPT_NAME FROM read_csv($path, header = true) WHERE CONCEPT_NAME = $name AND STANDARD_CONCEPT = 'S'",
+      { path, name },
+    );
+    const [vocabulary, code, found] = reader.getRowsJS()[0] ?? [];
+    return { vocabulary: String(vocabulary), code: String(code), name: String(found) };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** The steward (#1) puts another metadata hash of the dataset on chain. */
+const setMetadataOnChain = (next: typeof metadata) =>
+  writeAs(system, 1, {
+    address: system.manifest.contracts.DatasetRegistry,
+    abi: datasetRegistryAbi,
+    functionName: "setMetadata",
+    args: [dataset.datasetId, datasetMetadataHash(next)],
+  });
 
 const patient = (index: 6 | 7 | 8) =>
   privateKeyToAccount(devAccountKey(31337, index)).address.toLowerCase();
@@ -194,27 +221,84 @@ describe("steward", () => {
       },
     });
     expect(stored.title).toBe(metadata.title);
-    expect(stored.searchText).toContain("icd10:e11 type 2 diabetes mellitus");
-    expect(stored.conditions).toEqual(metadata.conditions);
+    // Named from the registered files' concept table, not by the labels the steward typed.
+    const named = (code: string) => ({ code, label: folder.conceptNames.get(code) });
+    expect(folder.conceptNames.get("ICD10:I10")).not.toBe("Essential hypertension");
+    expect(stored.conditions).toEqual([named("ICD10:E11"), named("ICD10:I10")]);
+    expect(stored.searchText).toContain(
+      `icd10:i10 ${folder.conceptNames.get("ICD10:I10")?.toLowerCase()}`,
+    );
 
     // The steward changes the metadata on chain; the API follows (catching the mirror up).
     const updated = {
       ...metadata,
       conditions: [{ code: "ICD10:E11", label: "Type 2 diabetes" }],
     };
-    await writeAs(system, 1, {
-      address: system.manifest.contracts.DatasetRegistry,
-      abi: datasetRegistryAbi,
-      functionName: "setMetadata",
-      args: [dataset.datasetId, datasetMetadataHash(updated)],
-    });
+    await setMetadataOnChain(updated);
     await steward.caller.steward.updateMetadata({ datasetId: dataset.datasetId, ...updated });
     expect(
       await system.db.datasetCondition.findMany({
         where: { datasetId: dataset.datasetId },
         select: { code: true, label: true },
       }),
-    ).toEqual(updated.conditions);
+    ).toEqual([named("ICD10:E11")]);
+  });
+
+  it("refuses a declared condition that the dataset's vocabulary does not contain", async () => {
+    const unknown = {
+      ...metadata,
+      conditions: [...metadata.conditions, { code: "ICD10:E11.99", label: "" }],
+    };
+    await expect(
+      steward.caller.steward.inspectFolder({
+        folder: folder.folder,
+        conditions: ["ICD10:E11", "ICD10:E11.99"],
+      }),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringMatching(
+        /^conditions\.1\.code: ICD10:E11\.99 is not a concept of the dataset's vocabulary .*rule condition-vocabulary/,
+      ),
+    });
+    // Spelled otherwise than the concept table (the vocabulary's own spelling is ICD10).
+    await expect(
+      steward.caller.steward.inspectFolder({ folder: folder.folder, conditions: ["ICD10CM:E11"] }),
+    ).rejects.toMatchObject({ message: expect.stringContaining("rule condition-vocabulary") });
+    await expect(
+      steward.caller.steward.inspectFolder({ folder: folder.folder, conditions: ["icd10:E11"] }),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringContaining("OMOP vocabulary"),
+    });
+    expect(
+      await steward.caller.steward.inspectFolder({
+        folder: folder.folder,
+        conditions: ["ICD10:I10"],
+      }),
+    ).toMatchObject({
+      conditions: [{ code: "ICD10:I10", name: folder.conceptNames.get("ICD10:I10") }],
+    });
+
+    // On chain already: the metadata is refused and the stored conditions stay as they were.
+    await setMetadataOnChain(unknown);
+    const before = await system.db.datasetCondition.findMany({
+      where: { datasetId: dataset.datasetId },
+      select: { code: true, label: true },
+    });
+    await expect(
+      steward.caller.steward.updateMetadata({ datasetId: dataset.datasetId, ...unknown }),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringContaining("conditions.2.code: ICD10:E11.99 is not a concept"),
+    });
+    expect(
+      await system.db.datasetCondition.findMany({
+        where: { datasetId: dataset.datasetId },
+        select: { code: true, label: true },
+      }),
+    ).toEqual(before);
+    await setMetadataOnChain(metadata);
+    await steward.caller.steward.updateMetadata({ datasetId: dataset.datasetId, ...metadata });
   });
 
   it("imports enrolments idempotently, refusing bad, unknown and conflicting entries", async () => {
@@ -321,16 +405,63 @@ describe("steward", () => {
       contentHash: report.manifest.contentHash,
       persons: report.manifest.personCount,
     });
+    // The GI bleed concept as the source's own concept.csv spells and names it.
+    const source = await sourceConcept(join(eunomia, "concept.csv"), "Gastrointestinal hemorrhage");
+    const code = `${source.vocabulary}:${source.code}`;
+    const gibleed = {
+      ...metadata,
+      title: "Eunomia GiBleed",
+      conditions: [{ code, label: "GI bleed" }],
+      schemaVersion: "omop-lite/2",
+    };
     const listed = await listOnChain(system, {
       slug: "steward-eunomia",
       contentHash: report.manifest.contentHash,
-      metadata: { ...metadata, title: "Eunomia GiBleed", schemaVersion: "omop-lite/2" },
+      metadata: gibleed,
     });
+    // Described before its files are registered: no name yet, never the typed label.
+    await steward.caller.steward.updateMetadata({ datasetId: listed.datasetId, ...gibleed });
+    const conditions = () =>
+      system.db.datasetCondition.findMany({
+        where: { datasetId: listed.datasetId },
+        select: { code: true, label: true },
+      });
+    expect(await conditions()).toEqual([{ code, label: "" }]);
     const registered = await steward.caller.steward.registerVersion({
       datasetId: listed.datasetId,
       version: 1,
       folder: "eunomia",
     });
     expect(registered).toMatchObject({ version: 1, persons: report.manifest.personCount });
+    expect(await conditions()).toEqual([{ code, label: source.name }]);
+
+    // Files whose vocabulary lacks a declared condition (Eunomia has no ICD10 E11) are refused.
+    const diabetes = await listOnChain(system, {
+      slug: "steward-eunomia-diabetes",
+      contentHash: report.manifest.contentHash,
+      metadata: { ...gibleed, title: "Eunomia as diabetes", conditions: metadata.conditions },
+    });
+    await steward.caller.steward.updateMetadata({
+      datasetId: diabetes.datasetId,
+      ...gibleed,
+      title: "Eunomia as diabetes",
+      conditions: metadata.conditions,
+    });
+    await expect(
+      steward.caller.steward.registerVersion({
+        datasetId: diabetes.datasetId,
+        version: 1,
+        folder: "eunomia",
+      }),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringContaining("conditions.0.code: ICD10:E11 is not a concept"),
+    });
+    expect(
+      await system.db.datasetVersion.findUniqueOrThrow({
+        where: { datasetId_version: { datasetId: diabetes.datasetId, version: 1 } },
+        select: { registeredAt: true },
+      }),
+    ).toEqual({ registeredAt: null });
   });
 });

@@ -64,8 +64,10 @@ export function DatasetView({
           {d.description && <p className="muted">{d.description}</p>}
           <ul className="tags">
             {d.conditions.map((condition) => (
-              <li key={condition.code} title={condition.label}>
-                {condition.code} · {condition.label}
+              <li key={condition.code} title={condition.label || condition.code}>
+                {condition.code}
+                {/* Named from the dataset's shipped vocabulary; unnamed until files are registered. */}
+                {condition.label && ` · ${condition.label}`}
               </li>
             ))}
           </ul>
