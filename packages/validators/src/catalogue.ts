@@ -173,6 +173,26 @@ export type DatasetListInput = z.input<typeof datasetListInputSchema>;
 /** A list request after parsing (defaults applied). */
 export type DatasetListQuery = z.output<typeof datasetListInputSchema>;
 
+/**
+ * A page of a dataset's shipped vocabulary (its concept table): what the workspace's schema
+ * panel searches to write descendant_of(...) queries and cohorts. Bounded: a page holds at
+ * most 50 concepts, and paging stops at 10,000.
+ */
+export const conceptSearchInputSchema = z.object({
+  datasetId: datasetIdSchema,
+  /** Words of the concept name, a code, VOCABULARY:CODE or a concept id; empty: every concept. */
+  search: z.string().trim().max(100, "is too long").default(""),
+  vocabulary: z.enum(KNOWN_VOCABULARIES).optional(),
+  /** OMOP domain_id, e.g. Condition, Drug, Measurement. */
+  domain: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z /]{0,39}$/, "must be an OMOP domain such as Condition")
+    .optional(),
+  offset: z.number().int().min(0).max(10_000, "page further by narrowing the search").default(0),
+  limit: z.number().int().min(1).max(50).default(20),
+});
+export type ConceptSearchInput = z.input<typeof conceptSearchInputSchema>;
+
 /** Free, noisy feasibility counts of a cohort definition on a dataset. */
 export const feasibilityInputSchema = z.object({
   datasetId: datasetIdSchema,

@@ -18,6 +18,8 @@ let folder: CohortFolder;
 let other: CohortFolder;
 let dataset: ListedDataset;
 let steward: Awaited<ReturnType<TestSystem["signIn"]>>;
+/** The Eunomia import, listed and registered by the test that publishes it. */
+let eunomiaDatasetId: `0x${string}` | undefined;
 
 const metadata = {
   title: "Riverside Diabetes Cohort",
@@ -434,6 +436,7 @@ describe("steward", () => {
     });
     expect(registered).toMatchObject({ version: 1, persons: report.manifest.personCount });
     expect(await conditions()).toEqual([{ code, label: source.name }]);
+    eunomiaDatasetId = listed.datasetId;
 
     // Files whose vocabulary lacks a declared condition (Eunomia has no ICD10 E11) are refused.
     const diabetes = await listOnChain(system, {
@@ -463,5 +466,82 @@ describe("steward", () => {
         select: { registeredAt: true },
       }),
     ).toEqual({ registeredAt: null });
+  });
+});
+
+describe("dataset.concepts", () => {
+  const eunomiaConcepts = resolve(
+    import.meta.dirname,
+    "../../../../../shared/data/eunomia-gibleed-omop/concept.csv",
+  );
+
+  /** The source concept.csv's concepts whose name contains every word, by DuckDB. */
+  async function sourceMatches(words: string[]) {
+    const instance = await DuckDBInstance.create(":memory:");
+    const connection = await instance.connect();
+    try {
+      const reader = await connection.runAndReadAll(
+        `SELECT CONCEPT_ID, CONCEPT_NAME, VOCABULARY_ID, CONCEPT_CODE, DOMAIN_ID
+         FROM read_csv($path, header = true)
+         WHERE ${words.map((_, i) => `contains(lower(CONCEPT_NAME), $w${i})`).join(" AND ")}
+         ORDER BY CONCEPT_ID`,
+        { path: eunomiaConcepts, ...Object.fromEntries(words.map((w, i) => [`w${i}`, w])) },
+      );
+      return reader.getRowsJS().map(([conceptId, name, vocabulary, code, domain]) => ({
+        conceptId: Number(conceptId),
+        name: String(name),
+        vocabulary: String(vocabulary),
+        code: String(code),
+        domain: String(domain),
+      }));
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  }
+
+  it("searches the shipped vocabulary of imported Eunomia by name, code and id, for anyone", async (context) => {
+    if (!eunomiaDatasetId) {
+      context.skip("the Eunomia dataset was not published (shared samples missing)");
+      return;
+    }
+    const datasetId = eunomiaDatasetId;
+    const concepts = system.anonymous().dataset.concepts;
+    const expected = await sourceMatches(["hemorrhage"]);
+    expect(expected.length).toBeGreaterThan(1);
+    const found = await concepts({ datasetId, search: "Hemorrhage", limit: 50 });
+    expect(found.shipped).toBe(true);
+    expect([...found.concepts].sort((a, b) => a.conceptId - b.conceptId)).toEqual(expected);
+
+    const bleed = expected.find((c) => c.name === "Gastrointestinal hemorrhage");
+    expect(bleed).toBeDefined();
+    for (const search of [`${bleed?.vocabulary}:${bleed?.code}`, String(bleed?.conceptId)]) {
+      expect((await concepts({ datasetId, search, limit: 1 })).concepts[0]).toEqual(bleed);
+    }
+    const drugs = await concepts({ datasetId, search: "", domain: "Drug", limit: 5 });
+    expect(drugs.concepts).toHaveLength(5);
+    expect(drugs.concepts.every((c) => c.domain === "Drug")).toBe(true);
+    expect(drugs.nextOffset).toBe(5);
+    expect(Object.keys(drugs).sort()).toEqual(["concepts", "nextOffset", "shipped"]);
+
+    await expect(concepts({ datasetId, search: "", limit: 51 })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+    });
+    await expect(
+      concepts({ datasetId: `0x${"0".repeat(64)}`, search: "hemorrhage" }),
+    ).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("has no vocabulary to show before files are registered", async () => {
+    const unregistered = await listOnChain(system, {
+      slug: "steward-concepts-unregistered",
+      contentHash: other.manifest.contentHash,
+      metadata: { ...metadata, title: "Not registered yet" },
+    });
+    expect(
+      await system
+        .anonymous()
+        .dataset.concepts({ datasetId: unregistered.datasetId, search: "E11" }),
+    ).toEqual({ shipped: false, concepts: [], nextOffset: null });
   });
 });
