@@ -74,6 +74,12 @@ export interface ImportReport {
   manifest: DatasetManifest;
   tables: { name: string; rows: number }[];
   dropped: { what: string; reason: string; count?: number }[];
+  /**
+   * Events kept with standard concept 0 (no standard concept: a FHIR coding the vocabulary
+   * does not map, an OMOP row with only a source concept), per table: rows and distinct
+   * source codes. They stay queryable by their source vocabulary and code.
+   */
+  unmapped: { table: string; rows: number; codes: number }[];
 }
 
 const EVENT_SOURCES: Record<
@@ -359,7 +365,7 @@ function outputSql(present: ReadonlySet<OmopSourceTable>): Partial<Record<OmopTa
     const tail = output === "measurement" ? [...extra, ...dates] : [...dates, ...extra];
     const select = [
       "ps.person_id",
-      `e.${source.concept}`,
+      `coalesce(e.${source.concept}, 0)`,
       "coalesce(sc.vocabulary_id, c.vocabulary_id)",
       "coalesce(sc.concept_code, c.concept_code)",
       ...tail,
@@ -367,9 +373,9 @@ function outputSql(present: ReadonlySet<OmopSourceTable>): Partial<Record<OmopTa
     sql[output] = `SELECT ${select.join(", ")}
       FROM src_${source.table} e
       JOIN pseudonym ps ON ps.source_id = e.person_id
-      JOIN src_concept c ON c.concept_id = e.${source.concept}
+      LEFT JOIN src_concept c ON c.concept_id = e.${source.concept} AND e.${source.concept} <> 0
       ${sourceConcept}
-      WHERE e.${source.concept} <> 0 AND e.${source.start} IS NOT NULL
+      WHERE coalesce(sc.vocabulary_id, c.vocabulary_id) IS NOT NULL AND e.${source.start} IS NOT NULL
       ORDER BY person_id, ${START_COLUMN[output]}, ${prefix}_concept_id`;
   }
   if (present.has("visit_occurrence")) {
@@ -422,8 +428,9 @@ async function createVocabulary(
     );
   }
   const usedSql = used.length > 0 ? used.join(" UNION ") : "SELECT NULL::INTEGER AS id WHERE false";
+  // Concept 0 is OMOP's "no matching concept", not a concept.
   await staging.connection.run(
-    `CREATE OR REPLACE TABLE used_concept AS SELECT DISTINCT id FROM (${usedSql}) WHERE id IS NOT NULL`,
+    `CREATE OR REPLACE TABLE used_concept AS SELECT DISTINCT id FROM (${usedSql}) WHERE id IS NOT NULL AND id <> 0`,
   );
   await staging.connection.run(`CREATE OR REPLACE TABLE out_concept_ancestor AS
     SELECT ancestor_concept_id, descendant_concept_id, min(min_levels_of_separation)::INTEGER AS min_levels_of_separation
@@ -509,15 +516,17 @@ export async function buildDataset(
     for (const [output, sources] of Object.entries(EVENT_SOURCES)) {
       const source = sources.find((s) => present.has(s.table));
       if (!source) continue;
-      const unmapped = await scalar(
+      const uncoded = await scalar(
         staging,
-        `SELECT count(*) FROM src_${source.table} WHERE ${source.concept} = 0 OR ${source.concept} IS NULL`,
+        `SELECT count(*) FROM src_${source.table} e
+         ${source.sourceConcept ? `LEFT JOIN src_concept sc ON sc.concept_id = e.${source.sourceConcept} AND e.${source.sourceConcept} <> 0` : "LEFT JOIN (SELECT NULL::INTEGER AS concept_id) sc ON false"}
+         WHERE coalesce(e.${source.concept}, 0) = 0 AND sc.concept_id IS NULL`,
       );
-      if (unmapped > 0) {
+      if (uncoded > 0) {
         dropped.push({
-          what: `${source.table} rows without a standard concept (concept 0)`,
+          what: `${source.table} rows without a standard concept (concept 0) or a source code`,
           reason: "nothing to query them by",
-          count: unmapped,
+          count: uncoded,
         });
       }
       if (source.table.endsWith("_era")) {
@@ -540,6 +549,15 @@ export async function buildDataset(
     };
     for (const name of written)
       tables.push((await write(name)) as DatasetManifest["tables"][number]);
+    const unmapped: ImportReport["unmapped"] = [];
+    for (const name of written.filter((t): t is keyof typeof CODED_TABLES => t in CODED_TABLES)) {
+      const prefix = CODED_TABLES[name];
+      const reader = await staging.connection.runAndReadAll(
+        `SELECT count(*), count(DISTINCT (${prefix}_vocabulary, ${prefix}_code)) FROM out_${name} WHERE ${prefix}_concept_id = 0`,
+      );
+      const [rows, codes] = (reader.getRows()[0] ?? [0, 0]).map(Number) as [number, number];
+      if (rows > 0) unmapped.push({ table: name, rows, codes });
+    }
     const vocabulary = [await write("concept"), await write("concept_ancestor")] as NonNullable<
       DatasetManifest["vocabulary"]
     >;
@@ -565,6 +583,7 @@ export async function buildDataset(
       manifest,
       tables: [...tables, ...vocabulary].map((t) => ({ name: t.name, rows: t.rowCount })),
       dropped,
+      unmapped,
     };
   } catch (error) {
     await rm(workDir, { recursive: true, force: true });

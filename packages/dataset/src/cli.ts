@@ -62,6 +62,15 @@ function printReport(report: ImportReport, seconds: number) {
       (d) =>
         `  - ${d.what}${d.count !== undefined ? ` (${d.count.toLocaleString("en-US")})` : ""}: ${d.reason}`,
     ),
+    ...(report.unmapped.length > 0
+      ? [
+          "Kept without a standard concept (concept 0; queryable by source vocabulary and code):",
+          ...report.unmapped.map(
+            (u) =>
+              `  - ${u.table}: ${u.rows.toLocaleString("en-US")} rows, ${u.codes.toLocaleString("en-US")} distinct codes`,
+          ),
+        ]
+      : []),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 }
