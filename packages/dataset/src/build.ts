@@ -14,6 +14,7 @@ import {
   type VocabularyTableName,
 } from "@opencohort/validators";
 import { computeContentHash } from "@opencohort/validators/content-hash";
+import { type CodeBounds, declaredCodeBounds } from "./code-bounds";
 import { ImportError } from "./errors";
 import type { OmopSourceTable } from "./omop-tables";
 import { pseudonymizer } from "./pseudonym";
@@ -58,6 +59,11 @@ export interface BuildOptions {
   title: string;
   description?: string;
   bounds?: BoundsConfig;
+  /**
+   * Bounds of measurement values per code (VOCABULARY:CODE, e.g. LOINC:4548-4), over
+   * DEFAULT_CODE_BOUNDS. A code with neither clamps to value_as_number's bounds (reported).
+   */
+  codeBounds?: Record<string, CodeBounds>;
   onProgress?: (progress: ImportProgress) => void;
   /**
    * Rows about persons missing from the person table: an error by default (the export is
@@ -80,6 +86,11 @@ export interface ImportReport {
    * source codes. They stay queryable by their source vocabulary and code.
    */
   unmapped: { table: string; rows: number; codes: number }[];
+  /**
+   * Measurement codes with values but no declared bounds (neither config nor default): their
+   * values clamp to `fallback`, value_as_number's bounds. Declare them and import again.
+   */
+  undeclaredBounds: { codes: { code: string; rows: number }[]; fallback: Bounds };
 }
 
 const EVENT_SOURCES: Record<
@@ -450,6 +461,7 @@ async function createVocabulary(
 function declaredColumns(
   table: OmopTableName | VocabularyTableName,
   bounds: BoundsConfig,
+  values: ReturnType<typeof declaredCodeBounds>,
 ): ColumnSpec[] {
   const layout =
     table in OMOP_LITE_V2_TABLES
@@ -462,6 +474,11 @@ function declaredColumns(
       bounds[column.name as keyof BoundsConfig] ??
       DEFAULT_BOUNDS[column.name as keyof typeof DEFAULT_BOUNDS];
     if (bound) spec.bounds = { min: bound.min, max: bound.max };
+    if (table === "measurement" && column.name === "value_as_number") {
+      // The column's bounds cover every declared code's range (what sums are clamped to).
+      spec.codeBounds = values.codeBounds;
+      spec.bounds = values.columnBounds;
+    }
     if (column.name.endsWith("_vocabulary")) spec.values = vocabularyValues;
     if (column.name === "sex") {
       spec.values = ["F", "M"];
@@ -504,6 +521,10 @@ export async function buildDataset(
   try {
     progress("writing tables");
     const bounds = options.bounds ?? {};
+    const values = declaredCodeBounds(
+      options.codeBounds,
+      bounds.value_as_number ?? DEFAULT_BOUNDS.value_as_number,
+    );
     const sql = outputSql(present);
     const tables: DatasetManifest["tables"] = [];
     const written: OmopTableName[] = [];
@@ -545,10 +566,25 @@ export async function buildDataset(
         `COPY out_${name} TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
       );
       const rowCount = await scalar(staging, `SELECT count(*) FROM out_${name}`);
-      return { name, file, rowCount, columns: declaredColumns(name, bounds) };
+      return { name, file, rowCount, columns: declaredColumns(name, bounds, values) };
     };
     for (const name of written)
       tables.push((await write(name)) as DatasetManifest["tables"][number]);
+    const undeclaredBounds: ImportReport["undeclaredBounds"] = {
+      codes: [],
+      fallback: values.columnBounds,
+    };
+    if (written.includes("measurement")) {
+      const reader = await staging.connection.runAndReadAll(
+        `SELECT measurement_vocabulary || ':' || measurement_code AS code, count(*)::INTEGER
+         FROM out_measurement WHERE value_as_number IS NOT NULL
+           AND code NOT IN (SELECT unnest(string_split(${quoteLiteral(values.codeBounds.map((r) => r.code).join("\t"))}, chr(9))))
+         GROUP BY 1 ORDER BY 1`,
+      );
+      undeclaredBounds.codes = reader
+        .getRows()
+        .map(([code, rows]) => ({ code: String(code), rows: Number(rows) }));
+    }
     const unmapped: ImportReport["unmapped"] = [];
     for (const name of written.filter((t): t is keyof typeof CODED_TABLES => t in CODED_TABLES)) {
       const prefix = CODED_TABLES[name];
@@ -584,6 +620,7 @@ export async function buildDataset(
       tables: [...tables, ...vocabulary].map((t) => ({ name: t.name, rows: t.rowCount })),
       dropped,
       unmapped,
+      undeclaredBounds,
     };
   } catch (error) {
     await rm(workDir, { recursive: true, force: true });
