@@ -181,7 +181,8 @@ export type DatasetListQuery = z.output<typeof datasetListInputSchema>;
 export const conceptSearchInputSchema = z.object({
   datasetId: datasetIdSchema,
   /** Words of the concept name, a code, VOCABULARY:CODE or a concept id; empty: every concept. */
-  search: z.string().trim().max(100, "is too long").default(""),
+  // Coerced: a concept id in a URL's query (?search=192671) arrives as a number.
+  search: z.coerce.string().trim().max(100, "is too long").default(""),
   vocabulary: z.enum(KNOWN_VOCABULARIES).optional(),
   /** OMOP domain_id, e.g. Condition, Drug, Measurement. */
   domain: z

@@ -576,6 +576,8 @@ export const datasetRouter = {
                   type: column.type,
                   ...(column.description !== undefined ? { description: column.description } : {}),
                   ...(column.bounds !== undefined ? { bounds: column.bounds } : {}),
+                  /** Declared bounds per code (VOCABULARY:CODE), e.g. of measurement values. */
+                  ...(column.codeBounds !== undefined ? { codeBounds: column.codeBounds } : {}),
                 })),
               })),
             }

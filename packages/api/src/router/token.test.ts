@@ -388,6 +388,12 @@ describe.each(testDatabases())(
             "getDataset",
             (await getJson(`/api/v1/datasets/${dataset.datasetId}`, secret)).body,
           );
+          const concepts = await getJson(
+            `/api/v1/datasets/${dataset.datasetId}/concepts?search=diabetes&limit=3`,
+            secret,
+          );
+          check("searchConcepts", concepts.body);
+          expect(concepts.body.concepts.length).toBeGreaterThan(0);
           check(
             "getBudget",
             (await getJson(`/api/v1/datasets/${dataset.datasetId}/budget`, secret)).body,

@@ -164,6 +164,19 @@ export function DatasetView({
                         <td className="muted">{column.type}</td>
                         <td className="muted">
                           <Bounds bounds={"bounds" in column ? column.bounds : undefined} />
+                          {"codeBounds" in column && column.codeBounds && (
+                            <details className="small">
+                              <summary>per code ({column.codeBounds.length})</summary>
+                              <ul>
+                                {column.codeBounds.map((range) => (
+                                  <li key={range.code}>
+                                    <code>{range.code}</code> {range.min} – {range.max}{" "}
+                                    {range.unit ?? ""}
+                                  </li>
+                                ))}
+                              </ul>
+                            </details>
+                          )}
                         </td>
                       </tr>
                     ))}
