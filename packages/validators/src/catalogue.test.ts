@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { conditionCodeSchema, parseConceptCode } from "./catalogue";
+import { conceptCodeSchema } from "./cohort";
 import { columnSchema } from "./dataset";
 import { KNOWN_VOCABULARIES } from "./omop-lite";
 
@@ -23,6 +24,17 @@ describe("the one spelling of codes, VOCABULARY:CODE", () => {
     for (const code of ["icd10:E11", "ICD-10:E11", "Snomed:74474003"]) {
       const message = conditionCodeSchema.safeParse(code).error?.issues[0]?.message;
       expect(message, code).toContain(KNOWN_VOCABULARIES.join(", "));
+    }
+  });
+});
+
+describe("cohort codes", () => {
+  it("take the same spelling, with an optional vocabulary and a trailing * for a prefix", () => {
+    for (const code of ["E11*", "ICD10:E11*", "ICD10CM:K92.2", "RxNorm Extension:OMOP1"]) {
+      expect(conceptCodeSchema.safeParse(code).success, code).toBe(true);
+    }
+    for (const code of ["icd10:E11*", "ICD-10:E11", "E11; DROP"]) {
+      expect(conceptCodeSchema.safeParse(code).success, code).toBe(false);
     }
   });
 });
