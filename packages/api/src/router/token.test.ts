@@ -507,6 +507,10 @@ describe.each(testDatabases())(
           const seen = JSON.parse(run.stdout) as Json;
           expect(seen.datasets).toContain(dataset.datasetId);
           expect(seen.tables).toContain("person");
+          expect(seen.concepts.length).toBeGreaterThan(0);
+          for (const concept of seen.concepts as Json[]) {
+            expect(concept.name.toLowerCase()).toContain("diabetes");
+          }
           // A bare column keeps its name; the alias is kept.
           expect(seen.columns).toEqual(["sex", "n"]);
           expect(seen.rows.length).toBeGreaterThan(0);
