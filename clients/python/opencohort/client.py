@@ -140,6 +140,16 @@ class Client:
         """One dataset: card, versions, data card (tables and columns), privacy standards."""
         return self._request("GET", f"/api/v1/datasets/{urllib.parse.quote(dataset_id)}")
 
+    def concepts(self, dataset_id: str, search: str = "", vocabulary: Optional[str] = None,
+                 domain: Optional[str] = None, offset: int = 0, limit: int = 20) -> Dict[str, Any]:
+        """A page of the dataset's shipped vocabulary matching a name, code or concept id:
+        {"shipped", "concepts": [{conceptId, name, vocabulary, code, domain}], "nextOffset"}.
+        Codes are written VOCABULARY:CODE; descendant_of(x_concept_id, conceptId) asks for a
+        concept and everything below it."""
+        return self._request("GET", f"/api/v1/datasets/{urllib.parse.quote(dataset_id)}/concepts",
+                             params={"search": search, "vocabulary": vocabulary, "domain": domain,
+                                     "offset": offset, "limit": limit})
+
     def feasibility(self, dataset_id: str, cohort: Dict[str, Any]) -> Dict[str, Any]:
         """Noisy, coarse counts of a cohort definition (no access pass needed)."""
         return self._request("POST", f"/api/v1/datasets/{urllib.parse.quote(dataset_id)}/feasibility",

@@ -20,6 +20,7 @@ datasets = client.datasets()
 seen["datasets"] = [item["id"] for item in datasets]
 detail = client.dataset(dataset_id)
 seen["tables"] = [table["name"] for table in (detail.get("dataCard") or {}).get("tables", [])]
+seen["concepts"] = client.concepts(dataset_id, "diabetes", limit=3)["concepts"]
 
 result = client.query(dataset_id, "SELECT sex, count(*) AS n FROM person GROUP BY sex")
 seen["columns"] = result.columns

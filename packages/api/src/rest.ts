@@ -6,6 +6,8 @@
  */
 import {
   type apiErrorOutputSchema,
+  conceptPageOutputSchema,
+  conceptSearchInputSchema,
   datasetDetailOutputSchema,
   datasetIdInputSchema,
   datasetListInputSchema,
@@ -90,6 +92,19 @@ export const restOperations: RestOperation[] = [
     output: datasetDetailOutputSchema,
     auth: false,
     call: (caller, input) => caller.dataset.byId(input as Any),
+  },
+  {
+    operationId: "searchConcepts",
+    method: "get",
+    path: "/api/v1/datasets/{datasetId}/concepts",
+    summary:
+      "A page of the dataset's shipped vocabulary (concept id, name, vocabulary, code, domain) matching a name, code or id: what descendant_of(...) queries and cohorts name.",
+    procedure: "dataset.concepts",
+    inputFrom: "query",
+    input: conceptSearchInputSchema,
+    output: conceptPageOutputSchema,
+    auth: false,
+    call: (caller, input) => caller.dataset.concepts(input as Any),
   },
   {
     operationId: "feasibility",

@@ -10,6 +10,7 @@ import {
 } from "@opencohort/validators";
 import type { PrivacyBudgetLedger } from "./budget";
 import {
+  codeBoundsClause,
   type DatasetCatalogue,
   openDataset,
   publicCatalogue,
@@ -171,7 +172,11 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
         const { personTableUnique } = await sandbox.openDataset({
           key,
           dir: opened.dir,
-          tables: opened.tables.map((t) => ({ name: t.name, file: t.file })),
+          tables: opened.tables.map((t) => ({
+            name: t.name,
+            file: t.file,
+            replace: codeBoundsClause(t),
+          })),
           storage,
         });
         try {

@@ -16,6 +16,13 @@ export {
   openDataset,
   publicCatalogue,
 } from "./catalogue/dataset";
+export {
+  type ConceptSearch,
+  conceptsByCode,
+  MAX_CONCEPT_PAGE,
+  searchConcepts,
+  type VocabularyConcept,
+} from "./catalogue/vocabulary";
 export { cohortToSql, parseCohortDefinition } from "./cohort/compile";
 export { BUDGET_DELTA, type QueryAccounting, queryAccounting } from "./disclosure/accounting";
 export { type ContributionBounds, MAX_GROUPS_PER_PERSON } from "./disclosure/bounds";

@@ -14,6 +14,7 @@ import {
   type VocabularyTableName,
 } from "@opencohort/validators";
 import { computeContentHash } from "@opencohort/validators/content-hash";
+import { type CodeBounds, declaredCodeBounds } from "./code-bounds";
 import { ImportError } from "./errors";
 import type { OmopSourceTable } from "./omop-tables";
 import { pseudonymizer } from "./pseudonym";
@@ -58,6 +59,11 @@ export interface BuildOptions {
   title: string;
   description?: string;
   bounds?: BoundsConfig;
+  /**
+   * Bounds of measurement values per code (VOCABULARY:CODE, e.g. LOINC:4548-4), over
+   * DEFAULT_CODE_BOUNDS. A code with neither clamps to value_as_number's bounds (reported).
+   */
+  codeBounds?: Record<string, CodeBounds>;
   onProgress?: (progress: ImportProgress) => void;
   /**
    * Rows about persons missing from the person table: an error by default (the export is
@@ -74,6 +80,17 @@ export interface ImportReport {
   manifest: DatasetManifest;
   tables: { name: string; rows: number }[];
   dropped: { what: string; reason: string; count?: number }[];
+  /**
+   * Events kept with standard concept 0 (no standard concept: a FHIR coding the vocabulary
+   * does not map, an OMOP row with only a source concept), per table: rows and distinct
+   * source codes. They stay queryable by their source vocabulary and code.
+   */
+  unmapped: { table: string; rows: number; codes: number }[];
+  /**
+   * Measurement codes with values but no declared bounds (neither config nor default): their
+   * values clamp to `fallback`, value_as_number's bounds. Declare them and import again.
+   */
+  undeclaredBounds: { codes: { code: string; rows: number }[]; fallback: Bounds };
 }
 
 const EVENT_SOURCES: Record<
@@ -359,7 +376,7 @@ function outputSql(present: ReadonlySet<OmopSourceTable>): Partial<Record<OmopTa
     const tail = output === "measurement" ? [...extra, ...dates] : [...dates, ...extra];
     const select = [
       "ps.person_id",
-      `e.${source.concept}`,
+      `coalesce(e.${source.concept}, 0)`,
       "coalesce(sc.vocabulary_id, c.vocabulary_id)",
       "coalesce(sc.concept_code, c.concept_code)",
       ...tail,
@@ -367,9 +384,9 @@ function outputSql(present: ReadonlySet<OmopSourceTable>): Partial<Record<OmopTa
     sql[output] = `SELECT ${select.join(", ")}
       FROM src_${source.table} e
       JOIN pseudonym ps ON ps.source_id = e.person_id
-      JOIN src_concept c ON c.concept_id = e.${source.concept}
+      LEFT JOIN src_concept c ON c.concept_id = e.${source.concept} AND e.${source.concept} <> 0
       ${sourceConcept}
-      WHERE e.${source.concept} <> 0 AND e.${source.start} IS NOT NULL
+      WHERE coalesce(sc.vocabulary_id, c.vocabulary_id) IS NOT NULL AND e.${source.start} IS NOT NULL
       ORDER BY person_id, ${START_COLUMN[output]}, ${prefix}_concept_id`;
   }
   if (present.has("visit_occurrence")) {
@@ -422,8 +439,9 @@ async function createVocabulary(
     );
   }
   const usedSql = used.length > 0 ? used.join(" UNION ") : "SELECT NULL::INTEGER AS id WHERE false";
+  // Concept 0 is OMOP's "no matching concept", not a concept.
   await staging.connection.run(
-    `CREATE OR REPLACE TABLE used_concept AS SELECT DISTINCT id FROM (${usedSql}) WHERE id IS NOT NULL`,
+    `CREATE OR REPLACE TABLE used_concept AS SELECT DISTINCT id FROM (${usedSql}) WHERE id IS NOT NULL AND id <> 0`,
   );
   await staging.connection.run(`CREATE OR REPLACE TABLE out_concept_ancestor AS
     SELECT ancestor_concept_id, descendant_concept_id, min(min_levels_of_separation)::INTEGER AS min_levels_of_separation
@@ -443,6 +461,7 @@ async function createVocabulary(
 function declaredColumns(
   table: OmopTableName | VocabularyTableName,
   bounds: BoundsConfig,
+  values: ReturnType<typeof declaredCodeBounds>,
 ): ColumnSpec[] {
   const layout =
     table in OMOP_LITE_V2_TABLES
@@ -455,6 +474,11 @@ function declaredColumns(
       bounds[column.name as keyof BoundsConfig] ??
       DEFAULT_BOUNDS[column.name as keyof typeof DEFAULT_BOUNDS];
     if (bound) spec.bounds = { min: bound.min, max: bound.max };
+    if (table === "measurement" && column.name === "value_as_number") {
+      // The column's bounds cover every declared code's range (what sums are clamped to).
+      spec.codeBounds = values.codeBounds;
+      spec.bounds = values.columnBounds;
+    }
     if (column.name.endsWith("_vocabulary")) spec.values = vocabularyValues;
     if (column.name === "sex") {
       spec.values = ["F", "M"];
@@ -497,6 +521,10 @@ export async function buildDataset(
   try {
     progress("writing tables");
     const bounds = options.bounds ?? {};
+    const values = declaredCodeBounds(
+      options.codeBounds,
+      bounds.value_as_number ?? DEFAULT_BOUNDS.value_as_number,
+    );
     const sql = outputSql(present);
     const tables: DatasetManifest["tables"] = [];
     const written: OmopTableName[] = [];
@@ -509,15 +537,17 @@ export async function buildDataset(
     for (const [output, sources] of Object.entries(EVENT_SOURCES)) {
       const source = sources.find((s) => present.has(s.table));
       if (!source) continue;
-      const unmapped = await scalar(
+      const uncoded = await scalar(
         staging,
-        `SELECT count(*) FROM src_${source.table} WHERE ${source.concept} = 0 OR ${source.concept} IS NULL`,
+        `SELECT count(*) FROM src_${source.table} e
+         ${source.sourceConcept ? `LEFT JOIN src_concept sc ON sc.concept_id = e.${source.sourceConcept} AND e.${source.sourceConcept} <> 0` : "LEFT JOIN (SELECT NULL::INTEGER AS concept_id) sc ON false"}
+         WHERE coalesce(e.${source.concept}, 0) = 0 AND sc.concept_id IS NULL`,
       );
-      if (unmapped > 0) {
+      if (uncoded > 0) {
         dropped.push({
-          what: `${source.table} rows without a standard concept (concept 0)`,
+          what: `${source.table} rows without a standard concept (concept 0) or a source code`,
           reason: "nothing to query them by",
-          count: unmapped,
+          count: uncoded,
         });
       }
       if (source.table.endsWith("_era")) {
@@ -536,10 +566,34 @@ export async function buildDataset(
         `COPY out_${name} TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
       );
       const rowCount = await scalar(staging, `SELECT count(*) FROM out_${name}`);
-      return { name, file, rowCount, columns: declaredColumns(name, bounds) };
+      return { name, file, rowCount, columns: declaredColumns(name, bounds, values) };
     };
     for (const name of written)
       tables.push((await write(name)) as DatasetManifest["tables"][number]);
+    const undeclaredBounds: ImportReport["undeclaredBounds"] = {
+      codes: [],
+      fallback: values.columnBounds,
+    };
+    if (written.includes("measurement")) {
+      const reader = await staging.connection.runAndReadAll(
+        `SELECT measurement_vocabulary || ':' || measurement_code AS code, count(*)::INTEGER
+         FROM out_measurement WHERE value_as_number IS NOT NULL
+           AND code NOT IN (SELECT unnest(string_split(${quoteLiteral(values.codeBounds.map((r) => r.code).join("\t"))}, chr(9))))
+         GROUP BY 1 ORDER BY 1`,
+      );
+      undeclaredBounds.codes = reader
+        .getRows()
+        .map(([code, rows]) => ({ code: String(code), rows: Number(rows) }));
+    }
+    const unmapped: ImportReport["unmapped"] = [];
+    for (const name of written.filter((t): t is keyof typeof CODED_TABLES => t in CODED_TABLES)) {
+      const prefix = CODED_TABLES[name];
+      const reader = await staging.connection.runAndReadAll(
+        `SELECT count(*), count(DISTINCT (${prefix}_vocabulary, ${prefix}_code)) FROM out_${name} WHERE ${prefix}_concept_id = 0`,
+      );
+      const [rows, codes] = (reader.getRows()[0] ?? [0, 0]).map(Number) as [number, number];
+      if (rows > 0) unmapped.push({ table: name, rows, codes });
+    }
     const vocabulary = [await write("concept"), await write("concept_ancestor")] as NonNullable<
       DatasetManifest["vocabulary"]
     >;
@@ -565,6 +619,8 @@ export async function buildDataset(
       manifest,
       tables: [...tables, ...vocabulary].map((t) => ({ name: t.name, rows: t.rowCount })),
       dropped,
+      unmapped,
+      undeclaredBounds,
     };
   } catch (error) {
     await rm(workDir, { recursive: true, force: true });

@@ -19,7 +19,8 @@ Options for import:
   --title TEXT         manifest title (default: the source folder's name)
   --secret-file FILE   the steward secret that keys person pseudonyms (or env OPENCOHORT_STEWARD_SECRET);
                        keep it, and use the same one for every version of a dataset
-  --config FILE        JSON steward config: {"bounds": {"value_as_number": {"min": 0, "max": 500}, ...}}
+  --config FILE        JSON steward config: {"bounds": {"value_as_number": {"min": 0, "max": 500}, ...},
+                       "codeBounds": {"LOINC:14749-6": {"min": 0.5, "max": 60, "unit": "mmol/L"}, ...}}
   --schema NAME        schema of the CDM tables (DuckDB: main, PostgreSQL: public)
   --skip-orphans       drop rows about persons missing from person (reported) instead of failing
   --vocabulary DIR     FHIR: an OMOP vocabulary (concept.csv, concept_ancestor.csv) to map codings to`;
@@ -34,6 +35,15 @@ const configSchema = z.object({
       min_levels_of_separation: boundsSchema,
     })
     .partial()
+    .optional(),
+  /** Bounds of measurement values per VOCABULARY:CODE, over DEFAULT_CODE_BOUNDS. */
+  codeBounds: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*:[^\s']{1,50}$/, "must be VOCABULARY:CODE"),
+      z
+        .object({ min: z.number(), max: z.number(), unit: z.string().max(40).optional() })
+        .refine((b) => b.min <= b.max, "min > max"),
+    )
     .optional(),
 });
 
@@ -62,6 +72,23 @@ function printReport(report: ImportReport, seconds: number) {
       (d) =>
         `  - ${d.what}${d.count !== undefined ? ` (${d.count.toLocaleString("en-US")})` : ""}: ${d.reason}`,
     ),
+    ...(report.undeclaredBounds.codes.length > 0
+      ? [
+          `Measurement codes without declared bounds (neither --config codeBounds nor the defaults): their values clamp to value_as_number's [${report.undeclaredBounds.fallback.min}, ${report.undeclaredBounds.fallback.max}]; declare them and import again:`,
+          ...report.undeclaredBounds.codes.map(
+            (c) => `  - ${c.code} (${c.rows.toLocaleString("en-US")} values)`,
+          ),
+        ]
+      : []),
+    ...(report.unmapped.length > 0
+      ? [
+          "Kept without a standard concept (concept 0; queryable by source vocabulary and code):",
+          ...report.unmapped.map(
+            (u) =>
+              `  - ${u.table}: ${u.rows.toLocaleString("en-US")} rows, ${u.codes.toLocaleString("en-US")} distinct codes`,
+          ),
+        ]
+      : []),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 }
@@ -125,6 +152,7 @@ async function main(argv: readonly string[]): Promise<number> {
         values.title ??
         (isUrl ? "OMOP CDM import" : (resolve(source).split("/").pop() ?? "import")),
       ...(config.bounds ? { bounds: config.bounds } : {}),
+      ...(config.codeBounds ? { codeBounds: config.codeBounds } : {}),
       ...(values["skip-orphans"] ? { skipOrphans: true } : {}),
       ...(values.schema ? { schema: values.schema } : {}),
       onProgress: reporter.update,

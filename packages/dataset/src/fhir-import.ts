@@ -356,14 +356,16 @@ export async function importFhir(
     });
     const hasVocabulary = options.vocabulary !== undefined;
     if (options.vocabulary !== undefined) {
-      const found = await stageOmopSource(staging, options.vocabulary, { tempDir });
+      const found = await stageOmopSource(staging, options.vocabulary, {
+        tempDir,
+        relationships: true,
+      });
       if (!found.has("concept")) {
         throw new ImportError("the vocabulary has no concept table", { file: options.vocabulary });
       }
       // Only the vocabulary tables of that source are wanted; clinical tables found there are not.
       for (const table of found) {
-        if (table !== "concept" && table !== "concept_ancestor")
-          await connection.run(`DROP TABLE src_${table}`);
+        if (!VOCABULARY_SOURCE_TABLES.has(table)) await connection.run(`DROP TABLE src_${table}`);
       }
     }
     await stageFhirTables(staging, hasVocabulary);
@@ -389,6 +391,38 @@ export async function importFhir(
   }
 }
 
+/**
+ * The standard concept of each coding, as OMOP ETLs map source codes: the matched concept
+ * when it is standard ('S'), else the targets of its valid "Maps to" relationships in the
+ * vocabulary's concept_relationship (one event row per target, as in OMOP); 0 when there is
+ * none (kept, queryable by source code, counted in the report). A vocabulary whose concept
+ * table has no standard_concept flags at all is taken as standard throughout.
+ */
+async function standardMapping(staging: Staging): Promise<string> {
+  const flagged =
+    Number(
+      (
+        await staging.connection.runAndReadAll(
+          "SELECT count(standard_concept) FROM vocabulary_concept",
+        )
+      ).getRows()[0]?.[0],
+    ) > 0;
+  const hasRelationships = await tableExists(staging, "src_concept_relationship");
+  const mapsTo = hasRelationships
+    ? `SELECT DISTINCT concept_id_1, concept_id_2 FROM src_concept_relationship
+       WHERE relationship_id = 'Maps to' AND coalesce(invalid_reason, '') = ''
+         AND concept_id_2 IN (SELECT concept_id FROM vocabulary_concept${flagged ? " WHERE standard_concept = 'S'" : ""})`
+    : "SELECT NULL::INTEGER AS concept_id_1, NULL::INTEGER AS concept_id_2 WHERE false";
+  return `SELECT s.vocabulary, s.code, s.display, s.domain, s.source_concept_id, s.local,
+      CASE WHEN s.local THEN 0
+        WHEN ${flagged ? "v.standard_concept = 'S'" : "true"} THEN s.source_concept_id
+        ELSE coalesce(r.concept_id_2, 0) END AS concept_id
+    FROM source_map s
+    LEFT JOIN vocabulary_concept v ON v.concept_id = s.source_concept_id AND NOT s.local
+    LEFT JOIN (${mapsTo}) r ON r.concept_id_1 = s.source_concept_id
+      AND NOT s.local AND ${flagged ? "coalesce(v.standard_concept, '') <> 'S'" : "false"}`;
+}
+
 async function tableExists(staging: Staging, name: string) {
   const reader = await staging.connection.runAndReadAll(
     "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name",
@@ -402,6 +436,13 @@ async function tableExists(staging: Staging, name: string) {
  * concept: the vocabulary's (matched by vocabulary and code) when one is given, else a local id
  * above 2,000,000,000 in (vocabulary, code) order, named by the coding's display.
  */
+/** What a vocabulary folder given to a FHIR import is read for. */
+const VOCABULARY_SOURCE_TABLES: ReadonlySet<OmopSourceTable> = new Set([
+  "concept",
+  "concept_ancestor",
+  "concept_relationship",
+]);
+
 async function stageFhirTables(staging: Staging, hasVocabulary: boolean) {
   const { connection } = staging;
   const visitConcepts = `SELECT * FROM (VALUES (9201, 'Inpatient Visit', 'Visit', 'IP', 'Visit', 'S'),
@@ -422,15 +463,19 @@ async function stageFhirTables(staging: Staging, hasVocabulary: boolean) {
     await connection.run(`CREATE TABLE fhir_concept AS
       SELECT vocabulary, code, display, domain, NULL::INTEGER AS matched FROM fhir_coding`);
   }
-  await connection.run(`CREATE TABLE coding_map AS
+  // The coding's own concept (the source concept): the vocabulary's, else a local one.
+  await connection.run(`CREATE TABLE source_map AS
     SELECT vocabulary, code, display, domain, coalesce(matched,
-      (2000000000 + row_number() OVER (ORDER BY matched IS NOT NULL, vocabulary, code))::INTEGER) AS concept_id,
+      (2000000000 + row_number() OVER (ORDER BY matched IS NOT NULL, vocabulary, code))::INTEGER) AS source_concept_id,
       matched IS NULL AS local
     FROM fhir_concept`);
+  await connection.run(
+    `CREATE TABLE coding_map AS ${hasVocabulary ? await standardMapping(staging) : "SELECT *, source_concept_id AS concept_id FROM source_map"}`,
+  );
   await connection.run(`CREATE TABLE src_concept AS
     ${hasVocabulary ? "SELECT concept_id, concept_name, domain_id, vocabulary_id, concept_code, standard_concept FROM vocabulary_concept WHERE concept_id NOT IN (9201, 9202, 9203) UNION ALL" : ""}
-    SELECT concept_id, display AS concept_name, domain AS domain_id, vocabulary AS vocabulary_id,
-      code AS concept_code, NULL::VARCHAR AS standard_concept FROM coding_map WHERE local
+    SELECT source_concept_id AS concept_id, display AS concept_name, domain AS domain_id, vocabulary AS vocabulary_id,
+      code AS concept_code, NULL::VARCHAR AS standard_concept FROM source_map WHERE local
     UNION ALL SELECT concept_id, concept_name, domain_id, vocabulary_id, concept_code, standard_concept FROM (${visitConcepts})`);
   await connection.run(
     `CREATE TABLE src_person AS SELECT person_id, gender_concept_id, year_of_birth, NULL::BIGINT AS location_id FROM fhir_person`,
@@ -448,27 +493,27 @@ async function stageFhirTables(staging: Staging, hasVocabulary: boolean) {
       FROM fhir_event e JOIN coding_map m ON m.vocabulary = e.vocabulary AND m.code = e.code WHERE e.kind = '${kind}'`);
   await events(
     "condition",
-    "e.person_id, m.concept_id AS condition_concept_id, e.start_date::DATE AS condition_start_date, e.end_date::DATE AS condition_end_date, m.concept_id AS condition_source_concept_id",
+    "e.person_id, m.concept_id AS condition_concept_id, e.start_date::DATE AS condition_start_date, e.end_date::DATE AS condition_end_date, m.source_concept_id AS condition_source_concept_id",
     "condition_occurrence",
   );
   await events(
     "drug",
-    "e.person_id, m.concept_id AS drug_concept_id, e.start_date::DATE AS drug_exposure_start_date, e.end_date::DATE AS drug_exposure_end_date, NULL::INTEGER AS days_supply, m.concept_id AS drug_source_concept_id",
+    "e.person_id, m.concept_id AS drug_concept_id, e.start_date::DATE AS drug_exposure_start_date, e.end_date::DATE AS drug_exposure_end_date, NULL::INTEGER AS days_supply, m.source_concept_id AS drug_source_concept_id",
     "drug_exposure",
   );
   await events(
     "measurement",
-    "e.person_id, m.concept_id AS measurement_concept_id, e.start_date::DATE AS measurement_date, e.value AS value_as_number, e.unit AS unit_source_value, m.concept_id AS measurement_source_concept_id",
+    "e.person_id, m.concept_id AS measurement_concept_id, e.start_date::DATE AS measurement_date, e.value AS value_as_number, e.unit AS unit_source_value, m.source_concept_id AS measurement_source_concept_id",
     "measurement",
   );
   await events(
     "procedure",
-    "e.person_id, m.concept_id AS procedure_concept_id, e.start_date::DATE AS procedure_date, m.concept_id AS procedure_source_concept_id",
+    "e.person_id, m.concept_id AS procedure_concept_id, e.start_date::DATE AS procedure_date, m.source_concept_id AS procedure_source_concept_id",
     "procedure_occurrence",
   );
   await events(
     "observation",
-    "e.person_id, m.concept_id AS observation_concept_id, e.start_date::DATE AS observation_date, m.concept_id AS observation_source_concept_id",
+    "e.person_id, m.concept_id AS observation_concept_id, e.start_date::DATE AS observation_date, m.source_concept_id AS observation_source_concept_id",
     "observation",
   );
 }

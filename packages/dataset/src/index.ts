@@ -5,6 +5,7 @@ export {
   type ImportProgress,
   type ImportReport,
 } from "./build";
+export { type CodeBounds, DEFAULT_CODE_BOUNDS, declaredCodeBounds } from "./code-bounds";
 export { ImportError } from "./errors";
 export { FHIR_SYSTEMS, type FhirImportOptions, importFhir } from "./fhir-import";
 export { importOmop, type OmopImportOptions } from "./omop-import";

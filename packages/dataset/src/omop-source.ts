@@ -13,7 +13,16 @@ import {
 
 export type StageProgress = (table: OmopSourceTable, rows: number) => void;
 
-const isOmopTable = (name: string): name is OmopSourceTable => name in OMOP_SOURCE_TABLES;
+type TableFilter = (name: string) => name is OmopSourceTable;
+
+/**
+ * The tables to stage. concept_relationship only when asked (FHIR's "Maps to"): an OMOP CDM's
+ * events already carry standard concepts, and a full Athena concept_relationship is gigabytes.
+ */
+const tableFilter =
+  (relationships: boolean): TableFilter =>
+  (name): name is OmopSourceTable =>
+    name in OMOP_SOURCE_TABLES && (relationships || name !== "concept_relationship");
 
 /**
  * Stages an OMOP CDM source: a folder of CSV files (person.csv or PERSON.csv, ...), a DuckDB
@@ -23,10 +32,11 @@ const isOmopTable = (name: string): name is OmopSourceTable => name in OMOP_SOUR
 export async function stageOmopSource(
   staging: Staging,
   source: string,
-  options: { schema?: string; tempDir: string; onTable?: StageProgress },
+  options: { schema?: string; tempDir: string; onTable?: StageProgress; relationships?: boolean },
 ): Promise<Set<OmopSourceTable>> {
+  const isOmopTable = tableFilter(options.relationships === true);
   if (/^postgres(ql)?:\/\//.test(source)) {
-    return stagePostgres(staging, source, options.schema ?? "public", options);
+    return stagePostgres(staging, source, options.schema ?? "public", { ...options, isOmopTable });
   }
   let info: Awaited<ReturnType<typeof stat>>;
   try {
@@ -34,11 +44,16 @@ export async function stageOmopSource(
   } catch {
     throw new ImportError("no such file or folder", { file: source });
   }
-  if (info.isDirectory()) return stageCsvFolder(staging, source, options.onTable);
-  return stageDuckDbFile(staging, source, options.schema ?? "main", options.onTable);
+  if (info.isDirectory()) return stageCsvFolder(staging, source, isOmopTable, options.onTable);
+  return stageDuckDbFile(staging, source, options.schema ?? "main", isOmopTable, options.onTable);
 }
 
-async function stageCsvFolder(staging: Staging, dir: string, onTable?: StageProgress) {
+async function stageCsvFolder(
+  staging: Staging,
+  dir: string,
+  isOmopTable: TableFilter,
+  onTable?: StageProgress,
+) {
   const present = new Set<OmopSourceTable>();
   const files = (await readdir(dir)).sort();
   for (const file of files) {
@@ -57,6 +72,7 @@ async function stageDuckDbFile(
   staging: Staging,
   path: string,
   schema: string,
+  isOmopTable: TableFilter,
   onTable?: StageProgress,
 ) {
   const label = basename(path);
@@ -102,8 +118,9 @@ async function stagePostgres(
   staging: Staging,
   url: string,
   schema: string,
-  options: { tempDir: string; onTable?: StageProgress },
+  options: { tempDir: string; onTable?: StageProgress; isOmopTable: TableFilter },
 ) {
+  const { isOmopTable } = options;
   const client = new pg.Client({ connectionString: url });
   try {
     await client.connect();

@@ -94,6 +94,13 @@ export const OMOP_SOURCE_TABLES = {
     col("descendant_concept_id", "INTEGER"),
     col("min_levels_of_separation", "INTEGER"),
   ],
+  /** Read for FHIR imports only: "Maps to" from a source code to its standard concept. */
+  concept_relationship: [
+    col("concept_id_1", "INTEGER"),
+    col("concept_id_2", "INTEGER"),
+    col("relationship_id", "VARCHAR"),
+    col("invalid_reason", "VARCHAR", "optional"),
+  ],
 } as const satisfies Record<string, readonly SourceColumn[]>;
 
 export type OmopSourceTable = keyof typeof OMOP_SOURCE_TABLES;

@@ -119,8 +119,15 @@ export const OUTPUT_TABLES: readonly OutputTable[] = [
       values: valueSet(MEASUREMENTS.map((measurement) => measurement.loinc)),
     },
     value_as_number: {
-      description: "Bounds cover every code; units differ per code.",
+      description:
+        "Bounds cover every code; units differ per code (codeBounds: each code's range).",
       bounds: valueBounds,
+      codeBounds: MEASUREMENTS.map((measurement) => ({
+        code: `LOINC:${measurement.loinc}`,
+        min: measurement.min,
+        max: measurement.max,
+        unit: measurement.unit,
+      })).sort((a, b) => (a.code < b.code ? -1 : 1)),
       nullable: false,
     },
     unit: {

@@ -66,6 +66,20 @@ export const datasetDetailOutputSchema = datasetCardOutputSchema.extend({
   }),
 });
 
+export const conceptPageOutputSchema = z.object({
+  shipped: z.boolean().describe("false until files with a vocabulary (omop-lite/2) are registered"),
+  concepts: z.array(
+    z.object({
+      conceptId: z.number().int(),
+      name: z.string(),
+      vocabulary: z.string().describe("OMOP vocabulary_id, e.g. SNOMED"),
+      code: z.string().describe("concept_code; VOCABULARY:CODE is how codes are written"),
+      domain: z.string(),
+    }),
+  ),
+  nextOffset: z.number().int().nullable().describe("pass as offset for the next page"),
+});
+
 export const feasibilityOutputSchema = z.looseObject({
   columns: z.array(z.looseObject({ name: z.string() })),
   rows: z.array(z.array(z.union([z.string(), z.number(), z.null()]))),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { type CatalogueView, catalogueParamNames } from "./catalogue-url";
 import { cohortDefinitionSchema } from "./cohort";
 import { hex32Schema } from "./dataset";
+import { KNOWN_VOCABULARIES } from "./omop-lite";
 
 /**
  * Inputs of the API's `dataset` (catalogue) and `access` routers, and the shape of a
@@ -13,15 +14,38 @@ import { hex32Schema } from "./dataset";
 export const datasetIdSchema = hex32Schema;
 export const datasetIdInputSchema = z.object({ datasetId: datasetIdSchema });
 
-/** A vocabulary code such as "ICD10:E11" or "SNOMED:44054006". */
+/**
+ * The one spelling of a code, everywhere (catalogue metadata and filters, cohort builder,
+ * compute, the data): `VOCABULARY:CODE`, the OMOP vocabulary_id and the concept_code exactly
+ * as the dataset's concept table (and an event's `*_vocabulary` and `*_code` columns) spell
+ * them: ICD10:E11, ICD10CM:K92.2, SNOMED:74474003, RxNorm:1118084, ATC:M01AE01. A concept is
+ * otherwise named by its OMOP concept id (a number).
+ */
 export const conditionCodeSchema = z
   .string()
+  .max(64, "is too long")
   .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]*:[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    /^[A-Za-z0-9][A-Za-z0-9 ._-]*:[A-Za-z0-9][A-Za-z0-9._-]*$/,
     "must be VOCABULARY:CODE, e.g. ICD10:E11",
   )
-  .max(64, "is too long");
+  .refine(
+    (code) => (KNOWN_VOCABULARIES as readonly string[]).includes(parseConceptCode(code).vocabulary),
+    `must name an OMOP vocabulary as OMOP spells it (${KNOWN_VOCABULARIES.join(", ")})`,
+  );
 
+/** `VOCABULARY:CODE` split at its first colon. */
+export function parseConceptCode(code: string): { vocabulary: string; code: string } {
+  const colon = code.indexOf(":");
+  return colon < 0
+    ? { vocabulary: "", code }
+    : { vocabulary: code.slice(0, colon), code: code.slice(colon + 1) };
+}
+
+/**
+ * A condition the dataset covers: a concept of its shipped vocabulary. The catalogue shows
+ * the concept's name from that vocabulary, never `label`: the label is the steward's own note,
+ * kept because it is part of the metadata whose hash is on chain.
+ */
 export const datasetConditionSchema = z.object({
   code: conditionCodeSchema,
   label: z.string().max(200, "is too long"),
@@ -148,6 +172,27 @@ export const datasetListInputSchema = z
 export type DatasetListInput = z.input<typeof datasetListInputSchema>;
 /** A list request after parsing (defaults applied). */
 export type DatasetListQuery = z.output<typeof datasetListInputSchema>;
+
+/**
+ * A page of a dataset's shipped vocabulary (its concept table): what the workspace's schema
+ * panel searches to write descendant_of(...) queries and cohorts. Bounded: a page holds at
+ * most 50 concepts, and paging stops at 10,000.
+ */
+export const conceptSearchInputSchema = z.object({
+  datasetId: datasetIdSchema,
+  /** Words of the concept name, a code, VOCABULARY:CODE or a concept id; empty: every concept. */
+  // Coerced: a concept id in a URL's query (?search=192671) arrives as a number.
+  search: z.coerce.string().trim().max(100, "is too long").default(""),
+  vocabulary: z.enum(KNOWN_VOCABULARIES).optional(),
+  /** OMOP domain_id, e.g. Condition, Drug, Measurement. */
+  domain: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z /]{0,39}$/, "must be an OMOP domain such as Condition")
+    .optional(),
+  offset: z.number().int().min(0).max(10_000, "page further by narrowing the search").default(0),
+  limit: z.number().int().min(1).max(50).default(20),
+});
+export type ConceptSearchInput = z.input<typeof conceptSearchInputSchema>;
 
 /** Free, noisy feasibility counts of a cohort definition on a dataset. */
 export const feasibilityInputSchema = z.object({

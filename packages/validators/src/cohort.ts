@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { KNOWN_VOCABULARIES } from "./omop-lite";
 
 /**
  * A cohort definition as the web's cohort builder produces it. The compute engine compiles it
@@ -12,14 +13,24 @@ const isoDateSchema = z
   .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), "not a calendar date");
 
 /**
- * A source code, optionally with its vocabulary as the catalogue spells it (ICD10:E11.9,
- * ATC:A10BA02); a trailing `*` means "every code starting with this prefix" (ICD10:E11*).
+ * A source code, optionally with its vocabulary, spelled as everywhere else (VOCABULARY:CODE,
+ * the OMOP vocabulary_id and concept_code: ICD10:E11.9, ATC:A10BA02); a trailing `*` means
+ * "every code starting with this prefix" (ICD10:E11*).
  */
 export const conceptCodeSchema = z
   .string()
   .regex(
-    /^(?:[A-Za-z0-9]{2,12}:)?[A-Za-z0-9.-]{1,20}\*?$/,
+    /^(?:[A-Za-z0-9][A-Za-z0-9 ]{1,19}:)?[A-Za-z0-9.-]{1,20}\*?$/,
     "an optional vocabulary and ':', then letters, digits, '.', '-' and an optional trailing '*'",
+  )
+  .refine(
+    (code) => {
+      const vocabulary = codeVocabulary(code);
+      return (
+        vocabulary === undefined || (KNOWN_VOCABULARIES as readonly string[]).includes(vocabulary)
+      );
+    },
+    `the vocabulary must be an OMOP vocabulary_id as OMOP spells it (${KNOWN_VOCABULARIES.join(", ")})`,
   );
 
 /** The vocabulary part of a code ("ICD10" of "ICD10:E11*"), if it has one. */

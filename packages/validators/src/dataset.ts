@@ -48,6 +48,11 @@ const numericTypes = new Set(["BIGINT", "INTEGER", "DOUBLE"]);
  * - `values` (VARCHAR): the declared value set, sorted and unique; verified at open.
  * - `dateRange` (DATE): every date lies within [min, max]; verified at open.
  * - `nullable` (default true): false declares that the column holds no NULL; verified.
+ * - `codeBounds` (numeric, with `bounds`): declared bounds per code of a coded table's value
+ *   (measurement.value_as_number by VOCABULARY:CODE of the row, e.g. LOINC:4548-4), each
+ *   within the column's bounds: compute clamps a value of that code into its range when it
+ *   opens the dataset. Declared for a list of codes fixed before the data is read (the
+ *   steward's config and documented defaults), never for the codes that happen to occur.
  */
 export const columnSchema = z
   .object({
@@ -63,6 +68,17 @@ export const columnSchema = z
       .optional(),
     nullable: z.boolean().optional(),
     dateRange: z.object({ min: isoDateSchema, max: isoDateSchema }).optional(),
+    codeBounds: z
+      .array(
+        z.object({
+          code: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*:[^\s']{1,50}$/, "VOCABULARY:CODE"),
+          min: z.number(),
+          max: z.number(),
+          unit: z.string().max(40).optional(),
+        }),
+      )
+      .max(MAX_DECLARED_VALUES)
+      .optional(),
   })
   .superRefine((column, ctx) => {
     const issue = (path: string, message: string) =>
@@ -83,6 +99,19 @@ export const columnSchema = z
           break;
         }
       }
+    }
+    if (column.codeBounds) {
+      const { bounds } = column;
+      if (!bounds) issue("codeBounds", "codeBounds need the column's bounds");
+      column.codeBounds.forEach((range, i) => {
+        if (!Number.isFinite(range.min) || !Number.isFinite(range.max) || range.min > range.max)
+          issue("codeBounds", `${range.code}: needs finite min <= max`);
+        else if (bounds && (range.min < bounds.min || range.max > bounds.max))
+          issue("codeBounds", `${range.code}: lies outside the column's bounds`);
+        const previous = column.codeBounds?.[i - 1];
+        if (previous && !(previous.code < range.code))
+          issue("codeBounds", "codes must be sorted and unique");
+      });
     }
     if (column.dateRange) {
       if (column.type !== "DATE") issue("dateRange", "dateRange applies to DATE columns only");

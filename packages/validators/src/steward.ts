@@ -1,5 +1,10 @@
 import { z } from "zod";
-import { checkDistinctConditions, datasetIdSchema, datasetMetadataFields } from "./catalogue";
+import {
+  checkDistinctConditions,
+  conditionCodeSchema,
+  datasetIdSchema,
+  datasetMetadataFields,
+} from "./catalogue";
 import { addressSchema } from "./dataset";
 
 /** Inputs of the API's `steward` router. */
@@ -17,7 +22,14 @@ export const datasetFolderSchema = z
     "must be a folder inside the dataset root, such as northbridge/v2 (letters, digits, . _ - and /; no leading / or ..)",
   );
 
-export const datasetFolderInputSchema = z.object({ folder: datasetFolderSchema });
+export const datasetFolderInputSchema = z.object({
+  folder: datasetFolderSchema,
+  /**
+   * Condition codes the steward means to declare (VOCABULARY:CODE): checked against the
+   * folder's shipped vocabulary and named from it, before anything goes on chain.
+   */
+  conditions: z.array(conditionCodeSchema).max(100, "at most 100 conditions").optional(),
+});
 
 export const registerVersionInputSchema = z.object({
   datasetId: datasetIdSchema,

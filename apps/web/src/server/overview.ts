@@ -57,7 +57,7 @@ export async function readOverview(): Promise<Overview> {
       price: item.priceFormatted,
       persons: item.persons,
       consented: item.consented,
-      conditions: item.conditions.map((condition) => condition.label),
+      conditions: item.conditions.map((condition) => condition.label || condition.code),
     })),
     totalDatasets: list.total,
   };

@@ -31,8 +31,9 @@ const cardioMeta = {
   title: "Northshore Cardiometabolic Cohort",
   description: "Type 2 diabetes and hypertension in outpatient care.",
   conditions: [
-    { code: "ICD10:E11", label: "Type 2 diabetes mellitus" },
-    { code: "ICD10:I10", label: "Essential hypertension" },
+    // The steward's own words: the catalogue names conditions from the shipped vocabulary.
+    { code: "ICD10:E11", label: "T2DM" },
+    { code: "ICD10:I10", label: "High blood pressure" },
   ],
   schemaVersion,
 };
@@ -47,6 +48,13 @@ const panelMeta = {
   description: "General practice panel.",
   conditions: [{ code: "ICD10:F32", label: "Depressive episode" }],
   schemaVersion,
+};
+
+/** A condition's name in a folder's shipped concept table. */
+const shippedName = (folder: CohortFolder, code: string) => {
+  const name = folder.conceptNames.get(code);
+  if (name === undefined) throw new Error(`${code} is not in ${folder.folder}'s concept table`);
+  return name;
 };
 
 const diabetesBySex = {
@@ -148,7 +156,10 @@ describe("dataset.list", () => {
       accessDurationSeconds: 30 * 24 * 60 * 60,
       persons: 1_500,
       consented,
-      conditions: cardioMeta.conditions,
+      conditions: [
+        { code: "ICD10:E11", label: shippedName(large, "ICD10:E11") },
+        { code: "ICD10:I10", label: shippedName(large, "ICD10:I10") },
+      ],
       latestVersion: 1,
       schemaVersion,
       schemaVersionHash: expect.stringMatching(/^0x[0-9a-f]{64}$/),
@@ -163,6 +174,10 @@ describe("dataset.list", () => {
     expect(ids(await list({ search: "asthma registry" }))).toEqual([asthma.datasetId]);
     expect(ids(await list({ search: "asthma diabetes" }))).toEqual([]);
     expect(ids(await list({ search: "icd10:f32" }))).toEqual([panel.datasetId]);
+    // Conditions are searched by their vocabulary names, not by the steward's labels.
+    expect(shippedName(large, "ICD10:I10").toLowerCase()).toContain("essential");
+    expect(ids(await list({ search: "essential" }))).toEqual([cardio.datasetId]);
+    expect(ids(await list({ search: "blood pressure" }))).toEqual([]);
     expect(ids(await list({ conditions: ["ICD10:J45", "ICD10:E11"], sort: "oldest" }))).toEqual([
       cardio.datasetId,
       asthma.datasetId,
@@ -299,11 +314,15 @@ describe("dataset.facets", () => {
     const facets = await system.anonymous().dataset.facets();
     expect(facets).toEqual({
       total: 3,
+      // Names from each dataset's shipped concept table; the panel has no files yet, so its
+      // condition has no name (a code alone), never the label its steward typed.
       conditions: [
-        { code: "ICD10:J45", label: "Asthma", datasets: 1 },
-        { code: "ICD10:F32", label: "Depressive episode", datasets: 1 },
-        { code: "ICD10:I10", label: "Essential hypertension", datasets: 1 },
-        { code: "ICD10:E11", label: "Type 2 diabetes mellitus", datasets: 1 },
+        { code: "ICD10:F32", label: "", datasets: 1 },
+        ...[
+          { code: "ICD10:J45", label: shippedName(small, "ICD10:J45"), datasets: 1 },
+          { code: "ICD10:I10", label: shippedName(large, "ICD10:I10"), datasets: 1 },
+          { code: "ICD10:E11", label: shippedName(large, "ICD10:E11"), datasets: 1 },
+        ].sort((a, b) => a.label.localeCompare(b.label, "en")),
       ],
       schemaVersions: [
         { hash: keccak256(stringToHex(schemaVersion)), label: schemaVersion, datasets: 3 },

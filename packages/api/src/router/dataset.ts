@@ -4,9 +4,10 @@
  * signed-in researcher.
  */
 import { schemaVersionHash } from "@opencohort/chain";
-import { feasibilityParams } from "@opencohort/compute";
+import { feasibilityParams, searchConcepts } from "@opencohort/compute";
 import { type Db, Prisma, toDbUint } from "@opencohort/db";
 import {
+  conceptSearchInputSchema,
   type DatasetListQuery,
   type DatasetManifest,
   type DatasetSort,
@@ -17,6 +18,7 @@ import {
 } from "@opencohort/validators";
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { formatUnits, parseUnits } from "viem";
+import { latestRegisteredVersion } from "../services/condition-concepts";
 import { consentedCounts } from "../services/consent-set";
 import { feasibilityBudgetOf, runFeasibility } from "../services/feasibility";
 import { disclosureParams, governedStandards } from "../services/standards";
@@ -574,6 +576,8 @@ export const datasetRouter = {
                   type: column.type,
                   ...(column.description !== undefined ? { description: column.description } : {}),
                   ...(column.bounds !== undefined ? { bounds: column.bounds } : {}),
+                  /** Declared bounds per code (VOCABULARY:CODE), e.g. of measurement values. */
+                  ...(column.codeBounds !== undefined ? { codeBounds: column.codeBounds } : {}),
                 })),
               })),
             }
@@ -596,6 +600,39 @@ export const datasetRouter = {
           budgetShared: true,
         },
       },
+    };
+  }),
+
+  /**
+   * A page of the concepts the latest registered version ships (its concept table: id, name,
+   * vocabulary, code, domain), searched by name words, code or id: public like the data card,
+   * and like it reference data, never read from person tables. The vocabulary ships whole
+   * (the same whatever the patients), so a search says nothing about which concepts occur;
+   * no count is returned, only whether another page follows. `shipped` is false until files
+   * with a vocabulary (omop-lite/2) are registered.
+   */
+  concepts: publicProcedure.input(conceptSearchInputSchema).query(async ({ ctx, input }) => {
+    const exists = await ctx.db.dataset.findUnique({
+      where: { id: input.datasetId },
+      select: { id: true },
+    });
+    if (!exists) throw notFound();
+    const registered = await latestRegisteredVersion(ctx.db, input.datasetId);
+    const page = registered
+      ? await searchConcepts(registered.location, registered.manifest, {
+          text: input.search,
+          ...(input.vocabulary !== undefined ? { vocabulary: input.vocabulary } : {}),
+          ...(input.domain !== undefined ? { domain: input.domain } : {}),
+          offset: input.offset,
+          limit: input.limit,
+        })
+      : undefined;
+    return {
+      shipped: page !== undefined,
+      concepts: page?.concepts ?? [],
+      /** Pass as `offset` for the next page; null on the last one. */
+      nextOffset:
+        page?.more && input.offset + input.limit <= 10_000 ? input.offset + input.limit : null,
     };
   }),
 

@@ -1,5 +1,6 @@
 import { appendFileSync, cpSync, existsSync, rmSync, symlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { datasetMetadataHash, datasetRegistryAbi, devAccountKey } from "@opencohort/chain";
 import { importOmop } from "@opencohort/dataset";
 import { privateKeyToAccount } from "viem/accounts";
@@ -17,6 +18,8 @@ let folder: CohortFolder;
 let other: CohortFolder;
 let dataset: ListedDataset;
 let steward: Awaited<ReturnType<TestSystem["signIn"]>>;
+/** The Eunomia import, listed and registered by the test that publishes it. */
+let eunomiaDatasetId: `0x${string}` | undefined;
 
 const metadata = {
   title: "Riverside Diabetes Cohort",
@@ -27,6 +30,32 @@ const metadata = {
   ],
   schemaVersion: "omop-lite/2",
 };
+
+/** A concept of an OMOP concept.csv by exact name, read with DuckDB. */
+async function sourceConcept(path: string, name: string) {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    const reader = await connection.runAndReadAll(
+      "SELECT VOCABULARY_ID, CONCEPT_CODE, CONCEPT_NAME FROM read_csv($path, header = true) WHERE CONCEPT_NAME = $name AND STANDARD_CONCEPT = 'S'",
+      { path, name },
+    );
+    const [vocabulary, code, found] = reader.getRowsJS()[0] ?? [];
+    return { vocabulary: String(vocabulary), code: String(code), name: String(found) };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** The steward (#1) puts another metadata hash of the dataset on chain. */
+const setMetadataOnChain = (next: typeof metadata) =>
+  writeAs(system, 1, {
+    address: system.manifest.contracts.DatasetRegistry,
+    abi: datasetRegistryAbi,
+    functionName: "setMetadata",
+    args: [dataset.datasetId, datasetMetadataHash(next)],
+  });
 
 const patient = (index: 6 | 7 | 8) =>
   privateKeyToAccount(devAccountKey(31337, index)).address.toLowerCase();
@@ -194,27 +223,84 @@ describe("steward", () => {
       },
     });
     expect(stored.title).toBe(metadata.title);
-    expect(stored.searchText).toContain("icd10:e11 type 2 diabetes mellitus");
-    expect(stored.conditions).toEqual(metadata.conditions);
+    // Named from the registered files' concept table, not by the labels the steward typed.
+    const named = (code: string) => ({ code, label: folder.conceptNames.get(code) });
+    expect(folder.conceptNames.get("ICD10:I10")).not.toBe("Essential hypertension");
+    expect(stored.conditions).toEqual([named("ICD10:E11"), named("ICD10:I10")]);
+    expect(stored.searchText).toContain(
+      `icd10:i10 ${folder.conceptNames.get("ICD10:I10")?.toLowerCase()}`,
+    );
 
     // The steward changes the metadata on chain; the API follows (catching the mirror up).
     const updated = {
       ...metadata,
       conditions: [{ code: "ICD10:E11", label: "Type 2 diabetes" }],
     };
-    await writeAs(system, 1, {
-      address: system.manifest.contracts.DatasetRegistry,
-      abi: datasetRegistryAbi,
-      functionName: "setMetadata",
-      args: [dataset.datasetId, datasetMetadataHash(updated)],
-    });
+    await setMetadataOnChain(updated);
     await steward.caller.steward.updateMetadata({ datasetId: dataset.datasetId, ...updated });
     expect(
       await system.db.datasetCondition.findMany({
         where: { datasetId: dataset.datasetId },
         select: { code: true, label: true },
       }),
-    ).toEqual(updated.conditions);
+    ).toEqual([named("ICD10:E11")]);
+  });
+
+  it("refuses a declared condition that the dataset's vocabulary does not contain", async () => {
+    const unknown = {
+      ...metadata,
+      conditions: [...metadata.conditions, { code: "ICD10:E11.99", label: "" }],
+    };
+    await expect(
+      steward.caller.steward.inspectFolder({
+        folder: folder.folder,
+        conditions: ["ICD10:E11", "ICD10:E11.99"],
+      }),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringMatching(
+        /^conditions\.1\.code: ICD10:E11\.99 is not a concept of the dataset's vocabulary .*rule condition-vocabulary/,
+      ),
+    });
+    // Spelled otherwise than the concept table (the vocabulary's own spelling is ICD10).
+    await expect(
+      steward.caller.steward.inspectFolder({ folder: folder.folder, conditions: ["ICD10CM:E11"] }),
+    ).rejects.toMatchObject({ message: expect.stringContaining("rule condition-vocabulary") });
+    await expect(
+      steward.caller.steward.inspectFolder({ folder: folder.folder, conditions: ["icd10:E11"] }),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringContaining("OMOP vocabulary"),
+    });
+    expect(
+      await steward.caller.steward.inspectFolder({
+        folder: folder.folder,
+        conditions: ["ICD10:I10"],
+      }),
+    ).toMatchObject({
+      conditions: [{ code: "ICD10:I10", name: folder.conceptNames.get("ICD10:I10") }],
+    });
+
+    // On chain already: the metadata is refused and the stored conditions stay as they were.
+    await setMetadataOnChain(unknown);
+    const before = await system.db.datasetCondition.findMany({
+      where: { datasetId: dataset.datasetId },
+      select: { code: true, label: true },
+    });
+    await expect(
+      steward.caller.steward.updateMetadata({ datasetId: dataset.datasetId, ...unknown }),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringContaining("conditions.2.code: ICD10:E11.99 is not a concept"),
+    });
+    expect(
+      await system.db.datasetCondition.findMany({
+        where: { datasetId: dataset.datasetId },
+        select: { code: true, label: true },
+      }),
+    ).toEqual(before);
+    await setMetadataOnChain(metadata);
+    await steward.caller.steward.updateMetadata({ datasetId: dataset.datasetId, ...metadata });
   });
 
   it("imports enrolments idempotently, refusing bad, unknown and conflicting entries", async () => {
@@ -321,16 +407,141 @@ describe("steward", () => {
       contentHash: report.manifest.contentHash,
       persons: report.manifest.personCount,
     });
+    // The GI bleed concept as the source's own concept.csv spells and names it.
+    const source = await sourceConcept(join(eunomia, "concept.csv"), "Gastrointestinal hemorrhage");
+    const code = `${source.vocabulary}:${source.code}`;
+    const gibleed = {
+      ...metadata,
+      title: "Eunomia GiBleed",
+      conditions: [{ code, label: "GI bleed" }],
+      schemaVersion: "omop-lite/2",
+    };
     const listed = await listOnChain(system, {
       slug: "steward-eunomia",
       contentHash: report.manifest.contentHash,
-      metadata: { ...metadata, title: "Eunomia GiBleed", schemaVersion: "omop-lite/2" },
+      metadata: gibleed,
     });
+    // Described before its files are registered: no name yet, never the typed label.
+    await steward.caller.steward.updateMetadata({ datasetId: listed.datasetId, ...gibleed });
+    const conditions = () =>
+      system.db.datasetCondition.findMany({
+        where: { datasetId: listed.datasetId },
+        select: { code: true, label: true },
+      });
+    expect(await conditions()).toEqual([{ code, label: "" }]);
     const registered = await steward.caller.steward.registerVersion({
       datasetId: listed.datasetId,
       version: 1,
       folder: "eunomia",
     });
     expect(registered).toMatchObject({ version: 1, persons: report.manifest.personCount });
+    expect(await conditions()).toEqual([{ code, label: source.name }]);
+    eunomiaDatasetId = listed.datasetId;
+
+    // Files whose vocabulary lacks a declared condition (Eunomia has no ICD10 E11) are refused.
+    const diabetes = await listOnChain(system, {
+      slug: "steward-eunomia-diabetes",
+      contentHash: report.manifest.contentHash,
+      metadata: { ...gibleed, title: "Eunomia as diabetes", conditions: metadata.conditions },
+    });
+    await steward.caller.steward.updateMetadata({
+      datasetId: diabetes.datasetId,
+      ...gibleed,
+      title: "Eunomia as diabetes",
+      conditions: metadata.conditions,
+    });
+    await expect(
+      steward.caller.steward.registerVersion({
+        datasetId: diabetes.datasetId,
+        version: 1,
+        folder: "eunomia",
+      }),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringContaining("conditions.0.code: ICD10:E11 is not a concept"),
+    });
+    expect(
+      await system.db.datasetVersion.findUniqueOrThrow({
+        where: { datasetId_version: { datasetId: diabetes.datasetId, version: 1 } },
+        select: { registeredAt: true },
+      }),
+    ).toEqual({ registeredAt: null });
+  });
+});
+
+describe("dataset.concepts", () => {
+  const eunomiaConcepts = resolve(
+    import.meta.dirname,
+    "../../../../../shared/data/eunomia-gibleed-omop/concept.csv",
+  );
+
+  /** The source concept.csv's concepts whose name contains every word, by DuckDB. */
+  async function sourceMatches(words: string[]) {
+    const instance = await DuckDBInstance.create(":memory:");
+    const connection = await instance.connect();
+    try {
+      const reader = await connection.runAndReadAll(
+        `SELECT CONCEPT_ID, CONCEPT_NAME, VOCABULARY_ID, CONCEPT_CODE, DOMAIN_ID
+         FROM read_csv($path, header = true)
+         WHERE ${words.map((_, i) => `contains(lower(CONCEPT_NAME), $w${i})`).join(" AND ")}
+         ORDER BY CONCEPT_ID`,
+        { path: eunomiaConcepts, ...Object.fromEntries(words.map((w, i) => [`w${i}`, w])) },
+      );
+      return reader.getRowsJS().map(([conceptId, name, vocabulary, code, domain]) => ({
+        conceptId: Number(conceptId),
+        name: String(name),
+        vocabulary: String(vocabulary),
+        code: String(code),
+        domain: String(domain),
+      }));
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  }
+
+  it("searches the shipped vocabulary of imported Eunomia by name, code and id, for anyone", async (context) => {
+    if (!eunomiaDatasetId) {
+      context.skip("the Eunomia dataset was not published (shared samples missing)");
+      return;
+    }
+    const datasetId = eunomiaDatasetId;
+    const concepts = system.anonymous().dataset.concepts;
+    const expected = await sourceMatches(["hemorrhage"]);
+    expect(expected.length).toBeGreaterThan(1);
+    const found = await concepts({ datasetId, search: "Hemorrhage", limit: 50 });
+    expect(found.shipped).toBe(true);
+    expect([...found.concepts].sort((a, b) => a.conceptId - b.conceptId)).toEqual(expected);
+
+    const bleed = expected.find((c) => c.name === "Gastrointestinal hemorrhage");
+    expect(bleed).toBeDefined();
+    for (const search of [`${bleed?.vocabulary}:${bleed?.code}`, String(bleed?.conceptId)]) {
+      expect((await concepts({ datasetId, search, limit: 1 })).concepts[0]).toEqual(bleed);
+    }
+    const drugs = await concepts({ datasetId, search: "", domain: "Drug", limit: 5 });
+    expect(drugs.concepts).toHaveLength(5);
+    expect(drugs.concepts.every((c) => c.domain === "Drug")).toBe(true);
+    expect(drugs.nextOffset).toBe(5);
+    expect(Object.keys(drugs).sort()).toEqual(["concepts", "nextOffset", "shipped"]);
+
+    await expect(concepts({ datasetId, search: "", limit: 51 })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+    });
+    await expect(
+      concepts({ datasetId: `0x${"0".repeat(64)}`, search: "hemorrhage" }),
+    ).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("has no vocabulary to show before files are registered", async () => {
+    const unregistered = await listOnChain(system, {
+      slug: "steward-concepts-unregistered",
+      contentHash: other.manifest.contentHash,
+      metadata: { ...metadata, title: "Not registered yet" },
+    });
+    expect(
+      await system
+        .anonymous()
+        .dataset.concepts({ datasetId: unregistered.datasetId, search: "E11" }),
+    ).toEqual({ shipped: false, concepts: [], nextOffset: null });
   });
 });

@@ -14,7 +14,7 @@ import type { Prisma } from "@opencohort/db";
 import {
   datasetFolderInputSchema,
   datasetManifestSchema,
-  datasetSearchText,
+  datasetMetadataFields,
   importEnrolmentsInputSchema,
   registerVersionInputSchema,
   updateMetadataInputSchema,
@@ -22,6 +22,11 @@ import {
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { isAddress, zeroAddress } from "viem";
 import type { ApiContext } from "../context";
+import {
+  conditionNames,
+  latestRegisteredVersion,
+  writeDatasetConditions,
+} from "../services/condition-concepts";
 import { consentedCounts } from "../services/consent-set";
 import {
   listDatasetFolders,
@@ -120,14 +125,19 @@ export const stewardRouter = {
 
   /**
    * Verifies a folder in the dataset root as registerVersion will (content hash recomputed
-   * from the bytes), before the steward commits its hash on chain.
+   * from the bytes), before the steward commits its hash on chain; with `conditions`, also
+   * that each is a concept of the folder's vocabulary (rule condition-vocabulary), and names
+   * them from it.
    */
   inspectFolder: stewardProcedure
     .input(datasetFolderInputSchema)
     .mutation(async ({ ctx, input }) => {
       const location = await resolveDatasetFolder(ctx.config.datasetRoot, input.folder);
       const { manifest } = await verifiedDatasetFolder(location);
+      const names = await conditionNames(location, manifest, input.conditions ?? []);
       return {
+        /** The declared conditions as the catalogue will name them (from the vocabulary). */
+        conditions: (input.conditions ?? []).map((code) => ({ code, name: names.get(code) ?? "" })),
         folder: input.folder,
         contentHash: manifest.contentHash,
         schemaVersion: manifest.schemaVersion,
@@ -178,6 +188,25 @@ export const stewardRouter = {
           `The folder's schema version "${manifest.schemaVersion}" is not the one published on chain for version ${input.version} (rule schema-version).`,
         );
       }
+      // The declared conditions must be concepts of the vocabulary the catalogue will name
+      // them from: the version that becomes the latest registered one.
+      const [described, latest] = await Promise.all([
+        ctx.db.dataset.findUnique({
+          where: { id: input.datasetId },
+          select: { title: true, description: true, metadata: true },
+        }),
+        latestRegisteredVersion(ctx.db, input.datasetId),
+      ]);
+      const metadata = datasetMetadataFields.safeParse(described?.metadata);
+      const becomesLatest = !latest || latest.version <= input.version;
+      const names =
+        metadata.success && becomesLatest
+          ? await conditionNames(
+              location,
+              manifest,
+              metadata.data.conditions.map((condition) => condition.code),
+            )
+          : undefined;
       const registeredAt = new Date();
       await ctx.db.datasetVersion.update({
         where: { id: version.id },
@@ -189,6 +218,12 @@ export const stewardRouter = {
         },
         select: { id: true },
       });
+      if (names && metadata.success) {
+        const declared = metadata.data;
+        await ctx.db.$transaction((tx) =>
+          writeDatasetConditions(tx, input.datasetId, declared, names),
+        );
+      }
       return {
         datasetId: input.datasetId,
         version: input.version,
@@ -227,29 +262,34 @@ export const stewardRouter = {
           `The schema version "${metadata.schemaVersion}" is not the one published on chain for the latest version (rule schema-version).`,
         );
       }
-      const codes = metadata.conditions.map((condition) => condition.code);
+      // Named from the latest registered files' vocabulary (refused if it lacks a code); with
+      // no files registered yet, named when they are (registerVersion).
+      const registered = await latestRegisteredVersion(ctx.db, datasetId);
+      const names = registered
+        ? await conditionNames(
+            registered.location,
+            registered.manifest,
+            metadata.conditions.map((condition) => condition.code),
+          )
+        : new Map<string, string>();
       await ctx.db.$transaction(async (tx) => {
         await tx.dataset.update({
           where: { id: datasetId },
-          data: {
-            title: metadata.title,
-            description: metadata.description,
-            metadata,
-            searchText: datasetSearchText(metadata),
-          },
+          data: { title: metadata.title, description: metadata.description, metadata },
           select: { id: true },
         });
-        await tx.datasetCondition.deleteMany({ where: { datasetId, code: { notIn: codes } } });
-        for (const condition of metadata.conditions) {
-          await tx.datasetCondition.upsert({
-            where: { datasetId_code: { datasetId, code: condition.code } },
-            create: { datasetId, code: condition.code, label: condition.label },
-            update: { label: condition.label },
-            select: { code: true },
-          });
-        }
+        await writeDatasetConditions(tx, datasetId, metadata, names);
       });
-      return { datasetId, metadataHash: hash, ...metadata };
+      return {
+        datasetId,
+        metadataHash: hash,
+        ...metadata,
+        /** The conditions as the catalogue names them: from the vocabulary, "" until files are registered. */
+        conditionNames: metadata.conditions.map(({ code }) => ({
+          code,
+          name: names.get(code) ?? "",
+        })),
+      };
     }),
 
   /**

@@ -388,6 +388,12 @@ describe.each(testDatabases())(
             "getDataset",
             (await getJson(`/api/v1/datasets/${dataset.datasetId}`, secret)).body,
           );
+          const concepts = await getJson(
+            `/api/v1/datasets/${dataset.datasetId}/concepts?search=diabetes&limit=3`,
+            secret,
+          );
+          check("searchConcepts", concepts.body);
+          expect(concepts.body.concepts.length).toBeGreaterThan(0);
           check(
             "getBudget",
             (await getJson(`/api/v1/datasets/${dataset.datasetId}/budget`, secret)).body,
@@ -501,6 +507,10 @@ describe.each(testDatabases())(
           const seen = JSON.parse(run.stdout) as Json;
           expect(seen.datasets).toContain(dataset.datasetId);
           expect(seen.tables).toContain("person");
+          expect(seen.concepts.length).toBeGreaterThan(0);
+          for (const concept of seen.concepts as Json[]) {
+            expect(concept.name.toLowerCase()).toContain("diabetes");
+          }
           // A bare column keeps its name; the alias is kept.
           expect(seen.columns).toEqual(["sex", "n"]);
           expect(seen.rows.length).toBeGreaterThan(0);

@@ -8,7 +8,7 @@
 import type { Db } from "@opencohort/db";
 import type { TokenScopes } from "@opencohort/validators";
 
-const CATALOGUE = new Set(["dataset.list", "dataset.facets", "dataset.byId"]);
+const CATALOGUE = new Set(["dataset.list", "dataset.facets", "dataset.byId", "dataset.concepts"]);
 /** Query procedures whose input names the dataset. */
 const BY_DATASET = new Set([
   "dataset.feasibility",

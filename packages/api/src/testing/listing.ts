@@ -18,6 +18,8 @@ export interface CohortFolder {
   manifest: DatasetManifest;
   /** Every person_id of person.parquet, ascending. */
   personIds: bigint[];
+  /** concept_name by "VOCABULARY:CODE", read from the folder's concept table. */
+  conceptNames: Map<string, string>;
 }
 
 /** Generates (once per seed and size in this system) a synthetic cohort folder. */
@@ -42,11 +44,16 @@ export async function cohortFolder(
       "SELECT person_id FROM read_parquet($path) ORDER BY person_id",
       { path: join(dir, "person.parquet") },
     );
+    const concepts = await connection.runAndReadAll(
+      "SELECT vocabulary_id || ':' || concept_code, concept_name FROM read_parquet($path)",
+      { path: join(dir, "concept.parquet") },
+    );
     return {
       folder,
       dir,
       manifest,
       personIds: reader.getRows().map((row) => BigInt(row[0] as bigint)),
+      conceptNames: new Map(concepts.getRows().map(([code, name]) => [String(code), String(name)])),
     };
   } finally {
     connection.closeSync();

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import {
+  CODED_TABLES,
   type ColumnSpec,
   type DatasetManifest,
   datasetManifestSchema,
@@ -29,6 +30,8 @@ export interface CatalogueColumn {
   dateRange?: { min: string; max: string };
   /** False: declared (and verified at open) to hold no NULL. Absent: NULLs may occur. */
   nullable?: boolean;
+  /** Declared bounds per code of the row (VOCABULARY:CODE): values clamp into them at open. */
+  codeBounds?: { code: string; min: number; max: number; unit?: string }[];
 }
 
 export interface CatalogueTable {
@@ -123,6 +126,7 @@ export async function openDataset(
         ...(c.values !== undefined ? { values: c.values } : {}),
         ...(c.dateRange !== undefined ? { dateRange: c.dateRange } : {}),
         ...(c.nullable === false ? { nullable: false } : {}),
+        ...(c.codeBounds !== undefined ? { codeBounds: c.codeBounds } : {}),
       })),
     })),
   };
@@ -218,6 +222,36 @@ export async function verifyDeclaredDomains(
       throw new DatasetOpenError(`column ${check.table}.${check.column} ${check.problem}`);
     }
   });
+}
+
+const sqlString = (value: string) => `'${value.replaceAll("'", "''")}'`;
+const sqlNumber = (value: number) => {
+  if (!Number.isFinite(value)) throw new DatasetOpenError("a declared bound is not finite");
+  return String(value);
+};
+
+/**
+ * The `REPLACE (...)` clause that clamps each value into its code's declared bounds as the
+ * sandbox loads a table (empty: nothing declared per code). The code of a row is its
+ * `VOCABULARY:CODE` (the coded table's *_vocabulary and *_code); a code without declared
+ * bounds keeps its value, which the column's bounds then clamp as always. Names come from the
+ * validated manifest (lower snake case), values are quoted literals; a CASE keeps row order.
+ */
+export function codeBoundsClause(table: CatalogueTable): string {
+  const prefix = (CODED_TABLES as Partial<Record<string, string>>)[table.name];
+  const names = new Set(table.columns.map((c) => c.name));
+  if (!prefix || !names.has(`${prefix}_vocabulary`) || !names.has(`${prefix}_code`)) return "";
+  const replaced = table.columns.flatMap((column) => {
+    if (!column.codeBounds?.length) return [];
+    const cases = column.codeBounds.map(
+      (range) =>
+        `WHEN ${sqlString(range.code)} THEN least(greatest(${column.name}, ${sqlNumber(range.min)}), ${sqlNumber(range.max)})`,
+    );
+    return [
+      `CASE ${prefix}_vocabulary || ':' || ${prefix}_code ${cases.join(" ")} ELSE ${column.name} END AS ${column.name}`,
+    ];
+  });
+  return replaced.length > 0 ? `REPLACE (${replaced.join(", ")})` : "";
 }
 
 /** The catalogue without file locations: safe to send to a researcher's SQL editor. */

@@ -46,7 +46,8 @@ export type TableStorage = "memory" | "parquet";
 export interface SandboxDataset {
   key: string;
   dir: string;
-  tables: Array<{ name: string; file: string }>;
+  /** `replace`: a REPLACE (...) clause of SELECT * (per-code clamps), built from the manifest. */
+  tables: Array<{ name: string; file: string; replace?: string }>;
   storage: TableStorage;
 }
 

@@ -70,10 +70,11 @@ async function openDataset(message) {
   for (const table of message.tables) {
     const source = `read_parquet(${quoteLiteral(join(message.dir, table.file))})`;
     const target = `dataset_${table.name}`;
+    const select = `SELECT * ${table.replace ?? ""} FROM ${source}`;
     await connection.run(
       message.storage === "memory"
-        ? `CREATE TABLE ${target} AS SELECT * FROM ${source}`
-        : `CREATE VIEW ${target} AS SELECT * FROM ${source}`,
+        ? `CREATE TABLE ${target} AS ${select}`
+        : `CREATE VIEW ${target} AS ${select}`,
     );
   }
   const entry = { connection, instance, consentTables: [], personTableUnique: false };

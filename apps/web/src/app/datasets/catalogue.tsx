@@ -241,7 +241,7 @@ export function Catalogue({
                   <ul className="tags" aria-label="Conditions">
                     {dataset.conditions.map((c) => (
                       <li key={c.code} title={c.code}>
-                        {c.label}
+                        {c.label || c.code}
                       </li>
                     ))}
                   </ul>

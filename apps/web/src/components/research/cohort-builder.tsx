@@ -5,6 +5,15 @@ import styles from "./research.module.css";
 
 type GroupBy = "sex" | "age_band" | "region";
 
+/**
+ * A catalogue condition as the builder offers it: with its subcodes where the vocabulary's
+ * codes nest by prefix (ICD-10: E11 > E11.9; ATC), the concept itself otherwise (SNOMED
+ * codes do not nest by prefix).
+ */
+const PREFIX_VOCABULARIES = ["ICD10", "ICD10CM", "ICD9CM", "ATC"];
+const cohortCode = (code: string) =>
+  PREFIX_VOCABULARIES.includes(code.slice(0, code.indexOf(":"))) ? `${code}*` : code;
+
 /** A small cohort builder: condition codes, age range, sex and the breakdown of the counts. */
 export function CohortBuilder({
   conditions,
@@ -33,7 +42,7 @@ export function CohortBuilder({
   const build = (): CohortDefinitionInput => {
     const list = codes
       .split(/[\s,]+/)
-      .map((code) => code.trim().replace(/^ICD10:/i, ""))
+      .map((code) => code.trim())
       .filter(Boolean);
     const age =
       minAge || maxAge
@@ -60,18 +69,21 @@ export function CohortBuilder({
       }}
     >
       <label>
-        <span>Condition codes (ICD-10; a trailing * matches a prefix)</span>
+        <span>
+          Condition codes, VOCABULARY:CODE as the dataset's vocabulary spells them (a trailing *
+          matches a prefix)
+        </span>
         <input
           value={codes}
           onChange={(event) => setCodes(event.target.value)}
-          placeholder="e.g. E11*"
+          placeholder="e.g. ICD10:E11*"
           aria-label="Condition codes"
           list="cohort-condition-codes"
         />
         <datalist id="cohort-condition-codes">
           {conditions.map((condition) => (
-            <option key={condition.code} value={condition.code.replace(/^ICD10:/i, "")}>
-              {condition.label}
+            <option key={condition.code} value={cohortCode(condition.code)}>
+              {condition.label || condition.code}
             </option>
           ))}
         </datalist>

@@ -64,8 +64,10 @@ export function DatasetView({
           {d.description && <p className="muted">{d.description}</p>}
           <ul className="tags">
             {d.conditions.map((condition) => (
-              <li key={condition.code} title={condition.label}>
-                {condition.code} · {condition.label}
+              <li key={condition.code} title={condition.label || condition.code}>
+                {condition.code}
+                {/* Named from the dataset's shipped vocabulary; unnamed until files are registered. */}
+                {condition.label && ` · ${condition.label}`}
               </li>
             ))}
           </ul>
@@ -162,6 +164,19 @@ export function DatasetView({
                         <td className="muted">{column.type}</td>
                         <td className="muted">
                           <Bounds bounds={"bounds" in column ? column.bounds : undefined} />
+                          {"codeBounds" in column && column.codeBounds && (
+                            <details className="small">
+                              <summary>per code ({column.codeBounds.length})</summary>
+                              <ul>
+                                {column.codeBounds.map((range) => (
+                                  <li key={range.code}>
+                                    <code>{range.code}</code> {range.min} – {range.max}{" "}
+                                    {range.unit ?? ""}
+                                  </li>
+                                ))}
+                              </ul>
+                            </details>
+                          )}
                         </td>
                       </tr>
                     ))}

@@ -5,6 +5,7 @@ import Link from "next/link";
 import { lazy, Suspense, useEffect, useMemo, useRef, useState } from "react";
 import { useTRPC, useTRPCClient } from "~/trpc/react";
 import { CohortBuilder } from "./cohort-builder";
+import { ConceptSearch } from "./concept-search";
 import { Refusal } from "./dataset-view";
 import { dateTime, epsilon, formatRho } from "./format";
 import styles from "./research.module.css";
@@ -305,6 +306,8 @@ export function QueryWorkspace({ datasetId }: { datasetId: string }) {
               </ul>
             </div>
           ))}
+
+          <ConceptSearch datasetId={datasetId} onInsert={insert} />
 
           <h3>History</h3>
           {history.isPending && <p className="muted small">Loading…</p>}
