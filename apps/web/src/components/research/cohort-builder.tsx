@@ -1,11 +1,15 @@
 "use client";
 import type { CohortDefinitionInput } from "@opencohort/validators";
 import { useState } from "react";
+import { parseCriterion, suggestedCode } from "./cohort-input";
 import styles from "./research.module.css";
 
 type GroupBy = "sex" | "age_band" | "region";
 
-/** A small cohort builder: condition codes, age range, sex and the breakdown of the counts. */
+/**
+ * A small cohort builder: conditions and drugs (codes or OMOP concept ids with their
+ * descendants), age range, sex and the breakdown of the counts.
+ */
 export function CohortBuilder({
   conditions,
   submitLabel,
@@ -18,6 +22,8 @@ export function CohortBuilder({
   onSubmit: (cohort: CohortDefinitionInput) => void;
 }) {
   const [codes, setCodes] = useState("");
+  const [drugs, setDrugs] = useState("");
+  const [error, setError] = useState<string | null>(null);
   const [minAge, setMinAge] = useState("");
   const [maxAge, setMaxAge] = useState("");
   const [sex, setSex] = useState<"" | "F" | "M">("");
@@ -31,10 +37,9 @@ export function CohortBuilder({
     );
 
   const build = (): CohortDefinitionInput => {
-    const list = codes
-      .split(/[\s,]+/)
-      .map((code) => code.trim().replace(/^ICD10:/i, ""))
-      .filter(Boolean);
+    const inclusion = [parseCriterion("condition", codes), parseCriterion("drug", drugs)].filter(
+      (criterion) => criterion !== null,
+    );
     const age =
       minAge || maxAge
         ? {
@@ -43,7 +48,7 @@ export function CohortBuilder({
           }
         : undefined;
     return {
-      inclusion: list.length ? [{ domain: "condition", codes: list }] : [],
+      inclusion,
       ...(age ? { age } : {}),
       ...(sex ? { sex: [sex] } : {}),
       output: { groupBy, ageBandWidth: 10 },
@@ -56,11 +61,22 @@ export function CohortBuilder({
       data-testid="cohort-builder"
       onSubmit={(event) => {
         event.preventDefault();
-        onSubmit(build());
+        let cohort: CohortDefinitionInput;
+        try {
+          cohort = build();
+        } catch (problem) {
+          setError((problem as Error).message);
+          return;
+        }
+        setError(null);
+        onSubmit(cohort);
       }}
     >
       <label>
-        <span>Condition codes (ICD-10; a trailing * matches a prefix)</span>
+        <span>
+          Conditions: codes (ICD10:E11*, a trailing * matches a prefix) or OMOP concept ids, each
+          with its descendants (192671)
+        </span>
         <input
           value={codes}
           onChange={(event) => setCodes(event.target.value)}
@@ -70,11 +86,23 @@ export function CohortBuilder({
         />
         <datalist id="cohort-condition-codes">
           {conditions.map((condition) => (
-            <option key={condition.code} value={condition.code.replace(/^ICD10:/i, "")}>
+            <option key={condition.code} value={suggestedCode(condition.code)}>
               {condition.label}
             </option>
           ))}
         </datalist>
+      </label>
+      <label>
+        <span>
+          Exposed to drugs: codes (ATC:M01A*) or OMOP concept ids, each with its descendants (an
+          ingredient and its products)
+        </span>
+        <input
+          value={drugs}
+          onChange={(event) => setDrugs(event.target.value)}
+          placeholder="e.g. 1118084 1124300"
+          aria-label="Drugs"
+        />
       </label>
       <div className={styles.row}>
         <label>
@@ -125,6 +153,11 @@ export function CohortBuilder({
           </label>
         ))}
       </fieldset>
+      {error && (
+        <p className="error small" role="alert" data-testid="cohort-error">
+          {error}
+        </p>
+      )}
       <button type="submit" disabled={busy}>
         {busy ? "Counting…" : submitLabel}
       </button>
