@@ -9,5 +9,4 @@ export { ImportError } from "./errors";
 export { FHIR_SYSTEMS, type FhirImportOptions, importFhir } from "./fhir-import";
 export { importOmop, type OmopImportOptions } from "./omop-import";
 export { MIN_SECRET_BYTES } from "./pseudonym";
-export { VENDORED_EUNOMIA } from "./vendored-sample";
 export { type VerifyResult, verifyDataset } from "./verify";

@@ -1,5 +1,5 @@
 import type { DatasetMetadata } from "@opencohort/chain";
-import { VENDORED_EUNOMIA } from "@opencohort/dataset";
+import { VENDORED_EUNOMIA } from "@opencohort/dataset/vendored-sample";
 import { type Hex, keccak256, parseEther, stringToHex } from "viem";
 
 /**

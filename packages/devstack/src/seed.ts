@@ -22,7 +22,8 @@ import {
   syntheticPatientKey,
 } from "@opencohort/chain";
 import type { Indexer } from "@opencohort/chain/indexer/indexer";
-import { importOmop, VENDORED_EUNOMIA } from "@opencohort/dataset";
+import { importOmop } from "@opencohort/dataset";
+import { VENDORED_EUNOMIA } from "@opencohort/dataset/vendored-sample";
 import type { Db } from "@opencohort/db";
 import {
   generateCohort,

@@ -12,7 +12,8 @@ import {
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { datasetMetadataHash, datasetRegistryAbi, devAccountKey } from "@opencohort/chain";
-import { importOmop, VENDORED_EUNOMIA } from "@opencohort/dataset";
+import { importOmop } from "@opencohort/dataset";
+import { VENDORED_EUNOMIA } from "@opencohort/dataset/vendored-sample";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stewardImportSecret } from "../services/dataset-import";
