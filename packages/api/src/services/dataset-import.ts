@@ -125,13 +125,17 @@ export async function startImport(
       ? undefined
       : await resolveDatasetFolder(root, input.vocabulary, "import");
   const outDir = await newDatasetFolder(config.datasetRoot, input.folder);
+  const roots = [
+    await existingRoot(root, "import"),
+    await existingRoot(config.datasetRoot, "dataset"),
+  ];
+  // From the check to the job's registration nothing awaits: two starts cannot both pass.
   const jobs = jobsOf(config);
-  const running = [...jobs.values()].find((job) => job.state === "running");
-  if (running) {
+  if ([...jobs.values()].some((job) => job.state === "running")) {
     throw refusal(
       "CONFLICT",
       "import-busy",
-      `Another import (${running.folder}) is running on this server; start this one when it has finished (rule import-busy).`,
+      "Another import is running on this server (imports run one at a time); start this one when it has finished (rule import-busy).",
     );
   }
   const job: ImportJob = {
@@ -151,10 +155,6 @@ export async function startImport(
   };
   jobs.set(job.jobId, job);
   forgetOldJobs(jobs);
-  const roots = [
-    await existingRoot(root, "import"),
-    await existingRoot(config.datasetRoot, "dataset"),
-  ];
   const options = {
     outDir,
     secret: stewardImportSecret(secret, steward),
