@@ -84,7 +84,6 @@ export const demoDatasets: DemoDataset[] = [
     conditions: [
       { code: "SNOMED:74474003", label: "Gastrointestinal hemorrhage" },
       { code: "SNOMED:13200003", label: "Peptic ulcer" },
-      { code: "SNOMED:396275006", label: "Osteoarthritis" },
     ],
   },
 ];

@@ -60,16 +60,19 @@ describe("researcher in the browser", () => {
       await expect.poll(() => page.getByRole("heading", { name: title }).count()).toBe(1);
     }
     expect(await resultCount()).toMatch(/^4 datasets/);
-    expect(await cards.filter({ hasText: "Lakeside" }).textContent()).toMatch(
+    const card = (title: string) =>
+      cards.filter({ has: page.getByRole("heading", { name: title }) });
+    expect(await card("Lakeside Respiratory Registry").textContent()).toMatch(
       /Persons300Consented\d+/,
     );
     // The fourth: OMOP's Eunomia sample, imported by the dev stack as a steward would.
-    expect(await cards.filter({ hasText: "Eunomia" }).textContent()).toMatch(
+    expect(await card("Eunomia GiBleed (OMOP CDM)").textContent()).toMatch(
       /Persons2,694Consented[\d,]+/,
     );
-    expect(await page.getByText("Lakeside Registry", { exact: true }).count()).toBe(1);
-    // The filters offer what the listed datasets have, with counts.
-    expect(await page.getByRole("checkbox").count()).toBe(9);
+    // Lakeside's steward publishes both.
+    expect(await page.getByText("Lakeside Registry", { exact: true }).count()).toBe(2);
+    // The filters offer what the listed datasets have, with counts (eight conditions: all shown).
+    expect(await page.getByRole("checkbox").count()).toBe(8);
     expect(await conditionRow("Type 2 diabetes mellitus").textContent()).toBe(
       "Type 2 diabetes mellitus2",
     );

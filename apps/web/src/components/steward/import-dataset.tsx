@@ -142,7 +142,7 @@ function ImportForm() {
                   onChange={(event) => setTitle(event.target.value)}
                 />
               </label>
-              <label className={styles.full}>
+              <label className={styles.full} style={{ flexDirection: "row", alignItems: "center" }}>
                 <input
                   type="checkbox"
                   data-testid="dataset-import-skip-orphans"
@@ -182,7 +182,7 @@ function ImportForm() {
             <code title={job.report.contentHash}>{job.report.contentHash.slice(0, 18)}…</code>).
             Publish it with “Publish a dataset or a new version”: choose the folder {job.folder}.
           </p>
-          <table>
+          <table className={styles.table}>
             <tbody>
               {job.report.tables.map((table) => (
                 <tr key={table.name}>
