@@ -6,6 +6,7 @@ const nextConfig: NextConfig = {
     "@opencohort/api",
     "@opencohort/chain",
     "@opencohort/compute",
+    "@opencohort/dataset",
     "@opencohort/synth",
     "@opencohort/validators",
   ],

@@ -24,6 +24,29 @@ describe("parseWebEnv", () => {
     );
   });
 
+  it("imports from an absolute OPENCOHORT_IMPORT_ROOT only, keyed by a secret required off the local chain", () => {
+    expect(parseWebEnv(local).datasetImport).toBeNull();
+    const here = parseWebEnv({ ...local, OPENCOHORT_IMPORT_ROOT: "/srv/imports" }).datasetImport;
+    expect(here?.root).toBe("/srv/imports");
+    expect(here?.secret.length).toBeGreaterThanOrEqual(16);
+    expect(() => parseWebEnv({ ...local, OPENCOHORT_IMPORT_ROOT: "imports" })).toThrow(
+      /^OPENCOHORT_IMPORT_ROOT must be an absolute path\.$/,
+    );
+    const remote = {
+      ...local,
+      OPENCOHORT_CHAIN_ID: "11155111",
+      OPENCOHORT_OPERATOR_KEY: `0x${"1".repeat(64)}`,
+      OPENCOHORT_NOISE_SECRET: "a-long-enough-production-secret",
+      OPENCOHORT_SESSION_SECRET: "a-long-enough-production-secret",
+      OPENCOHORT_IMPORT_ROOT: "/srv/imports",
+    };
+    expect(() => parseWebEnv(remote)).toThrow(/^OPENCOHORT_IMPORT_SECRET is required/);
+    expect(
+      parseWebEnv({ ...remote, OPENCOHORT_IMPORT_SECRET: "a-steward-import-secret-0123" })
+        .datasetImport?.secret,
+    ).toBe("a-steward-import-secret-0123");
+  });
+
   it("takes the SIWE domain and uri from OPENCOHORT_WEB_ORIGIN", () => {
     const env = parseWebEnv({ ...local, OPENCOHORT_WEB_ORIGIN: "https://cohort.example.org/" });
     expect(env.origin).toBe("https://cohort.example.org");

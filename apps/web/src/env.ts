@@ -11,6 +11,7 @@ import { z } from "zod";
 /** Used only on the local chain, where nothing is secret anyway. */
 const DEV_NOISE_SECRET = "opencohort-local-dev-noise-secret";
 const DEV_SESSION_SECRET = "opencohort-local-dev-session-secret";
+const DEV_IMPORT_SECRET = "opencohort-local-dev-import-secret";
 
 const webEnvSchema = z.object({
   /** Where browsers reach the app; SIWE messages must name this origin. */
@@ -44,6 +45,16 @@ const webEnvSchema = z.object({
     .string()
     .refine((path) => isAbsolute(path), "must be an absolute path")
     .optional(),
+  /**
+   * Where source exports (OMOP CDM CSVs, FHIR Bulk NDJSON) sit for stewards to import from
+   * the steward page; paths they type are resolved inside it only. Unset: no web imports.
+   */
+  OPENCOHORT_IMPORT_ROOT: z
+    .string()
+    .refine((path) => isAbsolute(path), "must be an absolute path")
+    .optional(),
+  /** Keys the pseudonyms of web imports (a key per steward is derived from it). */
+  OPENCOHORT_IMPORT_SECRET: z.string().min(16, "must have at least 16 characters").optional(),
 });
 
 export class WebEnvError extends Error {
@@ -63,6 +74,8 @@ export interface WebEnv {
   sessionTtlSeconds: number;
   /** Null: stewards cannot register dataset files through this server. */
   datasetRoot: string | null;
+  /** Null: stewards cannot import exports through this server. */
+  datasetImport: { root: string; secret: string } | null;
   query: { timeoutMs: number; memoryMb: number; workers: number; sandboxWorkerPath: string };
 }
 
@@ -93,6 +106,18 @@ export function parseWebEnv(source: Record<string, string | undefined>): WebEnv 
     }
     sessionSecret = DEV_SESSION_SECRET;
   }
+  let datasetImport: WebEnv["datasetImport"] = null;
+  if (env.OPENCOHORT_IMPORT_ROOT !== undefined) {
+    const secret =
+      env.OPENCOHORT_IMPORT_SECRET ??
+      (chain.chainId === LOCAL_CHAIN_ID ? DEV_IMPORT_SECRET : undefined);
+    if (secret === undefined) {
+      throw new WebEnvError(
+        `OPENCOHORT_IMPORT_SECRET is required with OPENCOHORT_IMPORT_ROOT on any chain but the local one (${LOCAL_CHAIN_ID}).`,
+      );
+    }
+    datasetImport = { root: env.OPENCOHORT_IMPORT_ROOT, secret };
+  }
   return {
     chain,
     db: loadDbEnv(source),
@@ -103,6 +128,7 @@ export function parseWebEnv(source: Record<string, string | undefined>): WebEnv 
     trustedProxyHops: env.OPENCOHORT_TRUSTED_PROXY_HOPS,
     sessionTtlSeconds: env.OPENCOHORT_SESSION_TTL_SECONDS,
     datasetRoot: env.OPENCOHORT_DATASET_ROOT ?? null,
+    datasetImport,
     query: {
       timeoutMs: env.OPENCOHORT_QUERY_TIMEOUT_MS,
       memoryMb: env.OPENCOHORT_QUERY_MEMORY_MB,

@@ -25,6 +25,12 @@ export interface ApiConfig {
    */
   datasetRoot: string | null;
   /**
+   * Imports from the web (steward.startImport): `root` holds the source exports stewards may
+   * import (named relative to it, nothing outside it), `secret` keys their pseudonyms (a key
+   * per steward is derived from it). Absent or null: importing is refused.
+   */
+  datasetImport?: { root: string; secret: string } | null;
+  /**
    * Keys the HMAC of stateless SIWE nonces (services/siwe-nonce.ts); at least 16 characters,
    * stable across restarts and shared by every API process behind one domain.
    */

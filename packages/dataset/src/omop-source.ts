@@ -57,7 +57,7 @@ async function stageCsvFolder(
   const present = new Set<OmopSourceTable>();
   const files = (await readdir(dir)).sort();
   for (const file of files) {
-    const match = /^(.*)\.(csv|tsv)$/i.exec(file);
+    const match = /^(.*)\.(csv|tsv)(\.gz)?$/i.exec(file);
     const table = match?.[1]?.toLowerCase();
     if (!table || !isOmopTable(table)) continue;
     if (present.has(table)) throw new ImportError(`${table} is given twice`, { file });

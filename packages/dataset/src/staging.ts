@@ -1,4 +1,6 @@
-import { open as openFile, writeFile } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { createGunzip } from "node:zlib";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { ImportError } from "./errors";
 import { OMOP_SOURCE_TABLES, type OmopSourceTable, type SourceColumn } from "./omop-tables";
@@ -45,24 +47,37 @@ export async function openStaging(tempDir: string, threads?: number): Promise<St
 export const quoteLiteral = (text: string) => `'${text.replaceAll("'", "''")}'`;
 const quoteIdentifier = (text: string) => `"${text.replaceAll('"', '""')}"`;
 
-/** Reads the header line of a delimited file: its column names and delimiter. */
-async function readHeader(path: string): Promise<{ names: string[]; delimiter: string }> {
-  const handle = await openFile(path, "r");
+/** The first bytes of a file (gunzipped when it ends in .gz), enough to hold its header line. */
+async function readStart(path: string, label: string, bytes = 64 * 1024): Promise<string> {
+  const file = createReadStream(path, path.endsWith(".gz") ? {} : { end: bytes - 1 });
+  const stream = path.endsWith(".gz") ? file.pipe(createGunzip()) : file;
+  const chunks: Buffer[] = [];
+  let length = 0;
   try {
-    const buffer = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    const text = buffer
-      .subarray(0, bytesRead)
-      .toString("utf8")
-      .replace(/^\uFEFF/, "");
-    const line = text.split(/\r?\n/, 1)[0] ?? "";
-    // Athena vocabulary downloads are tab-separated although named .csv.
-    const delimiter = line.includes("\t") ? "\t" : ",";
-    const names = line.split(delimiter).map((name) => name.trim().replace(/^"(.*)"$/, "$1"));
-    return { names, delimiter };
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length >= bytes || chunk.includes(10)) break;
+    }
+  } catch (error) {
+    throw new ImportError(`cannot be read (${(error as Error).message})`, { file: label });
   } finally {
-    await handle.close();
+    file.destroy();
   }
+  return Buffer.concat(chunks).subarray(0, bytes).toString("utf8");
+}
+
+/** Reads the header line of a delimited file (plain or gzip): its column names and delimiter. */
+async function readHeader(
+  path: string,
+  label: string,
+): Promise<{ names: string[]; delimiter: string }> {
+  const text = (await readStart(path, label)).replace(/^\uFEFF/, "");
+  const line = text.split(/\r?\n/, 1)[0] ?? "";
+  // Athena vocabulary downloads are tab-separated although named .csv.
+  const delimiter = line.includes("\t") ? "\t" : ",";
+  const names = line.split(delimiter).map((name) => name.trim().replace(/^"(.*)"$/, "$1"));
+  return { names, delimiter };
 }
 
 /** Matches the canonical columns to the file's (any case); a missing required one is an error. */
@@ -101,7 +116,7 @@ export async function stageDelimitedFile(
   /** Where the first data row is counted from: 2 for a file's lines, 1 for a table's rows. */
   firstDataLine = 2,
 ): Promise<number> {
-  const { names, delimiter } = await readHeader(path);
+  const { names, delimiter } = await readHeader(path, label);
   const { select, types } = projection(OMOP_SOURCE_TABLES[table], names, label);
   const typeList = Object.entries(types)
     .map(([name, type]) => `${quoteLiteral(name)}: ${quoteLiteral(type)}`)

@@ -38,6 +38,14 @@ const devstackEnvSchema = z.object({
     .min(100, "OPENCOHORT_DEMO_PERSONS must be at least 100")
     .max(2_000_000, "OPENCOHORT_DEMO_PERSONS must be at most 2,000,000")
     .default(4_000),
+  /**
+   * Keys the person pseudonyms of datasets imported here (the demo's Eunomia and the
+   * steward page's imports). Local only: a real steward keeps their own secret.
+   */
+  OPENCOHORT_STEWARD_SECRET: z
+    .string()
+    .min(16, "OPENCOHORT_STEWARD_SECRET must have at least 16 characters")
+    .default("opencohort-local-dev-steward-secret"),
 });
 
 export type DevstackEnv = z.infer<typeof devstackEnvSchema>;

@@ -127,6 +127,8 @@ async function run(env: DevstackEnv, supervisor: Supervisor): Promise<void> {
         indexer,
         stateDir: env.OPENCOHORT_STATE_DIR,
         persons: env.OPENCOHORT_DEMO_PERSONS,
+        stewardSecret: env.OPENCOHORT_STEWARD_SECRET,
+        importRoot: join(env.OPENCOHORT_STATE_DIR, "imports"),
         log: (line) => supervisor.log("seed", line),
       }),
     );
@@ -141,6 +143,10 @@ async function run(env: DevstackEnv, supervisor: Supervisor): Promise<void> {
     OPENCOHORT_STATE_DIR: env.OPENCOHORT_STATE_DIR,
     // The demo's dataset folders; stewards publish new ones from here in the web app.
     OPENCOHORT_DATASET_ROOT: join(env.OPENCOHORT_STATE_DIR, "datasets"),
+    // Source exports (OMOP CDM, FHIR) stewards import from in the web app, and the key of
+    // the pseudonyms those imports give (per steward, derived from it).
+    OPENCOHORT_IMPORT_ROOT: join(env.OPENCOHORT_STATE_DIR, "imports"),
+    OPENCOHORT_IMPORT_SECRET: env.OPENCOHORT_STEWARD_SECRET,
     DATABASE_URL: databaseUrl,
     OPENCOHORT_WEB_ORIGIN: `http://127.0.0.1:${env.OPENCOHORT_WEB_PORT}`,
     NEXT_TELEMETRY_DISABLED: "1",

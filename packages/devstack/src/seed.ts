@@ -5,7 +5,8 @@
  * and relayed on chain (the same gasless path the web app uses).
  */
 import { existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { cp, mkdir } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import {
   createChainPublicClient,
@@ -21,6 +22,8 @@ import {
   syntheticPatientKey,
 } from "@opencohort/chain";
 import type { Indexer } from "@opencohort/chain/indexer/indexer";
+import { importOmop } from "@opencohort/dataset";
+import { VENDORED_EUNOMIA } from "@opencohort/dataset/vendored-sample";
 import type { Db } from "@opencohort/db";
 import {
   generateCohort,
@@ -41,6 +44,10 @@ export interface SeedContext {
   indexer: Indexer;
   stateDir: string;
   persons: number;
+  /** Keys the pseudonyms of imported demo datasets (never their source ids). */
+  stewardSecret: string;
+  /** Where stewards import source exports from in the web app (the dev stack's import root). */
+  importRoot: string;
   log: (line: string) => void;
 }
 
@@ -49,6 +56,7 @@ const demoEnrolments: Record<string, DevAccountIndex[]> = {
   "northbridge-cardiometabolic": [6, 8],
   "lakeside-respiratory": [7, 8],
   "coastal-primary-care": [6, 7, 8],
+  "eunomia-gibleed": [7, 8],
 };
 
 /** Nine in ten synthetic patients opt in; the demo patients always do (they can opt out in the app). */
@@ -58,24 +66,59 @@ function consentsByDefault(personId: bigint): boolean {
 
 async function ensureCohortFiles(dataset: DemoDataset, ctx: SeedContext): Promise<string> {
   const dir = join(ctx.stateDir, "datasets", dataset.slug, "v1");
+  const { source } = dataset;
   if (existsSync(join(dir, "manifest.json"))) {
     const verification = await verifyDatasetFolder(dir);
     const manifest = verification.ok ? await readManifest(dir) : undefined;
-    // A folder of an older schema version is regenerated in the current one.
-    if (manifest?.personCount === ctx.persons && manifest.schemaVersion === SCHEMA_VERSION)
-      return dir;
+    // A synthetic folder of another size or an older schema version is generated afresh.
+    const current =
+      source.kind === "omop"
+        ? manifest !== undefined
+        : manifest?.personCount === ctx.persons && manifest.schemaVersion === SCHEMA_VERSION;
+    if (current) return dir;
     rmSync(dir, { recursive: true, force: true });
   }
-  const bar = progressBar(`Generating ${dataset.title}`, 100);
-  await generateCohort({
-    persons: ctx.persons,
-    seed: dataset.seed,
-    outDir: dir,
-    title: dataset.title,
-    onProgress: ({ done, total }) => bar.update(Math.round((done / Math.max(total, 1)) * 100)),
-  });
+  const bar = progressBar(
+    `${source.kind === "omop" ? "Importing" : "Generating"} ${dataset.title}`,
+    100,
+  );
+  const onProgress = ({ done, total }: { done: number; total: number }) =>
+    bar.update(Math.round((done / Math.max(total, 1)) * 100));
+  if (source.kind === "omop") {
+    // The steward's path: the same importer as `opencohort-dataset import omop`.
+    await importOmop(source.folder, {
+      outDir: dir,
+      secret: ctx.stewardSecret,
+      title: dataset.title,
+      description: dataset.description,
+      skipOrphans: source.skipOrphans,
+      onProgress,
+    });
+  } else {
+    await generateCohort({
+      persons: ctx.persons,
+      seed: source.seed,
+      outDir: dir,
+      title: dataset.title,
+      onProgress,
+    });
+  }
   bar.done();
   return dir;
+}
+
+/**
+ * The vendored Eunomia export, copied into the import root, so a steward can import (and
+ * publish) it from the steward page as they would their own export.
+ */
+async function ensureImportSamples(ctx: SeedContext) {
+  const target = join(ctx.importRoot, basename(VENDORED_EUNOMIA));
+  if (existsSync(target)) return;
+  await mkdir(ctx.importRoot, { recursive: true });
+  await cp(VENDORED_EUNOMIA, target, { recursive: true });
+  ctx.log(
+    `Copied the Eunomia GiBleed OMOP export into ${ctx.importRoot} (import it from /steward)`,
+  );
 }
 
 async function ensureListed(
@@ -160,7 +203,13 @@ async function registerMetadataAndFiles(
   });
 }
 
-async function readPersonIds(dir: string, firstConditionPrefix: string) {
+/** A catalogue condition code ("ICD10:E11", "SNOMED:74474003") as vocabulary and code prefix. */
+function splitConditionCode(code: string): { vocabulary: string; prefix: string } {
+  const [vocabulary = "", prefix = ""] = code.split(":", 2);
+  return { vocabulary, prefix };
+}
+
+async function readPersonIds(dir: string, flagshipCondition: string) {
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   try {
@@ -169,8 +218,10 @@ async function readPersonIds(dir: string, firstConditionPrefix: string) {
       { path: join(dir, "person.parquet") },
     );
     const withCondition = await connection.runAndReadAll(
-      "SELECT DISTINCT person_id FROM read_parquet($path) WHERE starts_with(condition_code, $prefix) ORDER BY person_id LIMIT 3",
-      { path: join(dir, "condition_occurrence.parquet"), prefix: firstConditionPrefix },
+      `SELECT DISTINCT person_id FROM read_parquet($path)
+       WHERE condition_vocabulary = $vocabulary AND starts_with(condition_code, $prefix)
+       ORDER BY person_id LIMIT 3`,
+      { path: join(dir, "condition_occurrence.parquet"), ...splitConditionCode(flagshipCondition) },
     );
     return {
       all: all.getRows().map((row) => BigInt(row[0] as bigint)),
@@ -197,8 +248,7 @@ async function ensureEnrolments(
   dir: string,
   ctx: SeedContext,
 ): Promise<PlannedEnrolment[]> {
-  const prefix = dataset.conditions[0]?.code.replace(/^ICD10:/, "") ?? "";
-  const { all, flagship } = await readPersonIds(dir, prefix);
+  const { all, flagship } = await readPersonIds(dir, dataset.conditions[0]?.code ?? ":");
   const demoKeys = new Map(
     (demoEnrolments[dataset.slug] ?? []).map((index, position) => [
       flagship[position] ?? all[position] ?? 0n,
@@ -279,6 +329,7 @@ async function ensureConsents(
 }
 
 export async function seedDemo(ctx: SeedContext): Promise<void> {
+  await ensureImportSamples(ctx);
   const listed: { dataset: DemoDataset; datasetId: Hex; dir: string }[] = [];
   for (const dataset of demoDatasets) {
     const dir = await ensureCohortFiles(dataset, ctx);

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@opencohort/chain/anvil";
@@ -74,7 +74,14 @@ describe("npm start (the dev stack)", () => {
     );
     expect(consented).toHaveLength(3);
     for (const count of consented) expect(count).toBeGreaterThan(240);
+    // The fourth: the vendored Eunomia export, imported with the steward's importer.
+    expect(firstPage).toContain("Eunomia GiBleed (OMOP CDM)");
+    const eunomia = /2,694 persons · ([\d,]+) consented/.exec(firstPage);
+    expect(Number(eunomia?.[1]?.replaceAll(",", ""))).toBeGreaterThan(2_200);
     expect(first.output()).toContain("Signing and relaying consents");
+    expect(first.output()).toContain("Importing Eunomia GiBleed (OMOP CDM)");
+    // ...and its source sits in the import root, for a steward to import from the web.
+    expect(existsSync(join(stateDir, "imports", "eunomia-gibleed", "person.csv.gz"))).toBe(true);
 
     first.child.kill("SIGINT");
     expect(await first.exited).toBe(0);
@@ -86,6 +93,7 @@ describe("npm start (the dev stack)", () => {
     expect(second.output()).toContain("Contracts already deployed");
     expect(second.output()).not.toContain("Signing and relaying consents");
     expect(second.output()).not.toContain("Generating");
+    expect(second.output()).not.toContain("Importing");
     const secondPage = await pageText(url);
     expect(
       [...secondPage.matchAll(/300 persons · (\d+) consented/g)].map((match) => Number(match[1])),

@@ -97,3 +97,23 @@ export const importEnrolmentsInputSchema = z
     });
   });
 export type ImportEnrolmentsInput = z.input<typeof importEnrolmentsInputSchema>;
+
+/**
+ * An import from the import root (OPENCOHORT_IMPORT_ROOT) into a new dataset folder in the
+ * dataset root: the same importers as `opencohort-dataset import omop|fhir`.
+ */
+export const startImportInputSchema = z.object({
+  format: z.enum(["omop", "fhir"]),
+  /** The export's folder (OMOP CDM CSVs, or FHIR Bulk NDJSON), inside the import root. */
+  source: datasetFolderSchema,
+  /** FHIR only: an OMOP vocabulary folder (concept, concept_ancestor) inside the import root. */
+  vocabulary: datasetFolderSchema.optional(),
+  /** The new dataset folder, inside the dataset root; it must not exist. */
+  folder: datasetFolderSchema,
+  title: z.string().trim().min(1, "is required").max(200, "is too long"),
+  /** Drop rows about persons missing from the person table (reported) instead of failing. */
+  skipOrphans: z.boolean().default(false),
+});
+export type StartImportInput = z.input<typeof startImportInputSchema>;
+
+export const importStatusInputSchema = z.object({ jobId: z.uuid() });

@@ -55,6 +55,7 @@ async function buildServices(): Promise<ApiServices> {
       siweUri: env.origin,
       sessionTtlSeconds: env.sessionTtlSeconds,
       datasetRoot: env.datasetRoot,
+      datasetImport: env.datasetImport,
       sessionSecret: env.sessionSecret,
     },
   };

@@ -17,6 +17,7 @@ const demoTitles = [
   "Northbridge Cardiometabolic Cohort",
   "Lakeside Respiratory Registry",
   "Coastal Primary Care Panel",
+  "Eunomia GiBleed (OMOP CDM)",
 ];
 
 const resultCount = () => page.getByTestId("result-count").textContent();
@@ -54,15 +55,24 @@ describe("researcher in the browser", () => {
     await page.getByRole("link", { name: "Catalogue" }).click();
     await page.waitForURL("**/datasets");
     const cards = page.getByTestId("dataset-card");
-    await expect.poll(() => cards.count(), { timeout: 30_000 }).toBe(3);
+    await expect.poll(() => cards.count(), { timeout: 30_000 }).toBe(4);
     for (const title of demoTitles) {
       await expect.poll(() => page.getByRole("heading", { name: title }).count()).toBe(1);
     }
-    expect(await resultCount()).toMatch(/^3 datasets/);
-    expect(await cards.first().textContent()).toMatch(/Persons300Consented\d+/);
-    expect(await page.getByText("Lakeside Registry", { exact: true }).count()).toBe(1);
-    // The filters offer what the listed datasets have, with counts.
-    expect(await page.getByRole("checkbox").count()).toBe(6);
+    expect(await resultCount()).toMatch(/^4 datasets/);
+    const card = (title: string) =>
+      cards.filter({ has: page.getByRole("heading", { name: title }) });
+    expect(await card("Lakeside Respiratory Registry").textContent()).toMatch(
+      /Persons300Consented\d+/,
+    );
+    // The fourth: OMOP's Eunomia sample, imported by the dev stack as a steward would.
+    expect(await card("Eunomia GiBleed (OMOP CDM)").textContent()).toMatch(
+      /Persons2,694Consented[\d,]+/,
+    );
+    // Lakeside's steward publishes both.
+    expect(await page.getByText("Lakeside Registry", { exact: true }).count()).toBe(2);
+    // The filters offer what the listed datasets have, with counts (eight conditions: all shown).
+    expect(await page.getByRole("checkbox").count()).toBe(8);
     expect(await conditionRow("Type 2 diabetes mellitus").textContent()).toBe(
       "Type 2 diabetes mellitus2",
     );
@@ -76,7 +86,7 @@ describe("researcher in the browser", () => {
     await page.getByRole("searchbox", { name: "Search datasets" }).fill("respiratory");
     await page.getByRole("searchbox", { name: "Search datasets" }).press("Enter");
     await page.waitForURL("**/datasets?q=respiratory");
-    await expect.poll(resultCount).toBe("1 dataset of 3");
+    await expect.poll(resultCount).toBe("1 dataset of 4");
     expect(await cards.count()).toBe(1);
     expect(await cards.first().getByRole("heading").textContent()).toBe(
       "Lakeside Respiratory Registry",
@@ -84,34 +94,34 @@ describe("researcher in the browser", () => {
     await page.screenshot({ path: screenshotPath("catalogue-search"), fullPage: true });
     await page.getByRole("link", { name: "Clear filters" }).first().click();
     await page.waitForURL(/\/datasets$/);
-    await expect.poll(resultCount).toBe("3 datasets");
+    await expect.poll(resultCount).toBe("4 datasets");
   });
 
   it("narrows by condition, price and size, keeps every filter in the URL, and goes back", async () => {
     const cards = page.getByTestId("dataset-card");
     await conditionRow("Type 2 diabetes mellitus").getByRole("checkbox").check();
     await page.waitForURL("**/datasets?condition=ICD10%3AE11");
-    await expect.poll(resultCount).toBe("2 datasets of 3");
+    await expect.poll(resultCount).toBe("2 datasets of 4");
     await conditionRow("Asthma").getByRole("checkbox").check();
     await page.waitForURL("**/datasets?condition=ICD10%3AE11&condition=ICD10%3AJ45");
-    await expect.poll(resultCount).toBe("3 datasets");
+    await expect.poll(resultCount).toBe("3 datasets of 4");
     await page.goBack();
-    await expect.poll(resultCount).toBe("2 datasets of 3");
+    await expect.poll(resultCount).toBe("2 datasets of 4");
     expect(await conditionRow("Asthma").getByRole("checkbox").isChecked()).toBe(false);
     await page.getByRole("link", { name: "Clear filters" }).first().click();
-    await expect.poll(resultCount).toBe("3 datasets");
+    await expect.poll(resultCount).toBe("4 datasets");
 
-    // Price 150-180 leaves Lakeside (180); Northbridge is 250 and Coastal 120.
+    // Price 150-180 leaves Lakeside (180); Northbridge is 250, Coastal 120 and Eunomia 90.
     await page.getByLabel("Minimum price").fill("150");
     await page.getByLabel("Maximum price").fill("200");
     await page.getByRole("button", { name: "Apply ranges" }).click();
     await page.waitForURL("**/datasets?minPrice=150&maxPrice=200");
-    await expect.poll(resultCount).toBe("1 dataset of 3");
+    await expect.poll(resultCount).toBe("1 dataset of 4");
     expect(await cards.first().getByRole("heading").textContent()).toBe(
       "Lakeside Respiratory Registry",
     );
 
-    // Every demo cohort has 300 persons: at least 301 matches none.
+    // Every synthetic demo cohort has 300 persons: at least 301 matches none in that price range.
     await page.getByLabel("Minimum persons").fill("301");
     await page.getByRole("button", { name: "Apply ranges" }).click();
     await page.waitForURL("**/datasets?minPersons=301&minPrice=150&maxPrice=200");
@@ -124,7 +134,7 @@ describe("researcher in the browser", () => {
     // Back restores the previous view, typed bounds included; forward the empty one.
     await page.goBack();
     await page.waitForURL("**/datasets?minPrice=150&maxPrice=200");
-    await expect.poll(resultCount).toBe("1 dataset of 3");
+    await expect.poll(resultCount).toBe("1 dataset of 4");
     expect(await page.getByLabel("Minimum persons").inputValue()).toBe("");
     expect(await page.getByLabel("Minimum price").inputValue()).toBe("150");
     await page.goForward();
@@ -145,7 +155,7 @@ describe("researcher in the browser", () => {
     await page.goto(
       `${stack?.url}/datasets?condition=ICD10%3AE11&maxPersons=300&schema=omop-lite%2F2&sort=price-asc`,
     );
-    await expect.poll(resultCount).toBe("2 datasets of 3");
+    await expect.poll(resultCount).toBe("2 datasets of 4");
     expect(await cards.getByRole("heading").allTextContents()).toEqual([
       "Coastal Primary Care Panel",
       "Northbridge Cardiometabolic Cohort",
@@ -177,7 +187,7 @@ describe("researcher in the browser", () => {
       "minPersons: must be a whole number such as 1000",
       "sort: must be one of newest, oldest, price-asc, price-desc, persons-desc, title",
     ]);
-    await expect.poll(resultCount).toBe("3 datasets");
+    await expect.poll(resultCount).toBe("4 datasets");
     await page.screenshot({ path: screenshotPath("catalogue-bad-link"), fullPage: true });
 
     await page.goto(`${stack?.url}/datasets?page=4`);
@@ -185,7 +195,7 @@ describe("researcher in the browser", () => {
       "Page 4 is past the last page (1).",
     );
     await page.getByRole("link", { name: "Go to the first page" }).click();
-    await expect.poll(() => page.getByTestId("dataset-card").count()).toBe(3);
+    await expect.poll(() => page.getByTestId("dataset-card").count()).toBe(4);
   });
 
   it("signs in with dev account #4 (researcher) and out again", async () => {

@@ -1,10 +1,23 @@
-import { appendFileSync, cpSync, existsSync, rmSync, symlinkSync } from "node:fs";
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { datasetMetadataHash, datasetRegistryAbi, devAccountKey } from "@opencohort/chain";
 import { importOmop } from "@opencohort/dataset";
+import { VENDORED_EUNOMIA } from "@opencohort/dataset/vendored-sample";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stewardImportSecret } from "../services/dataset-import";
 import { startTestSystem, type TestSystem, writeAs } from "../testing/harness";
 import {
   type CohortFolder,
@@ -543,5 +556,193 @@ describe("dataset.concepts", () => {
         .anonymous()
         .dataset.concepts({ datasetId: unregistered.datasetId, search: "E11" }),
     ).toEqual({ shipped: false, concepts: [], nextOffset: null });
+  });
+});
+
+describe("steward imports an export from the web", () => {
+  type Caller = typeof steward.caller;
+  const importRoot = () => system.services.config.datasetImport?.root as string;
+  const datasetRoot = () => system.services.config.datasetRoot as string;
+  /** The vendored sample's table as text (gunzipped). */
+  const table = (name: string) =>
+    gunzipSync(readFileSync(join(VENDORED_EUNOMIA, `${name}.csv.gz`))).toString("utf8");
+  /** An export in the import root made of some of the sample's tables, as plain CSV. */
+  const exportOf = (name: string, tables: Record<string, string>) => {
+    const dir = join(importRoot(), name);
+    mkdirSync(dir, { recursive: true });
+    for (const [file, text] of Object.entries(tables)) writeFileSync(join(dir, file), text);
+  };
+  const finished = async (caller: Caller, jobId: string) => {
+    for (let i = 0; i < 600; i++) {
+      const status = await caller.steward.importStatus({ jobId });
+      if (status.state !== "running") return status;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error("the import did not finish");
+  };
+  /** Nothing of a failed import is left in the dataset root: no folder, no hidden work folder. */
+  const leftovers = (folder: string) =>
+    readdirSync(datasetRoot()).filter((entry) => entry === folder || entry.includes(`.${folder}.`));
+
+  beforeAll(() => {
+    cpSync(VENDORED_EUNOMIA, join(importRoot(), "eunomia-gibleed"), { recursive: true });
+  });
+
+  it("imports Eunomia from the import root with the CLI's importer, reports, and it publishes like any folder", async () => {
+    expect(await steward.caller.steward.importSources()).toContainEqual({
+      folder: "eunomia-gibleed",
+      format: "omop",
+    });
+    const started = await steward.caller.steward.startImport({
+      format: "omop",
+      source: "eunomia-gibleed",
+      folder: "web/eunomia",
+      title: "Eunomia GiBleed, imported from the web",
+      skipOrphans: true,
+    });
+    expect(started).toMatchObject({ state: "running", folder: "web/eunomia" });
+    // One import at a time on a server.
+    await expect(
+      steward.caller.steward.startImport({
+        format: "omop",
+        source: "eunomia-gibleed",
+        folder: "web/eunomia-again",
+        title: "Again",
+      }),
+    ).rejects.toMatchObject({
+      code: "CONFLICT",
+      message: expect.stringContaining("rule import-busy"),
+    });
+    // Another steward cannot follow it.
+    const { caller: otherSteward } = await system.signIn(2);
+    await expect(otherSteward.steward.importStatus({ jobId: started.jobId })).rejects.toMatchObject(
+      { message: expect.stringContaining("rule import-job") },
+    );
+
+    const status = await finished(steward.caller, started.jobId);
+    expect(status.error).toBeNull();
+    const sourcePersons = table("person").trim().split("\n").length - 1;
+    expect(status).toMatchObject({ state: "done", report: { persons: sourcePersons } });
+    expect(status.report?.dropped).toContainEqual(
+      expect.objectContaining({ reason: "skipOrphans", count: expect.any(Number) }),
+    );
+    expect(status.report?.dropped).toContainEqual(
+      expect.objectContaining({ what: "person.person_source_value", reason: "identifier" }),
+    );
+
+    // The publish flow sees it as a new folder, verifies it, and registers it once listed.
+    const folders = await steward.caller.steward.datasetFolders();
+    expect(folders.find((f) => f.folder === "web/eunomia")).toMatchObject({
+      persons: sourcePersons,
+      schemaVersion: "omop-lite/2",
+      registeredAs: null,
+    });
+    const inspected = await steward.caller.steward.inspectFolder({ folder: "web/eunomia" });
+    expect(inspected.contentHash).toBe(status.report?.contentHash);
+    const listed = await listOnChain(system, {
+      slug: "steward-web-eunomia",
+      contentHash: inspected.contentHash,
+      metadata: { ...metadata, title: "Eunomia GiBleed, imported from the web" },
+    });
+    await expect(
+      steward.caller.steward.registerVersion({
+        datasetId: listed.datasetId,
+        version: 1,
+        folder: "web/eunomia",
+      }),
+    ).resolves.toMatchObject({ persons: sourcePersons });
+  }, 120_000);
+
+  it("shows the importer's message with file and line for bad input, and leaves nothing half-written", async () => {
+    const person = table("person");
+    const concept = table("concept");
+    const lines = person.split("\n");
+    lines[2] = "not-a-number,8507,1950"; // the file's third line
+    exportOf("no-person", { "concept.csv": concept });
+    exportOf("malformed", { "person.csv": lines.join("\n"), "concept.csv": concept });
+    // A concept the drug eras use, in a vocabulary this system does not know.
+    const drugEra = table("drug_era");
+    const usedConcept = drugEra.split("\n")[1]?.split(",")[2] as string;
+    exportOf("unknown-vocabulary", {
+      "person.csv": person,
+      "drug_era.csv": drugEra,
+      "concept.csv": concept
+        .split("\n")
+        .map((line) =>
+          line.startsWith(`${usedConcept},`) ? line.replace(",RxNorm,", ",LocalDrugs,") : line,
+        )
+        .join("\n"),
+    });
+    const cases = [
+      ["no-person", /^required table person is missing/],
+      [
+        "malformed",
+        /^person\.csv:3: malformed line: column person_id does not hold a valid bigint$/,
+      ],
+      ["unknown-vocabulary", /^concept\.csv:\d+: unknown vocabulary "LocalDrugs"/],
+    ] as const;
+    for (const [source, message] of cases) {
+      const started = await steward.caller.steward.startImport({
+        format: "omop",
+        source,
+        folder: `bad-${source}`,
+        title: source,
+        skipOrphans: true,
+      });
+      const status = await finished(steward.caller, started.jobId);
+      expect({ source, state: status.state, report: status.report }).toEqual({
+        source,
+        state: "failed",
+        report: null,
+      });
+      expect(status.error).toMatch(message);
+      // No server path in the message, and no trace of the import in the dataset root.
+      expect(status.error).not.toContain(system.workDir);
+      expect(leftovers(`bad-${source}`)).toEqual([]);
+    }
+  }, 60_000);
+
+  it("refuses paths outside the roots, an existing target, and callers without a StewardBadge", async () => {
+    const start = (source: string, folder = "web/new") =>
+      steward.caller.steward.startImport({ format: "omop", source, folder, title: "x" });
+    await expect(start("../cohorts")).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringContaining("source: must be a folder inside the dataset root"),
+    });
+    await expect(start("nowhere")).rejects.toMatchObject({
+      message: 'There is no folder "nowhere" in the import root (rule import-folder).',
+    });
+    symlinkSync(system.workDir, join(importRoot(), "escape"));
+    await expect(start("escape/cohorts")).rejects.toMatchObject({
+      code: "FORBIDDEN",
+      message: 'The folder "escape/cohorts" leads outside the import root (rule import-root).',
+    });
+    await expect(start("eunomia-gibleed", "web/eunomia")).rejects.toMatchObject({
+      code: "CONFLICT",
+      message: expect.stringContaining("already exists in the dataset root"),
+    });
+    symlinkSync(system.workDir, join(datasetRoot(), "outside"));
+    await expect(start("eunomia-gibleed", "outside/elsewhere")).rejects.toMatchObject({
+      code: "FORBIDDEN",
+      message: 'The folder "outside/elsewhere" leads outside the dataset root (rule dataset-root).',
+    });
+    rmSync(join(datasetRoot(), "outside"));
+    const { caller: researcher } = await system.signIn(4);
+    await expect(researcher.steward.importSources()).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(
+      researcher.steward.startImport({
+        format: "omop",
+        source: "eunomia-gibleed",
+        folder: "x",
+        title: "x",
+      }),
+    ).rejects.toMatchObject({ code: "FORBIDDEN" });
+  });
+
+  it("keys each steward's pseudonyms apart, from the server's import secret", () => {
+    const secret = "test-import-secret-0123456789";
+    expect(stewardImportSecret(secret, "0xAB")).toBe(stewardImportSecret(secret, "0xab"));
+    expect(stewardImportSecret(secret, "0xab")).not.toBe(stewardImportSecret(secret, "0xcd"));
+    expect(stewardImportSecret(secret, "0xab")).not.toContain(secret);
   });
 });

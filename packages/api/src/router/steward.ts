@@ -16,7 +16,9 @@ import {
   datasetManifestSchema,
   datasetMetadataFields,
   importEnrolmentsInputSchema,
+  importStatusInputSchema,
   registerVersionInputSchema,
+  startImportInputSchema,
   updateMetadataInputSchema,
 } from "@opencohort/validators";
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
@@ -33,6 +35,7 @@ import {
   resolveDatasetFolder,
   verifiedDatasetFolder,
 } from "../services/dataset-folders";
+import { importStatus, listImportSources, startImport } from "../services/dataset-import";
 import { personIdsMissingFrom } from "../services/dataset-persons";
 import { syncIndexer } from "../services/indexer-sync";
 import { refusal } from "../services/refusal";
@@ -122,6 +125,24 @@ export const stewardRouter = {
       };
     });
   }),
+
+  /** The exports in the server's import root a steward may import, with the format each looks like. */
+  importSources: stewardProcedure.query(({ ctx }) => listImportSources(ctx.config)),
+
+  /**
+   * Imports an export from the import root into a new folder of the dataset root, with the
+   * CLI's importers (pseudonyms keyed per steward); answers at once with a job to poll
+   * (steward.importStatus). The new folder is then published like any other (datasetFolders,
+   * inspectFolder, list on chain, registerVersion).
+   */
+  startImport: stewardProcedure
+    .input(startImportInputSchema)
+    .mutation(({ ctx, input }) => startImport(ctx.config, ctx.session.address, input)),
+
+  /** How the caller's import is going: its stage, then the import report or the importer's error. */
+  importStatus: stewardProcedure
+    .input(importStatusInputSchema)
+    .query(({ ctx, input }) => importStatus(ctx.config, ctx.session.address, input.jobId)),
 
   /**
    * Verifies a folder in the dataset root as registerVersion will (content hash recomputed

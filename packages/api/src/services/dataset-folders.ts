@@ -5,7 +5,7 @@
  * symlinks followed, must still lie inside the root's real path.
  */
 import { readdir, realpath, stat } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { DatasetOpenError, openDataset } from "@opencohort/compute";
 import { readManifest, verifyDatasetFolder } from "@opencohort/synth";
 import type { DatasetManifest } from "@opencohort/validators";
@@ -16,37 +16,62 @@ const MAX_FOLDER_DEPTH = 3;
 /** A steward's listing stops here: the root is meant for dataset folders, not a file share. */
 const MAX_LISTED_FOLDERS = 500;
 
-function requireRoot(root: string | null): string {
-  if (root === null) {
-    throw refusal(
-      "PRECONDITION_FAILED",
-      "dataset-root",
+/**
+ * The two folders a steward names paths in: the dataset root (dataset folders, registered as
+ * versions) and the import root (source exports, read by the importers).
+ */
+export type RootKind = "dataset" | "import";
+
+const ROOTS = {
+  dataset: {
+    name: "dataset root",
+    rule: "dataset-root",
+    missing:
       "This server has no dataset root (OPENCOHORT_DATASET_ROOT), so no dataset files can be registered here (rule dataset-root).",
-    );
-  }
+  },
+  import: {
+    name: "import root",
+    rule: "import-root",
+    missing:
+      "This server has no import root (OPENCOHORT_IMPORT_ROOT), so no export can be imported here (rule import-root).",
+  },
+} as const;
+
+function requireRoot(root: string | null, kind: RootKind = "dataset"): string {
+  if (root === null) throw refusal("PRECONDITION_FAILED", ROOTS[kind].rule, ROOTS[kind].missing);
   return root;
 }
 
-async function realRoot(root: string): Promise<string> {
+async function realRoot(root: string, kind: RootKind = "dataset"): Promise<string> {
   try {
     return await realpath(root);
   } catch {
     throw refusal(
       "PRECONDITION_FAILED",
-      "dataset-root",
-      "The server's dataset root does not exist; ask the operator to create it (rule dataset-root).",
+      ROOTS[kind].rule,
+      `The server's ${ROOTS[kind].name} does not exist; ask the operator to create it (rule ${ROOTS[kind].rule}).`,
     );
   }
 }
 
 const inside = (parent: string, child: string) => child.startsWith(parent + sep);
 
+/** The real path of a configured root, refused (with its rule) when unset or absent. */
+export const existingRoot = (root: string | null, kind: RootKind) =>
+  realRoot(requireRoot(root, kind), kind);
+
 /**
  * The absolute real path of `folder` (already validated by `datasetFolderSchema`) inside the
- * dataset root; refuses when it does not exist or escapes the root through a symlink.
+ * dataset root (or the import root); refuses when it does not exist or escapes the root
+ * through a symlink.
  */
-export async function resolveDatasetFolder(root: string | null, folder: string): Promise<string> {
-  const base = await realRoot(requireRoot(root));
+export async function resolveDatasetFolder(
+  root: string | null,
+  folder: string,
+  kind: RootKind = "dataset",
+): Promise<string> {
+  const base = await realRoot(requireRoot(root, kind), kind);
+  const { name, rule } = ROOTS[kind];
   let resolved: string;
   try {
     // The root comes from configuration at run time: nothing here for the bundler to trace.
@@ -56,18 +81,58 @@ export async function resolveDatasetFolder(root: string | null, folder: string):
   } catch {
     throw refusal(
       "BAD_REQUEST",
-      "dataset-folder",
-      `There is no folder "${folder}" in the dataset root (rule dataset-folder).`,
+      kind === "dataset" ? "dataset-folder" : "import-folder",
+      `There is no folder "${folder}" in the ${name} (rule ${kind === "dataset" ? "dataset-folder" : "import-folder"}).`,
     );
   }
   if (!inside(base, resolved)) {
     throw refusal(
       "FORBIDDEN",
-      "dataset-root",
-      `The folder "${folder}" leads outside the dataset root (rule dataset-root).`,
+      rule,
+      `The folder "${folder}" leads outside the ${name} (rule ${rule}).`,
     );
   }
   return resolved;
+}
+
+/**
+ * Where a new folder `folder` would be created inside the dataset root: its parent must
+ * resolve inside the root (symlinks followed) and the folder itself must not exist yet.
+ */
+export async function newDatasetFolder(root: string | null, folder: string): Promise<string> {
+  const base = await realRoot(requireRoot(root));
+  const target = join(/* turbopackIgnore: true */ base, folder);
+  let parent = dirname(target);
+  // The nearest existing ancestor decides where the new folder really lands.
+  for (;;) {
+    try {
+      const real = await realpath(parent);
+      if (real !== base && !inside(base, real)) {
+        throw refusal(
+          "FORBIDDEN",
+          "dataset-root",
+          `The folder "${folder}" leads outside the dataset root (rule dataset-root).`,
+        );
+      }
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      parent = dirname(parent);
+    }
+  }
+  if (
+    await stat(target).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    throw refusal(
+      "CONFLICT",
+      "dataset-folder",
+      `The folder "${folder}" already exists in the dataset root; name a new one (rule dataset-folder).`,
+    );
+  }
+  return target;
 }
 
 export interface VerifiedFolder {

@@ -117,6 +117,7 @@ export async function startTestSystem(
       siweUri: "http://127.0.0.1:3000",
       sessionTtlSeconds: 3_600,
       datasetRoot: join(workDir, "cohorts"),
+      datasetImport: { root: join(workDir, "imports"), secret: "test-import-secret-0123456789" },
       sessionSecret: "test-session-secret-0123456789",
     },
   };

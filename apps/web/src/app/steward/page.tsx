@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { ImportDataset } from "~/components/steward/import-dataset";
 import { StewardView } from "~/components/steward/steward-view";
 import { getServices } from "~/server/services";
 import { chainInfo } from "~/wallet/chain-info";
@@ -22,6 +23,7 @@ export default async function StewardPage() {
       ) : (
         <StewardView chain={chain} registry={registry} />
       )}
+      <ImportDataset />
     </main>
   );
 }

@@ -1,20 +1,15 @@
 "use client";
 import type { CohortDefinitionInput } from "@opencohort/validators";
 import { useState } from "react";
+import { parseCriterion, suggestedCode } from "./cohort-input";
 import styles from "./research.module.css";
 
 type GroupBy = "sex" | "age_band" | "region";
 
 /**
- * A catalogue condition as the builder offers it: with its subcodes where the vocabulary's
- * codes nest by prefix (ICD-10: E11 > E11.9; ATC), the concept itself otherwise (SNOMED
- * codes do not nest by prefix).
+ * A small cohort builder: conditions and drugs (codes or OMOP concept ids with their
+ * descendants), age range, sex and the breakdown of the counts.
  */
-const PREFIX_VOCABULARIES = ["ICD10", "ICD10CM", "ICD9CM", "ATC"];
-const cohortCode = (code: string) =>
-  PREFIX_VOCABULARIES.includes(code.slice(0, code.indexOf(":"))) ? `${code}*` : code;
-
-/** A small cohort builder: condition codes, age range, sex and the breakdown of the counts. */
 export function CohortBuilder({
   conditions,
   submitLabel,
@@ -27,6 +22,8 @@ export function CohortBuilder({
   onSubmit: (cohort: CohortDefinitionInput) => void;
 }) {
   const [codes, setCodes] = useState("");
+  const [drugs, setDrugs] = useState("");
+  const [error, setError] = useState<string | null>(null);
   const [minAge, setMinAge] = useState("");
   const [maxAge, setMaxAge] = useState("");
   const [sex, setSex] = useState<"" | "F" | "M">("");
@@ -40,10 +37,9 @@ export function CohortBuilder({
     );
 
   const build = (): CohortDefinitionInput => {
-    const list = codes
-      .split(/[\s,]+/)
-      .map((code) => code.trim())
-      .filter(Boolean);
+    const inclusion = [parseCriterion("condition", codes), parseCriterion("drug", drugs)].filter(
+      (criterion) => criterion !== null,
+    );
     const age =
       minAge || maxAge
         ? {
@@ -52,7 +48,7 @@ export function CohortBuilder({
           }
         : undefined;
     return {
-      inclusion: list.length ? [{ domain: "condition", codes: list }] : [],
+      inclusion,
       ...(age ? { age } : {}),
       ...(sex ? { sex: [sex] } : {}),
       output: { groupBy, ageBandWidth: 10 },
@@ -65,28 +61,48 @@ export function CohortBuilder({
       data-testid="cohort-builder"
       onSubmit={(event) => {
         event.preventDefault();
-        onSubmit(build());
+        let cohort: CohortDefinitionInput;
+        try {
+          cohort = build();
+        } catch (problem) {
+          setError((problem as Error).message);
+          return;
+        }
+        setError(null);
+        onSubmit(cohort);
       }}
     >
       <label>
         <span>
-          Condition codes, VOCABULARY:CODE as the dataset's vocabulary spells them (a trailing *
-          matches a prefix)
+          Conditions: VOCABULARY:CODE as the dataset's vocabulary spells them (ICD10:E11*, a
+          trailing * matches a prefix) or OMOP concept ids, each with its descendants (192671)
         </span>
         <input
           value={codes}
           onChange={(event) => setCodes(event.target.value)}
-          placeholder="e.g. ICD10:E11*"
+          placeholder="e.g. E11*"
           aria-label="Condition codes"
           list="cohort-condition-codes"
         />
         <datalist id="cohort-condition-codes">
           {conditions.map((condition) => (
-            <option key={condition.code} value={cohortCode(condition.code)}>
+            <option key={condition.code} value={suggestedCode(condition.code)}>
               {condition.label || condition.code}
             </option>
           ))}
         </datalist>
+      </label>
+      <label>
+        <span>
+          Exposed to drugs: codes (ATC:M01A*) or OMOP concept ids, each with its descendants (an
+          ingredient and its products)
+        </span>
+        <input
+          value={drugs}
+          onChange={(event) => setDrugs(event.target.value)}
+          placeholder="e.g. 1118084 1124300"
+          aria-label="Drugs"
+        />
       </label>
       <div className={styles.row}>
         <label>
@@ -137,6 +153,11 @@ export function CohortBuilder({
           </label>
         ))}
       </fieldset>
+      {error && (
+        <p className="error small" role="alert" data-testid="cohort-error">
+          {error}
+        </p>
+      )}
       <button type="submit" disabled={busy}>
         {busy ? "Counting…" : submitLabel}
       </button>
