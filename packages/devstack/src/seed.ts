@@ -9,6 +9,10 @@ import { cp, mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import {
+  conditionNames,
+  writeDatasetConditions,
+} from "@opencohort/api/services/condition-concepts";
+import {
   createChainPublicClient,
   createSigningClient,
   type DeploymentManifest,
@@ -31,7 +35,6 @@ import {
   SCHEMA_VERSION,
   verifyDatasetFolder,
 } from "@opencohort/synth";
-import { datasetSearchText } from "@opencohort/validators";
 import { type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { type DemoDataset, demoDatasetId, demoDatasets, demoMetadata } from "./demo-datasets";
@@ -171,25 +174,20 @@ async function registerMetadataAndFiles(
   }
   const manifest = await readManifest(dir);
   const metadata = demoMetadata(dataset, manifest.schemaVersion);
+  // Named from the dataset's vocabulary as the API names a steward's conditions (a code the
+  // vocabulary lacks fails the seed, as it would fail a steward's registration).
+  const names = await conditionNames(
+    dir,
+    manifest,
+    metadata.conditions.map((condition) => condition.code),
+  );
   await ctx.db.$transaction(async (tx) => {
     await tx.dataset.update({
       where: { id: datasetId },
-      data: {
-        title: metadata.title,
-        description: metadata.description,
-        metadata,
-        searchText: datasetSearchText(metadata),
-      },
+      data: { title: metadata.title, description: metadata.description, metadata },
       select: { id: true },
     });
-    for (const condition of metadata.conditions) {
-      await tx.datasetCondition.upsert({
-        where: { datasetId_code: { datasetId, code: condition.code } },
-        create: { datasetId, ...condition },
-        update: { label: condition.label },
-        select: { code: true },
-      });
-    }
+    await writeDatasetConditions(tx, datasetId, metadata, names);
     await tx.datasetVersion.update({
       where: { datasetId_version: { datasetId, version: 1 } },
       data: {
