@@ -320,7 +320,12 @@ describe("query.submit (researcher with an access pass)", () => {
         description: `${suspended ? "Suspend" : "Reinstate"} credential ${credentialId}`,
       });
     await suspend(true);
-    const refused = { code: "FORBIDDEN", message: expect.stringContaining("(rule accreditation)") };
+    const refused = {
+      code: "FORBIDDEN",
+      message: expect.stringMatching(
+        /^Your researcher credential #\d+ is suspended by the stewards, .*\(rule accreditation\)/,
+      ),
+    };
     await expect(
       other.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX }),
     ).rejects.toMatchObject(refused);

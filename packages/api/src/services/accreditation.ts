@@ -28,9 +28,38 @@ export async function requireAccreditation(
     throw refusal(
       "FORBIDDEN",
       ACCREDITATION_RULE,
-      "Your researcher credential is not valid now (none was issued to this address, or it was suspended, revoked or expired), so no count or query can run (rule accreditation). Ask the stewards who accredit researchers.",
+      `${await whyNotAccredited(ctx.chain, researcher)}, so no count or query can run (rule accreditation). Ask the stewards who accredit researchers.`,
     );
   }
+}
+
+/** Why `researcher` is not accredited, read on chain (only on the refusal path). */
+async function whyNotAccredited(
+  chain: Pick<ApiContext["chain"], "client" | "manifest">,
+  researcher: Address,
+): Promise<string> {
+  const contract = {
+    address: chain.manifest.contracts.ResearcherCredential,
+    abi: researcherCredentialAbi,
+  } as const;
+  const [credentialId] = await chain.client.readContract({
+    ...contract,
+    functionName: "bindingOf",
+    args: [researcher],
+  });
+  if (credentialId === 0n) return "No researcher credential was issued to this address";
+  const record = await chain.client.readContract({
+    ...contract,
+    functionName: "getCredential",
+    args: [credentialId],
+  });
+  const yours = `Your researcher credential #${credentialId}`;
+  if (record.revoked) return `${yours} was revoked by the stewards`;
+  if (record.suspended) return `${yours} is suspended by the stewards`;
+  if (!record.addresses.some((address) => address.toLowerCase() === researcher.toLowerCase())) {
+    return `This address was removed from ${yours.toLowerCase()}`;
+  }
+  return `${yours} has expired`;
 }
 
 /** Statuses of an address bound to a credential for good (a removed one stays bound). */
