@@ -170,14 +170,14 @@ export async function checkCredentialChange(
     if (!requested) {
       throw refuse(`The holder of credential #${credentialId} has not asked to add ${account}`);
     }
-    if (record.addresses.length >= Number(MAX_CREDENTIAL_ADDRESSES)) {
-      throw refuse(`Credential #${credentialId} names the most addresses a credential may`);
+    const most = await chain.client.readContract({ ...contract, functionName: "MAX_ADDRESSES" });
+    if (BigInt(record.addresses.length) >= most) {
+      throw refuse(
+        `Credential #${credentialId} names the most addresses a credential may (${most})`,
+      );
     }
   }
 }
-
-/** ResearcherCredential.MAX_ADDRESSES. */
-export const MAX_CREDENTIAL_ADDRESSES = 4n;
 
 /**
  * Every credential (mirrored), newest first, with its addresses and their status, for the

@@ -50,9 +50,12 @@ export function CredentialView({ chain }: { chain: ChainInfo }) {
   );
 }
 
-function statusText(accredited: boolean, credential: Held): string {
+function statusText(accredited: boolean, credential: Held, address: string): string {
   if (credential.revoked) return "revoked";
   if (credential.suspended) return "suspended by the stewards";
+  if (credential.removedAddresses.includes(address.toLowerCase())) {
+    return "this address was removed from it";
+  }
   if (!accredited) return "not valid now (expired)";
   return credential.expiresAt ? `valid until ${dateOf(credential.expiresAt)}` : "valid";
 }
@@ -88,7 +91,7 @@ function Credential({
       <p
         className={accredited ? undefined : "error"}
         data-testid="credential-validity"
-      >{`Status: ${statusText(accredited, credential)}.`}</p>
+      >{`Status: ${statusText(accredited, credential, address)}.`}</p>
       <p className="muted small" title={credential.referenceHash}>
         Accrediting body's reference (hash): {credential.referenceHash.slice(0, 18)}…
       </p>
