@@ -172,10 +172,14 @@ contract Deploy is Script {
         }
         if (block.chainid == LOCAL_CHAIN_ID) return;
 
-        if (cfg.timelockDelay < MIN_TIMELOCK_DELAY) revert InvalidConfig("TIMELOCK_DELAY too short");
+        if (cfg.timelockDelay < MIN_TIMELOCK_DELAY) {
+            revert InvalidConfig("TIMELOCK_DELAY too short");
+        }
         if (cfg.votingDelay < MIN_VOTING_DELAY) revert InvalidConfig("VOTING_DELAY too short");
         if (cfg.votingPeriod < MIN_VOTING_PERIOD) revert InvalidConfig("VOTING_PERIOD too short");
-        if (cfg.voteExtension < MIN_VOTE_EXTENSION) revert InvalidConfig("VOTE_EXTENSION too short");
+        if (cfg.voteExtension < MIN_VOTE_EXTENSION) {
+            revert InvalidConfig("VOTE_EXTENSION too short");
+        }
         if (cfg.challengeWindow < MIN_CHALLENGE_WINDOW) {
             revert InvalidConfig("CHALLENGE_WINDOW too short");
         }
@@ -232,7 +236,7 @@ contract Deploy is Script {
             d.token, cfg.deployer, marketplaceAddress, cfg.challengeWindow, cfg.claimWindow
         );
         d.marketplace =
-            new Marketplace(d.token, d.datasets, d.standards, d.distributor, d.credentials);
+            new Marketplace(d.token, d.datasets, d.standards, d.distributor, d.credentials, owner);
         if (address(d.marketplace) != marketplaceAddress) revert InvalidConfig("funder address");
         d.consent = new ConsentRegistry();
         d.ledger = new QueryLedger(cfg.deployer);

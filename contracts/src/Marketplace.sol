@@ -14,7 +14,8 @@ import {ResearcherCredential} from "./ResearcherCredential.sol";
 ///         access: `hasAccess(researcher, datasetId)`. The payment is split at purchase by the
 ///         governed fee split: the patients' share funds the dataset's pool in the
 ///         RewardDistributor, the rest goes straight to the steward and the treasury. The
-///         marketplace never holds tokens and has no owner. Only accredited researchers
+///         marketplace never holds tokens and has no owner; governance (the timelock) may
+///         only send back tokens transferred here by mistake. Only accredited researchers
 ///         (a valid ResearcherCredential) may buy, and a pass only works while its holder is
 ///         accredited.
 /// @dev Buying while a pass is active extends it from its current expiry; otherwise the new
@@ -60,6 +61,8 @@ contract Marketplace {
     error PurchasesPaused();
     /// @notice The buyer holds no valid researcher credential.
     error NotAccredited(address account);
+    /// @notice Only governance (the TimelockController) may recover stray tokens.
+    error NotGovernance(address account);
 
     /// @notice `researcher` bought access to `datasetId` until `expiresAt` (unix seconds).
     event AccessPurchased(
@@ -74,6 +77,9 @@ contract Marketplace {
         uint64 expiresAt
     );
 
+    /// @notice Governance recovered tokens sent here by mistake.
+    event TokensRecovered(address indexed token, address indexed to, uint256 amount);
+
     /// @notice The payment token (CohortToken).
     IERC20 public immutable token;
     /// @notice The dataset catalogue.
@@ -84,6 +90,8 @@ contract Marketplace {
     RewardDistributor public immutable distributor;
     /// @notice Researcher accreditation.
     ResearcherCredential public immutable credentials;
+    /// @notice The TimelockController: may recover stray tokens, nothing else.
+    address public immutable governance;
 
     /// @notice Unix time at which `researcher`'s pass for `datasetId` expires (0 = never bought).
     mapping(address researcher => mapping(bytes32 datasetId => uint64)) public accessExpiry;
@@ -93,23 +101,38 @@ contract Marketplace {
     /// @param standards_ The StandardsRegistry.
     /// @param distributor_ The RewardDistributor (must name this contract its funder).
     /// @param credentials_ The ResearcherCredential.
+    /// @param governance_ The TimelockController.
     constructor(
         IERC20 token_,
         DatasetRegistry datasets_,
         StandardsRegistry standards_,
         RewardDistributor distributor_,
-        ResearcherCredential credentials_
+        ResearcherCredential credentials_,
+        address governance_
     ) {
         if (
             address(token_) == address(0) || address(datasets_) == address(0)
                 || address(standards_) == address(0) || address(distributor_) == address(0)
-                || address(credentials_) == address(0)
+                || address(credentials_) == address(0) || governance_ == address(0)
         ) revert ZeroAddress();
         token = token_;
         datasets = datasets_;
         standards = standards_;
         distributor = distributor_;
         credentials = credentials_;
+        governance = governance_;
+    }
+
+    /// @notice Sends tokens transferred here by mistake (any token, the payment token
+    ///         included: a purchase pays the steward, the treasury and the distributor
+    ///         directly, so nothing held here is owed to anyone). Governance only.
+    /// @param stray The token.
+    /// @param to Receiver.
+    /// @param amount Amount.
+    function recoverTokens(IERC20 stray, address to, uint256 amount) external {
+        if (msg.sender != governance) revert NotGovernance(msg.sender);
+        stray.safeTransfer(to, amount);
+        emit TokensRecovered(address(stray), to, amount);
     }
 
     /// @notice Buys (or extends) an access pass with an existing allowance to this contract.
@@ -119,7 +142,6 @@ contract Marketplace {
     /// @return expiresAt New expiry of the caller's pass.
     function purchaseAccess(bytes32 datasetId, uint256 maxPrice, uint64 minExpiresAt)
         external
-       
         returns (uint64 expiresAt)
     {
         (address steward, uint256 price, uint64 duration) = _terms(datasetId, maxPrice);

@@ -58,6 +58,7 @@ contract DeployTest is BaseTest {
         assertTrue(dep.distributor.hasRole(dep.distributor.GUARDIAN_ROLE(), g), "same guardian");
         assertEq(address(dep.marketplace.distributor()), address(dep.distributor));
         assertEq(address(dep.marketplace.token()), address(dep.token));
+        assertEq(dep.marketplace.governance(), address(dep.timelock));
         assertEq(address(dep.governor.token()), address(dep.badge));
         assertEq(address(dep.badge.removalHook()), address(dep.datasets));
         assertEq(dep.governor.timelock(), tl);

@@ -17,16 +17,50 @@ contract MarketplaceTest is BaseTest {
     }
 
     function test_constructor_revertsOnZeroAddress() public {
+        address gov = address(timelock);
         vm.expectRevert(Marketplace.ZeroAddress.selector);
-        new Marketplace(IERC20(address(0)), datasets, standards, distributor, credentials);
+        new Marketplace(IERC20(address(0)), datasets, standards, distributor, credentials, gov);
         vm.expectRevert(Marketplace.ZeroAddress.selector);
-        new Marketplace(token, DatasetRegistry(address(0)), standards, distributor, credentials);
+        new Marketplace(
+            token, DatasetRegistry(address(0)), standards, distributor, credentials, gov
+        );
         vm.expectRevert(Marketplace.ZeroAddress.selector);
-        new Marketplace(token, datasets, StandardsRegistry(address(0)), distributor, credentials);
+        new Marketplace(
+            token, datasets, StandardsRegistry(address(0)), distributor, credentials, gov
+        );
         vm.expectRevert(Marketplace.ZeroAddress.selector);
-        new Marketplace(token, datasets, standards, RewardDistributor(address(0)), credentials);
+        new Marketplace(token, datasets, standards, RewardDistributor(address(0)), credentials, gov);
         vm.expectRevert(Marketplace.ZeroAddress.selector);
-        new Marketplace(token, datasets, standards, distributor, ResearcherCredential(address(0)));
+        new Marketplace(
+            token, datasets, standards, distributor, ResearcherCredential(address(0)), gov
+        );
+        vm.expectRevert(Marketplace.ZeroAddress.selector);
+        new Marketplace(token, datasets, standards, distributor, credentials, address(0));
+    }
+
+    /// Finding: tokens sent to the marketplace by mistake (the payment token or another) were
+    /// locked forever. Governance alone sends them back; purchases are unaffected, since the
+    /// marketplace holds nothing that is owed.
+    function test_finding_governanceRecoversStrayTokensFromMarketplace() public {
+        vm.prank(researcher);
+        token.transfer(address(marketplace), 7 ether);
+        assertEq(marketplace.governance(), address(timelock));
+        vm.expectRevert(abi.encodeWithSelector(Marketplace.NotGovernance.selector, steward1));
+        vm.prank(steward1);
+        marketplace.recoverTokens(token, steward1, 7 ether);
+        vm.expectEmit(address(marketplace));
+        emit Marketplace.TokensRecovered(address(token), researcher, 7 ether);
+        vm.prank(address(timelock));
+        marketplace.recoverTokens(token, researcher, 7 ether);
+        assertEq(token.balanceOf(address(marketplace)), 0);
+
+        uint256 before = token.balanceOf(researcher);
+        vm.startPrank(researcher);
+        token.approve(address(marketplace), PRICE);
+        marketplace.purchaseAccess(DATASET, PRICE, 0);
+        vm.stopPrank();
+        assertEq(token.balanceOf(researcher), before - PRICE);
+        assertTrue(marketplace.hasAccess(researcher, DATASET));
     }
 
     function test_purchaseAccess_splitsPaymentAndGrantsAccess() public {
@@ -140,7 +174,8 @@ contract MarketplaceTest is BaseTest {
         (uint8 v, bytes32 r, bytes32 s) =
             _permit(researcherKey, address(marketplace), PRICE, deadline);
         vm.prank(researcher);
-        uint64 expiresAt = marketplace.purchaseAccessWithPermit(DATASET, PRICE, 0, deadline, v, r, s);
+        uint64 expiresAt =
+            marketplace.purchaseAccessWithPermit(DATASET, PRICE, 0, deadline, v, r, s);
         assertEq(expiresAt, block.timestamp + DURATION);
         assertTrue(marketplace.hasAccess(researcher, DATASET));
         assertEq(token.allowance(researcher, address(marketplace)), 0);

@@ -41,6 +41,9 @@ export const epsilonValueSchema = z
 
 const bpsSchema = z.number().int().min(0).max(BPS);
 
+/** A ResearcherCredential id (they count from 1). */
+export const credentialIdSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
 /** What a proposal changes: a StandardsRegistry value, or steward membership (StewardBadge). */
 export const proposalChangeSchema = z.discriminatedUnion("kind", [
   z.object({
@@ -101,6 +104,20 @@ export const proposalChangeSchema = z.discriminatedUnion("kind", [
     researcher: addressSchema,
     reference: z.string().trim().min(1, "must not be empty").max(200),
   }),
+  /** Adds an address the credential's holder asked for (ResearcherCredential.approveAddress). */
+  z.object({
+    kind: z.literal("approveCredentialAddress"),
+    credentialId: credentialIdSchema,
+    account: addressSchema,
+  }),
+  /** Suspends a credential (`suspended: true`) or lifts its suspension. */
+  z.object({
+    kind: z.literal("suspendCredential"),
+    credentialId: credentialIdSchema,
+    suspended: z.boolean(),
+  }),
+  /** Revokes a credential for good: its addresses can never be accredited again. */
+  z.object({ kind: z.literal("revokeCredential"), credentialId: credentialIdSchema }),
 ]);
 export type ProposalChange = z.infer<typeof proposalChangeSchema>;
 

@@ -104,10 +104,6 @@ export async function accreditThroughGovernance(stack: RunningStack, holder: Add
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new Error(`accreditation: ${hash} reverted`);
   };
-  const later = async (seconds: number) => {
-    await anvil(stack, "evm_increaseTime", [seconds]);
-    await anvil(stack, "evm_mine", []);
-  };
   await mined(
     await walletOf(1).writeContract({
       ...governor,
@@ -120,7 +116,7 @@ export async function accreditThroughGovernance(stack: RunningStack, holder: Add
     functionName: "hashProposal",
     args: [targets, values, calldatas, descriptionHash],
   });
-  await later(2);
+  await later(stack, 2);
   for (const steward of [1, 2, 3] as const) {
     await mined(
       await walletOf(steward).writeContract({
@@ -131,10 +127,10 @@ export async function accreditThroughGovernance(stack: RunningStack, holder: Add
     );
   }
   // Past the voting period and any late-quorum extension (20 s + 5 s on the local chain).
-  await later(30);
+  await later(stack, 30);
   const args = [targets, values, calldatas, descriptionHash] as const;
   await mined(await walletOf(1).writeContract({ ...governor, functionName: "queue", args }));
-  await later(5);
+  await later(stack, 5);
   await mined(await walletOf(1).writeContract({ ...governor, functionName: "execute", args }));
 }
 
@@ -162,6 +158,82 @@ export async function buyAccessOnChain(stack: RunningStack, index: 4 | 5, datase
     args: [datasetId, price, 0n],
   });
   await publicClient.waitForTransactionReceipt({ hash: purchase });
+}
+
+/** Moves the dev stack's chain clock (governance counts seconds) and mines a block. */
+export async function later(stack: RunningStack, seconds: number) {
+  await anvil(stack, "evm_increaseTime", [seconds]);
+  await anvil(stack, "evm_mine", []);
+}
+
+/** Steward `steward` votes for the proposal whose description contains `describedAs`, outside the page. */
+async function voteOnChain(stack: RunningStack, steward: 1 | 2 | 3, describedAs: string) {
+  const { contracts, publicClient, walletOf } = chainOf(stack);
+  const governor = { address: contracts.StewardGovernor, abi: stewardGovernorAbi } as const;
+  const created = await publicClient.getContractEvents({
+    ...governor,
+    eventName: "ProposalCreated",
+    fromBlock: 0n,
+  });
+  const proposal = created.find((log) => log.args.description?.includes(describedAs));
+  if (proposal?.args.proposalId === undefined) throw new Error(`no proposal "${describedAs}"`);
+  const hash = await walletOf(steward).writeContract({
+    ...governor,
+    functionName: "castVote",
+    args: [proposal.args.proposalId, 1],
+  });
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`steward #${steward}'s vote reverted`);
+}
+
+/**
+ * Passes the proposal the steward page lists with `describedAs` in its text: stewards #1 and
+ * #2 (a majority of the three) vote for it, in the page (the signed-in #1, then signing in as
+ * #2) or outside it (two transactions at once: the local voting period is 20 seconds of chain
+ * time, which a loaded machine can spend signing in); the chain's clock moves past the voting
+ * period and the timelock delay, and the page queues and executes it.
+ */
+export async function passProposalInPage(
+  page: Page,
+  stack: RunningStack,
+  describedAs: string,
+  votes: "in the page" | "on chain" = "in the page",
+) {
+  const proposal = page.getByTestId("proposal").filter({ hasText: describedAs });
+  const state = proposal.getByTestId("proposal-state");
+  const tally = proposal.getByTestId("tally");
+  // Shown once the operator's indexer mirrored ProposalCreated. The voting delay is one
+  // second of chain time, so any later block opens the vote.
+  await expect.poll(() => state.textContent(), { timeout: 30_000 }).toMatch(/^(PENDING|ACTIVE)$/);
+  await later(stack, 2);
+  if (votes === "on chain") {
+    await voteOnChain(stack, 1, describedAs);
+    await voteOnChain(stack, 2, describedAs);
+  } else {
+    for (const steward of [1, 2] as const) {
+      if (steward === 2) await signInAs(page, 2);
+      await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe("ACTIVE");
+      await proposal.getByRole("button", { name: "Vote for" }).click();
+      await expect
+        .poll(() => proposal.getByTestId("proposal-result").textContent(), { timeout: 30_000 })
+        .toMatch(/You voted for in block \d+/);
+      await expect
+        .poll(() => tally.textContent(), { timeout: 30_000 })
+        .toMatch(`For ${steward} · Against 0 · Abstain 0`);
+    }
+  }
+  await expect
+    .poll(() => tally.textContent(), { timeout: 30_000 })
+    .toMatch("For 2 · Against 0 · Abstain 0");
+  // Past the voting period (20 seconds, plus the late-quorum extension): it passed.
+  await later(stack, 30);
+  await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe("SUCCEEDED");
+  await proposal.getByRole("button", { name: "Queue" }).click();
+  await expect.poll(() => state.textContent(), { timeout: 30_000 }).toBe("QUEUED");
+  // Past the timelock delay.
+  await later(stack, 5);
+  await proposal.getByRole("button", { name: "Execute" }).click();
+  await expect.poll(() => state.textContent(), { timeout: 30_000 }).toBe("EXECUTED");
 }
 
 /** Types `sql` into the workspace's editor, runs it and waits until it finished. */

@@ -1,10 +1,18 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain/dev-accounts";
 import type { Browser, Page } from "playwright-core";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { anvil, buyAccessOnChain, datasetIdOf, reportFailures, runSql, signInAs } from "./actions";
+import {
+  buyAccessOnChain,
+  datasetIdOf,
+  passProposalInPage,
+  reportFailures,
+  runSql,
+  signInAs,
+} from "./actions";
 import { launchChromium, type RunningStack, screenshotPath, startDevStack } from "./stack";
 
 // Issue 6, scenarios (2) and (3) in real Chromium against the real dev stack: the patient's
@@ -176,45 +184,7 @@ describe("patient and stewards in the browser", () => {
     await expect
       .poll(() => page.getByTestId("propose-result").count(), { timeout: 30_000 })
       .toBe(1);
-    const proposal = page
-      .getByTestId("proposal")
-      .filter({ hasText: "Raise the minimum cell size to 20" });
-    const state = proposal.getByTestId("proposal-state");
-    // Shown once the operator's indexer mirrored ProposalCreated. The voting delay is one
-    // second of chain time, so any later block opens the vote.
-    await expect.poll(() => state.textContent(), { timeout: 30_000 }).toMatch(/^(PENDING|ACTIVE)$/);
-
-    // Past the voting delay (1 second of chain time): voting opens.
-    await anvil(stack, "evm_increaseTime", [2]);
-    await anvil(stack, "evm_mine", []);
-    await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe("ACTIVE");
-    await proposal.getByRole("button", { name: "Vote for" }).click();
-    await expect
-      .poll(() => proposal.getByTestId("proposal-result").textContent(), { timeout: 30_000 })
-      .toMatch(/You voted for in block \d+/);
-
-    await signInAs(page, 2);
-    await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe("ACTIVE");
-    await proposal.getByRole("button", { name: "Vote for" }).click();
-    await expect
-      .poll(() => proposal.getByTestId("proposal-result").textContent(), { timeout: 30_000 })
-      .toMatch(/You voted for in block \d+/);
-    await expect
-      .poll(() => proposal.getByTestId("tally").textContent(), { timeout: 30_000 })
-      .toMatch(/For 2 · Against 0 · Abstain 0/);
-
-    // Past the voting period (20 seconds, plus the late-quorum extension): it passed.
-    await anvil(stack, "evm_increaseTime", [30]);
-    await anvil(stack, "evm_mine", []);
-    await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe("SUCCEEDED");
-    await proposal.getByRole("button", { name: "Queue" }).click();
-    await expect.poll(() => state.textContent(), { timeout: 30_000 }).toBe("QUEUED");
-
-    // Past the timelock delay.
-    await anvil(stack, "evm_increaseTime", [5]);
-    await anvil(stack, "evm_mine", []);
-    await proposal.getByRole("button", { name: "Execute" }).click();
-    await expect.poll(() => state.textContent(), { timeout: 30_000 }).toBe("EXECUTED");
+    await passProposalInPage(page, stack, "Raise the minimum cell size to 20");
     await expect.poll(() => k.textContent(), { timeout: 30_000 }).toBe("k = 20");
     await expect
       .poll(() => page.getByTestId("standards-sync").textContent(), { timeout: 30_000 })
@@ -419,6 +389,102 @@ describe("patient and stewards in the browser", () => {
     await page.screenshot({ path: screenshotPath("research-eunomia-cohort"), fullPage: true });
     expect(browserErrors).toEqual([]);
   }, 240_000);
+
+  it("stewards accredit a new researcher in the page; a second address shares the budget; suspension refuses the next query", async () => {
+    const started = Date.now();
+    // Anvil #7 holds no credential (the dev stack accredits #4 and #5 only); #8 becomes its
+    // second address.
+    const [jonas, second] = ([7, 8] as const).map((index) =>
+      privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index)).address.toLowerCase(),
+    ) as [string, string];
+    await page.goto(`${stack.url}/steward`);
+    await signInAs(page, 1);
+    await page.getByTestId("proposal-kind").selectOption("accreditResearcher");
+    await page.getByTestId("proposal-researcher").fill(jonas);
+    await page.getByTestId("proposal-reference").fill("ONS-SR-2026-0107");
+    await page.getByTestId("proposal-description").fill(`Accredit Jonas Berg (${jonas})`);
+    await page.getByTestId("propose").click();
+    await page.getByTestId("propose-result").waitFor({ timeout: 30_000 });
+    await passProposalInPage(page, stack, "Accredit Jonas Berg", "on chain");
+
+    // Jonas buys a pass in the page and runs a query: the budget meter moves.
+    const coastal = await datasetIdOf(page, "Coastal");
+    const remaining = page.getByTestId("budget-remaining");
+    const buyAndOpenWorkspace = async (index: 7 | 8) => {
+      await signInAs(page, index);
+      await page.goto(`${stack.url}/datasets/${coastal}`);
+      await expect
+        .poll(() => page.getByTestId("credential-status").textContent(), { timeout: 30_000 })
+        .toMatch(/^Researcher credential #\d+\. /);
+      await page.getByTestId("buy-access").click();
+      await page.getByTestId("purchase-mined").waitFor({ timeout: 60_000 });
+      await page.goto(`${stack.url}/datasets/${coastal}/query`);
+      await page.getByTestId("sql-editor").waitFor({ timeout: 30_000 });
+      await remaining.waitFor({ timeout: 30_000 });
+      return remaining.textContent();
+    };
+    const full = await buyAndOpenWorkspace(7);
+    await runSql(page, "SELECT sex, count(*) AS n FROM person GROUP BY sex");
+    await page.getByTestId("receipt").waitFor({ timeout: 30_000 });
+    await expect.poll(() => remaining.textContent(), { timeout: 20_000 }).not.toBe(full);
+    const afterJonas = await remaining.textContent();
+
+    // He asks for his second wallet on his credential page; the stewards approve it.
+    await page.goto(`${stack.url}/account/credential`);
+    await page.getByTestId("request-address-input").fill(second);
+    await page.getByTestId("request-address-submit").click();
+    await page.getByTestId("request-address-sent").waitFor({ timeout: 30_000 });
+    const secondRow = page.getByTestId(`credential-address-${second}`);
+    await expect
+      .poll(() => secondRow.textContent(), { timeout: 30_000 })
+      .toMatch(/awaiting the stewards' approval$/);
+    await signInAs(page, 1);
+    await page.goto(`${stack.url}/steward`);
+    await page.getByTestId(`credential-approve-${second}`).click();
+    await page.getByTestId("credential-proposed").waitFor({ timeout: 30_000 });
+    await passProposalInPage(page, stack, `Add ${second} to researcher credential`, "on chain");
+
+    // The second address finds the budget Jonas already spent from, and spends from it.
+    expect(await buyAndOpenWorkspace(8)).toBe(afterJonas);
+    await runSql(page, "SELECT region, count(*) AS n FROM person GROUP BY region");
+    await page.getByTestId("receipt").waitFor({ timeout: 30_000 });
+    await expect.poll(() => remaining.textContent(), { timeout: 20_000 }).not.toBe(afterJonas);
+    const shared = await remaining.textContent();
+    await page.goto(`${stack.url}/account/credential`);
+    await expect
+      .poll(() => page.getByTestId(`credential-address-${second}`).textContent(), {
+        timeout: 30_000,
+      })
+      .toMatch(/\(you\): acts for it$/);
+
+    // The stewards suspend the credential: the next query is refused, naming the rule.
+    await signInAs(page, 1);
+    await page.goto(`${stack.url}/steward`);
+    const row = page
+      .getByTestId("credentials")
+      .locator("tbody tr")
+      .filter({ has: page.getByTitle(jonas, { exact: true }) });
+    await row.getByRole("button", { name: "Suspend" }).click();
+    await page.getByTestId("credential-proposed").waitFor({ timeout: 30_000 });
+    await passProposalInPage(page, stack, "Suspend researcher credential", "on chain");
+    await expect
+      .poll(() => row.getByTestId("credential-status").textContent(), { timeout: 30_000 })
+      .toBe("suspended");
+    await signInAs(page, 8);
+    await page.goto(`${stack.url}/datasets/${coastal}/query`);
+    await page.getByTestId("sql-editor").waitFor({ timeout: 30_000 });
+    await runSql(page, "SELECT count(*) AS n FROM person");
+    await expect
+      .poll(() => page.getByTestId("refusal-rule").textContent(), { timeout: 30_000 })
+      .toBe("accreditation");
+    expect(await page.getByTestId("refusal").textContent()).toMatch(
+      /Your researcher credential #\d+ is suspended by the stewards, so no count or query can run \(rule accreditation\)/,
+    );
+    // Nothing was charged for it.
+    expect(await remaining.textContent()).toBe(shared);
+    await page.screenshot({ path: screenshotPath("credential-suspended"), fullPage: true });
+    console.info(`accreditation scenario: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }, 300_000);
 });
 
 const synthDir = join(import.meta.dirname, "..", "..", "..", "..", "packages", "synth");

@@ -11,6 +11,7 @@ import {
 import { datasetIdInputSchema } from "@opencohort/validators";
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { formatUnits, getAddress, type Hex, zeroAddress } from "viem";
+import { syncIndexer } from "../services/indexer-sync";
 import { roleProcedure } from "../trpc";
 
 /** The ERC-2612 Permit type (OpenZeppelin ERC20Permit). */
@@ -49,44 +50,79 @@ export const accessRouter = {
   }),
 
   /**
-   * The signed-in researcher's credential, read live from ResearcherCredential: whether it is
-   * valid now, its expiry (null: none), the accrediting body's reference hash, the addresses
-   * acting for it, and what it allows. Budgets are kept per credential.
+   * The signed-in researcher's credential: whether it is valid now (read live on chain), and
+   * from the mirrored credential events its expiry (null: none), the accrediting body's
+   * reference hash, the addresses acting for it, the ones it asked governance to add
+   * (pending) and the removed ones, and what it allows. An address that is no credential's
+   * yet sees the credentials that asked for it. Budgets are kept per credential.
    */
   myCredential: roleProcedure("researcher").query(async ({ ctx }) => {
-    const { client, manifest } = ctx.chain;
-    const credential = {
-      address: manifest.contracts.ResearcherCredential,
-      abi: researcherCredentialAbi,
-    } as const;
-    const owner = getAddress(ctx.session.address);
-    const [credentialId, accredited] = await Promise.all([
-      client.readContract({ ...credential, functionName: "credentialOf", args: [owner] }),
-      client.readContract({ ...credential, functionName: "isAccredited", args: [owner] }),
+    const own = ctx.session.address.toLowerCase();
+    /** Where the holder sends requestAddress. */
+    const contract = ctx.chain.manifest.contracts.ResearcherCredential;
+    const [accredited] = await Promise.all([
+      ctx.chain.client.readContract({
+        address: contract,
+        abi: researcherCredentialAbi,
+        functionName: "isAccredited",
+        args: [getAddress(own)],
+      }),
+      // A request or an approval mined a moment ago must show.
+      syncIndexer(ctx.chain),
     ]);
-    if (credentialId === 0n) {
+    const rows = await ctx.db.credentialAddress.findMany({
+      where: { address: own },
+      select: {
+        status: true,
+        credential: {
+          select: {
+            id: true,
+            metadataHash: true,
+            expiresAt: true,
+            suspended: true,
+            revoked: true,
+            addresses: {
+              orderBy: [{ block: "asc" }, { address: "asc" }],
+              select: { address: true, status: true },
+            },
+          },
+        },
+      },
+    });
+    const bound = rows.find((row) => row.status !== "REQUESTED");
+    if (!bound) {
       return {
         accredited: false,
+        contract,
         credential: null,
+        /** Credentials that asked governance to add this address (not approved yet). */
+        requestedBy: rows.map((row) => String(row.credential.id)),
         allows:
-          "Nothing yet: stewards accredit researchers by proposal (README: Accrediting a researcher).",
+          rows.length > 0
+            ? "Nothing until the stewards approve adding this address to the credential that asked for it."
+            : "Nothing yet: stewards accredit researchers by proposal (README: Accrediting a researcher).",
       };
     }
-    const record = await client.readContract({
-      ...credential,
-      functionName: "getCredential",
-      args: [credentialId],
-    });
+    const record = bound.credential;
+    const addressesIn = (status: string) =>
+      record.addresses.filter((row) => row.status === status).map((row) => row.address);
     return {
       accredited,
+      contract,
       credential: {
-        id: credentialId.toString(),
+        id: String(record.id),
         referenceHash: record.metadataHash,
-        expiresAt: record.expiresAt === 0n ? null : new Date(Number(record.expiresAt) * 1000),
+        expiresAt: record.expiresAt,
         suspended: record.suspended,
         revoked: record.revoked,
-        addresses: record.addresses.map((address) => address.toLowerCase()),
+        /** Acting for the credential now. */
+        addresses: addressesIn("ACTIVE"),
+        /** Asked for by the holder, awaiting a governance approval. */
+        pendingAddresses: addressesIn("REQUESTED"),
+        /** Removed by the holder: act for nothing, but their spending still counts. */
+        removedAddresses: addressesIn("REMOVED"),
       },
+      requestedBy: [],
       allows: accredited
         ? "Buying access passes, feasibility counts and queries; one privacy budget per dataset shared by all these addresses."
         : "Nothing while it is suspended, revoked or expired: passes do not work and queries are refused.",

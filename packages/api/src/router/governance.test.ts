@@ -254,6 +254,86 @@ describe("governance", () => {
     ]);
   });
 
+  it("the credential life cycle: the holder asks for a second address, stewards approve it, suspend and revoke by proposal", async () => {
+    // #6 was accredited by the test above.
+    const { caller: holder, address } = await system.signIn(6);
+    const second = "0x00000000000000000000000000000000000000c2";
+    const mine = await holder.access.myCredential();
+    const credentialId = Number(mine.credential?.id);
+    expect(mine).toMatchObject({ accredited: true, credential: { pendingAddresses: [] } });
+    await expect(
+      steward.governance.buildProposal({
+        change: { kind: "approveCredentialAddress", credentialId, account: second },
+        description: "Approve an address nobody asked for",
+      }),
+    ).rejects.toMatchObject({
+      code: "CONFLICT",
+      message: expect.stringContaining("has not asked"),
+    });
+    await writeAs(system, 6, {
+      address: system.manifest.contracts.ResearcherCredential,
+      abi: researcherCredentialAbi,
+      functionName: "requestAddress",
+      args: [second],
+    });
+    expect((await holder.access.myCredential()).credential).toMatchObject({
+      addresses: [address.toLowerCase()],
+      pendingAddresses: [second],
+    });
+    // A researcher cannot list everyone's credentials; a steward sees the request.
+    await expect(researcher.governance.credentials()).rejects.toMatchObject({ code: "FORBIDDEN" });
+    const listed = (await steward.governance.credentials()).find(
+      (row) => row.id === String(credentialId),
+    );
+    expect(listed?.addresses).toContainEqual({ address: second, status: "REQUESTED" });
+
+    const approve = await steward.governance.buildProposal({
+      change: { kind: "approveCredentialAddress", credentialId, account: second },
+      description: `Add ${second} to credential ${credentialId}`,
+    });
+    expect(approve.change).toEqual({
+      kind: "approveCredentialAddress",
+      credentialId: String(credentialId),
+      account: second,
+    });
+    await pass(approve);
+    expect((await holder.access.myCredential()).credential).toMatchObject({
+      addresses: [address.toLowerCase(), second],
+      pendingAddresses: [],
+    });
+
+    await expect(
+      steward.governance.buildProposal({
+        change: { kind: "suspendCredential", credentialId, suspended: false },
+        description: "Reinstate a credential that is not suspended",
+      }),
+    ).rejects.toMatchObject({ message: expect.stringContaining("is not suspended") });
+    await expect(
+      steward.governance.buildProposal({
+        change: { kind: "revokeCredential", credentialId: 999 },
+        description: "Revoke a credential that does not exist",
+      }),
+    ).rejects.toMatchObject({ message: expect.stringContaining("no credential #999") });
+    const suspend = await steward.governance.buildProposal({
+      change: { kind: "suspendCredential", credentialId, suspended: true },
+      description: `Suspend credential ${credentialId}`,
+    });
+    await pass(suspend);
+    expect(await holder.access.myCredential()).toMatchObject({
+      accredited: false,
+      credential: { suspended: true, revoked: false },
+    });
+    const revoke = await steward.governance.buildProposal({
+      change: { kind: "revokeCredential", credentialId },
+      description: `Revoke credential ${credentialId}`,
+    });
+    expect(revoke.change).toEqual({ kind: "revokeCredential", credentialId: String(credentialId) });
+    const shown = await system.anonymous().governance.proposal({ id: suspend.proposalId });
+    expect(shown.changes).toEqual([
+      { kind: "suspendCredential", credentialId: String(credentialId), suspended: true },
+    ]);
+  });
+
   it("steward membership: lists the stewards; admits and removes one by proposal", async () => {
     const newcomer = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, 5)).address.toLowerCase();
     const before = await system.anonymous().governance.stewards();

@@ -27,6 +27,7 @@ import {
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { type Address, formatUnits, type Hex, parseAbi } from "viem";
 import type { ApiContext } from "../context";
+import { checkCredentialChange, listCredentials } from "../services/accreditation";
 import {
   describeCall,
   descriptionHashOf,
@@ -34,6 +35,7 @@ import {
   proposalCall,
   proposalIdOf,
 } from "../services/governance";
+import { syncIndexer } from "../services/indexer-sync";
 import { refusal } from "../services/refusal";
 import { publicProcedure, roleProcedure } from "../trpc";
 
@@ -264,6 +266,16 @@ export const governanceRouter = {
   }),
 
   /**
+   * Every researcher credential (mirrored from ResearcherCredential), newest first, with its
+   * addresses: acting (ACTIVE), asked for by the holder (REQUESTED, awaiting a proposal) and
+   * removed. For the stewards who approve addresses, suspend and revoke.
+   */
+  credentials: roleProcedure("steward").query(async ({ ctx }) => {
+    await syncIndexer(ctx.chain);
+    return listCredentials(ctx.db);
+  }),
+
+  /**
    * Governor.propose arguments for one change (a StandardsRegistry setter or a StewardBadge
    * mint/burn, through the timelock), with the descriptionHash queue/execute need and the id
    * the proposal will get. A membership change that could only revert at execution (admit a
@@ -310,6 +322,13 @@ export const governanceRouter = {
             `${change.researcher} already belongs to a researcher credential (rule researcher-credential).`,
           );
         }
+      }
+      if (
+        change.kind === "approveCredentialAddress" ||
+        change.kind === "suspendCredential" ||
+        change.kind === "revokeCredential"
+      ) {
+        await checkCredentialChange(ctx.chain, change);
       }
       const call = proposalCall(change, contracts);
       const targets: Address[] = [call.target];

@@ -13,6 +13,7 @@ import {
   stringToHex,
 } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { credentialAddresses } from "../services/accreditation";
 import { epsilonToFixed } from "../services/budget-ledger";
 import { syncIndexer } from "../services/indexer-sync";
 import {
@@ -319,7 +320,12 @@ describe("query.submit (researcher with an access pass)", () => {
         description: `${suspended ? "Suspend" : "Reinstate"} credential ${credentialId}`,
       });
     await suspend(true);
-    const refused = { code: "FORBIDDEN", message: expect.stringContaining("(rule accreditation)") };
+    const refused = {
+      code: "FORBIDDEN",
+      message: expect.stringMatching(
+        /^Your researcher credential #\d+ is suspended by the stewards, .*\(rule accreditation\)/,
+      ),
+    };
     await expect(
       other.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX }),
     ).rejects.toMatchObject(refused);
@@ -436,6 +442,54 @@ describe("query.submit (researcher with an access pass)", () => {
     const theirs = await second.caller.query.budget({ datasetId: dataset.datasetId });
     expect(theirs).toEqual(mine);
     expect(theirs.queriesLeft).toBe(0);
+    // The addresses sharing it are read from the mirrored credential, not the chain's logs.
+    expect(
+      await system.db.credentialAddress.findMany({
+        where: { credentialId: Number(credentialId) },
+        orderBy: { address: "asc" },
+        select: { address: true, status: true },
+      }),
+    ).toEqual(
+      [researcher.address, second.address]
+        .map((address) => ({ address: address.toLowerCase(), status: "ACTIVE" }))
+        .sort((a, b) => (a.address < b.address ? -1 : 1)),
+    );
+
+    // A third wallet approved a block ago, before any indexer saw it (governance acts
+    // directly here: the timelock, impersonated, so that nothing syncs): its first request
+    // waits for the mirror and shares the budget, never a fresh one.
+    const third = "0x00000000000000000000000000000000000000b3";
+    await writeAs(system, 4, {
+      address: credential,
+      abi: researcherCredentialAbi,
+      functionName: "requestAddress",
+      args: [third],
+    });
+    const timelock = system.manifest.contracts.TimelockController;
+    await anvilRpc(system, "anvil_impersonateAccount", [timelock]);
+    await anvilRpc(system, "anvil_setBalance", [timelock, "0xde0b6b3a7640000"]);
+    const approval = await system.services.chain.client.request({
+      method: "eth_sendTransaction",
+      params: [
+        {
+          from: timelock,
+          to: credential,
+          data: encodeFunctionData({
+            abi: researcherCredentialAbi,
+            functionName: "approveAddress",
+            args: [credentialId, third],
+          }),
+        },
+      ],
+    } as never);
+    await system.services.chain.client.waitForTransactionReceipt({ hash: approval as Hex });
+    await anvilRpc(system, "anvil_stopImpersonatingAccount", [timelock]);
+    expect(
+      await system.db.credentialAddress.count({ where: { address: third, status: "ACTIVE" } }),
+    ).toBe(0);
+    expect((await credentialAddresses(system.services, third)).sort()).toEqual(
+      [researcher.address, second.address, third].map((a) => a.toLowerCase()).sort(),
+    );
     // Another researcher's budget is untouched.
     expect((await other.caller.query.budget({ datasetId: dataset.datasetId })).spent).toBe(0);
 

@@ -286,7 +286,7 @@ export const queryRouter = {
   budget: researcherProcedure.input(queryBudgetInputSchema).query(async ({ ctx, input }) => {
     await requireDataset(ctx, input.datasetId);
     const standards = await governedStandards(ctx.db, ctx.chain.chainId);
-    const researcher = await credentialAddresses(ctx.chain, getAddress(ctx.session.address));
+    const researcher = await credentialAddresses(ctx, getAddress(ctx.session.address));
     const [spent, remaining] = await Promise.all([
       budgetSpent(ctx.db, researcher, input.datasetId, "query"),
       budgetRemaining(ctx.db, researcher, input.datasetId, "query", standards.epsilonBudget),

@@ -93,6 +93,7 @@ export function proposalCall(
   contracts: GovernedContracts,
 ): { target: Address; calldata: Hex } {
   const standards = (calldata: Hex) => ({ target: contracts.StandardsRegistry, calldata });
+  const credential = (calldata: Hex) => ({ target: contracts.ResearcherCredential, calldata });
   switch (change.kind) {
     case "minCellSize":
       return standards(
@@ -153,14 +154,37 @@ export function proposalCall(
         }),
       };
     case "accreditResearcher":
-      return {
-        target: contracts.ResearcherCredential,
-        calldata: encodeFunctionData({
+      return credential(
+        encodeFunctionData({
           abi: researcherCredentialAbi,
           functionName: "issue",
           args: [getAddress(change.researcher), keccak256(stringToHex(change.reference)), 0n],
         }),
-      };
+      );
+    case "approveCredentialAddress":
+      return credential(
+        encodeFunctionData({
+          abi: researcherCredentialAbi,
+          functionName: "approveAddress",
+          args: [BigInt(change.credentialId), getAddress(change.account)],
+        }),
+      );
+    case "suspendCredential":
+      return credential(
+        encodeFunctionData({
+          abi: researcherCredentialAbi,
+          functionName: "setSuspended",
+          args: [BigInt(change.credentialId), change.suspended],
+        }),
+      );
+    case "revokeCredential":
+      return credential(
+        encodeFunctionData({
+          abi: researcherCredentialAbi,
+          functionName: "revoke",
+          args: [BigInt(change.credentialId)],
+        }),
+      );
   }
 }
 
@@ -175,6 +199,9 @@ export type DecodedCall =
   | { kind: "admitSteward"; steward: string }
   | { kind: "removeSteward"; steward: string }
   | { kind: "accreditResearcher"; researcher: string; referenceHash: string }
+  | { kind: "approveCredentialAddress"; credentialId: string; account: string }
+  | { kind: "suspendCredential"; credentialId: string; suspended: boolean }
+  | { kind: "revokeCredential"; credentialId: string }
   | { kind: "other"; target: string };
 
 /** What one call of a proposal does: a StandardsRegistry setter or a StewardBadge mint/burn. */
@@ -186,12 +213,27 @@ export function describeCall(
   if (target.toLowerCase() === contracts.ResearcherCredential.toLowerCase()) {
     try {
       const call = decodeFunctionData({ abi: researcherCredentialAbi, data: calldata as Hex });
-      if (call.functionName === "issue") {
-        return {
-          kind: "accreditResearcher",
-          researcher: call.args[0].toLowerCase(),
-          referenceHash: call.args[1],
-        };
+      switch (call.functionName) {
+        case "issue":
+          return {
+            kind: "accreditResearcher",
+            researcher: call.args[0].toLowerCase(),
+            referenceHash: call.args[1],
+          };
+        case "approveAddress":
+          return {
+            kind: "approveCredentialAddress",
+            credentialId: call.args[0].toString(),
+            account: call.args[1].toLowerCase(),
+          };
+        case "setSuspended":
+          return {
+            kind: "suspendCredential",
+            credentialId: call.args[0].toString(),
+            suspended: call.args[1],
+          };
+        case "revoke":
+          return { kind: "revokeCredential", credentialId: call.args[0].toString() };
       }
     } catch {
       // not an accreditation

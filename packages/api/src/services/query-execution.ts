@@ -154,7 +154,7 @@ async function runPendingQuery(
           queryId: query.id,
           kind: "query",
           totalEpsilon: standards.epsilonBudget,
-          sharedWith: await credentialAddresses(services.chain, researcher),
+          sharedWith: await credentialAddresses(services, researcher),
         }),
         researcher: researcher.toLowerCase(),
         datasetId,

@@ -4,6 +4,7 @@ import {
   datasetRegistryAbi,
   marketplaceAbi,
   queryLedgerAbi,
+  researcherCredentialAbi,
   rewardDistributorAbi,
   standardsRegistryAbi,
   stewardBadgeAbi,
@@ -36,6 +37,7 @@ export function indexedContracts(contracts: ContractAddresses): { address: Addre
     { address: contracts.StewardGovernor, abi: stewardGovernorAbi },
     { address: contracts.RewardDistributor, abi: rewardDistributorAbi },
     { address: contracts.QueryLedger, abi: queryLedgerAbi },
+    { address: contracts.ResearcherCredential, abi: researcherCredentialAbi },
   ];
 }
 

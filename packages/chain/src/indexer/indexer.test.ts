@@ -212,4 +212,107 @@ describe("the event indexer against a real anvil", () => {
     expect(state?.granted).toBe(false);
     expect(BigInt(state?.nonce ?? "0")).toBe(2n);
   });
+
+  it("mirrors credentials: issued, an address requested, approved and removed, suspension and revocation", async () => {
+    const client = reader();
+    const credential = {
+      address: manifest.contracts.ResearcherCredential,
+      abi: researcherCredentialAbi,
+    };
+    // Governance is the timelock: impersonated here (the API tests pass real proposals).
+    const timelock = manifest.contracts.TimelockController;
+    await system.rpc("anvil_impersonateAccount", [timelock]);
+    await system.rpc("anvil_setBalance", [timelock, "0xde0b6b3a7640000"]);
+    const asGovernance = async (
+      functionName: "approveAddress" | "setSuspended" | "revoke",
+      args: readonly unknown[],
+    ) => {
+      const hash = await createSigningClient(
+        { chainId: 31337, rpcUrl: anvil.rpcUrl },
+        devAccountKey(31337, 0),
+      ).writeContract({ ...credential, functionName, args, account: timelock } as never);
+      await client.waitForTransactionReceipt({ hash });
+    };
+    const researcher = privateKeyToAccount(devAccountKey(31337, 4)).address.toLowerCase();
+    await indexer().syncOnce();
+    const rowOf = (id: number) =>
+      db.researcherCredential.findUnique({
+        where: { id },
+        select: {
+          holder: true,
+          suspended: true,
+          revoked: true,
+          expiresAt: true,
+          addresses: { orderBy: { address: "asc" }, select: { address: true, status: true } },
+        },
+      });
+    const id = Number(
+      await client.readContract({
+        ...credential,
+        functionName: "credentialOf",
+        args: [researcher as Hex],
+      }),
+    );
+    // The deploy script accredited #4 and #5.
+    expect(await db.researcherCredential.count()).toBe(2);
+    expect(await rowOf(id)).toEqual({
+      holder: researcher,
+      suspended: false,
+      revoked: false,
+      expiresAt: null,
+      addresses: [{ address: researcher, status: "ACTIVE" }],
+    });
+
+    // #4 asks for two more wallets; governance approves both; #4 drops the first one.
+    const wallets = [
+      "0x00000000000000000000000000000000000000a1",
+      "0x00000000000000000000000000000000000000a2",
+    ] as const;
+    const holder = createSigningClient(
+      { chainId: 31337, rpcUrl: anvil.rpcUrl },
+      devAccountKey(31337, 4),
+    );
+    for (const wallet of wallets) {
+      const hash = await holder.writeContract({
+        ...credential,
+        functionName: "requestAddress",
+        args: [wallet],
+      });
+      await client.waitForTransactionReceipt({ hash });
+    }
+    await indexer().syncOnce();
+    expect((await rowOf(id))?.addresses).toEqual([
+      { address: wallets[0], status: "REQUESTED" },
+      { address: wallets[1], status: "REQUESTED" },
+      { address: researcher, status: "ACTIVE" },
+    ]);
+    for (const wallet of wallets) await asGovernance("approveAddress", [BigInt(id), wallet]);
+    const removed = await holder.writeContract({
+      ...credential,
+      functionName: "removeAddress",
+      args: [wallets[0]],
+    });
+    await client.waitForTransactionReceipt({ hash: removed });
+    await asGovernance("setSuspended", [BigInt(id), true]);
+    await indexer().syncOnce();
+    expect(await rowOf(id)).toMatchObject({
+      suspended: true,
+      revoked: false,
+      addresses: [
+        { address: wallets[0], status: "REMOVED" },
+        { address: wallets[1], status: "ACTIVE" },
+        { address: researcher, status: "ACTIVE" },
+      ],
+    });
+
+    // Revoked: final. Replaying the whole range from scratch gives the same rows.
+    await asGovernance("revoke", [BigInt(id)]);
+    await indexer().syncOnce();
+    const revoked = await rowOf(id);
+    expect(revoked).toMatchObject({ suspended: true, revoked: true });
+    await db.indexerCursor.deleteMany({});
+    await indexer().syncOnce();
+    expect(await rowOf(id)).toEqual(revoked);
+    await system.rpc("anvil_stopImpersonatingAccount", [timelock]);
+  });
 });

@@ -5,7 +5,7 @@
  * reorged range are the same operation — rebuild the touched keys — so a replayed range
  * changes nothing and a rollback leaves exactly what the surviving events say.
  */
-import { findOpenEpoch, type Prisma, toDbUint } from "@opencohort/db";
+import { type CredentialAddressStatus, findOpenEpoch, type Prisma, toDbUint } from "@opencohort/db";
 import type { EventArgs } from "./events";
 
 export interface StoredEvent {
@@ -54,6 +54,15 @@ export const mirroredEvents = {
   ],
   reward: ["RootPosted", "Claimed"],
   anchor: ["ReceiptsAnchored"],
+  credential: [
+    "CredentialIssued",
+    "CredentialRevokedBy",
+    "CredentialSuspended",
+    "CredentialUpdated",
+    "AddressRequested",
+    "AddressAdded",
+    "AddressRemoved",
+  ],
 } as const;
 type EntityKind = keyof typeof mirroredEvents;
 
@@ -84,6 +93,8 @@ export function entityKeyOf(eventName: string, args: EventArgs): string {
       return `reward:${str(args, "datasetId")}:${str(args, "epoch")}`;
     case "anchor":
       return `anchor:${str(args, "epoch")}`;
+    case "credential":
+      return `credential:${str(args, "credentialId")}`;
     default:
       throw new Error(`No projection for event ${eventName}`);
   }
@@ -120,6 +131,8 @@ export async function rebuildEntity(
       return rebuildReward(tx, parts[0] as string, Number(parts[1]), events);
     case "anchor":
       return rebuildAnchor(tx, Number(parts[0]), events);
+    case "credential":
+      return rebuildCredential(tx, Number(parts[0]), events);
     default:
       throw new Error(`Unknown entity key ${key}`);
   }
@@ -541,5 +554,74 @@ async function rebuildAnchor(tx: Tx, epoch: number, events: StoredEvent[]): Prom
     create: { epoch, ...onChain },
     update: onChain,
     select: { epoch: true },
+  });
+}
+
+async function rebuildCredential(
+  tx: Tx,
+  credentialId: number,
+  events: StoredEvent[],
+): Promise<void> {
+  // The addresses are rewritten whole from the events: simpler than diffing, and a credential
+  // has a handful of them.
+  await tx.credentialAddress.deleteMany({ where: { credentialId } });
+  const issued = events.find((event) => event.eventName === "CredentialIssued");
+  if (!issued) {
+    await tx.researcherCredential.deleteMany({ where: { id: credentialId } });
+    return;
+  }
+  const expiry = (value: string) => (value === "0" ? null : seconds(value));
+  const state = {
+    holder: str(issued.args, "holder"),
+    metadataHash: str(issued.args, "metadataHash"),
+    expiresAt: expiry(str(issued.args, "expiresAt")),
+    suspended: false,
+    revoked: false,
+    issuedBlock: issued.blockNumber,
+    issuedTxHash: issued.txHash,
+    updatedBlock: issued.blockNumber,
+  };
+  const addresses = new Map<string, { status: CredentialAddressStatus; block: bigint }>();
+  for (const event of events) {
+    state.updatedBlock = event.blockNumber;
+    const { args } = event;
+    switch (event.eventName) {
+      case "CredentialRevokedBy":
+        state.revoked = true;
+        break;
+      case "CredentialSuspended":
+        state.suspended = bool(args, "suspended");
+        break;
+      case "CredentialUpdated":
+        state.metadataHash = str(args, "metadataHash");
+        state.expiresAt = expiry(str(args, "expiresAt"));
+        break;
+      case "AddressRequested":
+        // A request for an address already bound changes nothing (the contract refuses it).
+        if (!addresses.has(str(args, "account"))) {
+          addresses.set(str(args, "account"), { status: "REQUESTED", block: event.blockNumber });
+        }
+        break;
+      case "AddressAdded":
+        addresses.set(str(args, "account"), { status: "ACTIVE", block: event.blockNumber });
+        break;
+      case "AddressRemoved":
+        addresses.set(str(args, "account"), { status: "REMOVED", block: event.blockNumber });
+        break;
+    }
+  }
+  await tx.researcherCredential.upsert({
+    where: { id: credentialId },
+    create: { id: credentialId, ...state },
+    update: state,
+    select: { id: true },
+  });
+  await tx.credentialAddress.createMany({
+    data: [...addresses].map(([address, { status, block }]) => ({
+      credentialId,
+      address,
+      status,
+      block,
+    })),
   });
 }

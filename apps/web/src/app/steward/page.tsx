@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { ResearcherCredentials } from "~/components/steward/credentials";
 import { ImportDataset } from "~/components/steward/import-dataset";
 import { StewardView } from "~/components/steward/steward-view";
 import { getServices } from "~/server/services";
@@ -21,7 +22,10 @@ export default async function StewardPage() {
       {"error" in chain || !registry ? (
         <p className="error">{"error" in chain ? chain.error : "No deployment."}</p>
       ) : (
-        <StewardView chain={chain} registry={registry} />
+        <>
+          <StewardView chain={chain} registry={registry} />
+          <ResearcherCredentials chain={chain} />
+        </>
       )}
       <ImportDataset />
     </main>

@@ -381,7 +381,8 @@ function PurchaseBox({
                           : ""
                   }. `
                 : "No researcher credential. "}
-              Allows: {credential.data.allows}
+              Allows: {credential.data.allows}{" "}
+              <Link href="/account/credential">Your credential</Link>
             </p>
           )}
           <button

@@ -2,12 +2,14 @@
 import { stewardGovernorAbi } from "@opencohort/chain/generated/abis";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import type { Address, Hex } from "viem";
+import type { Address } from "viem";
 import { type RouterOutputs, useTRPC, useTRPCClient } from "~/trpc/react";
 import { type ChainInfo, connectWallet, walletErrorMessage } from "~/wallet/connect";
 import { shortAddress } from "~/wallet/signers";
 import { PrecisionTable } from "../privacy/precision-table";
+import { describeCredentialChange } from "./credentials";
 import { ImportEnrolments } from "./import-enrolments";
+import { proposeChange } from "./propose";
 import { PublishDataset } from "./publish-dataset";
 import styles from "./steward.module.css";
 
@@ -244,6 +246,10 @@ function describe(change: Change): string {
       return `Remove steward ${shortAddress(change.steward)}`;
     case "accreditResearcher":
       return `Accredit ${shortAddress(change.researcher)} as a researcher`;
+    case "approveCredentialAddress":
+    case "suspendCredential":
+    case "revokeCredential":
+      return describeCredentialChange(change);
     case "other":
       return `A call to ${shortAddress(change.target)}`;
   }
@@ -557,20 +563,11 @@ function NewProposal({ chain, address }: { chain: ChainInfo; address: string }) 
   };
 
   const propose = useMutation({
-    mutationFn: async () => {
-      const built = await client.governance.buildProposal.mutate({
+    mutationFn: () =>
+      proposeChange(client, chain, address, {
         change: change(),
         description: description.trim() || defaultDescription(),
-      });
-      const wallet = await connectWallet(chain, address);
-      const { receipt } = await wallet.send({
-        address: built.governor,
-        abi: stewardGovernorAbi,
-        functionName: "propose",
-        args: [built.targets, built.values, built.calldatas as Hex[], built.description],
-      });
-      return { block: receipt.blockNumber, id: built.proposalId };
-    },
+      }),
     onSuccess: async () => {
       setDescription("");
       await queryClient.invalidateQueries({ queryKey: trpc.governance.pathKey() });
