@@ -158,6 +158,20 @@ describe("patient and stewards in the browser", () => {
     expect(await page.getByTestId("used-table").textContent()).toMatch(
       /Coastal Primary Care Panel/,
     );
+    // The epochs claimable now, by epoch and dataset: "Claim all" must claim each of them.
+    // (Not "the button turns off": another epoch may become claimable meanwhile.)
+    const claimableRows = () =>
+      page
+        .getByTestId("rewards-table")
+        .locator("tbody tr")
+        .evaluateAll((rows) =>
+          rows
+            .map((row) => [...row.querySelectorAll("td")].map((cell) => cell.textContent ?? ""))
+            .filter((cells) => cells[4] === "Claimable")
+            .map((cells) => `${cells[0]} ${cells[1]}`),
+        );
+    const claimable = await claimableRows();
+    expect(claimable.length).toBeGreaterThan(0);
     await claimAll.click();
     const result = page.getByTestId("claim-result");
     await result.waitFor({ timeout: 30_000 });
@@ -165,7 +179,15 @@ describe("patient and stewards in the browser", () => {
     expect(text).toMatch(/^Claimed in block \d+/);
     const gain = /\(\+([\d.,]+) /.exec(text)?.[1];
     expect(Number(gain?.replaceAll(",", ""))).toBeGreaterThan(0);
-    await expect.poll(() => claimAll.isEnabled(), { timeout: 20_000 }).toBe(false);
+    await expect
+      .poll(
+        async () => {
+          const now = await claimableRows();
+          return claimable.filter((row) => now.includes(row));
+        },
+        { timeout: 20_000 },
+      )
+      .toEqual([]);
     await page.screenshot({ path: screenshotPath("patient-rewards"), fullPage: true });
   });
 
