@@ -219,6 +219,25 @@ describe("receipts and inclusions", () => {
     expect(Object.keys(outcome.researcherResult)).not.toContain("personIds");
   });
 
+  it("includes exactly the persons behind the released groups, in consent order", async () => {
+    // A consented set that is not a multiple of 8 and starts mid-list, so the bitmap's bytes
+    // straddle DuckDB's padded BIT (the worker converts it a byte at a time).
+    const consented = [...h.ids].reverse().slice(3);
+    const born = new Map(
+      standardFixture().person.map((p) => [BigInt(p.person_id ?? 0), Number(p.year_of_birth)]),
+    );
+    const outcome = expectOk(
+      await h.run(
+        "SELECT sex, count(DISTINCT person_id) FROM person WHERE year_of_birth < 1975 GROUP BY sex",
+        { params: { minCellSize: 2, roundingBase: 1, epsilonPerQuery: 10 }, ids: consented },
+      ),
+    );
+    expect(outcome.researcherResult.rows).toHaveLength(2);
+    const expected = consented.filter((id) => (born.get(id) ?? 9999) < 1975);
+    expect(expected.length % 8).not.toBe(0);
+    expect([...outcome.privateInclusions.personIds]).toEqual(expected);
+  });
+
   it("excludes persons of suppressed groups from the inclusions", async () => {
     // Little noise, so E11.9 (41 persons) passes the threshold and Q87.4 (one) does not.
     const outcome = expectOk(

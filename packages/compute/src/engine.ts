@@ -548,21 +548,45 @@ function paramsKey(p: DisclosureParams): string {
 
 /** The consented ids whose positions are set in the bitmap, in consent order. */
 function selectByBitmap(ids: BigInt64Array, bitmap: Uint8Array): BigInt64Array {
+  const bytes = Math.min(bitmap.length, Math.ceil(ids.length / 8));
   let count = 0;
-  for (const byte of bitmap) {
-    let b = byte;
-    while (b) {
-      b &= b - 1;
-      count++;
-    }
-  }
+  for (let j = 0; j < bytes; j++) count += BITS_SET[bitmap[j] as number] as number;
   const selected = new BigInt64Array(count);
+  // Copied as pairs of 32-bit words: reading a BigInt64Array element allocates a BigInt.
+  const from = new Int32Array(ids.buffer, ids.byteOffset, ids.length * 2);
+  const to = new Int32Array(selected.buffer);
   let next = 0;
-  for (let i = 0; i < ids.length; i++) {
-    if (((bitmap[i >>> 3] ?? 0) >>> (i & 7)) & 1) selected[next++] = ids[i] as bigint;
+  for (let j = 0; j < bytes; ) {
+    const byte = bitmap[j] as number;
+    if (byte === 0xff) {
+      // A run of whole bytes (a query over most of the consented set): one block copy.
+      let end = j + 1;
+      while (end < bytes && bitmap[end] === 0xff) end++;
+      const start = j * 8;
+      const stop = Math.min(end * 8, ids.length);
+      to.set(from.subarray(2 * start, 2 * stop), 2 * next);
+      next += stop - start;
+      j = end;
+      continue;
+    }
+    for (let bit = 0; byte >>> bit !== 0; bit++) {
+      const i = j * 8 + bit;
+      if (((byte >>> bit) & 1) === 0 || i >= ids.length) continue;
+      to[2 * next] = from[2 * i] as number;
+      to[2 * next + 1] = from[2 * i + 1] as number;
+      next++;
+    }
+    j++;
   }
-  return selected;
+  return next === count ? selected : selected.subarray(0, next);
 }
+
+/** How many bits each byte value has set. */
+const BITS_SET = Uint8Array.from({ length: 256 }, (_, byte) => {
+  let count = 0;
+  for (let b = byte; b !== 0; b &= b - 1) count++;
+  return count;
+});
 
 function toBigInt64Array(ids: BigInt64Array | Iterable<bigint>): BigInt64Array {
   if (ids instanceof BigInt64Array) return ids;

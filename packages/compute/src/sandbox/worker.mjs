@@ -221,14 +221,24 @@ async function readIndexBitmap(connection, step) {
   const data = bits.data;
   if (data.length !== 1 + Math.ceil(size / 8)) throw new Error("bitmap of another size");
   const padding = /** @type {number} */ (data[0]);
-  for (let i = 0; i < size; i++) {
-    const bit = padding + i;
-    if (/** @type {number} */ (data[1 + (bit >>> 3)] >>> (7 - (bit & 7))) & 1) {
-      bitmap[i >>> 3] = /** @type {number} */ (bitmap[i >>> 3]) | (1 << (i & 7));
-    }
+  // A byte at a time (a bit at a time cost up to 50 ms for 900,000 positions): output byte j
+  // holds input bits padding + 8j .. + 7, which straddle two input bytes; past the end of
+  // the input every bit is 0.
+  for (let j = 0; j < bitmap.length; j++) {
+    const bit = padding + 8 * j;
+    const at = 1 + (bit >>> 3);
+    const window = ((data[at] ?? 0) << 8) | (data[at + 1] ?? 0);
+    bitmap[j] = /** @type {number} */ (REVERSED_BITS[(window >>> (8 - (bit & 7))) & 0xff]);
   }
   return bitmap;
 }
+
+/** Each byte with its bits in reverse order: DuckDB's BIT is MSB first, the bitmap LSB first. */
+const REVERSED_BITS = Uint8Array.from({ length: 256 }, (_, byte) => {
+  let reversed = 0;
+  for (let i = 0; i < 8; i++) reversed |= ((byte >>> i) & 1) << (7 - i);
+  return reversed;
+});
 
 /** @param {unknown} value */
 function plain(value) {
