@@ -1,7 +1,7 @@
 /**
  * pnpm bench: guarded queries through the engine vs the same SELECT run raw in DuckDB (same
  * tables in memory, same consented subset, same threads; count(DISTINCT person_id) per group,
- * no privacy layer). 7 alternating runs after one warm-up; the ratio is the median of each
+ * no privacy layer). 15 alternating runs (BENCH_RUNS) after one warm-up; the ratio is the median of each
  * run's guarded / raw (adjacent runs see the same machine load); figures, not assertions.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -12,7 +12,7 @@ import { compileRaw } from "../src/query/compile";
 import { ensureBenchDataset } from "./dataset";
 
 const PERSONS = Number(process.env.BENCH_PERSONS ?? 1_000_000);
-const RUNS = 7;
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const THREADS = 2;
 const MEMORY_MB = 6144;
 
