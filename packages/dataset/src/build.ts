@@ -18,7 +18,7 @@ import { type CodeBounds, declaredCodeBounds } from "./code-bounds";
 import { ImportError } from "./errors";
 import type { OmopSourceTable } from "./omop-tables";
 import { pseudonymizer } from "./pseudonym";
-import { quoteLiteral, type Staging } from "./staging";
+import { quoteLiteral, type Staging, tableExists } from "./staging";
 
 export interface Bounds {
   min: number;
@@ -439,23 +439,28 @@ async function createVocabulary(
     );
   }
   const usedSql = used.length > 0 ? used.join(" UNION ") : "SELECT NULL::INTEGER AS id WHERE false";
+  // Concepts an importer made up from the codings present (FHIR without a vocabulary entry)
+  // stay out of the shipped vocabulary: it must be the same whatever the patients have.
+  const derived = await tableExists(staging, "src_data_derived_concept");
+  const shipped = (column: string) =>
+    derived ? `${column} NOT IN (SELECT concept_id FROM src_data_derived_concept)` : "true";
   // Concept 0 is OMOP's "no matching concept", not a concept.
   await staging.connection.run(
-    `CREATE OR REPLACE TABLE used_concept AS SELECT DISTINCT id FROM (${usedSql}) WHERE id IS NOT NULL AND id <> 0`,
+    `CREATE OR REPLACE TABLE used_concept AS SELECT DISTINCT id FROM (${usedSql}) WHERE id IS NOT NULL AND id <> 0 AND ${shipped("id")}`,
   );
   await staging.connection.run(`CREATE OR REPLACE TABLE out_concept_ancestor AS
     SELECT ancestor_concept_id, descendant_concept_id, min(min_levels_of_separation)::INTEGER AS min_levels_of_separation
     FROM (
       ${present.has("concept_ancestor") ? "SELECT ancestor_concept_id, descendant_concept_id, min_levels_of_separation FROM src_concept_ancestor UNION ALL" : ""}
       SELECT concept_id AS ancestor_concept_id, concept_id AS descendant_concept_id, 0 AS min_levels_of_separation
-      FROM src_concept
+      FROM src_concept WHERE ${shipped("concept_id")}
       UNION ALL
       SELECT id, id, 0 FROM used_concept
     )
     GROUP BY ALL ORDER BY 1, 2`);
   await staging.connection.run(`CREATE OR REPLACE TABLE out_concept AS
     SELECT concept_id, concept_name, vocabulary_id, concept_code, domain_id FROM src_concept
-    ORDER BY concept_id`);
+    WHERE ${shipped("concept_id")} ORDER BY concept_id`);
 }
 
 function declaredColumns(

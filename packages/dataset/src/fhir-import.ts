@@ -8,7 +8,7 @@ import { type BuildOptions, buildDataset, type ImportReport, refuseExistingOutpu
 import { ImportError } from "./errors";
 import { stageOmopSource } from "./omop-source";
 import type { OmopSourceTable } from "./omop-tables";
-import { openStaging, type Staging } from "./staging";
+import { openStaging, type Staging, tableExists } from "./staging";
 
 /**
  * FHIR R4 coding systems and the OMOP vocabulary each one is. A coding in any other system
@@ -423,14 +423,6 @@ async function standardMapping(staging: Staging): Promise<string> {
       AND NOT s.local AND ${flagged ? "coalesce(v.standard_concept, '') <> 'S'" : "false"}`;
 }
 
-async function tableExists(staging: Staging, name: string) {
-  const reader = await staging.connection.runAndReadAll(
-    "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name",
-    { name },
-  );
-  return Number(reader.getRows()[0]?.[0]) > 0;
-}
-
 /**
  * Turns the FHIR rows into the OMOP staging tables the builder reads. Each distinct coding is a
  * concept: the vocabulary's (matched by vocabulary and code) when one is given, else a local id
@@ -470,7 +462,13 @@ async function stageFhirTables(staging: Staging, hasVocabulary: boolean) {
       matched IS NULL AS local
     FROM fhir_concept`);
   await connection.run(
-    `CREATE TABLE coding_map AS ${hasVocabulary ? await standardMapping(staging) : "SELECT *, source_concept_id AS concept_id FROM source_map"}`,
+    `CREATE TABLE coding_map AS ${hasVocabulary ? await standardMapping(staging) : "SELECT *, CASE WHEN local THEN 0 ELSE source_concept_id END AS concept_id FROM source_map"}`,
+  );
+  // Local concepts exist because their codings occur in the data: the builder uses them to
+  // spell the events' source codes but never ships them (a public concept search or a
+  // descendant_of expansion over them would tell which codes occur).
+  await connection.run(
+    "CREATE TABLE src_data_derived_concept AS SELECT source_concept_id AS concept_id FROM source_map WHERE local",
   );
   await connection.run(`CREATE TABLE src_concept AS
     ${hasVocabulary ? "SELECT concept_id, concept_name, domain_id, vocabulary_id, concept_code, standard_concept FROM vocabulary_concept WHERE concept_id NOT IN (9201, 9202, 9203) UNION ALL" : ""}

@@ -44,6 +44,15 @@ export async function openStaging(tempDir: string, threads?: number): Promise<St
   };
 }
 
+/** Whether the staging database has a table of this name. */
+export async function tableExists(staging: Staging, name: string) {
+  const reader = await staging.connection.runAndReadAll(
+    "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name",
+    { name },
+  );
+  return Number(reader.getRows()[0]?.[0]) > 0;
+}
+
 export const quoteLiteral = (text: string) => `'${text.replaceAll("'", "''")}'`;
 const quoteIdentifier = (text: string) => `"${text.replaceAll('"', '""')}"`;
 
