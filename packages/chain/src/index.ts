@@ -3,6 +3,7 @@ export * from "./consent";
 export * from "./dev-accounts";
 export * from "./env";
 export * from "./generated/abis";
+export * from "./identity";
 export * from "./manifest";
 export * from "./metadata";
 export * from "./relayer";

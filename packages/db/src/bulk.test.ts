@@ -231,7 +231,11 @@ describe.each(cases)("bulk statements on $label", ({ name, url: newUrl, skip, sc
       const wallet = (n: number) => hex(n, 20);
       const ids = personIds(2_600, 3n);
       await db.enrolment.createMany({
-        data: ids.map((personId, i) => ({ datasetId, personId, patientAddress: wallet(i + 1) })),
+        data: [
+          ...ids.map((personId, i) => ({ datasetId, personId, identityAddress: wallet(i + 1) })),
+          // Enrolled before consent identities: its wallet's consent must not count.
+          { datasetId, personId: 10n ** 15n, patientAddress: wallet(77_777) },
+        ],
       });
       const consent = (i: number, id: string, granted: boolean) => ({
         patientAddress: wallet(i + 1),
@@ -243,13 +247,15 @@ describe.each(cases)("bulk statements on $label", ({ name, url: newUrl, skip, sc
         lastTxHash: hex(9),
       });
       // Every other patient consents (the edge ids among them), every fifth of those revoked;
-      // a consent for another dataset and one of a wallet that is not enrolled do not count.
+      // a consent for another dataset, one of an address that is not enrolled and one of a wallet
+      // enrolled without a bound identity do not count.
       const consenting = ids.map((_, i) => i).filter((i) => i % 2 === 0);
       await db.consentState.createMany({
         data: [
           ...consenting.map((i) => consent(i, datasetId, i % 5 !== 0)),
           consent(1, hex(8), true),
           consent(99_999, datasetId, true),
+          consent(77_776, datasetId, true),
         ],
       });
       const expected = ascending(

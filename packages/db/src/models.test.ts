@@ -175,6 +175,19 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
         }),
       ),
     ).toBe("P2002");
+    // One person per consent identity too (an identity is bound to one enrolment).
+    await db.enrolment.update({
+      where: { datasetId_personId: { datasetId: id, personId } },
+      data: { identityAddress: address(44), boundAt: now },
+      select: { id: true },
+    });
+    expect(
+      await errorCode(
+        db.enrolment.create({
+          data: { datasetId: id, personId: personId + 2n, identityAddress: address(44) },
+        }),
+      ),
+    ).toBe("P2002");
     expect(
       await errorCode(
         db.datasetVersion.create({
@@ -412,60 +425,66 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
   it.skipIf(skip)("epochs, reward allocations and receipt anchors", async () => {
     const { id } = await dataset();
     await db.epoch.upsert({ where: { number: 3 }, create: { number: 3 }, update: {} });
-    const rewardEpoch = await db.rewardEpoch.create({
+    const epoch = 3 + seq * 100;
+    await db.rewardEpoch.create({
       data: {
-        datasetId: id,
-        epoch: 3,
-        pool: toDbUint(3n * 10n ** 18n),
+        epoch,
+        pool: toDbUint(5n * 10n ** 18n),
+        unit: toDbUint(10n ** 18n),
         status: "CLOSING",
-        total: toDbUint(3n * 10n ** 18n),
+        total: toDbUint(5n * 10n ** 18n),
         merkleRoot: hex(11),
-        allocations: {
+        payouts: {
+          create: [
+            { payoutAddress: address(42), amount: toDbUint(2n * 10n ** 18n), proof: [hex(12)] },
+            { payoutAddress: address(43), amount: toDbUint(10n ** 18n), proof: [hex(14)] },
+          ],
+        },
+        shares: {
           create: [
             {
-              patientAddress: address(42),
-              amount: toDbUint(2n * 10n ** 18n),
-              consentSeconds: 200,
-              proof: [hex(12), hex(13)],
+              datasetId: id,
+              identityAddress: address(50),
+              payoutAddress: address(42),
+              amount: toDbUint(10n ** 18n),
             },
             {
-              patientAddress: address(43),
+              datasetId: id,
+              identityAddress: address(51),
+              payoutAddress: address(43),
               amount: toDbUint(10n ** 18n),
-              consentSeconds: 100,
-              proof: [hex(14)],
             },
           ],
         },
       },
-      select: { id: true },
+      select: { epoch: true },
     });
     expect(
       await errorCode(
-        db.rewardEpoch.create({ data: { datasetId: id, epoch: 3, pool: toDbUint(0n) } }),
+        db.rewardEpoch.create({ data: { epoch, pool: toDbUint(0n), unit: toDbUint(0n) } }),
       ),
     ).toBe("P2002");
-    const mine = await db.rewardAllocation.findMany({
-      where: { patientAddress: address(42) },
+    const mine = await db.rewardPayout.findMany({
+      where: { payoutAddress: address(42) },
       select: {
         amount: true,
-        consentSeconds: true,
         proof: true,
         claimedTxHash: true,
-        rewardEpoch: { select: { datasetId: true, epoch: true, merkleRoot: true } },
+        rewardEpoch: { select: { epoch: true, merkleRoot: true } },
       },
     });
     expect(mine).toEqual([
       {
         amount: toDbUint(2n * 10n ** 18n),
-        consentSeconds: 200,
-        proof: [hex(12), hex(13)],
+        proof: [hex(12)],
         claimedTxHash: null,
-        rewardEpoch: { datasetId: id, epoch: 3, merkleRoot: hex(11) },
+        rewardEpoch: { epoch, merkleRoot: hex(11) },
       },
     ]);
     await db.rewardEpoch.update({
-      where: { id: rewardEpoch.id },
+      where: { epoch },
       data: { status: "POSTED", postTxHash: hex(15), postedBlock: 50n },
+      select: { epoch: true },
     });
 
     await db.receiptAnchor.upsert({

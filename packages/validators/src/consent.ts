@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { datasetIdSchema } from "./catalogue";
+import { addressSchema } from "./dataset";
 
 /** Inputs of the API's `consent` router. */
 
@@ -23,16 +24,46 @@ const uint64String = z
     return n;
   });
 
-/** A signed EIP-712 Consent message, as the wallet signed it (from `consent.typedData`). */
+const signatureSchema = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]+$/, "must be a 0x-prefixed hex signature")
+  .max(4_000, "is too long");
+
+/**
+ * A signed EIP-712 Consent message, as the patient's consent identity signed it (from
+ * `consent.typedData`).
+ */
 export const consentRelayInputSchema = z.object({
   datasetId: datasetIdSchema,
   granted: z.boolean(),
   nonce: uint64String,
   /** Unix seconds. */
   deadline: uint64String,
-  signature: z
-    .string()
-    .regex(/^0x[0-9a-fA-F]+$/, "must be a 0x-prefixed hex signature")
-    .max(4_000, "is too long"),
+  signature: signatureSchema,
 });
+
+/**
+ * A consent identity's signed statement (EIP-712 `BindIdentity`) that it is the signed-in
+ * wallet's identity for the dataset; binds it to the steward's enrolment.
+ */
+export const bindIdentityInputSchema = z.object({
+  datasetId: datasetIdSchema,
+  identity: addressSchema,
+  signature: signatureSchema,
+});
+export type BindIdentityInput = z.input<typeof bindIdentityInputSchema>;
+
+/**
+ * A consent identity's signed instruction (EIP-712 `PayoutAddress`) to pay its rewards to
+ * `payout`; kept off chain.
+ */
+export const payoutRegistrationInputSchema = z.object({
+  datasetId: datasetIdSchema,
+  identity: addressSchema,
+  payout: addressSchema,
+  /** Unix seconds the identity signed. */
+  issuedAt: uint64String,
+  signature: signatureSchema,
+});
+export type PayoutRegistrationInput = z.input<typeof payoutRegistrationInputSchema>;
 export type ConsentRelayInput = z.input<typeof consentRelayInputSchema>;

@@ -68,6 +68,12 @@ export const MAX_ENROLMENTS_PER_IMPORT = 5_000;
 export const importEnrolmentsInputSchema = z
   .object({
     datasetId: datasetIdSchema,
+    /**
+     * What the address column holds: the patient's wallet (they bind their consent identity
+     * when they first sign in) or the consent identity itself (the patient gave it to the
+     * steward; their wallet is learnt when they bind).
+     */
+    addressKind: z.enum(["wallet", "identity"]).default("wallet"),
     entries: z
       .array(z.object({ personId: personIdSchema, patientAddress: addressSchema }))
       .min(1, "is empty")

@@ -1,19 +1,31 @@
 /**
- * A patient's side: the datasets they are enrolled in and their consent for each, the
- * EIP-712 message to sign to opt in or out (gasless: the operator's relayer submits it), the
- * relay queue, and which studies used their records.
+ * A patient's side: the datasets they are enrolled in and their consent for each, binding the
+ * consent identity of each dataset to the enrolment, the EIP-712 message that identity signs
+ * to opt in or out (gasless: the operator's relayer submits it), the relay queue, and which
+ * studies used their records.
  *
- * Everything here is about the signed-in patient only. Person ids never leave the server,
- * not even the patient's own: the enrolment is shown by dataset.
+ * The patient signs in with their wallet, but consents under one identity per dataset
+ * (chain/identity.ts), so the chain never shows the wallet next to a dataset. The server
+ * learns wallet ↔ identity only from the patient's own binding, and it stays in the steward's
+ * enrolment table. Person ids never leave the server, not even the patient's own.
  */
-import { consentRegistryAbi, consentTypedData, MAX_CONSENT_NONCE_JUMP } from "@opencohort/chain";
+import {
+  consentRegistryAbi,
+  consentTypedData,
+  identityBindingTypedData,
+  MAX_CONSENT_NONCE_JUMP,
+} from "@opencohort/chain";
 import { toDbUint } from "@opencohort/db";
-import { consentRelayInputSchema, consentTypedDataInputSchema } from "@opencohort/validators";
+import {
+  bindIdentityInputSchema,
+  consentRelayInputSchema,
+  consentTypedDataInputSchema,
+} from "@opencohort/validators";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { getAddress, type Hex } from "viem";
 import type { ApiContext } from "../context";
 import { refusal } from "../services/refusal";
-import { roleProcedure } from "../trpc";
+import { protectedProcedure, roleProcedure } from "../trpc";
 
 const patientProcedure = roleProcedure("patient");
 
@@ -25,12 +37,16 @@ const REQUESTS_SHOWN = 10;
 
 type Ctx = Pick<ApiContext, "db" | "chain"> & { session: { address: string } };
 
-async function requireEnrolment(ctx: Ctx, datasetId: string): Promise<void> {
+/**
+ * The consent identity bound to the signed-in wallet's enrolment in `datasetId`: the address
+ * that signs its consent messages and that the chain records.
+ */
+async function boundIdentity(ctx: Ctx, datasetId: string): Promise<string> {
   const enrolment = await ctx.db.enrolment.findUnique({
     where: {
       datasetId_patientAddress: { datasetId, patientAddress: ctx.session.address.toLowerCase() },
     },
-    select: { id: true },
+    select: { identityAddress: true },
   });
   if (!enrolment) {
     throw refusal(
@@ -39,28 +55,35 @@ async function requireEnrolment(ctx: Ctx, datasetId: string): Promise<void> {
       "You are not enrolled in this dataset, so there is no consent of yours to set (rule enrolment).",
     );
   }
+  if (!enrolment.identityAddress) {
+    throw refusal(
+      "PRECONDITION_FAILED",
+      "identity-unbound",
+      "Create your consent identity for this dataset first (one signature of your wallet): consent is given under it, never under your wallet (rule identity-unbound).",
+    );
+  }
+  return enrolment.identityAddress;
 }
 
-function onChainNonce(ctx: Ctx, datasetId: string): Promise<bigint> {
+function onChainNonce(ctx: Ctx, identity: string, datasetId: string): Promise<bigint> {
   return ctx.chain.client.readContract({
     address: ctx.chain.manifest.contracts.ConsentRegistry,
     abi: consentRegistryAbi,
     functionName: "nonceOf",
-    args: [getAddress(ctx.session.address), datasetId as Hex],
+    args: [getAddress(identity), datasetId as Hex],
   });
 }
 
 /**
- * The nonce of the patient's next action on (patient, dataset): above the chain's and above
+ * The nonce of the identity's next action on (identity, dataset): above the chain's and above
  * every message already queued for the relayer, so the new action is the latest whatever
- * order things are mined in ("latest action wins"). A direct `setConsent` with this nonce
- * also voids every queued message.
+ * order things are mined in ("latest action wins").
  */
-async function nextNonce(ctx: Ctx, datasetId: string): Promise<bigint> {
+async function nextNonce(ctx: Ctx, identity: string, datasetId: string): Promise<bigint> {
   const [chainNonce, queued] = await Promise.all([
-    onChainNonce(ctx, datasetId),
+    onChainNonce(ctx, identity, datasetId),
     ctx.db.consentRelayRequest.findFirst({
-      where: { patientAddress: ctx.session.address.toLowerCase(), datasetId },
+      where: { patientAddress: identity, datasetId },
       orderBy: { nonce: "desc" },
       select: { nonce: true },
     }),
@@ -107,41 +130,70 @@ function toRequest(row: {
 }
 
 export const consentRouter = {
-  /** The datasets I am enrolled in, my consent for each (as on chain) and my relay requests. */
+  /**
+   * The datasets I am enrolled in, the consent identity bound to each (mine: only I see it),
+   * my consent for each (as on chain, under that identity) and my relay requests.
+   */
   myEnrolments: patientProcedure.query(async ({ ctx }) => {
-    const patientAddress = ctx.session.address.toLowerCase();
+    const wallet = ctx.session.address.toLowerCase();
     const enrolments = await ctx.db.enrolment.findMany({
-      where: { patientAddress },
+      where: { patientAddress: wallet },
       orderBy: { createdAt: "asc" },
       select: {
         datasetId: true,
+        identityAddress: true,
         createdAt: true,
         dataset: { select: { title: true, steward: true, listed: true } },
       },
     });
+    const identities = enrolments.flatMap((enrolment) =>
+      enrolment.identityAddress ? [enrolment.identityAddress] : [],
+    );
     const datasetIds = enrolments.map((enrolment) => enrolment.datasetId);
-    const [states, requests] = await Promise.all([
+    const [states, walletStates, requests] = await Promise.all([
       ctx.db.consentState.findMany({
-        where: { patientAddress, datasetId: { in: datasetIds } },
-        select: { datasetId: true, granted: true, nonce: true, lastBlock: true, updatedAt: true },
+        where: { patientAddress: { in: identities }, datasetId: { in: datasetIds } },
+        select: {
+          patientAddress: true,
+          datasetId: true,
+          granted: true,
+          nonce: true,
+          lastBlock: true,
+        },
+      }),
+      // Consent signed by the wallet itself, before identities: public, and no longer counted.
+      ctx.db.consentState.findMany({
+        where: { patientAddress: wallet, datasetId: { in: datasetIds }, granted: true },
+        select: { datasetId: true },
       }),
       ctx.db.consentRelayRequest.findMany({
-        where: { patientAddress, datasetId: { in: datasetIds } },
+        where: { patientAddress: { in: identities }, datasetId: { in: datasetIds } },
         orderBy: { createdAt: "desc" },
         take: REQUESTS_SHOWN * Math.max(datasetIds.length, 1),
-        select: requestSelect,
+        select: { ...requestSelect, patientAddress: true },
       }),
     ]);
-    const stateOf = new Map(states.map((state) => [state.datasetId, state]));
+    const stateOf = new Map(
+      states.map((state) => [`${state.patientAddress}:${state.datasetId}`, state]),
+    );
+    const walletConsented = new Set(walletStates.map((state) => state.datasetId));
     return enrolments.map((enrolment) => {
-      const state = stateOf.get(enrolment.datasetId);
-      const mine = requests.filter((request) => request.datasetId === enrolment.datasetId);
+      const identity = enrolment.identityAddress;
+      const state = identity ? stateOf.get(`${identity}:${enrolment.datasetId}`) : undefined;
+      const mine = requests.filter(
+        (request) =>
+          request.datasetId === enrolment.datasetId && request.patientAddress === identity,
+      );
       return {
         datasetId: enrolment.datasetId,
         title: enrolment.dataset.title,
         steward: enrolment.dataset.steward,
         listed: enrolment.dataset.listed,
         enrolledAt: enrolment.createdAt,
+        /** My consent identity for this dataset, or null until I bind one. */
+        identity,
+        /** A consent my wallet signed itself before identities; it no longer counts. */
+        legacyWalletConsent: walletConsented.has(enrolment.datasetId),
         consent: {
           /** Opt-in: no consent on chain counts as not granted. */
           granted: state?.granted ?? false,
@@ -159,20 +211,103 @@ export const consentRouter = {
   }),
 
   /**
-   * The EIP-712 Consent message to sign for opting in (granted) or out of a dataset, from
+   * Binds my consent identity for a dataset to my enrolment in it, from the identity's own
+   * signature of `BindIdentity(identity, my wallet, dataset)`. Either the steward enrolled my
+   * wallet (the identity is filled in) or they enrolled the identity itself (my wallet is
+   * filled in). Binding again with the same identity changes nothing; another identity is
+   * refused: the enrolment's consent and rewards live under the first one.
+   */
+  bindIdentity: protectedProcedure
+    .input(bindIdentityInputSchema)
+    .mutation(async ({ ctx, input }) => {
+      const wallet = ctx.session.address.toLowerCase();
+      const identity = input.identity.toLowerCase();
+      if (identity === wallet) {
+        throw refusal(
+          "BAD_REQUEST",
+          "identity-is-wallet",
+          "A consent identity must not be your wallet: the chain would show your wallet next to the dataset (rule identity-is-wallet).",
+        );
+      }
+      const typed = identityBindingTypedData(ctx.chain.chainId, {
+        identity: getAddress(identity),
+        wallet: getAddress(wallet),
+        datasetId: input.datasetId as Hex,
+      });
+      const valid = await ctx.chain.client
+        .verifyTypedData({
+          address: getAddress(identity),
+          ...typed,
+          message: { ...typed.message },
+          signature: input.signature as Hex,
+        })
+        .catch(() => false);
+      if (!valid) {
+        throw refusal(
+          "BAD_REQUEST",
+          "identity-signature",
+          "The signature is not this identity's signature of the binding to your wallet (rule identity-signature).",
+        );
+      }
+      const [byWallet, byIdentity] = await Promise.all([
+        ctx.db.enrolment.findUnique({
+          where: {
+            datasetId_patientAddress: { datasetId: input.datasetId, patientAddress: wallet },
+          },
+          select: { id: true, identityAddress: true },
+        }),
+        ctx.db.enrolment.findUnique({
+          where: {
+            datasetId_identityAddress: { datasetId: input.datasetId, identityAddress: identity },
+          },
+          select: { id: true, patientAddress: true },
+        }),
+      ]);
+      const bound = { datasetId: input.datasetId, identity, bound: true as const };
+      if (byWallet?.identityAddress === identity) return bound;
+      if (byWallet?.identityAddress) {
+        throw refusal(
+          "CONFLICT",
+          "identity-mismatch",
+          "Your enrolment is bound to another consent identity. Wallets that sign the same message differently each time cannot derive a stable identity; sign with the wallet you bound with (rule identity-mismatch).",
+        );
+      }
+      if (byWallet && !byIdentity) {
+        const updated = await ctx.db.enrolment.updateMany({
+          where: { id: byWallet.id, identityAddress: null },
+          data: { identityAddress: identity, boundAt: new Date() },
+        });
+        if (updated.count === 1) return bound;
+      }
+      if (!byWallet && byIdentity && byIdentity.patientAddress === null) {
+        const updated = await ctx.db.enrolment.updateMany({
+          where: { id: byIdentity.id, patientAddress: null },
+          data: { patientAddress: wallet, boundAt: new Date() },
+        });
+        if (updated.count === 1) return bound;
+      }
+      throw refusal(
+        "FORBIDDEN",
+        "enrolment",
+        "There is no enrolment of yours in this dataset that this identity can be bound to (rule enrolment).",
+      );
+    }),
+
+  /**
+   * The EIP-712 Consent message my consent identity for the dataset signs (in my browser) for
+   * opting in (granted) or out, from
    * chain's `consentTypedData`. Its nonce follows both the chain and messages already queued
    * (max(nonceOf, highest queued nonce) + 1), so it applies after them; its deadline is one
    * day after the chain's current time.
    */
   typedData: patientProcedure.input(consentTypedDataInputSchema).query(async ({ ctx, input }) => {
-    await requireEnrolment(ctx, input.datasetId);
-    const patientAddress = ctx.session.address.toLowerCase();
+    const identity = await boundIdentity(ctx, input.datasetId);
     const [nonce, block] = await Promise.all([
-      nextNonce(ctx, input.datasetId),
+      nextNonce(ctx, identity, input.datasetId),
       ctx.chain.client.getBlock({ blockTag: "latest" }),
     ]);
     return consentTypedData(ctx.chain.chainId, ctx.chain.manifest.contracts.ConsentRegistry, {
-      patient: getAddress(patientAddress),
+      patient: getAddress(identity),
       datasetId: input.datasetId as Hex,
       granted: input.granted,
       nonce,
@@ -181,28 +316,13 @@ export const consentRouter = {
   }),
 
   /**
-   * The transaction for a patient who sends their decision from their own wallet (paying the
-   * gas) instead of through the relayer: ConsentRegistry.setConsent(datasetId, granted,
-   * nonce) with a nonce above every message still queued, so none of them can override it.
-   */
-  directCall: patientProcedure.input(consentTypedDataInputSchema).query(async ({ ctx, input }) => {
-    await requireEnrolment(ctx, input.datasetId);
-    const nonce = await nextNonce(ctx, input.datasetId);
-    return {
-      address: ctx.chain.manifest.contracts.ConsentRegistry,
-      functionName: "setConsent" as const,
-      args: [input.datasetId as Hex, input.granted, nonce] as const,
-    };
-  }),
-
-  /**
    * Queues a signed Consent message for the relayer (PENDING). The signature is verified here
-   * (EOA or ERC-1271 wallet) for the signed-in patient, who must be enrolled in the dataset.
-   * Posting the same signed message again returns the same request.
+   * for the consent identity bound to the signed-in patient's enrolment. Posting the same
+   * signed message again returns the same request. There is deliberately no way to send it
+   * from the wallet itself: that transaction would put the wallet next to the dataset.
    */
   relay: patientProcedure.input(consentRelayInputSchema).mutation(async ({ ctx, input }) => {
-    await requireEnrolment(ctx, input.datasetId);
-    const patientAddress = ctx.session.address.toLowerCase();
+    const patientAddress = await boundIdentity(ctx, input.datasetId);
     const signature = input.signature.toLowerCase() as Hex;
     const nonce = toDbUint(input.nonce);
     const key = { patientAddress, datasetId: input.datasetId, nonce };
@@ -250,11 +370,11 @@ export const consentRouter = {
       throw refusal(
         "BAD_REQUEST",
         "consent-signature",
-        "The signature is not your signature of this consent message (rule consent-signature).",
+        "The signature is not your consent identity's signature of this consent message (rule consent-signature).",
       );
     }
     const [chainNonce, block] = await Promise.all([
-      onChainNonce(ctx, input.datasetId),
+      onChainNonce(ctx, patientAddress, input.datasetId),
       client.getBlock({ blockTag: "latest" }),
     ]);
     if (input.deadline < block.timestamp) {

@@ -1,118 +1,306 @@
 /**
- * A patient's rewards: their allocation in each (dataset, epoch) reward tree the operator
- * built, with the Merkle proof, whether it is claimed, and the RewardDistributor arguments
- * the web app passes to the wallet (`claim` for one, `claimBatch` for all claimable at once).
- * Only allocations of epochs whose root is POSTED on chain are claimable. A patient sees their
- * own allocations only; nothing here says which other wallets were paid. Shares follow how
- * long the patient consented during the epoch, never which queries used their records: a
- * claim is public, so a share that followed a query's matches would reveal them.
+ * A patient's rewards. RewardDistributor pays every dataset from one Merkle root per epoch,
+ * one leaf per payout address: the sum of the shares of every consent identity that named
+ * that address. So the chain shows that an address earned from OpenCohort in an epoch, never
+ * from which dataset; which datasets the amount came from is shown here, to the patient only.
+ *
+ * Each identity names its payout address with its own signature (stored here, never on
+ * chain), and claims are sent by the operator's relayer: neither the identities nor the
+ * payout address need gas, and the claim transaction comes from the relayer, not the wallet.
+ * Shares follow consent (a whole epoch of active consent earns one unit, whichever dataset),
+ * never which queries used the records.
  */
+import { payoutAddressTypedData } from "@opencohort/chain";
 import { fromDbUint } from "@opencohort/db";
+import { payoutRegistrationInputSchema } from "@opencohort/validators";
 import type { TRPCRouterRecord } from "@trpc/server";
-import type { Address, Hex } from "viem";
+import { getAddress, type Hex } from "viem";
+import type { ApiContext } from "../context";
+import { refusal } from "../services/refusal";
 import { roleProcedure } from "../trpc";
 
-export const rewardRouter = {
-  /** My allocations, newest epoch first, and the claim arguments for the claimable ones. */
-  myAllocations: roleProcedure("patient").query(async ({ ctx }) => {
-    const account = ctx.session.address.toLowerCase() as Address;
-    const rows = await ctx.db.rewardAllocation.findMany({
-      where: { patientAddress: account },
-      select: {
-        amount: true,
-        consentSeconds: true,
-        proof: true,
-        claimedTxHash: true,
-        claimedBlock: true,
-        rewardEpoch: {
-          select: {
-            datasetId: true,
-            epoch: true,
-            status: true,
-            merkleRoot: true,
-            postTxHash: true,
-            dataset: { select: { title: true } },
+const patientProcedure = roleProcedure("patient");
+
+/** How far ahead of the server's clock a signed registration may be dated (clock skew). */
+const ISSUED_AT_SKEW_SECONDS = 300n;
+
+type Ctx = Pick<ApiContext, "db" | "chain"> & { session: { address: string } };
+
+/** The signed-in wallet's bound identities, by dataset, and the payout address each named. */
+async function myIdentities(ctx: Ctx) {
+  const enrolments = await ctx.db.enrolment.findMany({
+    where: { patientAddress: ctx.session.address.toLowerCase(), identityAddress: { not: null } },
+    select: { datasetId: true, identityAddress: true, dataset: { select: { title: true } } },
+  });
+  const identities = enrolments.flatMap((e) => (e.identityAddress ? [e.identityAddress] : []));
+  const registrations = await ctx.db.payoutRegistration.findMany({
+    where: { identityAddress: { in: identities } },
+    select: { identityAddress: true, payoutAddress: true, issuedAt: true },
+  });
+  const payoutOf = new Map(registrations.map((r) => [r.identityAddress, r]));
+  return enrolments.flatMap((enrolment) =>
+    enrolment.identityAddress
+      ? [
+          {
+            datasetId: enrolment.datasetId,
+            datasetTitle: enrolment.dataset.title,
+            identity: enrolment.identityAddress,
+            payout: payoutOf.get(enrolment.identityAddress)?.payoutAddress ?? null,
           },
+        ]
+      : [],
+  );
+}
+
+/** Payouts of `payoutAddresses` not claimed yet whose root is on chain, oldest first. */
+function claimablePayouts(ctx: Ctx, payoutAddresses: string[]) {
+  return ctx.db.rewardPayout.findMany({
+    where: {
+      payoutAddress: { in: payoutAddresses },
+      claimedTxHash: null,
+      rewardEpoch: { status: "POSTED" },
+    },
+    orderBy: { epoch: "asc" },
+    select: { epoch: true, payoutAddress: true, amount: true },
+  });
+}
+
+export const rewardRouter = {
+  /**
+   * My identities' payout addresses, my shares per dataset and epoch (private), the payouts of
+   * my payout addresses (what the chain shows), and my claim requests.
+   */
+  myRewards: patientProcedure.query(async ({ ctx }) => {
+    const identities = await myIdentities(ctx);
+    const payoutAddresses = [
+      ...new Set(identities.flatMap((identity) => (identity.payout ? [identity.payout] : []))),
+    ];
+    const [shares, payouts, requests] = await Promise.all([
+      ctx.db.rewardShare.findMany({
+        where: { identityAddress: { in: identities.map((identity) => identity.identity) } },
+        orderBy: [{ epoch: "desc" }, { datasetId: "asc" }],
+        select: {
+          epoch: true,
+          datasetId: true,
+          payoutAddress: true,
+          amount: true,
+          dataset: { select: { title: true } },
         },
-      },
-    });
-    rows.sort(
-      (a, b) =>
-        b.rewardEpoch.epoch - a.rewardEpoch.epoch ||
-        a.rewardEpoch.datasetId.localeCompare(b.rewardEpoch.datasetId),
-    );
-    const allocations = rows.map((row) => {
-      const posted = row.rewardEpoch.status === "POSTED";
-      const claimed = row.claimedTxHash !== null;
-      const amount = fromDbUint(row.amount);
-      const proof = (Array.isArray(row.proof) ? row.proof.map(String) : []) as Hex[];
+      }),
+      ctx.db.rewardPayout.findMany({
+        where: { payoutAddress: { in: payoutAddresses } },
+        orderBy: [{ epoch: "desc" }, { payoutAddress: "asc" }],
+        select: {
+          epoch: true,
+          payoutAddress: true,
+          amount: true,
+          claimedTxHash: true,
+          claimedBlock: true,
+          rewardEpoch: { select: { status: true } },
+        },
+      }),
+      ctx.db.claimRelayRequest.findMany({
+        where: { payoutAddress: { in: payoutAddresses } },
+        orderBy: { createdAt: "desc" },
+        take: 10,
+        select: {
+          id: true,
+          payoutAddress: true,
+          status: true,
+          txHash: true,
+          error: true,
+          createdAt: true,
+        },
+      }),
+    ]);
+    const payoutRows = payouts.map((payout) => {
+      const claimed = payout.claimedTxHash !== null;
+      const posted = payout.rewardEpoch.status === "POSTED";
       return {
-        datasetId: row.rewardEpoch.datasetId as Hex,
-        datasetTitle: row.rewardEpoch.dataset.title,
-        epoch: row.rewardEpoch.epoch,
-        amount,
-        /**
-         * Seconds of the epoch the patient's consent to the dataset was active: what the share
-         * was weighted by (never which queries used the records). Null for shares allocated
-         * before rewards followed consent time.
-         */
-        consentSeconds: row.consentSeconds,
+        epoch: payout.epoch,
+        payoutAddress: payout.payoutAddress,
+        amount: fromDbUint(payout.amount),
         /** OPEN / CLOSING (root not yet on chain) / POSTED (claimable). */
-        epochStatus: row.rewardEpoch.status,
-        merkleRoot: posted ? row.rewardEpoch.merkleRoot : null,
-        proof: posted ? proof : [],
+        epochStatus: payout.rewardEpoch.status,
         claimed,
-        claimedTxHash: row.claimedTxHash,
-        claimedBlock: row.claimedBlock,
-        claimable: posted && !claimed && amount > 0n,
+        claimedTxHash: payout.claimedTxHash,
+        claimedBlock: payout.claimedBlock,
+        claimable: posted && !claimed,
       };
     });
-    const claimable = allocations.filter((allocation) => allocation.claimable);
-    const distributor = ctx.chain.manifest.contracts.RewardDistributor;
+    const sum = (rows: { amount: bigint }[]) => rows.reduce((total, row) => total + row.amount, 0n);
     return {
-      account,
       chainId: ctx.chain.chainId,
-      distributor,
-      allocations: allocations.map((allocation) => ({
-        ...allocation,
-        /** RewardDistributor.claim(account, datasetId, epoch, amount, proof). */
-        claim: allocation.claimable
-          ? {
-              address: distributor,
-              functionName: "claim" as const,
-              args: [
-                account,
-                allocation.datasetId,
-                BigInt(allocation.epoch),
-                allocation.amount,
-                allocation.proof,
-              ] as const,
-            }
-          : null,
+      distributor: ctx.chain.manifest.contracts.RewardDistributor,
+      identities,
+      shares: shares.map((share) => ({
+        epoch: share.epoch,
+        datasetId: share.datasetId,
+        datasetTitle: share.dataset.title,
+        payoutAddress: share.payoutAddress,
+        amount: fromDbUint(share.amount),
       })),
+      payouts: payoutRows,
       totals: {
-        claimable: claimable.reduce((sum, allocation) => sum + allocation.amount, 0n),
-        claimed: allocations
-          .filter((allocation) => allocation.claimed)
-          .reduce((sum, allocation) => sum + allocation.amount, 0n),
+        claimable: sum(payoutRows.filter((row) => row.claimable)),
+        claimed: sum(payoutRows.filter((row) => row.claimed)),
       },
-      /** RewardDistributor.claimBatch(account, claims) for everything claimable, one transfer. */
-      claimBatch:
-        claimable.length === 0
-          ? null
-          : {
-              address: distributor,
-              functionName: "claimBatch" as const,
-              args: [
-                account,
-                claimable.map((allocation) => ({
-                  datasetId: allocation.datasetId,
-                  epoch: BigInt(allocation.epoch),
-                  amount: allocation.amount,
-                  proof: allocation.proof,
-                })),
-              ] as const,
-            },
+      claimRequests: requests,
+      claimPending: requests.some((r) => r.status === "PENDING" || r.status === "SUBMITTED"),
+    };
+  }),
+
+  /**
+   * Stores where my consent identity for a dataset is paid, from the identity's signature of
+   * `PayoutAddress(identity, payout, issuedAt)`. Off chain only. A later registration replaces
+   * an earlier one; an older or equally old one is ignored. The payout address must not be my
+   * identity (it would be paid under the name the chain shows next to the dataset) and must not
+   * already be another patient's (their payouts would be summed with mine).
+   */
+  registerPayout: patientProcedure
+    .input(payoutRegistrationInputSchema)
+    .mutation(async ({ ctx, input }) => {
+      const wallet = ctx.session.address.toLowerCase();
+      const identity = input.identity.toLowerCase();
+      const payout = input.payout.toLowerCase();
+      const enrolment = await ctx.db.enrolment.findUnique({
+        where: { datasetId_patientAddress: { datasetId: input.datasetId, patientAddress: wallet } },
+        select: { identityAddress: true },
+      });
+      if (!enrolment || enrolment.identityAddress !== identity) {
+        throw refusal(
+          "FORBIDDEN",
+          "identity-unbound",
+          "This identity is not bound to your enrolment in this dataset; bind it first (rule identity-unbound).",
+        );
+      }
+      // Only my own identities are checked: asking about anybody's would tell a caller which
+      // consenting addresses are enrolled.
+      const mineAsIdentity = await ctx.db.enrolment.count({
+        where: { patientAddress: wallet, identityAddress: payout },
+      });
+      if (payout === identity || mineAsIdentity > 0) {
+        throw refusal(
+          "BAD_REQUEST",
+          "payout-is-identity",
+          "A payout address must not be a consent identity: the chain would show the payment next to the dataset (rule payout-is-identity).",
+        );
+      }
+      const block = await ctx.chain.client.getBlock({ blockTag: "latest" });
+      const now = BigInt(Math.floor(Date.now() / 1000));
+      const latest = block.timestamp > now ? block.timestamp : now;
+      if (input.issuedAt > latest + ISSUED_AT_SKEW_SECONDS) {
+        throw refusal(
+          "BAD_REQUEST",
+          "payout-issued-at",
+          "The registration is dated in the future; sign it again (rule payout-issued-at).",
+        );
+      }
+      const typed = payoutAddressTypedData(ctx.chain.chainId, {
+        identity: getAddress(identity),
+        payout: getAddress(payout),
+        issuedAt: input.issuedAt,
+      });
+      const valid = await ctx.chain.client
+        .verifyTypedData({
+          address: getAddress(identity),
+          ...typed,
+          message: { ...typed.message },
+          signature: input.signature as Hex,
+        })
+        .catch(() => false);
+      if (!valid) {
+        throw refusal(
+          "BAD_REQUEST",
+          "payout-signature",
+          "The signature is not this identity's signature of the payout address (rule payout-signature).",
+        );
+      }
+      const othersUsingIt = await ctx.db.payoutRegistration.findMany({
+        where: { payoutAddress: payout, identityAddress: { not: identity } },
+        select: { identityAddress: true },
+      });
+      if (othersUsingIt.length > 0) {
+        const mine = await ctx.db.enrolment.count({
+          where: {
+            patientAddress: wallet,
+            identityAddress: { in: othersUsingIt.map((row) => row.identityAddress) },
+          },
+        });
+        if (mine !== othersUsingIt.length) {
+          throw refusal(
+            "CONFLICT",
+            "payout-shared",
+            "Another patient is paid at this address; choose an address of your own (rule payout-shared).",
+          );
+        }
+      }
+      const existing = await ctx.db.payoutRegistration.findUnique({
+        where: { identityAddress: identity },
+        select: { issuedAt: true },
+      });
+      if (existing && existing.issuedAt >= input.issuedAt) {
+        return { identity, payout: null, replaced: false };
+      }
+      const data = {
+        payoutAddress: payout,
+        signature: input.signature.toLowerCase(),
+        issuedAt: input.issuedAt,
+      };
+      await ctx.db.payoutRegistration.upsert({
+        where: { identityAddress: identity },
+        create: { identityAddress: identity, ...data },
+        update: data,
+        select: { identityAddress: true },
+      });
+      return { identity, payout, replaced: existing !== null };
+    }),
+
+  /**
+   * Asks the relayer to claim every posted, unclaimed payout of my payout addresses (one
+   * `claimBatch` per address). Refused while a request of mine is still on its way.
+   */
+  requestClaim: patientProcedure.mutation(async ({ ctx }) => {
+    const identities = await myIdentities(ctx);
+    const payoutAddresses = [
+      ...new Set(identities.flatMap((identity) => (identity.payout ? [identity.payout] : []))),
+    ];
+    const inFlight = await ctx.db.claimRelayRequest.count({
+      where: { payoutAddress: { in: payoutAddresses }, status: { in: ["PENDING", "SUBMITTED"] } },
+    });
+    if (inFlight > 0) {
+      throw refusal(
+        "CONFLICT",
+        "claim-pending",
+        "Your last claim is still on its way to the chain; wait for it (rule claim-pending).",
+      );
+    }
+    const claimable = await claimablePayouts(ctx, payoutAddresses);
+    if (claimable.length === 0) {
+      throw refusal(
+        "BAD_REQUEST",
+        "nothing-to-claim",
+        "Nothing is claimable yet (rule nothing-to-claim).",
+      );
+    }
+    const epochsByPayout = new Map<string, number[]>();
+    for (const payout of claimable) {
+      epochsByPayout.set(payout.payoutAddress, [
+        ...(epochsByPayout.get(payout.payoutAddress) ?? []),
+        payout.epoch,
+      ]);
+    }
+    const created = await ctx.db.$transaction(
+      [...epochsByPayout].map(([payoutAddress, epochs]) =>
+        ctx.db.claimRelayRequest.create({
+          data: { payoutAddress, epochs },
+          select: { id: true, payoutAddress: true, status: true },
+        }),
+      ),
+    );
+    return {
+      requests: created,
+      amount: claimable.reduce((total, payout) => total + fromDbUint(payout.amount), 0n),
     };
   }),
 } satisfies TRPCRouterRecord;

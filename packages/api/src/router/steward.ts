@@ -314,16 +314,18 @@ export const stewardRouter = {
     }),
 
   /**
-   * Adds enrolments (person_id -> patient wallet) to a dataset. Idempotent: entries already
-   * enrolled exactly so are skipped. Refused as a whole (nothing stored) when an entry is
-   * malformed, names a person the registered files do not hold, or conflicts with an
-   * existing enrolment (that person to another wallet, or that wallet to another person).
+   * Adds enrolments (person_id -> the patient's wallet, or their consent identity with
+   * `addressKind: "identity"`) to a dataset. Idempotent: entries already enrolled exactly so
+   * are skipped. Refused as a whole (nothing stored) when an entry is malformed, names a
+   * person the registered files do not hold, or conflicts with an existing enrolment (that
+   * person to another address, or that address to another person).
    */
   importEnrolments: stewardProcedure
     .input(importEnrolmentsInputSchema)
     .mutation(async ({ ctx, input }) => {
       const { datasetId } = input;
       await ownedDataset(ctx, datasetId);
+      const column = input.addressKind === "identity" ? "identityAddress" : "patientAddress";
       const entries = input.entries.map((entry) => ({
         personId: entry.personId,
         patientAddress: entry.patientAddress.toLowerCase(),
@@ -372,23 +374,22 @@ export const stewardRouter = {
         );
       }
 
-      const existing: { personId: bigint; patientAddress: string }[] = [];
+      const existing: { personId: bigint; address: string | null }[] = [];
       for (const part of chunks(entries)) {
-        existing.push(
-          ...(await ctx.db.enrolment.findMany({
-            where: {
-              datasetId,
-              OR: [
-                { personId: { in: part.map((entry) => entry.personId) } },
-                { patientAddress: { in: part.map((entry) => entry.patientAddress) } },
-              ],
-            },
-            select: { personId: true, patientAddress: true },
-          })),
-        );
+        const rows = await ctx.db.enrolment.findMany({
+          where: {
+            datasetId,
+            OR: [
+              { personId: { in: part.map((entry) => entry.personId) } },
+              { [column]: { in: part.map((entry) => entry.patientAddress) } },
+            ],
+          },
+          select: { personId: true, patientAddress: true, identityAddress: true },
+        });
+        existing.push(...rows.map((row) => ({ personId: row.personId, address: row[column] })));
       }
-      const addressOfPerson = new Map(existing.map((row) => [row.personId, row.patientAddress]));
-      const personOfAddress = new Map(existing.map((row) => [row.patientAddress, row.personId]));
+      const addressOfPerson = new Map(existing.map((row) => [row.personId, row.address]));
+      const personOfAddress = new Map(existing.map((row) => [row.address, row.personId]));
       const fresh: typeof entries = [];
       for (const [index, entry] of entries.entries()) {
         const enrolledTo = addressOfPerson.get(entry.personId);
@@ -399,8 +400,8 @@ export const stewardRouter = {
             "BAD_REQUEST",
             "enrolment-conflict",
             enrolledTo !== undefined
-              ? `entries.${index}.personId: person ${entry.personId} is already enrolled to another wallet (rule enrolment-conflict).`
-              : `entries.${index}.patientAddress: this wallet is already enrolled as another person (rule enrolment-conflict).`,
+              ? `entries.${index}.personId: person ${entry.personId} is already enrolled to another ${input.addressKind} (rule enrolment-conflict).`
+              : `entries.${index}.patientAddress: this ${input.addressKind} is already enrolled as another person (rule enrolment-conflict).`,
           );
         }
         fresh.push(entry);
@@ -410,7 +411,11 @@ export const stewardRouter = {
         await ctx.db.$transaction(async (tx) => {
           for (const part of chunks(fresh)) {
             await tx.enrolment.createMany({
-              data: part.map((entry) => ({ datasetId, ...entry })),
+              data: part.map((entry) => ({
+                datasetId,
+                personId: entry.personId,
+                [column]: entry.patientAddress,
+              })),
             });
           }
         });

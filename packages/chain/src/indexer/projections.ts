@@ -90,7 +90,7 @@ export function entityKeyOf(eventName: string, args: EventArgs): string {
     case "proposal":
       return `proposal:${str(args, "proposalId")}`;
     case "reward":
-      return `reward:${str(args, "datasetId")}:${str(args, "epoch")}`;
+      return `reward:${str(args, "epoch")}`;
     case "anchor":
       return `anchor:${str(args, "epoch")}`;
     case "credential":
@@ -128,7 +128,7 @@ export async function rebuildEntity(
     case "proposal":
       return rebuildProposal(tx, parts[0] as string, events);
     case "reward":
-      return rebuildReward(tx, parts[0] as string, Number(parts[1]), events);
+      return rebuildReward(tx, Number(parts[0]), events);
     case "anchor":
       return rebuildAnchor(tx, Number(parts[0]), events);
     case "credential":
@@ -149,7 +149,7 @@ async function rebuildDataset(tx: Tx, datasetId: string, events: StoredEvent[]):
         id: datasetId,
         enrolments: { none: {} },
         queries: { none: {} },
-        rewardEpochs: { none: {} },
+        rewardShares: { none: {} },
       },
     });
     await tx.dataset.updateMany({ where: { id: datasetId }, data: { listed: false } });
@@ -496,20 +496,16 @@ async function rebuildProposal(tx: Tx, proposalId: string, events: StoredEvent[]
   }
 }
 
-async function rebuildReward(
-  tx: Tx,
-  datasetId: string,
-  epoch: number,
-  events: StoredEvent[],
-): Promise<void> {
+/** One epoch's root (all datasets) and the claims of its payout addresses. */
+async function rebuildReward(tx: Tx, epoch: number, events: StoredEvent[]): Promise<void> {
   const posted = events.find((event) => event.eventName === "RootPosted");
   const rewardEpoch = await tx.rewardEpoch.findUnique({
-    where: { datasetId_epoch: { datasetId, epoch } },
-    select: { id: true },
+    where: { epoch },
+    select: { epoch: true },
   });
-  if (!rewardEpoch) return; // Posted by another operator: this database holds no allocations.
+  if (!rewardEpoch) return; // Posted by another operator: this database holds no payouts.
   await tx.rewardEpoch.update({
-    where: { id: rewardEpoch.id },
+    where: { epoch },
     data: posted
       ? {
           status: "POSTED",
@@ -519,15 +515,15 @@ async function rebuildReward(
           postedBlock: posted.blockNumber,
         }
       : { status: "CLOSING", postedBlock: null },
-    select: { id: true },
+    select: { epoch: true },
   });
-  await tx.rewardAllocation.updateMany({
-    where: { rewardEpochId: rewardEpoch.id },
+  await tx.rewardPayout.updateMany({
+    where: { epoch },
     data: { claimedTxHash: null, claimedBlock: null },
   });
   for (const claim of events.filter((event) => event.eventName === "Claimed")) {
-    await tx.rewardAllocation.updateMany({
-      where: { rewardEpochId: rewardEpoch.id, patientAddress: str(claim.args, "account") },
+    await tx.rewardPayout.updateMany({
+      where: { epoch, payoutAddress: str(claim.args, "account") },
       data: { claimedTxHash: claim.txHash, claimedBlock: claim.blockNumber },
     });
   }
