@@ -11,7 +11,7 @@ import { openDb } from "@opencohort/db";
 import { loadOperatorEnv } from "./env";
 import { ensureOpenEpoch } from "./epochs/clock";
 import { createEpochOperator } from "./epochs/epochs";
-import { relayPendingConsents } from "./relay";
+import { relayPendingClaims, relayPendingConsents } from "./relay";
 
 async function main(): Promise<void> {
   const env = loadOperatorEnv();
@@ -59,6 +59,12 @@ async function main(): Promise<void> {
     try {
       const relayed = await relayPendingConsents(db, signer, reader, manifest);
       if (relayed > 0) log(`relayed ${relayed} signed consent(s)`);
+    } catch (error) {
+      report(error);
+    }
+    try {
+      const claimed = await relayPendingClaims(db, signer, reader, manifest, log);
+      if (claimed > 0) log(`relayed ${claimed} reward claim(s)`);
     } catch (error) {
       report(error);
     }

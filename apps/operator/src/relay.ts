@@ -1,12 +1,14 @@
 import {
   CONSENT_BATCH_SIZE,
   type DeploymentManifest,
+  rewardDistributorAbi,
   type SignedConsent,
   type SigningClient,
   submitConsentBatch,
 } from "@opencohort/chain";
 import type { Db } from "@opencohort/db";
 import type { Address, Hex, PublicClient } from "viem";
+import { ensureOnChainOnce } from "./epochs/transactions";
 
 /**
  * Sends the oldest pending signed consents in one batch. The row is marked SUBMITTED with
@@ -79,4 +81,99 @@ export async function relayPendingConsents(
     throw error;
   }
   return sendable.length;
+}
+
+/** Claim requests handled per loop turn (each is one `claimBatch` transaction). */
+const CLAIMS_PER_TURN = 20;
+
+/**
+ * Sends the patients' claim requests (reward.requestClaim): one `claimBatch` per payout
+ * address, paid by the relayer, with the stored proofs. The tokens go to the payout address in
+ * the leaves, whoever sends. Epochs claimed meanwhile (e.g. by the patient directly) are left
+ * out; a request whose epochs are all claimed is APPLIED without a transaction. A request the
+ * chain refuses (e.g. its claim window ended) is FAILED with the reason.
+ */
+export async function relayPendingClaims(
+  db: Db,
+  signer: SigningClient,
+  reader: PublicClient,
+  manifest: DeploymentManifest,
+  log: (line: string) => void,
+): Promise<number> {
+  const pending = await db.claimRelayRequest.findMany({
+    where: { status: "PENDING" },
+    orderBy: { createdAt: "asc" },
+    take: CLAIMS_PER_TURN,
+    select: { id: true, payoutAddress: true, epochs: true },
+  });
+  let sent = 0;
+  for (const request of pending) {
+    const epochs = (Array.isArray(request.epochs) ? request.epochs : []).map(Number);
+    const payout = request.payoutAddress as Address;
+    const isClaimed = (epoch: number) =>
+      reader.readContract({
+        address: manifest.contracts.RewardDistributor,
+        abi: rewardDistributorAbi,
+        functionName: "isClaimed",
+        args: [BigInt(epoch), payout],
+      });
+    const rows = await db.rewardPayout.findMany({
+      where: { payoutAddress: request.payoutAddress, epoch: { in: epochs } },
+      orderBy: { epoch: "asc" },
+      select: { epoch: true, amount: true, proof: true },
+    });
+    const open: typeof rows = [];
+    for (const row of rows) if (!(await isClaimed(row.epoch))) open.push(row);
+    const settle = (data: { status: "APPLIED" | "FAILED"; error?: string; txHash?: string }) =>
+      db.claimRelayRequest.update({
+        where: { id: request.id },
+        data: { ...data, attempts: { increment: 1 } },
+        select: { id: true },
+      });
+    if (open.length === 0) {
+      await settle({ status: "APPLIED" });
+      continue;
+    }
+    const claims = open.map((row) => ({
+      epoch: BigInt(row.epoch),
+      amount: BigInt(row.amount),
+      proof: (Array.isArray(row.proof) ? row.proof.map(String) : []) as Hex[],
+    }));
+    try {
+      const outcome = await ensureOnChainOnce(reader, {
+        label: `claim of ${open.length} epoch(s) for a payout address`,
+        previousTxHash: null,
+        log,
+        isDone: async () => {
+          for (const row of open) if (!(await isClaimed(row.epoch))) return false;
+          return true;
+        },
+        send: async () => {
+          const { request: call } = await reader.simulateContract({
+            account: signer.account,
+            address: manifest.contracts.RewardDistributor,
+            abi: rewardDistributorAbi,
+            functionName: "claimBatch",
+            args: [payout, claims],
+          });
+          return signer.writeContract(call);
+        },
+        recordSent: async (txHash) => {
+          await db.claimRelayRequest.update({
+            where: { id: request.id },
+            data: { status: "SUBMITTED", txHash: txHash.toLowerCase() },
+            select: { id: true },
+          });
+        },
+      });
+      await settle({ status: "APPLIED" });
+      if (outcome === "mined") sent += 1;
+    } catch (error) {
+      await settle({
+        status: "FAILED",
+        error: (error as Error).message.split("\n")[0] ?? "claim failed",
+      });
+    }
+  }
+  return sent;
 }

@@ -19,8 +19,10 @@ import {
   type DevAccountIndex,
   datasetMetadataHash,
   datasetRegistryAbi,
+  deriveConsentIdentity,
   devAccountKey,
   LOCAL_CHAIN_ID,
+  payoutAddressTypedData,
   schemaVersionHash,
   signAndRelayConsents,
   syntheticPatientKey,
@@ -233,13 +235,21 @@ async function readPersonIds(dir: string, flagshipCondition: string) {
 
 interface PlannedEnrolment {
   personId: bigint;
-  /** Lower-case wallet address of the person's patient. */
-  patient: string;
-  key: Hex;
+  /** Lower-case consent identity: the address that consents for this person on chain. */
+  identity: string;
+  /** The identity's key (it signs the consent). */
+  identityKey: Hex;
   /** Demo patients always opt in (they can opt out in the app); others nine times in ten. */
   consents: boolean;
 }
 
+/**
+ * Enrols every person of the dataset under a consent identity. The demo patients (anvil #6-#8)
+ * are enrolled by wallet and bound to the identity their wallet derives for this dataset, with
+ * their wallet as payout address, exactly as the patient page does on their first visit.
+ * Synthetic persons are enrolled by identity alone (as a steward imports identities its
+ * patients gave it): the identity key is the synthetic key, and they have no wallet here.
+ */
 async function ensureEnrolments(
   dataset: DemoDataset,
   datasetId: Hex,
@@ -247,51 +257,94 @@ async function ensureEnrolments(
   ctx: SeedContext,
 ): Promise<PlannedEnrolment[]> {
   const { all, flagship } = await readPersonIds(dir, dataset.conditions[0]?.code ?? ":");
-  const demoKeys = new Map(
+  const demoWallets = new Map(
     (demoEnrolments[dataset.slug] ?? []).map((index, position) => [
       flagship[position] ?? all[position] ?? 0n,
-      devAccountKey(LOCAL_CHAIN_ID, index),
+      privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index)),
     ]),
   );
-  const keys = all.map((personId) => {
-    const demoKey = demoKeys.get(personId);
-    return {
-      personId,
-      key: demoKey ?? syntheticPatientKey(datasetId, personId),
-      consents: demoKey !== undefined || consentsByDefault(personId),
-    };
-  });
+  const demoIdentities = new Map<bigint, { wallet: string; key: Hex; address: string }>();
+  for (const [personId, wallet] of demoWallets) {
+    const identity = await deriveConsentIdentity(wallet, LOCAL_CHAIN_ID, datasetId);
+    demoIdentities.set(personId, {
+      wallet: wallet.address.toLowerCase(),
+      key: identity.privateKey,
+      address: identity.address,
+    });
+  }
   // Deriving an address is an elliptic-curve multiplication per person: once, at enrolment;
   // later starts read the addresses back.
   const enrolled = new Map(
     (
       await ctx.db.enrolment.findMany({
         where: { datasetId },
-        select: { personId: true, patientAddress: true },
+        select: { personId: true, identityAddress: true },
       })
-    ).map((row) => [row.personId, row.patientAddress]),
+    ).map((row) => [row.personId, row.identityAddress]),
   );
-  const planned = keys.map(
-    (entry): PlannedEnrolment => ({
-      ...entry,
-      patient: enrolled.get(entry.personId) ?? privateKeyToAccount(entry.key).address.toLowerCase(),
-    }),
-  );
+  const planned = all.map((personId): PlannedEnrolment => {
+    const demo = demoIdentities.get(personId);
+    const identityKey = demo?.key ?? syntheticPatientKey(datasetId, personId);
+    return {
+      personId,
+      identityKey,
+      identity:
+        enrolled.get(personId) ??
+        demo?.address ??
+        privateKeyToAccount(identityKey).address.toLowerCase(),
+      consents: demo !== undefined || consentsByDefault(personId),
+    };
+  });
   if (enrolled.size === 0) {
-    const rows = planned.map((entry) => ({
-      datasetId,
-      personId: entry.personId,
-      patientAddress: entry.patient,
-    }));
+    const now = new Date();
+    const rows = planned.map((entry) => {
+      const demo = demoIdentities.get(entry.personId);
+      return {
+        datasetId,
+        personId: entry.personId,
+        identityAddress: entry.identity,
+        patientAddress: demo?.wallet ?? null,
+        boundAt: demo ? now : null,
+      };
+    });
     for (let start = 0; start < rows.length; start += 1_000) {
       await ctx.db.enrolment.createMany({ data: rows.slice(start, start + 1_000) });
     }
-    const patients = [...new Set(rows.map((row) => row.patientAddress))];
+    await registerDemoPayouts([...demoIdentities.values()], ctx);
     ctx.log(
-      `Enrolled ${rows.length.toLocaleString("en-US")} persons (${patients.length.toLocaleString("en-US")} wallets) in ${dataset.title}`,
+      `Enrolled ${rows.length.toLocaleString("en-US")} persons in ${dataset.title}, each under a consent identity of its own (${demoIdentities.size} demo patients bound to their wallets)`,
     );
   }
   return planned;
+}
+
+/** The demo patients' identities name their wallet as payout address (signed by the identity). */
+async function registerDemoPayouts(
+  identities: { wallet: string; key: Hex; address: string }[],
+  ctx: SeedContext,
+) {
+  const issuedAt = BigInt(Math.floor(Date.now() / 1000));
+  for (const identity of identities) {
+    const signer = privateKeyToAccount(identity.key);
+    const signature = await signer.signTypedData(
+      payoutAddressTypedData(LOCAL_CHAIN_ID, {
+        identity: signer.address,
+        payout: identity.wallet as Hex,
+        issuedAt,
+      }),
+    );
+    await ctx.db.payoutRegistration.upsert({
+      where: { identityAddress: identity.address },
+      create: {
+        identityAddress: identity.address,
+        payoutAddress: identity.wallet,
+        signature,
+        issuedAt,
+      },
+      update: {},
+      select: { identityAddress: true },
+    });
+  }
 }
 
 async function ensureConsents(
@@ -305,7 +358,7 @@ async function ensureConsents(
       await ctx.db.consentState.findMany({ where: { datasetId }, select: { patientAddress: true } })
     ).map((row) => row.patientAddress),
   );
-  const toSign = planned.filter((entry) => entry.consents && !already.has(entry.patient));
+  const toSign = planned.filter((entry) => entry.consents && !already.has(entry.identity));
   if (toSign.length === 0) return;
   const env = { chainId: LOCAL_CHAIN_ID, rpcUrl: ctx.rpcUrl };
   const bar = progressBar(`Signing and relaying consents for ${title}`, toSign.length);
@@ -315,7 +368,7 @@ async function ensureConsents(
     chainId: LOCAL_CHAIN_ID,
     consentRegistry: ctx.manifest.contracts.ConsentRegistry,
     consents: toSign.map((entry) => ({
-      patientKey: entry.key,
+      patientKey: entry.identityKey,
       datasetId,
       granted: true,
       nonce: 1n,

@@ -8,29 +8,27 @@ import { DEFAULT_STREAM } from "@opencohort/chain/indexer/indexer";
 import { type Db, type Prisma, toDbUint } from "@opencohort/db";
 import type { Hex, PublicClient } from "viem";
 import { consentWeights, type EpochWindow, epochWindow } from "../rewards/consent-time";
-import { splitPool } from "../rewards/split";
+import { type DatasetConsents, splitPooled } from "../rewards/pooled";
 import { buildReceiptTree, buildRewardTree } from "../rewards/trees";
 
 type Tx = Prisma.TransactionClient;
 
-// Math.min takes numbers only; these are token amounts.
-const smallerOf = (a: bigint, b: bigint): bigint => (a <= b ? a : b);
-
-export interface ClosedDatasetReward {
-  datasetId: string;
-  /** Patients' shares of the epoch's purchases, capped by the distributor's unallocated funds. */
+export interface ClosedReward {
+  /** The distributor's unallocated funds at the close: what the epoch may pay. */
   pool: bigint;
+  /** What one consent active for the whole epoch earns. */
+  unit: bigint;
+  /** The posted total (padded, see rewards/pooled.ts). */
   total: bigint;
-  patients: number;
+  payoutAddresses: number;
   merkleRoot: Hex;
 }
 
 export interface EpochCloseResult {
   epoch: number;
   nextEpoch: number;
-  rewards: ClosedDatasetReward[];
-  /** Datasets funded in the epoch whose pool pays nobody (no enrolled patient consented). */
-  unpaidDatasets: string[];
+  /** The epoch's one reward root, or null when it pays nobody. */
+  reward: ClosedReward | null;
   receipts: { root: Hex; count: number } | null;
 }
 
@@ -40,13 +38,12 @@ export interface CloseContext {
   manifest: DeploymentManifest;
 }
 
-/** Funds in a dataset's pool that no posted root has reserved yet. */
-async function readUnallocated(context: CloseContext, datasetId: string): Promise<bigint> {
+/** Funds in the distributor that no posted root has reserved yet (all datasets). */
+async function readUnallocated(context: CloseContext): Promise<bigint> {
   const [funded, allocated] = await context.reader.readContract({
     address: context.manifest.contracts.RewardDistributor,
     abi: rewardDistributorAbi,
     functionName: "pool",
-    args: [datasetId as Hex],
   });
   return funded - allocated;
 }
@@ -67,15 +64,7 @@ export async function closeEpoch(
   // Chain reads happen before the transaction, so no write lock is held across RPC calls.
   // Purchases are only written by the indexer, which runs in this same loop, so the set of
   // funded datasets cannot change between here and the transaction.
-  const fundedDatasets = await db.purchase.findMany({
-    where: { OR: [{ epoch }, { epoch: null }] },
-    distinct: ["datasetId"],
-    select: { datasetId: true },
-  });
-  const unallocatedByDataset = new Map<string, bigint>();
-  for (const { datasetId } of fundedDatasets) {
-    unallocatedByDataset.set(datasetId, await readUnallocated(context, datasetId));
-  }
+  const unallocated = await readUnallocated(context);
 
   return db.$transaction(
     async (tx) => {
@@ -97,28 +86,17 @@ export async function closeEpoch(
       // otherwise fund no epoch at all; it funds the first one that closes.
       await tx.purchase.updateMany({ where: { epoch: null }, data: { epoch } });
 
-      const poolByDataset = await fundedPools(tx, epoch);
-      const rewards: ClosedDatasetReward[] = [];
-      const unpaidDatasets: string[] = [];
-      for (const [datasetId, funded] of poolByDataset) {
-        const unallocated = unallocatedByDataset.get(datasetId);
-        if (unallocated === undefined)
-          throw new Error(`The pool of dataset ${datasetId} was not read before closing.`);
-        const pool = smallerOf(funded, unallocated);
-        const reward = await storeDatasetReward(tx, context, datasetId, epoch, window, pool);
-        if (reward) rewards.push(reward);
-        else unpaidDatasets.push(datasetId);
-      }
+      const reward = await storePooledReward(tx, context, epoch, window, unallocated);
       const receipts = await storeReceiptAnchor(tx, epoch);
       // Nothing to send: the epoch is final now, and no chain transaction is made for it.
-      if (rewards.length === 0 && receipts === null) {
+      if (reward === null && receipts === null) {
         await tx.epoch.update({
           where: { number: epoch },
           data: { status: "CLOSED" },
           select: { number: true },
         });
       }
-      return { epoch, nextEpoch: epoch + 1, rewards, unpaidDatasets, receipts };
+      return { epoch, nextEpoch: epoch + 1, reward, receipts };
     },
     // Large epochs build big trees; the default 5 s would abort them half way (harmlessly,
     // but forever).
@@ -126,85 +104,86 @@ export async function closeEpoch(
   );
 }
 
-/** Sum of the patients' shares of the epoch's purchases, per dataset. */
-async function fundedPools(tx: Tx, epoch: number): Promise<Map<string, bigint>> {
-  const purchases = await tx.purchase.findMany({
-    where: { epoch },
-    orderBy: { datasetId: "asc" },
-    select: { datasetId: true, patientsShare: true },
-  });
-  const pools = new Map<string, bigint>();
-  for (const { datasetId, patientsShare } of purchases) {
-    pools.set(datasetId, (pools.get(datasetId) ?? 0n) + BigInt(patientsShare));
-  }
-  return pools;
-}
-
-/** The largest value of an Int column on both providers (PostgreSQL's is 32-bit). */
-const MAX_DB_INT = 2_147_483_647n;
-
 /**
- * Splits one dataset's pool among its enrolled patients by how long their consent was active
- * in the epoch's window (chain time), and stores the allocations and their tree.
+ * Splits the distributor's unallocated funds over every dataset's consents active for the
+ * whole epoch (rewards/pooled.ts), and stores the one tree of payout addresses, its proofs and
+ * each identity's share (private).
  *
  * Deliberately reads nothing about queries: a leaf is public once claimed, and a weight taken
  * from a query's matches would tell its researcher which patients it matched. QueryInclusion
  * serves only the patient's own "who used my data" view.
  */
-async function storeDatasetReward(
+async function storePooledReward(
   tx: Tx,
   context: CloseContext,
-  datasetId: string,
   epoch: number,
   window: EpochWindow,
   pool: bigint,
-): Promise<ClosedDatasetReward | null> {
+): Promise<ClosedReward | null> {
   if (pool === 0n) return null;
-  const weights = await consentWeights(tx, {
-    chainId: context.manifest.chainId,
-    stream: DEFAULT_STREAM,
-    datasetId,
-    window,
+  const datasets = await tx.enrolment.findMany({
+    where: { identityAddress: { not: null } },
+    distinct: ["datasetId"],
+    orderBy: { datasetId: "asc" },
+    select: { datasetId: true },
   });
-  const split = splitPool(pool, weights);
+  const consents: DatasetConsents[] = [];
+  for (const { datasetId } of datasets) {
+    consents.push({
+      datasetId,
+      weights: await consentWeights(tx, {
+        chainId: context.manifest.chainId,
+        stream: DEFAULT_STREAM,
+        datasetId,
+        window,
+      }),
+    });
+  }
+  const identities = [...new Set(consents.flatMap((d) => d.weights.map((w) => w.identityAddress)))];
+  const payoutOf = new Map<string, string>();
+  for (let start = 0; start < identities.length; start += 500) {
+    const rows = await tx.payoutRegistration.findMany({
+      where: { identityAddress: { in: identities.slice(start, start + 500) } },
+      select: { identityAddress: true, payoutAddress: true },
+    });
+    for (const row of rows) payoutOf.set(row.identityAddress, row.payoutAddress);
+  }
+  const split = splitPooled(pool, window.end - window.start, consents, payoutOf);
   // RewardDistributor refuses a zero total; the pool stays unallocated on chain.
-  if (split.total === 0n) return null;
-  const tree = buildRewardTree(split.shares);
+  if (split.payouts.length === 0) return null;
+  const tree = buildRewardTree(split.payouts);
   await tx.rewardEpoch.create({
     data: {
-      datasetId,
       epoch,
       status: "CLOSING",
       pool: toDbUint(pool),
+      unit: toDbUint(split.unit),
       total: toDbUint(split.total),
       merkleRoot: tree.root.toLowerCase(),
-      allocations: {
+      payouts: {
         createMany: {
-          data: split.shares.map((share) => ({
-            patientAddress: share.patientAddress,
-            amount: toDbUint(share.amount),
-            consentSeconds: toDbInt(share.consentSeconds),
-            proof: tree.proofs.get(share.patientAddress) ?? [],
+          data: split.payouts.map((payout) => ({
+            payoutAddress: payout.payoutAddress,
+            amount: toDbUint(payout.amount),
+            proof: tree.proofs.get(payout.payoutAddress) ?? [],
           })),
         },
       },
+      shares: {
+        createMany: {
+          data: split.shares.map((share) => ({ ...share, amount: toDbUint(share.amount) })),
+        },
+      },
     },
-    select: { id: true },
+    select: { epoch: true },
   });
   return {
-    datasetId,
     pool,
+    unit: split.unit,
     total: split.total,
-    patients: split.shares.length,
+    payoutAddresses: split.payouts.length,
     merkleRoot: tree.root,
   };
-}
-
-function toDbInt(seconds: bigint): number {
-  // An epoch window 68 years long: the column cannot hold it, and no real epoch is one.
-  if (seconds > MAX_DB_INT)
-    throw new RangeError(`consent seconds ${seconds} exceed what an allocation row can hold`);
-  return Number(seconds);
 }
 
 /** The receipt hashes an epoch anchors: those of its succeeded queries. */

@@ -31,23 +31,18 @@ export function createEpochOperator(options: EpochOperatorOptions) {
   const settlingReported = new Set<number>();
 
   function logClosed(result: EpochCloseResult): void {
-    if (result.rewards.length === 0 && result.receipts === null) {
-      const unpaid = result.unpaidDatasets.length;
+    if (result.reward === null && result.receipts === null) {
       log(
-        `epoch ${result.epoch} closed with nothing to pay or anchor${unpaid > 0 ? ` (${unpaid} funded dataset(s) had no enrolled patient consenting during it; their pools stay unallocated)` : ""}; epoch ${result.nextEpoch} opened`,
+        `epoch ${result.epoch} closed with nothing to pay or anchor; epoch ${result.nextEpoch} opened`,
       );
       return;
     }
-    for (const reward of result.rewards) {
-      log(
-        `epoch ${result.epoch}: dataset ${short(reward.datasetId)} pays ${reward.total} of a pool of ${reward.pool} to ${reward.patients} patient(s), root ${short(reward.merkleRoot)} stored`,
-      );
-    }
-    for (const datasetId of result.unpaidDatasets) {
-      log(
-        `epoch ${result.epoch}: dataset ${short(datasetId)} was funded but no enrolled patient consented during the epoch; its pool stays unallocated`,
-      );
-    }
+    const { reward } = result;
+    log(
+      reward
+        ? `epoch ${result.epoch}: pays ${reward.unit} per whole-epoch consent to ${reward.payoutAddresses} payout address(es), total ${reward.total} of ${reward.pool} unallocated, root ${short(reward.merkleRoot)} stored`
+        : `epoch ${result.epoch}: no rewards to pay (no consent active for the whole epoch with a payout address, or nothing unallocated)`,
+    );
     log(
       result.receipts
         ? `epoch ${result.epoch}: ${result.receipts.count} receipt(s), root ${short(result.receipts.root)} stored`

@@ -25,18 +25,16 @@ export interface PublishReport {
 }
 
 const ZERO_ROOT = `0x${"0".repeat(64)}`;
-const short = (hex: string) => `${hex.slice(0, 10)}…`;
 
 export async function readRewardRoot(
   context: Pick<PublishContext, "reader" | "manifest">,
-  datasetId: string,
   epoch: number,
 ): Promise<string> {
   const [root] = await context.reader.readContract({
     address: context.manifest.contracts.RewardDistributor,
     abi: rewardDistributorAbi,
     functionName: "epochOf",
-    args: [datasetId as Hex, BigInt(epoch)],
+    args: [BigInt(epoch)],
   });
   return root.toLowerCase();
 }
@@ -76,10 +74,8 @@ export async function publishClosingEpochs(context: PublishContext): Promise<Pub
 
   const rewardEpochs = await db.rewardEpoch.findMany({
     where: { status: "CLOSING" },
-    orderBy: [{ epoch: "asc" }, { datasetId: "asc" }],
+    orderBy: { epoch: "asc" },
     select: {
-      id: true,
-      datasetId: true,
       epoch: true,
       merkleRoot: true,
       total: true,
@@ -87,7 +83,7 @@ export async function publishClosingEpochs(context: PublishContext): Promise<Pub
     },
   });
   for (const row of rewardEpochs) {
-    const label = `reward root of dataset ${short(row.datasetId)} epoch ${row.epoch}`;
+    const label = `reward root of epoch ${row.epoch}`;
     if (!row.merkleRoot || !row.total) {
       unpublishedEpochs.add(row.epoch);
       log(`cannot post the ${label}: no stored root (the row was not written by closeEpoch)`);
@@ -95,9 +91,9 @@ export async function publishClosingEpochs(context: PublishContext): Promise<Pub
     }
     const storedRoot = row.merkleRoot.toLowerCase();
     const total = BigInt(row.total);
-    const onChainRoot = await readRewardRoot(context, row.datasetId, row.epoch);
+    const onChainRoot = await readRewardRoot(context, row.epoch);
     if (onChainRoot !== ZERO_ROOT && onChainRoot !== storedRoot) {
-      // Someone else posted this (dataset, epoch): the stored proofs do not prove against it,
+      // Someone else posted this epoch: the stored proofs do not prove against it,
       // and the chain will not take ours. A person has to look; newer epochs wait.
       unpublishedEpochs.add(row.epoch);
       log(`CONFLICT: the ${label} on chain is ${onChainRoot}, stored is ${storedRoot}`);
@@ -107,22 +103,22 @@ export async function publishClosingEpochs(context: PublishContext): Promise<Pub
       label,
       previousTxHash: row.postTxHash,
       log,
-      isDone: async () => (await readRewardRoot(context, row.datasetId, row.epoch)) === storedRoot,
+      isDone: async () => (await readRewardRoot(context, row.epoch)) === storedRoot,
       send: async () => {
         const { request } = await reader.simulateContract({
           account: signer.account,
           address: manifest.contracts.RewardDistributor,
           abi: rewardDistributorAbi,
           functionName: "postRoot",
-          args: [row.datasetId as Hex, BigInt(row.epoch), storedRoot as Hex, total],
+          args: [BigInt(row.epoch), storedRoot as Hex, total],
         });
         return signer.writeContract(request);
       },
       recordSent: async (txHash) => {
         await db.rewardEpoch.update({
-          where: { id: row.id },
+          where: { epoch: row.epoch },
           data: { postTxHash: txHash.toLowerCase() },
-          select: { id: true },
+          select: { epoch: true },
         });
       },
     });

@@ -1,6 +1,7 @@
 /**
- * How long each enrolled patient's consent was active during an epoch: the weight their
- * share of the dataset's pool is split by (split.ts).
+ * How long each enrolled patient's consent (under their consent identity for the dataset) was
+ * active during an epoch: a consent active for the whole epoch earns one unit of the pooled
+ * rewards (pooled.ts).
  *
  * Only public facts and the steward's enrolment go in: consent events as the chain mirror
  * stored them (IndexedEvent, with their block timestamps) and the epoch's window. Nothing
@@ -8,7 +9,12 @@
  * which patients a query matched.
  */
 import type { Prisma } from "@opencohort/db";
-import type { PatientWeight } from "./split";
+
+/** A bound consent identity of a dataset and how long its consent was active in the epoch. */
+export interface ConsentWeight {
+  identityAddress: string;
+  consentSeconds: bigint;
+}
 
 type Tx = Prisma.TransactionClient;
 
@@ -88,8 +94,8 @@ export interface ConsentWeightsScope {
 }
 
 /**
- * The weights of one dataset's epoch split: every patient enrolled in the dataset whose
- * consent was active for some of the window, with those seconds. An address that consented
+ * The consent of one dataset in an epoch: every identity bound to an enrolment in the dataset
+ * whose consent was active for some of the window, with those seconds. An address that consented
  * without an enrolment is not read at all: it is not in the weights, so it neither earns nor
  * shrinks anybody's share (anybody can consent to any dataset on chain, for free).
  *
@@ -98,13 +104,17 @@ export interface ConsentWeightsScope {
  * them lasts to the close). The close stores its result, so indexing them later changes
  * nothing that was paid.
  */
-export async function consentWeights(tx: Tx, scope: ConsentWeightsScope): Promise<PatientWeight[]> {
-  const enrolments = await tx.enrolment.findMany({
-    where: { datasetId: scope.datasetId },
-    select: { patientAddress: true },
-  });
+export async function consentWeights(tx: Tx, scope: ConsentWeightsScope): Promise<ConsentWeight[]> {
+  // Consent counts only under the identity bound to the enrolment (a wallet's own consent,
+  // from before identities, does not: it is not what queries run over either).
+  const enrolments = (
+    await tx.enrolment.findMany({
+      where: { datasetId: scope.datasetId, identityAddress: { not: null } },
+      select: { identityAddress: true },
+    })
+  ).flatMap((enrolment) => (enrolment.identityAddress ? [enrolment.identityAddress] : []));
   const keyOf = (address: string) => `consent:${address.toLowerCase()}:${scope.datasetId}`;
-  const keys = enrolments.map((enrolment) => keyOf(enrolment.patientAddress));
+  const keys = enrolments.map(keyOf);
   const changesByKey = new Map<string, ConsentChange[]>();
   for (let start = 0; start < keys.length; start += KEYS_PER_READ) {
     const events = await tx.indexedEvent.findMany({
@@ -125,11 +135,11 @@ export async function consentWeights(tx: Tx, scope: ConsentWeightsScope): Promis
       changesByKey.set(event.entityKey, changes);
     }
   }
-  const weights: PatientWeight[] = [];
-  for (const { patientAddress } of enrolments) {
-    const seconds = consentSecondsIn(changesByKey.get(keyOf(patientAddress)) ?? [], scope.window);
+  const weights: ConsentWeight[] = [];
+  for (const identity of enrolments) {
+    const seconds = consentSecondsIn(changesByKey.get(keyOf(identity)) ?? [], scope.window);
     if (seconds > 0n) {
-      weights.push({ patientAddress: patientAddress.toLowerCase(), consentSeconds: seconds });
+      weights.push({ identityAddress: identity.toLowerCase(), consentSeconds: seconds });
     }
   }
   return weights;

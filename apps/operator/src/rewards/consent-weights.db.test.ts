@@ -32,13 +32,18 @@ async function seed(db: Db) {
     },
     select: { id: true },
   });
-  // Patients 1-3 enrolled; patient 4 consents without an enrolment.
+  // Identities 1-3 bound to enrolments; 4 consents without an enrolment; 5 is the wallet of
+  // an enrolment without a bound identity (its own consent does not count).
   for (const n of [1, 2, 3]) {
     await db.enrolment.create({
-      data: { datasetId: DATASET, personId: BigInt(n), patientAddress: patient(n) },
+      data: { datasetId: DATASET, personId: BigInt(n), identityAddress: patient(n) },
       select: { id: true },
     });
   }
+  await db.enrolment.create({
+    data: { datasetId: DATASET, personId: 5n, patientAddress: patient(5) },
+    select: { id: true },
+  });
   let block = 10n;
   const consent = async (n: number, at: bigint, granted: boolean) => {
     block += 1n;
@@ -65,6 +70,7 @@ async function seed(db: Db) {
   await consent(2, 1_180n, true); // and in again until the end
   await consent(3, 1_300n, true); // after the window's end: nothing
   await consent(4, 900n, true); // not enrolled: nothing
+  await consent(5, 900n, true); // a wallet, not a bound identity: nothing
 }
 
 const window = { start: 1_000n, end: 1_200n };
@@ -96,13 +102,13 @@ for (const provider of ["sqlite", "postgresql"] as const) {
       await stop();
     });
 
-    it("weighs enrolled patients by the seconds their consent was active in the window", async () => {
+    it("weighs bound identities by the seconds their consent was active in the window", async () => {
       const weights = await db.$transaction((tx) =>
         consentWeights(tx, { chainId: CHAIN_ID, stream: STREAM, datasetId: DATASET, window }),
       );
       expect(
         weights
-          .map((w) => [w.patientAddress, w.consentSeconds])
+          .map((w) => [w.identityAddress, w.consentSeconds])
           .sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
       ).toEqual([
         [patient(1), 200n],

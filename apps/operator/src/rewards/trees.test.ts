@@ -13,10 +13,10 @@ const A = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
 const B = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
 
 describe("the published Merkle trees", () => {
-  it("proves every reward share against the root, with the contracts' leaf encoding", () => {
+  it("proves every payout leaf against the root, with the contracts' leaf encoding", () => {
     const tree = buildRewardTree([
-      { patientAddress: A, amount: 5n, consentSeconds: 60n },
-      { patientAddress: B, amount: 10n ** 30n, consentSeconds: 120n },
+      { payoutAddress: A, amount: 5n },
+      { payoutAddress: B, amount: 10n ** 30n },
     ]);
     expect(
       StandardMerkleTree.verify(tree.root, rewardLeafEncoding, [A, "5"], tree.proofs.get(A) ?? []),
@@ -28,7 +28,7 @@ describe("the published Merkle trees", () => {
   });
 
   it("gives one share a proof-less tree whose root is its leaf", () => {
-    const tree = buildRewardTree([{ patientAddress: A, amount: 7n, consentSeconds: 60n }]);
+    const tree = buildRewardTree([{ payoutAddress: A, amount: 7n }]);
     expect(tree.proofs.get(A)).toEqual([]);
   });
 

@@ -4,28 +4,28 @@
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import type { Hex } from "viem";
-import type { PatientShare } from "./split";
+import type { PayoutLeaf } from "./pooled";
 
 export const rewardLeafEncoding = ["address", "uint256"];
 export const receiptLeafEncoding = ["bytes32"];
 
 export interface RewardTree {
   root: Hex;
-  /** Proof of each share's leaf, by lower-case patient address. */
+  /** Proof of each leaf, by lower-case payout address. */
   proofs: Map<string, Hex[]>;
 }
 
-/** RewardDistributor's tree for one (dataset, epoch): leaves (patient, amount). */
-export function buildRewardTree(shares: readonly PatientShare[]): RewardTree {
-  if (shares.length === 0) throw new Error("A reward tree needs at least one share.");
+/** RewardDistributor's tree for one epoch (all datasets): leaves (payout address, amount). */
+export function buildRewardTree(leaves: readonly PayoutLeaf[]): RewardTree {
+  if (leaves.length === 0) throw new Error("A reward tree needs at least one leaf.");
   // Amounts as decimal strings: exact, and the values stay JSON-serialisable.
   const tree = StandardMerkleTree.of(
-    shares.map((share) => [share.patientAddress.toLowerCase(), share.amount.toString()]),
+    leaves.map((leaf) => [leaf.payoutAddress.toLowerCase(), leaf.amount.toString()]),
     rewardLeafEncoding,
   );
   const proofs = new Map<string, Hex[]>();
-  for (const [index, [patientAddress]] of tree.entries()) {
-    proofs.set(String(patientAddress), tree.getProof(index) as Hex[]);
+  for (const [index, [payoutAddress]] of tree.entries()) {
+    proofs.set(String(payoutAddress), tree.getProof(index) as Hex[]);
   }
   return { root: tree.root as Hex, proofs };
 }
