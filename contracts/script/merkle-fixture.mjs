@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Writes test/fixtures/merkle.json: reward and receipt trees built by the real
 // @openzeppelin/merkle-tree, so the Solidity tests prove that the contracts accept exactly the
-// proofs the off-chain code (StandardMerkleTree) produces. Deterministic: re-running it gives
+// proofs the off-chain code (StandardMerkleTree) produces. Reward trees are one per epoch for all
+// datasets, one leaf (payout address, amount) per payout address: no dataset id anywhere. Deterministic: re-running it gives
 // the same file. Usage: `pnpm --filter @opencohort/contracts fixtures`.
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -20,9 +21,7 @@ const hex = (label, bytes) =>
 const address = (label) => hex(`address:${label}`, 20);
 const bytes32 = (label) => hex(`bytes32:${label}`, 32);
 
-const datasetId = bytes32("dataset:cardio-2026");
-
-// Small tree: every claim is exercised by the tests.
+// Small tree (one epoch, five payout addresses): every claim is exercised by the tests.
 const smallValues = [1, 2, 3, 4, 5].map((i) => [
   address(`patient-${i}`),
   String(BigInt(i) * 10n ** 18n),
@@ -30,7 +29,7 @@ const smallValues = [1, 2, 3, 4, 5].map((i) => [
 const small = StandardMerkleTree.of(smallValues, ["address", "uint256"]);
 const smallTotal = smallValues.reduce((sum, [, amount]) => sum + BigInt(amount), 0n);
 
-// Benchmark trees: 10 epochs of 1024 patients each (proof depth 10), one patient in all.
+// Benchmark trees: 10 epochs of 1024 payout addresses each (proof depth 10), one address in all.
 const benchAccount = address("bench-patient");
 const benchEpochs = [];
 for (let epoch = 1; epoch <= 10; epoch++) {
@@ -60,7 +59,6 @@ const receipts = StandardMerkleTree.of(receiptValues, ["bytes32"]);
 
 const fixture = {
   generator: "contracts/script/merkle-fixture.mjs (@openzeppelin/merkle-tree StandardMerkleTree)",
-  datasetId,
   small: {
     root: small.root,
     total: String(smallTotal),

@@ -93,8 +93,9 @@ contract GasPurchaseTest is BaseTest {
     }
 }
 
-/// Claims from the fixture's 1024-leaf trees (proof depth 10): the patient's first claim, so
-/// its token balance and its claimed-bitmap word both start empty (the most expensive case).
+/// Claims from the fixture's 1024-leaf trees (proof depth 10): the payout address's first
+/// claim, so its token balance and its claimed-bitmap word both start empty (the most
+/// expensive case).
 abstract contract GasClaimBase is BaseTest {
     RewardDistributor.Claim[] internal claims;
     address internal account;
@@ -105,23 +106,20 @@ abstract contract GasClaimBase is BaseTest {
         super.setUp();
         string memory fixture =
             vm.readFile(string.concat(vm.projectRoot(), "/test/fixtures/merkle.json"));
-        bytes32 datasetId = vm.parseJsonBytes32(fixture, ".datasetId");
         vm.startPrank(researcher);
         token.approve(address(distributor), 10_000 ether);
-        distributor.fund(datasetId, 10_000 ether);
+        distributor.fund(DATASET, 10_000 ether);
         vm.stopPrank();
         account = vm.parseJsonAddress(fixture, ".bench.account");
         for (uint256 i = 0; i < _epochs(); ++i) {
             string memory path = string.concat(".bench.epochs[", vm.toString(i), "]");
             RewardDistributor.Claim memory c;
-            c.datasetId = datasetId;
             c.epoch = vm.parseJsonUint(fixture, string.concat(path, ".epoch"));
             c.amount = vm.parseJsonUint(fixture, string.concat(path, ".amount"));
             c.proof = vm.parseJsonBytes32Array(fixture, string.concat(path, ".proof"));
             claims.push(c);
             vm.prank(operator);
             distributor.postRoot(
-                datasetId,
                 c.epoch,
                 vm.parseJsonBytes32(fixture, string.concat(path, ".root")),
                 vm.parseJsonUint(fixture, string.concat(path, ".total"))
@@ -141,7 +139,7 @@ contract GasClaimSingleTest is GasClaimBase {
         address who = account;
         vm.prank(who);
         vm.resumeGasMetering();
-        distributor.claim(who, c.datasetId, c.epoch, c.amount, c.proof);
+        distributor.claim(who, c.epoch, c.amount, c.proof);
         vm.pauseGasMetering();
         assertEq(token.balanceOf(who), c.amount);
     }

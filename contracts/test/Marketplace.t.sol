@@ -85,7 +85,7 @@ contract MarketplaceTest is BaseTest {
         assertEq(token.balanceOf(treasury), 10 ether);
         assertEq(token.balanceOf(address(distributor)), 30 ether);
         assertEq(token.balanceOf(address(marketplace)), 0);
-        (uint256 funded,) = distributor.pool(DATASET);
+        (uint256 funded,) = distributor.pool();
         assertEq(funded, 30 ether);
     }
 
@@ -268,7 +268,7 @@ contract MarketplaceTest is BaseTest {
         assertEq(token.balanceOf(treasury), t);
         assertEq(token.balanceOf(address(distributor)), p);
         assertEq(token.balanceOf(address(marketplace)), 0);
-        (uint256 funded,) = distributor.pool(DATASET);
+        (uint256 funded,) = distributor.pool();
         assertEq(funded, p);
     }
 

@@ -58,12 +58,12 @@ contract MarketInvariantsTest is BaseTest {
     function afterInvariant() public view {
         assertEq(handler.claims(), handler.doneCount(), "claims counted");
         for (uint256 i = 0; i < handler.doneCount(); ++i) {
-            (address account, bytes32 id, uint256 epoch) = handler.done(i);
-            assertTrue(distributor.isClaimed(id, epoch, account), "claim not recorded");
+            (address account, uint256 epoch) = handler.done(i);
+            assertTrue(distributor.isClaimed(epoch, account), "claim not recorded");
         }
         for (uint256 i = 0; i < handler.pendingCount(); ++i) {
-            (address account, bytes32 id, uint256 epoch) = handler.pending(i);
-            assertFalse(distributor.isClaimed(id, epoch, account), "pending claim recorded");
+            (address account, uint256 epoch) = handler.pending(i);
+            assertFalse(distributor.isClaimed(epoch, account), "pending claim recorded");
         }
     }
 
@@ -96,21 +96,21 @@ contract MarketInvariantsTest is BaseTest {
         );
     }
 
+    /// One pool for all datasets: purchases of every dataset and top-ups fund it.
     function invariant_claimedNeverExceedsFunded() public view {
-        for (uint256 i = 0; i < handler.datasetCount(); ++i) {
-            bytes32 id = handler.datasetIds(i);
-            (uint256 funded, uint256 allocated) = distributor.pool(id);
-            assertEq(funded, handler.ghostFunded(id), "funding accounted");
-            uint256[] memory epochs = handler.epochsOf(id);
-            uint256 claimed;
-            for (uint256 j = 0; j < epochs.length; ++j) {
-                (, uint256 total, uint256 epochClaimed,,) = distributor.epochOf(id, epochs[j]);
-                assertLe(epochClaimed, total, "epoch overclaimed");
-                claimed += epochClaimed;
-            }
-            assertEq(claimed, handler.ghostClaimedByDataset(id));
-            assertLe(claimed, allocated, "claimed > allocated");
-            assertLe(allocated, funded, "allocated > funded");
+        (uint256 funded, uint256 allocated) = distributor.pool();
+        assertEq(funded, handler.ghostFunded(), "funding accounted");
+        uint256[] memory epochs = handler.epochs();
+        uint256 claimed;
+        for (uint256 j = 0; j < epochs.length; ++j) {
+            (, uint256 total, uint256 epochClaimed,,) = distributor.epochOf(epochs[j]);
+            assertLe(epochClaimed, total, "epoch overclaimed");
+            claimed += epochClaimed;
         }
+        assertEq(claimed, handler.ghostClaimed());
+        assertLe(claimed, allocated, "claimed > allocated");
+        assertLe(allocated, funded, "allocated > funded");
+        assertEq(distributor.owed(), funded - claimed, "owed = funded - claimed");
+        assertEq(distributor.recoverable(), 0, "no stray tokens were sent");
     }
 }

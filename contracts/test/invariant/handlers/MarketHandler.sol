@@ -15,7 +15,6 @@ import {Merkle} from "../../utils/Merkle.sol";
 contract MarketHandler is Test {
     struct PendingClaim {
         address account;
-        bytes32 datasetId;
         uint256 epoch;
         uint256 amount;
         bytes32[] proof;
@@ -35,8 +34,8 @@ contract MarketHandler is Test {
     bytes32[] public datasetIds;
     address[] public patients;
 
-    mapping(bytes32 => uint256[]) internal _epochs;
-    mapping(bytes32 => uint256) public nextEpoch;
+    uint256[] internal _epochs;
+    uint256 public nextEpoch;
     PendingClaim[] internal _pending;
 
     uint256 public ghostPaid;
@@ -45,8 +44,7 @@ contract MarketHandler is Test {
     uint256 public ghostPatientShares;
     uint256 public ghostDirectFunding;
     uint256 public ghostClaimed;
-    mapping(bytes32 => uint256) public ghostFunded;
-    mapping(bytes32 => uint256) public ghostClaimedByDataset;
+    uint256 public ghostFunded;
     uint256 public purchases;
     uint256 public claims;
     uint256 public reclaims;
@@ -96,26 +94,26 @@ contract MarketHandler is Test {
         return datasetIds.length;
     }
 
-    function epochsOf(bytes32 datasetId) external view returns (uint256[] memory) {
-        return _epochs[datasetId];
+    function epochs() external view returns (uint256[] memory) {
+        return _epochs;
     }
 
     function doneCount() external view returns (uint256) {
         return _done.length;
     }
 
-    function done(uint256 i) external view returns (address, bytes32, uint256) {
+    function done(uint256 i) external view returns (address, uint256) {
         PendingClaim memory c = _done[i];
-        return (c.account, c.datasetId, c.epoch);
+        return (c.account, c.epoch);
     }
 
     function pendingCount() external view returns (uint256) {
         return _pending.length;
     }
 
-    function pending(uint256 i) external view returns (address, bytes32, uint256) {
+    function pending(uint256 i) external view returns (address, uint256) {
         PendingClaim memory c = _pending[i];
-        return (c.account, c.datasetId, c.epoch);
+        return (c.account, c.epoch);
     }
 
     function purchase(uint256 who, uint256 which, bool withPermit) external {
@@ -160,7 +158,7 @@ contract MarketHandler is Test {
         ghostPatientShares += p;
         ghostStewardShares += s;
         ghostTreasuryShares += t;
-        ghostFunded[id] += p;
+        ghostFunded += p;
         purchases++;
     }
 
@@ -188,13 +186,13 @@ contract MarketHandler is Test {
         distributor.fund(id, amount);
         vm.stopPrank();
         ghostDirectFunding += amount;
-        ghostFunded[id] += amount;
+        ghostFunded += amount;
     }
 
-    /// Posts a tree of up to 4 patients whose amounts use part of the unallocated pool.
-    function postRoot(uint256 which, uint256 seed, uint8 size) external {
-        bytes32 id = datasetIds[bound(which, 0, datasetIds.length - 1)];
-        (uint256 funded, uint256 allocated) = distributor.pool(id);
+    /// Posts one epoch's tree (all datasets) of up to 4 payout addresses whose amounts use
+    /// part of the unallocated pool.
+    function postRoot(uint256 seed, uint8 size) external {
+        (uint256 funded, uint256 allocated) = distributor.pool();
         uint256 available = funded - allocated;
         uint256 n = bound(size, 1, patients.length);
         if (available < n) return;
@@ -207,14 +205,12 @@ contract MarketHandler is Test {
             total += amounts[i];
             leaves[i] = Merkle.leaf(patients[i], amounts[i]);
         }
-        uint256 epoch = ++nextEpoch[id];
+        uint256 epoch = ++nextEpoch;
         vm.prank(operator);
-        distributor.postRoot(id, epoch, Merkle.rootOf(leaves), total);
-        _epochs[id].push(epoch);
+        distributor.postRoot(epoch, Merkle.rootOf(leaves), total);
+        _epochs.push(epoch);
         for (uint256 i = 0; i < n; ++i) {
-            _pending.push(
-                PendingClaim(patients[i], id, epoch, amounts[i], Merkle.proofOf(leaves, i))
-            );
+            _pending.push(PendingClaim(patients[i], epoch, amounts[i], Merkle.proofOf(leaves, i)));
         }
     }
 
@@ -225,26 +221,25 @@ contract MarketHandler is Test {
             c = _pending[i];
             _pending[i] = _pending[_pending.length - 1];
             _pending.pop();
-            (,,,, uint256 expiresAt) = distributor.epochOf(c.datasetId, c.epoch);
+            (,,,, uint256 expiresAt) = distributor.epochOf(c.epoch);
             if (block.timestamp < expiresAt) return (true, c);
-            _reclaim(c.datasetId, c.epoch);
+            _reclaim(c.epoch);
         }
         return (false, c);
     }
 
-    function _reclaim(bytes32 id, uint256 epoch) private {
-        (, uint256 total, uint256 claimed,,) = distributor.epochOf(id, epoch);
+    function _reclaim(uint256 epoch) private {
+        (, uint256 total, uint256 claimed,,) = distributor.epochOf(epoch);
         if (total == claimed) return;
-        uint256 amount = distributor.reclaimExpired(id, epoch);
+        uint256 amount = distributor.reclaimExpired(epoch);
         require(amount == total - claimed, "reclaimed amount");
         ghostReclaimed += amount;
         reclaims++;
     }
 
     function _claimOnce(PendingClaim memory c) private {
-        distributor.claim(c.account, c.datasetId, c.epoch, c.amount, c.proof);
+        distributor.claim(c.account, c.epoch, c.amount, c.proof);
         ghostClaimed += c.amount;
-        ghostClaimedByDataset[c.datasetId] += c.amount;
         claims++;
         _done.push(c);
     }
@@ -259,7 +254,7 @@ contract MarketHandler is Test {
         (bool found, PendingClaim memory c) = _takePending(which);
         if (!found) return;
         _claimOnce(c);
-        try distributor.claim(c.account, c.datasetId, c.epoch, c.amount, c.proof) {
+        try distributor.claim(c.account, c.epoch, c.amount, c.proof) {
             ghostClaimed += c.amount; // breaks the solvency invariant on purpose
         } catch {}
     }
