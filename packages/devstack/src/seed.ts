@@ -64,6 +64,12 @@ const demoEnrolments: Record<string, DevAccountIndex[]> = {
   "eunomia-gibleed": [7, 8],
 };
 
+/**
+ * Priya has not visited yet: she is enrolled by wallet only, with no consent identity and no
+ * consent, so the patient page shows the first visit (create identities, opt in).
+ */
+const FIRST_VISIT_PATIENT: DevAccountIndex = 8;
+
 /** Nine in ten synthetic patients opt in; the demo patients always do (they can opt out in the app). */
 function consentsByDefault(personId: bigint): boolean {
   return BigInt(keccak256(stringToHex(`consent:${personId}`))) % 10n !== 0n;
@@ -235,8 +241,8 @@ async function readPersonIds(dir: string, flagshipCondition: string) {
 
 interface PlannedEnrolment {
   personId: bigint;
-  /** Lower-case consent identity: the address that consents for this person on chain. */
-  identity: string;
+  /** Lower-case consent identity (the address that consents on chain); null until bound. */
+  identity: string | null;
   /** The identity's key (it signs the consent). */
   identityKey: Hex;
   /** Demo patients always opt in (they can opt out in the app); others nine times in ten. */
@@ -260,11 +266,17 @@ async function ensureEnrolments(
   const demoWallets = new Map(
     (demoEnrolments[dataset.slug] ?? []).map((index, position) => [
       flagship[position] ?? all[position] ?? 0n,
-      privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index)),
+      { index, account: privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index)) },
     ]),
   );
+  const firstVisit = new Map(
+    [...demoWallets]
+      .filter(([, wallet]) => wallet.index === FIRST_VISIT_PATIENT)
+      .map(([personId, wallet]) => [personId, wallet.account.address.toLowerCase()]),
+  );
   const demoIdentities = new Map<bigint, { wallet: string; key: Hex; address: string }>();
-  for (const [personId, wallet] of demoWallets) {
+  for (const [personId, { index, account: wallet }] of demoWallets) {
+    if (index === FIRST_VISIT_PATIENT) continue;
     const identity = await deriveConsentIdentity(wallet, LOCAL_CHAIN_ID, datasetId);
     demoIdentities.set(personId, {
       wallet: wallet.address.toLowerCase(),
@@ -285,6 +297,9 @@ async function ensureEnrolments(
   const planned = all.map((personId): PlannedEnrolment => {
     const demo = demoIdentities.get(personId);
     const identityKey = demo?.key ?? syntheticPatientKey(datasetId, personId);
+    if (firstVisit.has(personId)) {
+      return { personId, identityKey, identity: null, consents: false };
+    }
     return {
       personId,
       identityKey,
@@ -303,7 +318,7 @@ async function ensureEnrolments(
         datasetId,
         personId: entry.personId,
         identityAddress: entry.identity,
-        patientAddress: demo?.wallet ?? null,
+        patientAddress: demo?.wallet ?? firstVisit.get(entry.personId) ?? null,
         boundAt: demo ? now : null,
       };
     });
@@ -312,7 +327,7 @@ async function ensureEnrolments(
     }
     await registerDemoPayouts([...demoIdentities.values()], ctx);
     ctx.log(
-      `Enrolled ${rows.length.toLocaleString("en-US")} persons in ${dataset.title}, each under a consent identity of its own (${demoIdentities.size} demo patients bound to their wallets)`,
+      `Enrolled ${rows.length.toLocaleString("en-US")} persons in ${dataset.title}, each under a consent identity of its own (${demoIdentities.size} demo patient(s) bound to their wallets, ${firstVisit.size} yet to visit)`,
     );
   }
   return planned;
@@ -358,7 +373,9 @@ async function ensureConsents(
       await ctx.db.consentState.findMany({ where: { datasetId }, select: { patientAddress: true } })
     ).map((row) => row.patientAddress),
   );
-  const toSign = planned.filter((entry) => entry.consents && !already.has(entry.identity));
+  const toSign = planned.filter(
+    (entry) => entry.consents && entry.identity !== null && !already.has(entry.identity),
+  );
   if (toSign.length === 0) return;
   const env = { chainId: LOCAL_CHAIN_ID, rpcUrl: ctx.rpcUrl };
   const bar = progressBar(`Signing and relaying consents for ${title}`, toSign.length);
