@@ -12,8 +12,8 @@ import {ResearcherCredential} from "./ResearcherCredential.sol";
 /// @title Marketplace
 /// @notice Sells time-bound access passes to datasets and is the single source of truth for
 ///         access: `hasAccess(researcher, datasetId)`. The payment is split at purchase by the
-///         governed fee split: the patients' share funds the dataset's pool in the
-///         RewardDistributor, the rest goes straight to the steward and the treasury. The
+///         governed fee split: the patients' share funds the one reward pool of all datasets
+///         in the RewardDistributor, the rest goes straight to the steward and the treasury. The
 ///         marketplace never holds tokens and has no owner; governance (the timelock) may
 ///         only send back tokens transferred here by mistake. Only accredited researchers
 ///         (a valid ResearcherCredential) may buy, and a pass only works while its holder is

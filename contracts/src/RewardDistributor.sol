@@ -29,9 +29,11 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 ///      outside `fund`/`notifyFunding` (a stray transfer) and governance may recover it.
 ///      `owed()` walks the posted epochs from `settledCursor`, the oldest epoch that may not be
 ///      settled (settled = vetoed, fully claimed or reclaimed: `total == claimed`); anyone may
-///      move the cursor past settled epochs (`advanceSettledCursor`), so the walk covers only
-///      the epochs still inside their challenge or claim window plus expired ones nobody has
-///      reclaimed yet. Claims write nothing global: the walk is what keeps them cheap.
+///      move the cursor past settled epochs (`advanceSettledCursor`). The walk covers every
+///      epoch posted since the oldest unsettled one: once expired epochs are reclaimed (anyone
+///      may) and the cursor advanced, the epochs posted within the last challenge + claim
+///      window. Claims write nothing global: the walk, paid by `recoverTokens` and the views,
+///      is what keeps them cheap.
 ///
 ///      Roots are not trusted at once: a posted root becomes claimable only after the
 ///      challenge window, during which governance (DEFAULT_ADMIN_ROLE) or GUARDIAN_ROLE may veto

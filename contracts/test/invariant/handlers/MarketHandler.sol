@@ -9,17 +9,11 @@ import {DatasetRegistry} from "../../../src/DatasetRegistry.sol";
 import {Marketplace} from "../../../src/Marketplace.sol";
 import {RewardDistributor} from "../../../src/RewardDistributor.sol";
 import {Merkle} from "../../utils/Merkle.sol";
+import {PendingClaim} from "./PendingClaim.sol";
 
 /// @notice Drives purchases (approve and permit), price and fee-split changes, direct pool
 ///         top-ups, reward roots and claims, and keeps ghost totals of every token movement.
 contract MarketHandler is Test {
-    struct PendingClaim {
-        address account;
-        uint256 epoch;
-        uint256 amount;
-        bytes32[] proof;
-    }
-
     CohortToken internal token;
     StandardsRegistry internal standards;
     DatasetRegistry internal datasets;
