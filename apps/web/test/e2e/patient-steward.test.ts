@@ -16,8 +16,9 @@ import {
 import { launchChromium, type RunningStack, screenshotPath, startDevStack } from "./stack";
 
 // Issue 6, scenarios (2) and (3) in real Chromium against the real dev stack: the patient's
-// consent (signed in the browser, relayed by the dev stack's operator) and what the
-// researcher's same query shows afterwards; the reward claim; the stewards' governance
+// consent (signed in the browser by her consent identity, relayed by the dev stack's operator)
+// and what the researcher's same query shows afterwards; a first visit (issue 16: identities,
+// opt in and out, who used my data, pooled rewards claimed by the relayer); the stewards' governance
 // (propose, vote, queue, execute k = 20) and the next query computed with k = 20; and a
 // steward publishing a new dataset, a new version and its enrolments.
 let stack: RunningStack;
@@ -30,7 +31,7 @@ let northbridge: Hex;
 
 beforeAll(async () => {
   browser = await launchChromium();
-  // Short reward epochs, so a purchase and a query pay Maria within the test.
+  // Short reward epochs, so a purchase pays Priya within the test.
   stack = await startDevStack(300, { OPERATOR_EPOCH_SECONDS: "15" });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on("pageerror", (error) => browserErrors.push(error.message));
@@ -93,7 +94,7 @@ describe("patient and stewards in the browser", () => {
     const progress = enrolment.getByTestId("consent-progress");
     await expect
       .poll(() => progress.textContent(), { timeout: 30_000 })
-      .toMatch(/Signing|Signed|Relayed|Applied|Confirmed/);
+      .toMatch(/signs|Signed|Relayed|Applied|Confirmed/);
     await expect.poll(() => progress.getAttribute("data-step"), { timeout: 60_000 }).toBe("3");
     expect(await progress.textContent()).toMatch(/Confirmed: opted out on chain/);
     expect(await toggle.getAttribute("aria-checked")).toBe("false");
@@ -115,81 +116,110 @@ describe("patient and stewards in the browser", () => {
     expect(await usedRows.count()).toBe(1);
   }, 180_000);
 
-  it("a researcher buys and queries; the epoch closes and Maria claims her reward", async () => {
-    await signInAs(page, 4);
-    const datasetId = await datasetIdOf(page, "Coastal");
-    // The purchase funds the epoch's pool, which pays Maria for her consent time (the query
-    // only shows in her "who used my data"). Retried once if the wait runs out.
-    const buyAndQuery = async () => {
-      await buyAccessOnChain(stack, 4, datasetId);
-      const submitted = await page.evaluate(async (id) => {
-        const response = await fetch("/api/trpc/query.submit", {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({
-            json: { datasetId: id, sql: "SELECT count(*) AS n FROM person" },
-          }),
-        });
-        return { status: response.status, body: await response.text() };
-      }, datasetId);
-      expect(submitted.status, submitted.body).toBe(200);
-    };
-    const waitClaimable = async (tries: number) => {
-      await signInAs(page, 6);
-      await page.goto(`${stack.url}/patient`);
-      for (let i = 0; i < tries; i++) {
-        await page.getByTestId("claim-all").waitFor({ timeout: 30_000 });
-        if (await page.getByTestId("claim-all").isEnabled()) return true;
-        await page.waitForTimeout(2_000);
-        await page.reload();
-      }
-      return false;
-    };
-    await buyAndQuery();
-    let ready = await waitClaimable(20);
-    if (!ready) {
-      // Not claimable yet (epochs last up to 120 s in the dev stack): buy again, wait again.
-      await signInAs(page, 4);
-      await buyAndQuery();
-      ready = await waitClaimable(20);
-    }
-    const claimAll = page.getByTestId("claim-all");
-    expect(ready, "no claimable reward after the epoch closed").toBe(true);
-    expect(await page.getByTestId("used-table").textContent()).toMatch(
-      /Coastal Primary Care Panel/,
+  it("Priya opts in to two datasets under identities of their own, opts out of one, sees who used her data, and claims from both to her wallet", async () => {
+    // Issue 16. Priya (#8) is enrolled by her wallet but has never visited: no identity yet.
+    const priya = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, 8)).address.toLowerCase();
+    await signInAs(page, 8);
+    await page.goto(`${stack.url}/patient`);
+    const row = (title: string) => page.getByTestId("enrolment").filter({ hasText: title });
+    const lakeside = row("Lakeside Respiratory Registry");
+    const coastal = row("Coastal Primary Care Panel");
+    await lakeside.waitFor({ timeout: 30_000 });
+    expect(await lakeside.getByTestId("consent-identity").textContent()).toMatch(
+      /No consent identity yet/,
     );
-    // The epochs claimable now, by epoch and dataset: "Claim all" must claim each of them.
-    // (Not "the button turns off": another epoch may become claimable meanwhile.)
-    const claimableRows = () =>
-      page
-        .getByTestId("rewards-table")
-        .locator("tbody tr")
-        .evaluateAll((rows) =>
-          rows
-            .map((row) => [...row.querySelectorAll("td")].map((cell) => cell.textContent ?? ""))
-            .filter((cells) => cells[4] === "Claimable")
-            .map((cells) => `${cells[0]} ${cells[1]}`),
-        );
-    const claimable = await claimableRows();
+    // Opting in: her wallet signs once per dataset (the identity), the identity signs the rest.
+    for (const enrolment of [lakeside, coastal]) {
+      await enrolment.getByTestId("consent-toggle").click();
+      await expect
+        .poll(() => enrolment.getByTestId("consent-progress").getAttribute("data-step"), {
+          timeout: 60_000,
+        })
+        .toBe("3");
+      expect(await enrolment.getByTestId("consent-state").textContent()).toBe("Opted in");
+    }
+    const identities = await Promise.all(
+      [lakeside, coastal].map((enrolment) =>
+        enrolment.getByTestId("consent-identity").locator("code").getAttribute("title"),
+      ),
+    );
+    // Two identities, neither of them her wallet.
+    expect(new Set([...identities, priya]).size).toBe(3);
+    expect(await page.getByTestId("payout-address").textContent()).toMatch(/your wallet/);
+
+    // A researcher buys Lakeside and counts it: the purchase funds the pool, the query shows
+    // in Priya's "who used my data" (and nowhere in her rewards).
+    await signInAs(page, 4);
+    const lakesideId = await datasetIdOf(page, "Lakeside");
+    await buyAccessOnChain(stack, 4, lakesideId);
+    const submitted = await page.evaluate(async (id) => {
+      const response = await fetch("/api/trpc/query.submit", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ json: { datasetId: id, sql: "SELECT count(*) AS n FROM person" } }),
+      });
+      return { status: response.status, body: await response.text() };
+    }, lakesideId);
+    expect(submitted.status, submitted.body).toBe(200);
+
+    await signInAs(page, 8);
+    await page.goto(`${stack.url}/patient`);
+    const usedRows = page.getByTestId("used-table").locator("tbody tr");
+    await expect.poll(() => usedRows.count(), { timeout: 30_000 }).toBe(1);
+    expect(await usedRows.first().textContent()).toMatch(/Lakeside Respiratory Registry/);
+
+    // An epoch in which both consents were active from start to end pays both shares, as one
+    // payout to her wallet.
+    const bothPaid = async () => {
+      await page.reload();
+      await page.getByTestId("claim-all").waitFor({ timeout: 30_000 });
+      const table = page.getByTestId("rewards-table");
+      if ((await table.count()) === 0) return false;
+      const text = (await table.textContent()) ?? "";
+      return (
+        text.includes("Lakeside Respiratory Registry") &&
+        text.includes("Coastal Primary Care Panel") &&
+        (await page.getByTestId("claim-all").isEnabled())
+      );
+    };
+    await expect.poll(bothPaid, { timeout: 120_000, interval: 3_000 }).toBe(true);
+
+    // She opts out of Lakeside: signed by that dataset's identity, relayed.
+    await lakeside.getByTestId("consent-toggle").click();
+    await expect
+      .poll(() => lakeside.getByTestId("consent-progress").getAttribute("data-step"), {
+        timeout: 60_000,
+      })
+      .toBe("3");
+    expect(await lakeside.getByTestId("consent-state").textContent()).toBe("Opted out");
+    expect(await coastal.getByTestId("consent-state").textContent()).toBe("Opted in");
+
+    // Claim all: the relayer sends it, the tokens land in her wallet.
+    const payoutRows = page.getByTestId("payouts-table").locator("tbody tr");
+    const claimableEpochs = async () =>
+      (
+        await payoutRows.evaluateAll((rows) =>
+          rows.map((r) => [...r.querySelectorAll("td")].map((cell) => cell.textContent ?? "")),
+        )
+      )
+        .filter((cells) => cells[3] === "Claimable")
+        .map((cells) => cells[0]);
+    const claimable = await claimableEpochs();
     expect(claimable.length).toBeGreaterThan(0);
-    await claimAll.click();
+    await page.getByTestId("claim-all").click();
     const result = page.getByTestId("claim-result");
-    await result.waitFor({ timeout: 30_000 });
+    await result.waitFor({ timeout: 60_000 });
     const text = (await result.textContent()) ?? "";
-    expect(text).toMatch(/^Claimed in block \d+/);
+    expect(text).toMatch(/^Claimed by the relayer/);
     const gain = /\(\+([\d.,]+) /.exec(text)?.[1];
     expect(Number(gain?.replaceAll(",", ""))).toBeGreaterThan(0);
     await expect
-      .poll(
-        async () => {
-          const now = await claimableRows();
-          return claimable.filter((row) => now.includes(row));
-        },
-        { timeout: 20_000 },
-      )
+      .poll(async () => (await claimableEpochs()).filter((epoch) => claimable.includes(epoch)), {
+        timeout: 20_000,
+      })
       .toEqual([]);
-    await page.screenshot({ path: screenshotPath("patient-rewards"), fullPage: true });
-  });
+    await page.screenshot({ path: screenshotPath("patient-identities"), fullPage: true });
+  }, 300_000);
 
   it("stewards #1 and #2 pass k = 20: propose, vote, queue, execute", async () => {
     await signInAs(page, 1);
