@@ -1,7 +1,10 @@
 "use client";
 /**
  * Enrolment import for one of my datasets: a CSV of `person_id,patient_address` (the
- * pseudonymous person in the files -> the patient's wallet), sent in parts of
+ * pseudonymous person in the files -> the patient's wallet; the patient binds their consent
+ * identity on their first visit) or, with the header `person_id,identity_address`, of the
+ * consent identities patients gave the steward (their wallets are learnt when they bind), sent
+ * in parts of
  * MAX_ENROLMENTS_PER_IMPORT. The import is idempotent, so after a refused part the same file
  * can be imported again once fixed: what was stored is skipped, nothing is duplicated.
  */
@@ -9,31 +12,8 @@ import { MAX_ENROLMENTS_PER_IMPORT } from "@opencohort/validators";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type ChangeEvent, useState } from "react";
 import { useTRPC, useTRPCClient } from "~/trpc/react";
+import { parseEnrolmentCsv } from "./enrolment-csv";
 import styles from "./steward.module.css";
-
-interface Entry {
-  personId: string;
-  patientAddress: string;
-}
-
-/** Parses the CSV; throws naming the first bad line. A header line is allowed. */
-export function parseEnrolmentCsv(text: string): Entry[] {
-  const entries: Entry[] = [];
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const line = raw.trim();
-    if (!line || (index === 0 && /person/i.test(line))) return;
-    const [personId = "", patientAddress = "", ...rest] = line.split(",").map((c) => c.trim());
-    if (rest.length > 0 || !/^[1-9]\d{0,18}$/.test(personId)) {
-      throw new Error(`Line ${index + 1}: expected "person_id,patient_address", got "${line}".`);
-    }
-    if (!/^0x[0-9a-fA-F]{40}$/.test(patientAddress)) {
-      throw new Error(`Line ${index + 1}: "${patientAddress}" is not a wallet address.`);
-    }
-    entries.push({ personId, patientAddress });
-  });
-  if (entries.length === 0) throw new Error("The file has no enrolments.");
-  return entries;
-}
 
 export function ImportEnrolments({ datasetId }: { datasetId: string }) {
   const trpc = useTRPC();
@@ -43,13 +23,17 @@ export function ImportEnrolments({ datasetId }: { datasetId: string }) {
 
   const upload = useMutation({
     mutationFn: async (file: File) => {
-      const entries = parseEnrolmentCsv(await file.text());
+      const { addressKind, entries } = parseEnrolmentCsv(await file.text());
       const totals = { inserted: 0, skipped: 0, enrolled: 0 };
       setSent({ done: 0, total: entries.length });
       for (let start = 0; start < entries.length; start += MAX_ENROLMENTS_PER_IMPORT) {
         const part = entries.slice(start, start + MAX_ENROLMENTS_PER_IMPORT);
         try {
-          const result = await client.steward.importEnrolments.mutate({ datasetId, entries: part });
+          const result = await client.steward.importEnrolments.mutate({
+            datasetId,
+            addressKind,
+            entries: part,
+          });
           totals.inserted += result.inserted;
           totals.skipped += result.skipped;
           totals.enrolled = result.enrolled;
@@ -77,7 +61,8 @@ export function ImportEnrolments({ datasetId }: { datasetId: string }) {
   return (
     <div className={styles.import}>
       <label className="small">
-        Import enrolments (CSV: person_id,patient_address){" "}
+        Import enrolments (CSV: person_id,patient_address for wallets, or person_id,identity_address
+        for consent identities){" "}
         <input
           type="file"
           accept=".csv,text/csv"
