@@ -42,8 +42,6 @@ describe.each(providerCases())(
       const identities = migrationsUpTo(name, MIGRATION).at(-1) ?? "";
       const { target } = resolveDatabaseUrl(url());
       if (target.provider === "sqlite") {
-        const { mkdirSync } = await import("node:fs");
-        const { dirname } = await import("node:path");
         mkdirSync(dirname(target.file), { recursive: true });
         const db = new Database(target.file);
         try {
