@@ -7,7 +7,13 @@ import {
   submitConsentBatch,
 } from "@opencohort/chain";
 import type { Db } from "@opencohort/db";
-import type { Address, Hex, PublicClient } from "viem";
+import {
+  type Address,
+  BaseError,
+  ContractFunctionRevertedError,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { ensureOnChainOnce } from "./epochs/transactions";
 
 /**
@@ -87,11 +93,33 @@ export async function relayPendingConsents(
 const CLAIMS_PER_TURN = 20;
 
 /**
+ * Why the chain refused a claim, for the patient's reward page: the contract's error name
+ * (e.g. ClaimWindowOver), not viem's multi-line message, whose first line only says that the
+ * call reverted.
+ */
+function claimFailureReason(error: unknown): string {
+  if (error instanceof BaseError) {
+    const reverted = error.walk((cause) => cause instanceof ContractFunctionRevertedError);
+    if (reverted instanceof ContractFunctionRevertedError) {
+      const name = reverted.data?.errorName ?? reverted.reason;
+      if (name) return `The chain refused the claim: ${name}.`;
+    }
+    return error.shortMessage;
+  }
+  return (error as Error).message.split("\n")[0] ?? "claim failed";
+}
+
+/**
  * Sends the patients' claim requests (reward.requestClaim): one `claimBatch` per payout
  * address, paid by the relayer, with the stored proofs. The tokens go to the payout address in
  * the leaves, whoever sends. Epochs claimed meanwhile (e.g. by the patient directly) are left
  * out; a request whose epochs are all claimed is APPLIED without a transaction. A request the
  * chain refuses (e.g. its claim window ended) is FAILED with the reason.
+ *
+ * A request left SUBMITTED (the process died after sending) is taken up again with its
+ * transaction: waited for if still pending, APPLIED if it was mined, sent again if dropped.
+ * Otherwise it would stay SUBMITTED for good, and reward.requestClaim refuses new claims
+ * while one is on its way.
  */
 export async function relayPendingClaims(
   db: Db,
@@ -101,10 +129,10 @@ export async function relayPendingClaims(
   log: (line: string) => void,
 ): Promise<number> {
   const pending = await db.claimRelayRequest.findMany({
-    where: { status: "PENDING" },
+    where: { status: { in: ["PENDING", "SUBMITTED"] } },
     orderBy: { createdAt: "asc" },
     take: CLAIMS_PER_TURN,
-    select: { id: true, payoutAddress: true, epochs: true },
+    select: { id: true, payoutAddress: true, epochs: true, txHash: true },
   });
   let sent = 0;
   for (const request of pending) {
@@ -142,7 +170,7 @@ export async function relayPendingClaims(
     try {
       const outcome = await ensureOnChainOnce(reader, {
         label: `claim of ${open.length} epoch(s) for a payout address`,
-        previousTxHash: null,
+        previousTxHash: request.txHash,
         log,
         isDone: async () => {
           for (const row of open) if (!(await isClaimed(row.epoch))) return false;
@@ -169,10 +197,7 @@ export async function relayPendingClaims(
       await settle({ status: "APPLIED" });
       if (outcome === "mined") sent += 1;
     } catch (error) {
-      await settle({
-        status: "FAILED",
-        error: (error as Error).message.split("\n")[0] ?? "claim failed",
-      });
+      await settle({ status: "FAILED", error: claimFailureReason(error) });
     }
   }
   return sent;
