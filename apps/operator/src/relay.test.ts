@@ -4,7 +4,12 @@
  * the tokens going to the payout address, exactly once across claims made meanwhile, crashes
  * and refusals.
  */
-import { type ConsentIdentity, rewardDistributorAbi } from "@opencohort/chain";
+import {
+  type ConsentIdentity,
+  createSigningClient,
+  devAccountKey,
+  rewardDistributorAbi,
+} from "@opencohort/chain";
 import { type Address, type Hex, keccak256, parseEther, parseEventLogs, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,13 +50,9 @@ let fixture: ChainFixture;
 let leaves: Record<number, Record<string, bigint>>;
 const logs: string[] = [];
 
-const relay = () =>
-  relayPendingClaims(
-    fixture.db,
-    fixture.signer(RELAYER),
-    fixture.reader,
-    fixture.manifest,
-    (line) => logs.push(line),
+const relay = (signer = fixture.signer(RELAYER)) =>
+  relayPendingClaims(fixture.db, signer, fixture.reader, fixture.manifest, (line) =>
+    logs.push(line),
   );
 const relayerNonce = () => fixture.reader.getTransactionCount({ address: addressOf(RELAYER) });
 const requestClaim = (patient: Patient, epochs: number[], sent?: { txHash: Hex }) =>
@@ -242,6 +243,27 @@ describe("relayPendingClaims on anvil", () => {
     // One transaction: the one the dying relayer sent.
     expect(await relayerNonce()).toBe(nonce + 1);
     expect((await tokenBalance(fixture, payoutOf("c"))) - before).toBe(leafOf(2, "c"));
+  });
+
+  it("keeps a request it could not send, and claims it on the next turn", async () => {
+    const { id } = await requestClaim("d", [2]);
+    // The relayer's node is unreachable when it sends (reads still work).
+    const unreachable = createSigningClient(
+      { chainId: fixture.manifest.chainId, rpcUrl: "http://127.0.0.1:1" },
+      devAccountKey(fixture.manifest.chainId, RELAYER),
+    );
+    await expect(relay(unreachable)).rejects.toThrow(/HTTP request failed/);
+    expect(await requestRow(id)).toEqual({
+      status: "PENDING",
+      txHash: null,
+      error: "The relayer could not reach the chain; it will try again.",
+      attempts: 1,
+    });
+
+    const before = await tokenBalance(fixture, payoutOf("d"));
+    expect(await relay()).toBe(1);
+    expect(await requestRow(id)).toMatchObject({ status: "APPLIED", error: null, attempts: 2 });
+    expect((await tokenBalance(fixture, payoutOf("d"))) - before).toBe(leafOf(2, "d"));
   });
 
   it("fails a request the chain refuses, with the contract's reason", async () => {

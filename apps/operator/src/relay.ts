@@ -14,7 +14,7 @@ import {
   type Hex,
   type PublicClient,
 } from "viem";
-import { ensureOnChainOnce } from "./epochs/transactions";
+import { ensureOnChainOnce, NotOnChainError } from "./epochs/transactions";
 
 /**
  * Sends the oldest pending signed consents in one batch. The row is marked SUBMITTED with
@@ -92,21 +92,25 @@ export async function relayPendingConsents(
 /** Claim requests handled per loop turn (each is one `claimBatch` transaction). */
 const CLAIMS_PER_TURN = 20;
 
+/** The contract's refusal inside a viem error (a simulation or call that reverted), if any. */
+function revertOf(error: unknown): ContractFunctionRevertedError | null {
+  if (!(error instanceof BaseError)) return null;
+  const reverted = error.walk((cause) => cause instanceof ContractFunctionRevertedError);
+  return reverted instanceof ContractFunctionRevertedError ? reverted : null;
+}
+
 /**
  * Why the chain refused a claim, for the patient's reward page: the contract's error name
  * (e.g. ClaimWindowOver), not viem's multi-line message, whose first line only says that the
- * call reverted.
+ * call reverted. Null when the chain did not answer at all (node unreachable, relayer out of
+ * gas, receipt timed out): that is no reason to give up the patient's request.
  */
-function claimFailureReason(error: unknown): string {
-  if (error instanceof BaseError) {
-    const reverted = error.walk((cause) => cause instanceof ContractFunctionRevertedError);
-    if (reverted instanceof ContractFunctionRevertedError) {
-      const name = reverted.data?.errorName ?? reverted.reason;
-      if (name) return `The chain refused the claim: ${name}.`;
-    }
-    return error.shortMessage;
-  }
-  return (error as Error).message.split("\n")[0] ?? "claim failed";
+function refusalReason(error: unknown): string | null {
+  if (error instanceof NotOnChainError) return error.message;
+  const reverted = revertOf(error);
+  if (!reverted) return null;
+  const name = reverted.data?.errorName ?? reverted.reason;
+  return name ? `The chain refused the claim: ${name}.` : "The chain refused the claim.";
 }
 
 /**
@@ -114,7 +118,9 @@ function claimFailureReason(error: unknown): string {
  * address, paid by the relayer, with the stored proofs. The tokens go to the payout address in
  * the leaves, whoever sends. Epochs claimed meanwhile (e.g. by the patient directly) are left
  * out; a request whose epochs are all claimed is APPLIED without a transaction. A request the
- * chain refuses (e.g. its claim window ended) is FAILED with the reason.
+ * chain refuses (e.g. its claim window ended) is FAILED with the reason; one the relayer could
+ * not get an answer for (node unreachable, no gas) stays as it is, to be tried next turn, and
+ * the error is thrown for the loop to report.
  *
  * A request left SUBMITTED (the process died after sending) is taken up again with its
  * transaction: waited for if still pending, APPLIED if it was mined, sent again if dropped.
@@ -155,7 +161,7 @@ export async function relayPendingClaims(
     const settle = (data: { status: "APPLIED" | "FAILED"; error?: string; txHash?: string }) =>
       db.claimRelayRequest.update({
         where: { id: request.id },
-        data: { ...data, attempts: { increment: 1 } },
+        data: { error: null, ...data, attempts: { increment: 1 } },
         select: { id: true },
       });
     if (open.length === 0) {
@@ -197,7 +203,19 @@ export async function relayPendingClaims(
       await settle({ status: "APPLIED" });
       if (outcome === "mined") sent += 1;
     } catch (error) {
-      await settle({ status: "FAILED", error: claimFailureReason(error) });
+      const refusal = refusalReason(error);
+      if (refusal === null) {
+        await db.claimRelayRequest.update({
+          where: { id: request.id },
+          data: {
+            attempts: { increment: 1 },
+            error: "The relayer could not reach the chain; it will try again.",
+          },
+          select: { id: true },
+        });
+        throw error;
+      }
+      await settle({ status: "FAILED", error: refusal });
     }
   }
   return sent;
