@@ -8,7 +8,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { devAccountKey, rewardDistributorAbi } from "@opencohort/chain";
-import { type Hex, parseEther } from "viem";
+import { type Address, type Hex, keccak256, parseEther, stringToHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureOpenEpoch } from "./epochs/clock";
 import { readRewardRoot } from "./epochs/publish";
@@ -18,14 +19,18 @@ import {
   CHAIN_ID,
   type ChainFixture,
   chainNow,
-  claimStoredAllocation,
+  claimStoredPayout,
   enrol,
   epochStatus,
+  identityOf,
   listDataset,
   recordQuery,
+  registerPayout,
   rootsPosted,
   setConsents,
+  simulateStoredClaim,
   startChainFixture,
+  storedPayouts,
 } from "./testing/fixture";
 
 const operatorDir = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -110,11 +115,15 @@ async function waitFor(condition: () => Promise<boolean>, what: string, timeoutM
   }
 }
 
-const rewardEpochRow = (datasetId: string) =>
+const rewardEpochRow = () =>
   fixture.db.rewardEpoch.findUniqueOrThrow({
-    where: { datasetId_epoch: { datasetId, epoch: 1 } },
-    select: { status: true, merkleRoot: true, total: true, postTxHash: true },
+    where: { epoch: 1 },
+    select: { status: true, merkleRoot: true, unit: true, total: true, postTxHash: true },
   });
+/** Patient #7 is paid at an address of their own, not their wallet. */
+const payout7 = privateKeyToAccount(
+  keccak256(stringToHex("restart-payout-7")),
+).address.toLowerCase() as Address;
 
 beforeAll(async () => {
   fixture = await startChainFixture("restart");
@@ -129,13 +138,17 @@ describe("the operator process killed mid-epoch", () => {
   it("resumes from the stored tree: one root on chain, every claim paid exactly once", async () => {
     const datasetId: Hex = await listDataset(fixture, "restart-cohort", price);
     await fixture.sync();
-    await enrol(fixture, datasetId, 201n, addressOf(6));
-    await enrol(fixture, datasetId, 202n, addressOf(7));
+    const id6 = await identityOf(devAccountKey(CHAIN_ID, 6), datasetId);
+    const id7 = await identityOf(devAccountKey(CHAIN_ID, 7), datasetId);
+    await enrol(fixture, datasetId, 201n, { identity: id6.address, wallet: addressOf(6) });
+    await enrol(fixture, datasetId, 202n, { identity: id7.address, wallet: addressOf(7) });
+    await registerPayout(fixture, id6, addressOf(6));
+    await registerPayout(fixture, id7, payout7);
     // Both consent before epoch 1 starts (chain time), so both are paid for all of it.
     await setConsents(
       fixture,
-      ([6, 7] as const).map((index) => ({
-        patientKey: devAccountKey(CHAIN_ID, index),
+      [id6, id7].map((identity) => ({
+        patientKey: identity.privateKey,
         datasetId,
         granted: true,
       })),
@@ -150,13 +163,13 @@ describe("the operator process killed mid-epoch", () => {
 
     // 1. Killed after storing the epoch and sending postRoot, before it was mined.
     const first = startOperator();
-    await first.waitForLine(/sent the reward root of dataset \S+ epoch 1/);
+    await first.waitForLine(/sent the reward root of epoch 1/);
     await first.kill("SIGKILL");
     expect(await epochStatus(fixture, 1)).toBe("CLOSING");
-    const stored = await rewardEpochRow(datasetId);
+    const stored = await rewardEpochRow();
     expect(stored.status).toBe("CLOSING");
     expect(stored.postTxHash).toMatch(/^0x[0-9a-f]{64}$/);
-    expect(await readRewardRoot(fixture, datasetId, 1)).toBe(`0x${"0".repeat(64)}`);
+    expect(await readRewardRoot(fixture, 1)).toBe(`0x${"0".repeat(64)}`);
 
     // 2. The node lost the transaction; the restarted operator sends the stored root again,
     //    and is killed again before that one is mined.
@@ -165,9 +178,9 @@ describe("the operator process killed mid-epoch", () => {
       fixture.reader.getTransaction({ hash: stored.postTxHash as Hex }),
     ).rejects.toThrow();
     const second = startOperator();
-    await second.waitForLine(/sent the reward root of dataset \S+ epoch 1/);
+    await second.waitForLine(/sent the reward root of epoch 1/);
     await second.kill("SIGKILL");
-    const resent = await rewardEpochRow(datasetId);
+    const resent = await rewardEpochRow();
     expect(resent.merkleRoot).toBe(stored.merkleRoot);
     expect(resent.total).toBe(stored.total);
     // Same nonce, fees and calldata sign to the same hash; it is in the mempool again.
@@ -177,42 +190,41 @@ describe("the operator process killed mid-epoch", () => {
     // 3. This time the transaction is still pending: the operator waits for it instead of
     //    sending a duplicate, and finishes the epoch once it is mined.
     const third = startOperator();
-    await third.waitForLine(/waiting for the reward root of dataset \S+ epoch 1 sent before/);
+    await third.waitForLine(/waiting for the reward root of epoch 1 sent before/);
     await fixture.rpc("evm_setAutomine", [true]);
     await fixture.rpc("evm_mine");
-    await third.waitForLine(/posted the reward root of dataset \S+ epoch 1/);
+    await third.waitForLine(/posted the reward root of epoch 1/);
     await third.waitForLine(/anchored the receipt root of epoch 1/);
     await third.waitForLine(/epoch 1 closed/);
     await waitFor(
       async () =>
-        (await rewardEpochRow(datasetId)).status === "POSTED" &&
+        (await rewardEpochRow()).status === "POSTED" &&
         (await fixture.db.receiptAnchor.count({ where: { epoch: 1, status: "ANCHORED" } })) === 1,
       "the indexer to mirror RootPosted and ReceiptsAnchored",
     );
     expect(await third.kill("SIGTERM")).toBe(0);
     expect(third.output()).toMatch(/operator: stopped/);
     expect(`${first.output()}\n${second.output()}\n${third.output()}`).not.toMatch(
-      /posted the reward root of dataset \S+ epoch 1[\s\S]*posted the reward root of dataset \S+ epoch 1/,
+      /posted the reward root of epoch 1[\s\S]*posted the reward root of epoch 1/,
     );
 
-    expect(await rootsPosted(fixture, datasetId, 1)).toBe(1);
-    expect(await readRewardRoot(fixture, datasetId, 1)).toBe(stored.merkleRoot);
-    const allocations = await fixture.db.rewardAllocation.findMany({
-      where: { rewardEpoch: { datasetId, epoch: 1 } },
-      select: { patientAddress: true, amount: true },
-    });
-    const amountOf = (index: 6 | 7) =>
-      BigInt(allocations.find((a) => a.patientAddress === addressOf(index))?.amount ?? "0");
-    expect(amountOf(6) + amountOf(7)).toBe(BigInt(stored.total ?? "0"));
-    expect(await claimStoredAllocation(fixture, 6, datasetId, 1)).toBe(amountOf(6));
-    expect(await claimStoredAllocation(fixture, 7, datasetId, 1)).toBe(amountOf(7));
-    await expect(claimStoredAllocation(fixture, 6, datasetId, 1)).rejects.toThrow(/AlreadyClaimed/);
-    const [, , claimed] = await fixture.reader.readContract({
+    expect(await rootsPosted(fixture, 1)).toBe(1);
+    expect(await readRewardRoot(fixture, 1)).toBe(stored.merkleRoot);
+    // Two whole-epoch consents, rounded to ten units; the leaves pay one unit each and the
+    // rest of the posted total is padding nobody can claim.
+    const unit = BigInt(stored.unit);
+    expect(unit).toBeGreaterThan(0n);
+    expect(BigInt(stored.total ?? "0")).toBe(10n * unit);
+    expect(await storedPayouts(fixture, 1)).toEqual({ [addressOf(6)]: unit, [payout7]: unit });
+    expect(await claimStoredPayout(fixture, addressOf(6), 1, 6)).toBe(unit);
+    expect(await claimStoredPayout(fixture, payout7, 1, 0)).toBe(unit);
+    await expect(simulateStoredClaim(fixture, addressOf(6), 1)).rejects.toThrow(/AlreadyClaimed/);
+    const [, total, claimed] = await fixture.reader.readContract({
       address: fixture.manifest.contracts.RewardDistributor,
       abi: rewardDistributorAbi,
       functionName: "epochOf",
-      args: [datasetId, 1n],
+      args: [1n],
     });
-    expect(claimed).toBe(BigInt(stored.total ?? "0"));
+    expect([total, claimed]).toEqual([10n * unit, 2n * unit]);
   });
 });

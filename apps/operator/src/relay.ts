@@ -7,8 +7,14 @@ import {
   submitConsentBatch,
 } from "@opencohort/chain";
 import type { Db } from "@opencohort/db";
-import type { Address, Hex, PublicClient } from "viem";
-import { ensureOnChainOnce } from "./epochs/transactions";
+import {
+  type Address,
+  BaseError,
+  ContractFunctionRevertedError,
+  type Hex,
+  type PublicClient,
+} from "viem";
+import { ensureOnChainOnce, NotOnChainError } from "./epochs/transactions";
 
 /**
  * Sends the oldest pending signed consents in one batch. The row is marked SUBMITTED with
@@ -86,12 +92,40 @@ export async function relayPendingConsents(
 /** Claim requests handled per loop turn (each is one `claimBatch` transaction). */
 const CLAIMS_PER_TURN = 20;
 
+/** The contract's refusal inside a viem error (a simulation or call that reverted), if any. */
+function revertOf(error: unknown): ContractFunctionRevertedError | null {
+  if (!(error instanceof BaseError)) return null;
+  const reverted = error.walk((cause) => cause instanceof ContractFunctionRevertedError);
+  return reverted instanceof ContractFunctionRevertedError ? reverted : null;
+}
+
+/**
+ * Why the chain refused a claim, for the patient's reward page: the contract's error name
+ * (e.g. ClaimWindowOver), not viem's multi-line message, whose first line only says that the
+ * call reverted. Null when the chain did not answer at all (node unreachable, relayer out of
+ * gas, receipt timed out): that is no reason to give up the patient's request.
+ */
+function refusalReason(error: unknown): string | null {
+  if (error instanceof NotOnChainError) return error.message;
+  const reverted = revertOf(error);
+  if (!reverted) return null;
+  const name = reverted.data?.errorName ?? reverted.reason;
+  return name ? `The chain refused the claim: ${name}.` : "The chain refused the claim.";
+}
+
 /**
  * Sends the patients' claim requests (reward.requestClaim): one `claimBatch` per payout
  * address, paid by the relayer, with the stored proofs. The tokens go to the payout address in
  * the leaves, whoever sends. Epochs claimed meanwhile (e.g. by the patient directly) are left
  * out; a request whose epochs are all claimed is APPLIED without a transaction. A request the
- * chain refuses (e.g. its claim window ended) is FAILED with the reason.
+ * chain refuses (e.g. its claim window ended) is FAILED with the reason; one the relayer could
+ * not get an answer for (node unreachable, no gas) stays as it is, to be tried next turn, and
+ * the error is thrown for the loop to report.
+ *
+ * A request left SUBMITTED (the process died after sending) is taken up again with its
+ * transaction: waited for if still pending, APPLIED if it was mined, sent again if dropped.
+ * Otherwise it would stay SUBMITTED for good, and reward.requestClaim refuses new claims
+ * while one is on its way.
  */
 export async function relayPendingClaims(
   db: Db,
@@ -101,10 +135,10 @@ export async function relayPendingClaims(
   log: (line: string) => void,
 ): Promise<number> {
   const pending = await db.claimRelayRequest.findMany({
-    where: { status: "PENDING" },
+    where: { status: { in: ["PENDING", "SUBMITTED"] } },
     orderBy: { createdAt: "asc" },
     take: CLAIMS_PER_TURN,
-    select: { id: true, payoutAddress: true, epochs: true },
+    select: { id: true, payoutAddress: true, epochs: true, txHash: true },
   });
   let sent = 0;
   for (const request of pending) {
@@ -127,7 +161,7 @@ export async function relayPendingClaims(
     const settle = (data: { status: "APPLIED" | "FAILED"; error?: string; txHash?: string }) =>
       db.claimRelayRequest.update({
         where: { id: request.id },
-        data: { ...data, attempts: { increment: 1 } },
+        data: { error: null, ...data, attempts: { increment: 1 } },
         select: { id: true },
       });
     if (open.length === 0) {
@@ -142,7 +176,7 @@ export async function relayPendingClaims(
     try {
       const outcome = await ensureOnChainOnce(reader, {
         label: `claim of ${open.length} epoch(s) for a payout address`,
-        previousTxHash: null,
+        previousTxHash: request.txHash,
         log,
         isDone: async () => {
           for (const row of open) if (!(await isClaimed(row.epoch))) return false;
@@ -169,10 +203,19 @@ export async function relayPendingClaims(
       await settle({ status: "APPLIED" });
       if (outcome === "mined") sent += 1;
     } catch (error) {
-      await settle({
-        status: "FAILED",
-        error: (error as Error).message.split("\n")[0] ?? "claim failed",
-      });
+      const refusal = refusalReason(error);
+      if (refusal === null) {
+        await db.claimRelayRequest.update({
+          where: { id: request.id },
+          data: {
+            attempts: { increment: 1 },
+            error: "The relayer could not reach the chain; it will try again.",
+          },
+          select: { id: true },
+        });
+        throw error;
+      }
+      await settle({ status: "FAILED", error: refusal });
     }
   }
   return sent;

@@ -1,20 +1,37 @@
-import { devAccountKey, queryLedgerAbi, rewardDistributorAbi } from "@opencohort/chain";
-import { type Hex, keccak256, parseEther, stringToHex } from "viem";
+/**
+ * Reward epochs end to end against a real anvil and database: one pooled root per epoch over
+ * every dataset, paid per payout address (rewards/pooled.ts), posted once whatever the
+ * operator's crashes, and claimable on chain.
+ */
+import {
+  type ConsentIdentity,
+  devAccountKey,
+  queryLedgerAbi,
+  rewardDistributorAbi,
+} from "@opencohort/chain";
+import { type Address, type Hex, keccak256, parseEther, stringToHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   addressOf,
   buyAccess,
   CHAIN_ID,
   type ChainFixture,
+  type ConsentChangeToSend,
   chainNow,
-  claimStoredAllocation,
+  claimStoredPayout,
+  distributorPool,
   enrol,
   epochStatus,
+  identityOf,
   listDataset,
   recordQuery,
+  registerPayout,
   rootsPosted,
   setConsents,
+  simulateStoredClaim,
   startChainFixture,
+  storedPayouts,
 } from "../testing/fixture";
 import { ensureOpenEpoch } from "./clock";
 import { closeEpoch } from "./close";
@@ -25,9 +42,30 @@ import { receiptProof } from "./receipts";
 const EPOCH_SECONDS = 60;
 const SETTLE_SECONDS = 30;
 const price = parseEther("100");
+const ZERO_ROOT = `0x${"0".repeat(64)}`;
+
+const keyOf = (label: string) => keccak256(stringToHex(`operator-epochs-${label}`));
+const addressOfKey = (key: Hex) => privateKeyToAccount(key).address.toLowerCase() as Address;
+
+/** Persons enrolled in dataset B by identity alone, none with a payout address. */
+const UNPAID_SYNTHETIC = 17;
+/** Patient #7's payout address: not their wallet. */
+const payout7 = addressOfKey(keyOf("payout-7"));
+/** A synthetic person's payout address, registered only after epoch 4 closed. */
+const payoutS0 = addressOfKey(keyOf("payout-s0"));
+const lateWalletKey = keyOf("late-wallet");
+const leaverWalletKey = keyOf("leaver-wallet");
 
 let fixture: ChainFixture;
-let datasetId: Hex;
+let datasetA: Hex;
+let datasetB: Hex;
+/** Consent identities, by who and which dataset. */
+let id6A: ConsentIdentity;
+let id6B: ConsentIdentity;
+let id7A: ConsentIdentity;
+let lateA: ConsentIdentity;
+let leaverB: ConsentIdentity;
+let synthetic: ConsentIdentity[];
 // The operator's clock, set from the chain's in beforeAll: consent time is chain time, and
 // the epoch windows must lie where the tests mine consent changes.
 let clock: Date;
@@ -56,71 +94,86 @@ const startOf = async (epoch: number) => {
   });
   return BigInt(row.startedAt.getTime() / 1000);
 };
-/** Patient #index (6, 7, 8) opts in or out of the dataset at chain time `at`. */
-const consent = async (index: 6 | 7 | 8, granted: boolean, at: bigint) => {
-  await setConsents(
-    fixture,
-    [{ patientKey: devAccountKey(CHAIN_ID, index), datasetId, granted }],
-    at,
-  );
+const change = (identity: ConsentIdentity | Hex, datasetId: Hex, granted: boolean) => ({
+  patientKey: typeof identity === "string" ? identity : identity.privateKey,
+  datasetId,
+  granted,
+});
+/** Consent changes mined at chain time `at`, then mirrored. */
+const consentAt = async (changes: ConsentChangeToSend[], at: bigint) => {
+  await setConsents(fixture, changes, at);
   await fixture.sync();
 };
 const operatorNonce = () => fixture.reader.getTransactionCount({ address: addressOf(9) });
-const patientsShareOf = async (epoch: number) =>
-  (await fixture.db.purchase.findMany({ where: { epoch }, select: { patientsShare: true } }))
-    .map((purchase) => BigInt(purchase.patientsShare))
-    .reduce((sum, share) => sum + share, 0n);
-const allocationsOf = async (epoch: number) =>
-  Object.fromEntries(
-    (
-      await fixture.db.rewardAllocation.findMany({
-        where: { rewardEpoch: { datasetId, epoch } },
-        select: { patientAddress: true, amount: true },
-      })
-    ).map((row) => [row.patientAddress, BigInt(row.amount)]),
-  );
-const consentSecondsOf = async (epoch: number) =>
-  Object.fromEntries(
-    (
-      await fixture.db.rewardAllocation.findMany({
-        where: { rewardEpoch: { datasetId, epoch } },
-        select: { patientAddress: true, consentSeconds: true },
-      })
-    ).map((row) => [row.patientAddress, row.consentSeconds]),
-  );
-const claimAgainReverts = async (patientIndex: 6 | 7, epoch: number) => {
-  const allocation = await fixture.db.rewardAllocation.findFirstOrThrow({
-    where: { patientAddress: addressOf(patientIndex), rewardEpoch: { datasetId, epoch } },
-    select: { amount: true, proof: true },
+const storedEpoch = (epoch: number) =>
+  fixture.db.rewardEpoch.findUniqueOrThrow({
+    where: { epoch },
+    select: { status: true, pool: true, unit: true, total: true, merkleRoot: true },
   });
-  await expect(
-    fixture.reader.simulateContract({
-      account: fixture.signer(patientIndex).account,
-      address: fixture.manifest.contracts.RewardDistributor,
-      abi: rewardDistributorAbi,
-      functionName: "claim",
-      args: [
-        addressOf(patientIndex),
-        datasetId,
-        BigInt(epoch),
-        BigInt(allocation.amount),
-        allocation.proof as Hex[],
-      ],
-    }),
-  ).rejects.toThrow(/AlreadyClaimed/);
-};
+const claimAgainReverts = (payout: Address, epoch: number) =>
+  expect(simulateStoredClaim(fixture, payout, epoch)).rejects.toThrow(/AlreadyClaimed/);
 
 beforeAll(async () => {
   fixture = await startChainFixture("epochs");
   // Epoch 1 starts 100 s ahead of the chain, so consent changes can be mined before it.
   clock = new Date(Number((await chainNow(fixture)) + 100n) * 1000);
   await ensureOpenEpoch(fixture.db, clock);
-  datasetId = await listDataset(fixture, "cardio-epochs", price);
+  datasetA = await listDataset(fixture, "cardio-epochs", price);
+  datasetB = await listDataset(fixture, "lung-epochs", price);
   await fixture.sync();
-  await enrol(fixture, datasetId, 101n, addressOf(6));
-  await enrol(fixture, datasetId, 102n, addressOf(7));
-  // Person 103 has no enrolment: included in queries, but nobody to pay. Patient #8 consents
-  // to the dataset without an enrolment in it: paid nothing.
+
+  const wallet = (index: 6 | 7 | 8) => devAccountKey(CHAIN_ID, index);
+  id6A = await identityOf(wallet(6), datasetA);
+  id6B = await identityOf(wallet(6), datasetB);
+  id7A = await identityOf(wallet(7), datasetA);
+  lateA = await identityOf(lateWalletKey, datasetA);
+  leaverB = await identityOf(leaverWalletKey, datasetB);
+  synthetic = Array.from({ length: UNPAID_SYNTHETIC }, (_, i) => {
+    const privateKey = keyOf(`synthetic-${i}`);
+    return { privateKey, address: addressOfKey(privateKey) };
+  });
+  const unenrolledA = await identityOf(wallet(8), datasetA);
+
+  // Patient #6 is in both datasets and is paid at their wallet; #7 in A, paid elsewhere.
+  await enrol(fixture, datasetA, 101n, { identity: id6A.address, wallet: addressOf(6) });
+  await enrol(fixture, datasetB, 201n, { identity: id6B.address, wallet: addressOf(6) });
+  await enrol(fixture, datasetA, 102n, { identity: id7A.address, wallet: addressOf(7) });
+  await enrol(fixture, datasetA, 104n, {
+    identity: lateA.address,
+    wallet: addressOfKey(lateWalletKey),
+  });
+  await enrol(fixture, datasetB, 203n, {
+    identity: leaverB.address,
+    wallet: addressOfKey(leaverWalletKey),
+  });
+  // Imported by identity alone (as the dev stack's synthetic persons): counted, never paid.
+  for (const [i, identity] of synthetic.entries()) {
+    await enrol(fixture, datasetB, 300n + BigInt(i), { identity: identity.address });
+  }
+  // Enrolled by wallet but never bound: the wallet's own consent does not count.
+  await enrol(fixture, datasetB, 208n, { wallet: addressOf(8) });
+  // Person 103 of A has no enrolment: included in queries, nobody to pay.
+
+  await registerPayout(fixture, id6A, addressOf(6));
+  await registerPayout(fixture, id6B, addressOf(6));
+  await registerPayout(fixture, id7A, payout7);
+  await registerPayout(fixture, lateA, addressOfKey(lateWalletKey));
+  await registerPayout(fixture, leaverB, addressOfKey(leaverWalletKey));
+
+  const start = await startOf(1);
+  await consentAt(
+    [
+      change(id6A, datasetA, true),
+      change(id6B, datasetB, true),
+      change(id7A, datasetA, true),
+      change(leaverB, datasetB, true),
+      ...synthetic.map((identity) => change(identity, datasetB, true)),
+      // Consent without an enrolment, and a wallet's own consent: neither counts.
+      change(unenrolledA, datasetA, true),
+      change(wallet(8), datasetB, true),
+    ],
+    start - 50n,
+  );
 });
 
 afterAll(async () => {
@@ -128,91 +181,128 @@ afterAll(async () => {
 });
 
 describe("reward epochs against a real anvil and database", () => {
-  it("splits an epoch's pool by consent time, posts the root, and patients claim it", async () => {
-    const start = await startOf(1);
-    // #6 consents from before the epoch, #7 from 41 s into it; #8 is not enrolled.
-    await consent(6, true, start - 50n);
-    await consent(8, true, start - 40n);
-    await consent(7, true, start + 41n);
-    await buyAccess(fixture, datasetId, price);
-    await fixture.sync();
-    const pool = await patientsShareOf(1);
-    expect(pool).toBeGreaterThan(0n);
-    // Queries only anchor receipts; the failed one anchors nothing. None of them pays.
-    const first = await recordQuery(fixture, {
-      datasetId,
-      epoch: 1,
-      personIds: [101n, 102n, 103n],
-    });
-    const second = await recordQuery(fixture, { datasetId, epoch: 1, personIds: [101n] });
-    await recordQuery(fixture, { datasetId, epoch: 1, personIds: [102n], status: "FAILED" });
-
+  it("closes an epoch with consents but nothing unallocated without any transaction", async () => {
+    const nonce = await operatorNonce();
+    expect((await distributorPool(fixture)).funded).toBe(0n);
     advance(EPOCH_SECONDS + 1);
     await restartedOperator().tick();
     expect(await epochStatus(fixture, 1)).toBe("CLOSED");
     expect(await epochStatus(fixture, 2)).toBe("OPEN");
+    expect(await fixture.db.rewardEpoch.count({ where: { epoch: 1 } })).toBe(0);
+    expect(await fixture.db.receiptAnchor.count({ where: { epoch: 1 } })).toBe(0);
+    expect(await operatorNonce()).toBe(nonce);
+    expect(logs).toContain("epoch 1 closed with nothing to pay or anchor; epoch 2 opened");
+  });
 
-    // A 61 s window: #6 consented all of it, #7 the last 20 s. The whole pool is paid, 61:20
-    // (largest remainder: each within one unit of the exact share).
-    expect(await consentSecondsOf(1)).toEqual({ [addressOf(6)]: 61, [addressOf(7)]: 20 });
-    const total = pool;
-    const stored = await fixture.db.rewardEpoch.findUniqueOrThrow({
-      where: { datasetId_epoch: { datasetId, epoch: 1 } },
-      select: { status: true, pool: true, total: true, merkleRoot: true },
+  it("pays the pool of all datasets as one root, one leaf per payout address, and patients claim it", async () => {
+    const start = await startOf(2);
+    // Mid-epoch changes: neither consent lasts the whole epoch, so neither counts.
+    await consentAt([change(leaverB, datasetB, false)], start + 30n);
+    await consentAt([change(lateA, datasetA, true)], start + 41n);
+    await buyAccess(fixture, datasetA, price);
+    await buyAccess(fixture, datasetB, price);
+    await fixture.sync();
+    const { unallocated: pool, funded } = await distributorPool(fixture);
+    const purchases = await fixture.db.purchase.findMany({ select: { patientsShare: true } });
+    expect(purchases).toHaveLength(2);
+    expect(funded).toBe(purchases.reduce((sum, row) => sum + BigInt(row.patientsShare), 0n));
+    // Queries only anchor receipts; the failed one anchors nothing. None of them pays.
+    const first = await recordQuery(fixture, {
+      datasetId: datasetA,
+      epoch: 2,
+      personIds: [101n, 102n, 103n],
     });
-    expect(stored.status).toBe("CLOSING");
-    expect(BigInt(stored.pool)).toBe(pool);
-    expect(BigInt(stored.total ?? "0")).toBe(total);
-    const amounts = await allocationsOf(1);
-    expect(Object.keys(amounts).sort()).toEqual([addressOf(6), addressOf(7)].sort());
-    expect((amounts[addressOf(6)] ?? 0n) + (amounts[addressOf(7)] ?? 0n)).toBe(total);
-    for (const [index, seconds] of [
-      [6, 61n],
-      [7, 20n],
-    ] as const) {
-      const exact = (pool * seconds) / 81n;
-      expect([exact, exact + 1n]).toContain(amounts[addressOf(index)]);
-    }
-    expect(await readRewardRoot(fixture, datasetId, 1)).toBe(stored.merkleRoot);
+    const second = await recordQuery(fixture, { datasetId: datasetB, epoch: 2, personIds: [201n] });
+    await recordQuery(fixture, {
+      datasetId: datasetA,
+      epoch: 2,
+      personIds: [102n],
+      status: "FAILED",
+    });
+
+    advance(EPOCH_SECONDS + 1);
+    await restartedOperator().tick();
+    expect(await epochStatus(fixture, 2)).toBe("CLOSED");
+    expect(await epochStatus(fixture, 3)).toBe("OPEN");
+
+    // Whole-epoch consents of enrolled identities: #6 in A and B, #7 in A, and the unpaid
+    // synthetic persons: 20, so one unit is a twentieth of the pool. Three are paid; the
+    // posted total is padded to ten units.
+    const unit = pool / 20n;
+    const total = unit * 10n;
+    const stored = await storedEpoch(2);
+    expect(stored).toMatchObject({ status: "CLOSING" });
+    expect([BigInt(stored.pool), BigInt(stored.unit), BigInt(stored.total ?? "0")]).toEqual([
+      pool,
+      unit,
+      total,
+    ]);
+    // Patient #6's two datasets are one leaf at their wallet; the late joiner and the leaver,
+    // though registered, are not paid.
+    expect(await storedPayouts(fixture, 2)).toEqual({ [addressOf(6)]: 2n * unit, [payout7]: unit });
+    const shares = await fixture.db.rewardShare.findMany({
+      where: { epoch: 2 },
+      orderBy: [{ payoutAddress: "asc" }, { datasetId: "asc" }],
+      select: { datasetId: true, identityAddress: true, payoutAddress: true, amount: true },
+    });
+    expect(
+      shares
+        .map((share) => ({ ...share, amount: BigInt(share.amount) }))
+        .sort((a, b) => (a.identityAddress < b.identityAddress ? -1 : 1)),
+    ).toEqual(
+      [
+        { datasetId: datasetA, identityAddress: id6A.address, payoutAddress: addressOf(6) },
+        { datasetId: datasetB, identityAddress: id6B.address, payoutAddress: addressOf(6) },
+        { datasetId: datasetA, identityAddress: id7A.address, payoutAddress: payout7 },
+      ]
+        .map((share) => ({ ...share, amount: unit }))
+        .sort((a, b) => (a.identityAddress < b.identityAddress ? -1 : 1)),
+    );
+
+    // One root on chain for the epoch; only the posted total is reserved, so the unpaid
+    // persons' units stay unallocated for later epochs.
+    expect(await readRewardRoot(fixture, 2)).toBe(stored.merkleRoot);
+    expect(await rootsPosted(fixture, 2)).toBe(1);
+    const after = await distributorPool(fixture);
+    expect(after.allocated).toBe(total);
+    expect(after.unallocated).toBe(pool - total);
+    expect(unit).toBeGreaterThan(0n);
+    expect(after.unallocated).toBeGreaterThanOrEqual(10n * unit);
+
+    // The close report in the log: unit, payout addresses and total, not the consent count.
+    const report = logs.find((line) => line.startsWith("epoch 2: pays"));
+    expect(report).toBe(
+      `epoch 2: pays ${unit} per whole-epoch consent to 2 payout address(es), total ${total} of ${pool} unallocated, root ${stored.merkleRoot?.slice(0, 10)}… stored`,
+    );
+    expect(logs).toContain(
+      `epoch 2: 2 receipt(s), root ${(await receiptAnchorRoot(2)).slice(0, 10)}… stored`,
+    );
 
     await fixture.sync();
-    const posted = await fixture.db.rewardEpoch.findUniqueOrThrow({
-      where: { datasetId_epoch: { datasetId, epoch: 1 } },
-      select: { status: true },
-    });
-    expect(posted.status).toBe("POSTED");
-    const [, allocated] = await fixture.reader.readContract({
-      address: fixture.manifest.contracts.RewardDistributor,
-      abi: rewardDistributorAbi,
-      functionName: "pool",
-      args: [datasetId],
-    });
-    expect(allocated).toBe(total);
-
-    expect(await claimStoredAllocation(fixture, 6, datasetId, 1)).toBe(amounts[addressOf(6)]);
-    expect(await claimStoredAllocation(fixture, 7, datasetId, 1)).toBe(amounts[addressOf(7)]);
-    await claimAgainReverts(6, 1);
+    expect((await storedEpoch(2)).status).toBe("POSTED");
+    // The patient claims from their wallet; #7's payout address is paid by anyone's gas.
+    expect(await claimStoredPayout(fixture, addressOf(6), 2, 6)).toBe(2n * unit);
+    expect(await claimStoredPayout(fixture, payout7, 2, 0)).toBe(unit);
+    await claimAgainReverts(addressOf(6), 2);
     await fixture.sync();
     expect(
-      await fixture.db.rewardAllocation.count({
-        where: { rewardEpoch: { datasetId, epoch: 1 }, claimedTxHash: { not: null } },
-      }),
+      await fixture.db.rewardPayout.count({ where: { epoch: 2, claimedTxHash: { not: null } } }),
     ).toBe(2);
 
     // The receipts: anchored, and each provable against the anchored root.
     const anchor = await fixture.db.receiptAnchor.findUniqueOrThrow({
-      where: { epoch: 1 },
+      where: { epoch: 2 },
       select: { status: true, receiptCount: true },
     });
     expect(anchor).toEqual({ status: "ANCHORED", receiptCount: 2 });
     for (const query of [first, second]) {
       const found = await receiptProof(fixture.db, query.receiptHash as string);
-      expect(found?.epoch).toBe(1);
+      expect(found?.epoch).toBe(2);
       const verified = await fixture.reader.readContract({
         address: fixture.manifest.contracts.QueryLedger,
         abi: queryLedgerAbi,
         functionName: "verifyReceipt",
-        args: [1n, query.receiptHash as Hex, found?.proof ?? []],
+        args: [2n, query.receiptHash as Hex, found?.proof ?? []],
       });
       expect(verified).toBe(true);
     }
@@ -220,40 +310,34 @@ describe("reward epochs against a real anvil and database", () => {
       address: fixture.manifest.contracts.QueryLedger,
       abi: queryLedgerAbi,
       functionName: "verifyReceipt",
-      args: [1n, keccak256(stringToHex("not a receipt")), []],
+      args: [2n, keccak256(stringToHex("not a receipt")), []],
     });
     expect(forged).toBe(false);
   });
 
-  it("closes an epoch with nothing to pay or anchor without any transaction", async () => {
-    const nonce = await operatorNonce();
-    advance(EPOCH_SECONDS + 1);
-    await restartedOperator().tick();
-    expect(await epochStatus(fixture, 2)).toBe("CLOSED");
-    expect(await epochStatus(fixture, 3)).toBe("OPEN");
-    expect(await fixture.db.rewardEpoch.count({ where: { epoch: 2 } })).toBe(0);
-    expect(await fixture.db.receiptAnchor.count({ where: { epoch: 2 } })).toBe(0);
-    expect(await operatorNonce()).toBe(nonce);
-  });
-
-  it("leaves a pool unallocated when no enrolled patient consented, and still anchors", async () => {
-    // #6 and #7 opt out as epoch 3 starts; only #8, who is not enrolled, still consents.
-    const start = await startOf(3);
-    await setConsents(
-      fixture,
-      [6, 7].map((index) => ({
-        patientKey: devAccountKey(CHAIN_ID, index as 6 | 7),
-        datasetId,
-        granted: false,
-      })),
-      start,
+  it("posts nothing when no consent with a payout address lasted the whole epoch, and still anchors", async () => {
+    // Every paid identity opts out as epoch 3 starts; only the unpaid synthetic persons remain.
+    await consentAt(
+      [
+        change(id6A, datasetA, false),
+        change(id6B, datasetB, false),
+        change(id7A, datasetA, false),
+        change(lateA, datasetA, false),
+      ],
+      await startOf(3),
     );
-    await buyAccess(fixture, datasetId, price);
+    await buyAccess(fixture, datasetA, price);
     await fixture.sync();
+    const before = await distributorPool(fixture);
     // Its query included #6's person: that pays nothing either.
-    await recordQuery(fixture, { datasetId, epoch: 3, personIds: [101n, 103n] });
+    await recordQuery(fixture, { datasetId: datasetA, epoch: 3, personIds: [101n, 103n] });
     // A running query holds the due epoch open for the settle time, then no longer.
-    await recordQuery(fixture, { datasetId, epoch: 3, personIds: [101n], status: "RUNNING" });
+    await recordQuery(fixture, {
+      datasetId: datasetA,
+      epoch: 3,
+      personIds: [101n],
+      status: "RUNNING",
+    });
     const operator = restartedOperator();
     advance(EPOCH_SECONDS + 1);
     await operator.tick();
@@ -263,8 +347,10 @@ describe("reward epochs against a real anvil and database", () => {
     await operator.tick();
     expect(await epochStatus(fixture, 3)).toBe("CLOSED");
     expect(await fixture.db.rewardEpoch.count({ where: { epoch: 3 } })).toBe(0);
-    expect(logs.join("\n")).toMatch(
-      /dataset 0x\S+ was funded but no enrolled patient consented during the epoch/,
+    expect(await rootsPosted(fixture, 3)).toBe(0);
+    expect(await distributorPool(fixture)).toEqual(before);
+    expect(logs).toContain(
+      "epoch 3: no rewards to pay (no consent active for the whole epoch with a payout address, or nothing unallocated)",
     );
     await fixture.sync();
     expect(
@@ -273,52 +359,56 @@ describe("reward epochs against a real anvil and database", () => {
   });
 
   it("after a crash between storing and posting, posts the stored tree, not a recomputed one", async () => {
-    const start = await startOf(4);
-    await consent(6, true, start + 10n);
-    await buyAccess(fixture, datasetId, price);
+    // #6 opts in to A again as epoch 4 starts (a whole-epoch consent).
+    await consentAt([change(id6A, datasetA, true)], await startOf(4));
+    await buyAccess(fixture, datasetA, price);
     await fixture.sync();
-    const pool = await patientsShareOf(4);
-    expect(pool).toBeGreaterThan(0n);
-    await recordQuery(fixture, { datasetId, epoch: 4, personIds: [101n] });
+    const { unallocated: pool } = await distributorPool(fixture);
+    await recordQuery(fixture, { datasetId: datasetA, epoch: 4, personIds: [101n] });
     advance(EPOCH_SECONDS + 1);
     // The operator commits the close, then dies before sending anything.
-    await closeEpoch(fixture, 4, clock);
-    const stored = await fixture.db.rewardEpoch.findUniqueOrThrow({
-      where: { datasetId_epoch: { datasetId, epoch: 4 } },
-      select: { merkleRoot: true },
+    const closed = await closeEpoch(fixture, 4, clock);
+    // #6 in A and the synthetic persons: 18 consents, rounded to 20; one paid.
+    const unit = pool / 20n;
+    expect(closed?.reward).toEqual({
+      pool,
+      unit,
+      total: unit * 10n,
+      payoutAddresses: 1,
+      merkleRoot: expect.stringMatching(/^0x[0-9a-f]{64}$/),
     });
-    expect(await readRewardRoot(fixture, datasetId, 4)).toBe(`0x${"0".repeat(64)}`);
-    // Indexed while the operator was down, mined before the close: recomputing would now pay
-    // patient #7 too. And a receipt written late.
-    await consent(7, true, start + 20n);
-    const late = await recordQuery(fixture, { datasetId, epoch: 4, personIds: [102n] });
+    const stored = await storedEpoch(4);
+    expect(await readRewardRoot(fixture, 4)).toBe(ZERO_ROOT);
+    // While the operator is down a synthetic person registers a payout address (recomputing
+    // would now pay them too), and a receipt is written late.
+    await registerPayout(fixture, synthetic[0] as ConsentIdentity, payoutS0);
+    const late = await recordQuery(fixture, { datasetId: datasetA, epoch: 4, personIds: [102n] });
 
     await restartedOperator().tick();
-    expect(await readRewardRoot(fixture, datasetId, 4)).toBe(stored.merkleRoot);
-    expect(await rootsPosted(fixture, datasetId, 4)).toBe(1);
-    expect(await allocationsOf(4)).toEqual({ [addressOf(6)]: pool });
-    expect(await consentSecondsOf(4)).toEqual({ [addressOf(6)]: 51 });
+    expect(await readRewardRoot(fixture, 4)).toBe(stored.merkleRoot);
+    expect(await rootsPosted(fixture, 4)).toBe(1);
+    expect(await storedPayouts(fixture, 4)).toEqual({ [addressOf(6)]: unit });
     expect(await epochStatus(fixture, 4)).toBe("CLOSED");
     await expect(receiptProof(fixture.db, late.receiptHash as string)).rejects.toThrow(
       /changed after it was anchored/,
     );
     await fixture.sync();
-    expect(await claimStoredAllocation(fixture, 6, datasetId, 4)).toBe(pool);
-    await claimAgainReverts(6, 4);
+    expect(await claimStoredPayout(fixture, addressOf(6), 4, 6)).toBe(unit);
+    await claimAgainReverts(addressOf(6), 4);
   });
 
   it("after a crash between mining and recording, does not post or anchor again", async () => {
-    // #6 opts out as epoch 5 starts: #7, consenting since epoch 4, is paid the whole pool.
-    await consent(6, false, await startOf(5));
-    await buyAccess(fixture, datasetId, price);
+    await buyAccess(fixture, datasetB, price);
     await fixture.sync();
-    const pool = await patientsShareOf(5);
-    expect(pool).toBeGreaterThan(0n);
-    await recordQuery(fixture, { datasetId, epoch: 5, personIds: [102n] });
+    const { unallocated: pool } = await distributorPool(fixture);
+    await recordQuery(fixture, { datasetId: datasetB, epoch: 5, personIds: [300n] });
     advance(EPOCH_SECONDS + 1);
     const closed = await closeEpoch(fixture, 5, clock);
-    const reward = closed?.rewards[0];
+    const reward = closed?.reward;
     if (!reward || !closed?.receipts) throw new Error("epoch 5 should pay and anchor");
+    // Now the synthetic person registered in epoch 4 is paid too, at their own address.
+    const unit = pool / 20n;
+    expect(await storedPayouts(fixture, 5)).toEqual({ [addressOf(6)]: unit, [payoutS0]: unit });
     // The dying operator's transactions were mined; it never recorded them.
     const operatorWallet = fixture.signer(9);
     for (const hash of [
@@ -326,7 +416,7 @@ describe("reward epochs against a real anvil and database", () => {
         address: fixture.manifest.contracts.RewardDistributor,
         abi: rewardDistributorAbi,
         functionName: "postRoot",
-        args: [datasetId, 5n, reward.merkleRoot, reward.total],
+        args: [5n, reward.merkleRoot, reward.total],
       }),
       await operatorWallet.writeContract({
         address: fixture.manifest.contracts.QueryLedger,
@@ -341,18 +431,21 @@ describe("reward epochs against a real anvil and database", () => {
     const nonce = await operatorNonce();
     await restartedOperator().tick();
     expect(await operatorNonce()).toBe(nonce);
-    expect(logs.join("\n")).toMatch(/reward root of dataset \S+ epoch 5 is on chain already/);
+    expect(logs.join("\n")).toMatch(/reward root of epoch 5 is on chain already/);
     expect(logs.join("\n")).toMatch(/receipt root of epoch 5 is on chain already/);
     expect(await epochStatus(fixture, 5)).toBe("CLOSED");
-    expect(await rootsPosted(fixture, datasetId, 5)).toBe(1);
+    expect(await rootsPosted(fixture, 5)).toBe(1);
     await fixture.sync();
-    expect(
-      await fixture.db.rewardEpoch.findUnique({
-        where: { datasetId_epoch: { datasetId, epoch: 5 } },
-        select: { status: true },
-      }),
-    ).toEqual({ status: "POSTED" });
-    expect(await claimStoredAllocation(fixture, 7, datasetId, 5)).toBe(pool);
-    await claimAgainReverts(7, 5);
+    expect((await storedEpoch(5)).status).toBe("POSTED");
+    expect(await claimStoredPayout(fixture, payoutS0, 5)).toBe(unit);
+    await claimAgainReverts(payoutS0, 5);
   });
 });
+
+async function receiptAnchorRoot(epoch: number): Promise<string> {
+  const anchor = await fixture.db.receiptAnchor.findUniqueOrThrow({
+    where: { epoch },
+    select: { root: true },
+  });
+  return anchor.root;
+}

@@ -1,31 +1,35 @@
 /**
  * Red team: can a researcher learn whom their query matched from the rewards it triggers?
  *
- * The attack: consent is public per address, and a claim is public (`Claimed(datasetId,
- * epoch, account, amount)`). If rewards followed a query's inclusions, a researcher who runs
- * ONE narrow query in an epoch (say, one diagnosis) would read its matches off the chain as
- * the patients claim: paid addresses = matched people. Here, on a real anvil and database,
- * two datasets are bought in the same epoch with the same enrolled patients and the same
- * consent history; one gets a narrow query that matches only some of them, the other no
- * query at all. The chain must pay both datasets' patients exactly alike, and inside the
- * queried dataset a matched patient exactly what an unmatched one with the same consent time
- * is paid.
+ * The attack: consent is public per consent identity, and a claim is public (`Claimed(epoch,
+ * account, amount)`, the account being a payout address). If rewards followed a query's
+ * inclusions, a researcher who runs ONE narrow query in an epoch (say, one diagnosis) would read
+ * its matches off the chain as the patients claim: paid addresses = matched people. Here, on a
+ * real anvil and database, two datasets are bought in the same epoch with the same enrolled
+ * patients and the same consent history; one gets a narrow query that matches only some of
+ * them, the other no query at all. Each patient has one payout address per dataset, so the
+ * chain shows both datasets' payments apart: they must be exactly alike, and a matched patient
+ * must be paid exactly what an unmatched one with the same consent history is paid.
  */
-import { rewardDistributorAbi } from "@opencohort/chain";
-import { type Address, type Hex, keccak256, parseAbiItem, parseEther, stringToHex } from "viem";
+import { type ConsentIdentity, rewardDistributorAbi } from "@opencohort/chain";
+import { type Address, getAbiItem, type Hex, keccak256, parseEther, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buyAccess,
   type ChainFixture,
   chainNow,
+  claimStoredPayout,
+  distributorPool,
   enrol,
   epochStatus,
+  identityOf,
   listDataset,
   recordQuery,
+  registerPayout,
   setConsents,
   startChainFixture,
-  tokenBalance,
+  storedPayouts,
 } from "../testing/fixture";
 import { ensureOpenEpoch } from "./clock";
 import { createEpochOperator } from "./epochs";
@@ -33,11 +37,11 @@ import { createEpochOperator } from "./epochs";
 const EPOCH_SECONDS = 100;
 const price = parseEther("100");
 
-/** Seven patients with keys of their own; #6 consents everywhere but is enrolled nowhere. */
-const patientKeys = Array.from({ length: 7 }, (_, i) => keccak256(stringToHex(`redteam-${i}`)));
-const patients = patientKeys.map(
-  (key) => privateKeyToAccount(key).address.toLowerCase() as Address,
-);
+const keyOf = (label: string) => keccak256(stringToHex(`redteam-${label}`));
+const addressOfKey = (key: Hex) => privateKeyToAccount(key).address.toLowerCase() as Address;
+/** Seven patients' wallets; #6 consents everywhere but is enrolled nowhere. */
+const PATIENTS = [0, 1, 2, 3, 4, 5, 6];
+const walletKeys = PATIENTS.map((patient) => keyOf(`wallet-${patient}`));
 const ENROLLED = [0, 1, 2, 3, 4, 5];
 /** The narrow query's matches (persons of patients #0, #1 and #4 in the queried dataset). */
 const MATCHED = [0, 1, 4];
@@ -47,26 +51,25 @@ let queried: Hex;
 let control: Hex;
 let clock: Date;
 let epochStart: bigint;
+/** Each patient's consent identity per dataset. */
+const identities = new Map<string, ConsentIdentity>();
+const identity = (dataset: Hex, patient: number) => {
+  const found = identities.get(`${dataset}:${patient}`);
+  if (!found) throw new Error(`no identity of patient #${patient} in ${dataset}`);
+  return found;
+};
+/** Each patient's payout address for one dataset (distinct, so the chain shows them apart). */
+const payoutOf = (dataset: Hex, patient: number) =>
+  addressOfKey(keyOf(`payout-${dataset === queried ? "queried" : "control"}-${patient}`));
 const personOf = (dataset: Hex, patient: number) =>
   BigInt(dataset === queried ? 1_000 + patient : 2_000 + patient);
 
-/** The stored allocations of a dataset's epoch 1 (amount and proof), by address. */
-async function allocations(datasetId: Hex) {
-  const rows = await fixture.db.rewardAllocation.findMany({
-    where: { rewardEpoch: { datasetId, epoch: 1 } },
-    select: { patientAddress: true, amount: true, proof: true },
-  });
-  return new Map(rows.map((row) => [row.patientAddress, row]));
-}
-
-/** The researcher's view: every Claimed event of a dataset's epoch 1, account -> amount. */
-async function claimedOnChain(datasetId: Hex): Promise<Map<string, bigint>> {
+/** The researcher's view: every Claimed event of epoch 1, account -> amount. */
+async function claimedOnChain(): Promise<Map<string, bigint>> {
   const logs = await fixture.reader.getLogs({
     address: fixture.manifest.contracts.RewardDistributor,
-    event: parseAbiItem(
-      "event Claimed(bytes32 indexed datasetId, uint256 indexed epoch, address indexed account, uint256 amount)",
-    ),
-    args: { datasetId, epoch: 1n },
+    event: getAbiItem({ abi: rewardDistributorAbi, name: "Claimed" }),
+    args: { epoch: 1n },
     fromBlock: 0n,
   });
   return new Map(
@@ -74,14 +77,31 @@ async function claimedOnChain(datasetId: Hex): Promise<Map<string, bigint>> {
   );
 }
 
+/** What a dataset's payout addresses were paid on chain, by patient (unpaid left out). */
+const paidByPatient = (seen: Map<string, bigint>, dataset: Hex) =>
+  new Map(
+    PATIENTS.flatMap((patient) => {
+      const amount = seen.get(payoutOf(dataset, patient));
+      return amount === undefined ? [] : [[patient, amount] as const];
+    }),
+  );
+
 beforeAll(async () => {
   fixture = await startChainFixture("rewards-redteam");
   queried = await listDataset(fixture, "redteam-queried", price);
   control = await listDataset(fixture, "redteam-control", price);
   await fixture.sync();
   for (const datasetId of [queried, control]) {
-    for (const patient of ENROLLED) {
-      await enrol(fixture, datasetId, personOf(datasetId, patient), patients[patient] as Address);
+    for (const patient of PATIENTS) {
+      const own = await identityOf(walletKeys[patient] as Hex, datasetId);
+      identities.set(`${datasetId}:${patient}`, own);
+      await registerPayout(fixture, own, payoutOf(datasetId, patient));
+      if (ENROLLED.includes(patient)) {
+        await enrol(fixture, datasetId, personOf(datasetId, patient), {
+          identity: own.address,
+          wallet: addressOfKey(walletKeys[patient] as Hex),
+        });
+      }
     }
   }
   // The epoch starts 100 s ahead of the chain; identical consent histories in both datasets:
@@ -93,7 +113,7 @@ beforeAll(async () => {
     fixture,
     [0, 1, 2, 3, 5, 6].flatMap((patient) =>
       [queried, control].map((datasetId) => ({
-        patientKey: patientKeys[patient] as Hex,
+        patientKey: identity(datasetId, patient).privateKey,
         datasetId,
         granted: true,
       })),
@@ -110,7 +130,7 @@ afterAll(async () => {
 });
 
 describe("rewards reveal nothing of a query's matches", () => {
-  it("pays matched and unmatched patients alike, and as an epoch without the query", async () => {
+  it("pays matched and unmatched patients alike, and as a dataset without the query", async () => {
     // The researcher's one narrow query, recorded as query execution records it (receipt,
     // inclusions of the matched persons only). The control dataset gets no query at all.
     await recordQuery(fixture, {
@@ -122,12 +142,15 @@ describe("rewards reveal nothing of a query's matches", () => {
     await setConsents(
       fixture,
       [queried, control].flatMap((datasetId) => [
-        { patientKey: patientKeys[4] as Hex, datasetId, granted: true },
-        { patientKey: patientKeys[5] as Hex, datasetId, granted: false },
+        { patientKey: identity(datasetId, 4).privateKey, datasetId, granted: true },
+        { patientKey: identity(datasetId, 5).privateKey, datasetId, granted: false },
       ]),
       epochStart + 50n,
     );
     await fixture.sync();
+    const { unallocated: pool } = await distributorPool(fixture);
+    const purchases = await fixture.db.purchase.findMany({ select: { patientsShare: true } });
+    expect(pool).toBe(purchases.reduce((sum, row) => sum + BigInt(row.patientsShare), 0n));
 
     clock = new Date(Number(epochStart + BigInt(EPOCH_SECONDS)) * 1000);
     await createEpochOperator({
@@ -142,73 +165,56 @@ describe("rewards reveal nothing of a query's matches", () => {
     }).tick();
     expect(await epochStatus(fixture, 1)).toBe("CLOSED");
 
-    const pool = (
-      await fixture.db.purchase.findFirstOrThrow({
-        where: { datasetId: queried, epoch: 1 },
-        select: { patientsShare: true },
-      })
-    ).patientsShare;
-    // Weights 100 s for #0-#3, 50 s for #4 and #5: 500 s in all.
-    const full = (BigInt(pool) * 100n) / 500n;
-    const half = (BigInt(pool) * 50n) / 500n;
-    const expected = new Map(
-      ENROLLED.map((patient) => [patients[patient] as string, patient >= 4 ? half : full]),
+    // Whole-epoch consents: #0-#3 in both datasets, 8, rounded to 10 units. #4 and #5 changed
+    // mid-epoch and earn nothing this epoch, matched or not.
+    const unit = pool / 10n;
+    expect(unit).toBeGreaterThan(0n);
+    const expected = new Map([0, 1, 2, 3].map((patient) => [patient, unit]));
+    expect(await storedPayouts(fixture, 1)).toEqual(
+      Object.fromEntries(
+        [queried, control].flatMap((datasetId) =>
+          [0, 1, 2, 3].map((patient) => [payoutOf(datasetId, patient), unit]),
+        ),
+      ),
     );
-    expect(4n * full + 2n * half).toBe(BigInt(pool));
 
-    const stored = { queried: await allocations(queried), control: await allocations(control) };
-    for (const rows of [stored.queried, stored.control]) {
-      expect(new Map([...rows].map(([address, row]) => [address, BigInt(row.amount)]))).toEqual(
-        expected,
-      );
-      // The unenrolled consenting address has no leaf.
-      expect(rows.has(patients[6] as string)).toBe(false);
-    }
-
-    // Every enrolled patient claims both rewards (anyone may pay the gas; the tokens go to
-    // the patient). Then the researcher reads the Claimed events.
-    await fixture.sync();
+    // Every leaf is claimed (anyone may pay the gas; the tokens go to the payout address).
+    // Then the researcher reads the Claimed events.
     for (const datasetId of [queried, control]) {
-      const rows = datasetId === queried ? stored.queried : stored.control;
-      for (const patient of ENROLLED) {
-        const address = patients[patient] as Address;
-        const row = rows.get(address);
-        if (!row) throw new Error(`no allocation for patient #${patient}`);
-        const before = await tokenBalance(fixture, address);
-        const hash = await fixture.signer(0).writeContract({
-          address: fixture.manifest.contracts.RewardDistributor,
-          abi: rewardDistributorAbi,
-          functionName: "claim",
-          args: [address, datasetId, 1n, BigInt(row.amount), row.proof as Hex[]],
-        });
-        const receipt = await fixture.reader.waitForTransactionReceipt({ hash });
-        expect(receipt.status).toBe("success");
-        expect((await tokenBalance(fixture, address)) - before).toBe(expected.get(address));
+      for (const patient of [0, 1, 2, 3]) {
+        expect(await claimStoredPayout(fixture, payoutOf(datasetId, patient), 1, 0)).toBe(unit);
       }
     }
-    const seen = { queried: await claimedOnChain(queried), control: await claimedOnChain(control) };
-    expect(seen.queried).toEqual(expected);
+    const seen = await claimedOnChain();
+    expect(seen.size).toBe(8);
+    expect(paidByPatient(seen, queried)).toEqual(expected);
     // Exactly what the same epoch pays without the query.
-    expect(seen.queried).toEqual(seen.control);
-    // Matched and unmatched patients with the same consent time are paid the same: the
+    expect(paidByPatient(seen, queried)).toEqual(paidByPatient(seen, control));
+    // Matched and unmatched patients with the same consent history are paid the same: the
     // payments do not separate the query's matches from anybody else.
-    const paid = (patient: number) => seen.queried.get(patients[patient] as string);
+    const paid = (patient: number) => paidByPatient(seen, queried).get(patient);
     expect(paid(0)).toBe(paid(2));
     expect(paid(1)).toBe(paid(3));
     expect(paid(4)).toBe(paid(5));
-    const matchedSet = new Set(MATCHED.map((patient) => patients[patient] as string));
-    const paidSet = new Set([...seen.queried.keys()]);
-    expect(paidSet).not.toEqual(matchedSet);
-    expect([...matchedSet].every((address) => paidSet.has(address))).toBe(true);
+    const paidSet = new Set(paidByPatient(seen, queried).keys());
+    expect(paidSet).not.toEqual(new Set(MATCHED));
+    // The unenrolled consenting patient has no leaf in either dataset.
+    expect(paidByPatient(seen, queried).has(6) || paidByPatient(seen, control).has(6)).toBe(false);
 
-    // What each share was weighted by, as the patient's own view shows it.
+    // The private shares, as the patient's own view reads them: alike in both datasets.
+    const shares = await fixture.db.rewardShare.findMany({
+      where: { epoch: 1 },
+      select: { datasetId: true, identityAddress: true, amount: true },
+    });
     for (const datasetId of [queried, control]) {
-      const rows = await fixture.db.rewardAllocation.findMany({
-        where: { rewardEpoch: { datasetId, epoch: 1 } },
-        select: { patientAddress: true, consentSeconds: true },
-      });
-      expect(new Map(rows.map((row) => [row.patientAddress, row.consentSeconds]))).toEqual(
-        new Map(ENROLLED.map((patient) => [patients[patient] as string, patient >= 4 ? 50 : 100])),
+      expect(
+        new Map(
+          shares
+            .filter((share) => share.datasetId === datasetId)
+            .map((share) => [share.identityAddress, BigInt(share.amount)]),
+        ),
+      ).toEqual(
+        new Map([0, 1, 2, 3].map((patient) => [identity(datasetId, patient).address, unit])),
       );
     }
   });

@@ -26,6 +26,11 @@ export interface OnceOnChain {
 
 export type OnceOutcome = "already-on-chain" | "mined";
 
+/** The transaction was mined but did not have its effect (it reverted on chain). */
+export class NotOnChainError extends Error {
+  override name = "NotOnChainError";
+}
+
 type TransactionState = "pending" | "mined" | "unknown";
 
 async function transactionState(reader: PublicClient, hash: Hex): Promise<TransactionState> {
@@ -75,7 +80,7 @@ export async function ensureOnChainOnce(
   action.log(`sent the ${action.label} (tx ${txHash})`);
   const receipt = await reader.waitForTransactionReceipt({ hash: txHash });
   if (await action.isDone()) return "mined";
-  throw new Error(
+  throw new NotOnChainError(
     `The ${action.label} (tx ${txHash}) was mined with status ${receipt.status} but is not on chain.`,
   );
 }

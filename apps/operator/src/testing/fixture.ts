@@ -1,21 +1,33 @@
 /**
  * A real chain and a real database for the operator's tests: anvil, the deployed contracts,
  * a migrated temporary SQLite file, and the steps the rest of the system would take
- * (list a dataset, buy access, enrol patients, consent on chain, record succeeded queries).
+ * (list a dataset, buy access, enrol patients under their consent identities, register payout
+ * addresses, consent on chain, record succeeded queries, claim rewards).
  */
 import {
   CONSENT_BATCH_SIZE,
+  type ConsentIdentity,
   cohortTokenAbi,
   consentRegistryAbi,
   type DevAccountIndex,
   datasetRegistryAbi,
+  deriveConsentIdentity,
   devAccountKey,
   marketplaceAbi,
+  payoutAddressTypedData,
   rewardDistributorAbi,
   signAndRelayConsents,
 } from "@opencohort/chain";
 import { type LocalSystem, startLocalSystem } from "@opencohort/chain/testing/local-system";
-import { type Address, getAbiItem, type Hex, keccak256, parseEther, stringToHex } from "viem";
+import {
+  type Address,
+  getAbiItem,
+  getAddress,
+  type Hex,
+  keccak256,
+  parseEther,
+  stringToHex,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 export const CHAIN_ID = 31337;
@@ -74,15 +86,56 @@ export async function buyAccess(fixture: ChainFixture, datasetId: Hex, price: bi
   if (receipt.status !== "success") throw new Error("purchase reverted");
 }
 
+/** The consent identity wallet `walletKey` derives for `datasetId`, as the browser does. */
+export function identityOf(walletKey: Hex, datasetId: Hex): Promise<ConsentIdentity> {
+  return deriveConsentIdentity(privateKeyToAccount(walletKey), CHAIN_ID, datasetId);
+}
+
+/**
+ * Enrols a person under a consent identity (what counts for queries and rewards), optionally
+ * with the wallet the patient signed in with (a bound enrolment); without one, as the steward
+ * imports enrolments by identity alone.
+ */
 export async function enrol(
   fixture: ChainFixture,
   datasetId: string,
   personId: bigint,
-  patientAddress: string,
+  addresses: { identity?: string; wallet?: string },
 ) {
   await fixture.db.enrolment.create({
-    data: { datasetId, personId, patientAddress: patientAddress.toLowerCase() },
+    data: {
+      datasetId,
+      personId,
+      identityAddress: addresses.identity?.toLowerCase() ?? null,
+      patientAddress: addresses.wallet?.toLowerCase() ?? null,
+      boundAt: addresses.identity && addresses.wallet ? new Date() : null,
+    },
     select: { id: true },
+  });
+}
+
+/**
+ * The identity names `payout` as the address its rewards go to, signed as the patient's
+ * browser signs it (reward.registerPayout stores the same row after checking the signature).
+ */
+export async function registerPayout(
+  fixture: ChainFixture,
+  identity: ConsentIdentity,
+  payout: Address,
+): Promise<void> {
+  const issuedAt = await chainNow(fixture);
+  const message = { identity: getAddress(identity.address), payout: getAddress(payout), issuedAt };
+  const signature = await privateKeyToAccount(identity.privateKey).signTypedData(
+    payoutAddressTypedData(CHAIN_ID, message),
+  );
+  await fixture.db.payoutRegistration.create({
+    data: {
+      identityAddress: identity.address.toLowerCase(),
+      payoutAddress: payout.toLowerCase(),
+      signature: signature.toLowerCase(),
+      issuedAt,
+    },
+    select: { identityAddress: true },
   });
 }
 
@@ -92,7 +145,7 @@ export async function chainNow(fixture: ChainFixture): Promise<bigint> {
 }
 
 export interface ConsentChangeToSend {
-  /** The patient's key: a dev account's (`devAccountKey`) or any other. */
+  /** The consenting key: a consent identity's (`identityOf`), or any other (a wallet's own). */
   patientKey: Hex;
   datasetId: Hex;
   granted: boolean;
@@ -197,39 +250,72 @@ export async function tokenBalance(fixture: ChainFixture, account: Address): Pro
   });
 }
 
-/** RootPosted events on chain for (dataset, epoch): the number of roots actually posted. */
-export async function rootsPosted(fixture: ChainFixture, datasetId: Hex, epoch: number) {
+/** RootPosted events on chain for `epoch`: the number of roots actually posted. */
+export async function rootsPosted(fixture: ChainFixture, epoch: number) {
   const logs = await fixture.reader.getLogs({
     address: fixture.manifest.contracts.RewardDistributor,
     event: getAbiItem({ abi: rewardDistributorAbi, name: "RootPosted" }),
-    args: { datasetId, epoch: BigInt(epoch) },
+    args: { epoch: BigInt(epoch) },
     fromBlock: 0n,
   });
   return logs.length;
 }
 
-/** A patient claims their stored allocation on chain; returns the tokens it paid them. */
-export async function claimStoredAllocation(
-  fixture: ChainFixture,
-  patientIndex: DevAccountIndex,
-  datasetId: Hex,
-  epoch: number,
-): Promise<bigint> {
-  const patient = addressOf(patientIndex);
-  const allocation = await fixture.db.rewardAllocation.findFirstOrThrow({
-    where: { patientAddress: patient, rewardEpoch: { datasetId, epoch } },
+/** The distributor's pool: funded, allocated, and what no posted root reserves yet. */
+export async function distributorPool(fixture: ChainFixture) {
+  const [funded, allocated] = await fixture.reader.readContract({
+    address: fixture.manifest.contracts.RewardDistributor,
+    abi: rewardDistributorAbi,
+    functionName: "pool",
+  });
+  return { funded, allocated, unallocated: funded - allocated };
+}
+
+/** The stored leaves of `epoch`, payout address -> amount. */
+export async function storedPayouts(fixture: ChainFixture, epoch: number) {
+  const rows = await fixture.db.rewardPayout.findMany({
+    where: { epoch },
+    select: { payoutAddress: true, amount: true },
+  });
+  return Object.fromEntries(rows.map((row) => [row.payoutAddress, BigInt(row.amount)]));
+}
+
+/** The `claim` call for a stored leaf (anyone may send it; the tokens go to the payout). */
+async function storedClaim(fixture: ChainFixture, payout: Address, epoch: number) {
+  const leaf = await fixture.db.rewardPayout.findUniqueOrThrow({
+    where: { epoch_payoutAddress: { epoch, payoutAddress: payout.toLowerCase() } },
     select: { amount: true, proof: true },
   });
-  const before = await tokenBalance(fixture, patient);
-  const hash = await fixture.signer(patientIndex).writeContract({
+  return {
     address: fixture.manifest.contracts.RewardDistributor,
     abi: rewardDistributorAbi,
     functionName: "claim",
-    args: [patient, datasetId, BigInt(epoch), BigInt(allocation.amount), allocation.proof as Hex[]],
-  });
+    args: [payout, BigInt(epoch), BigInt(leaf.amount), leaf.proof as Hex[]],
+  } as const;
+}
+
+/**
+ * Claims the stored leaf of `payout` for `epoch` on chain, sent (and paid for) by dev account
+ * `senderIndex`; returns the tokens it paid the payout address.
+ */
+export async function claimStoredPayout(
+  fixture: ChainFixture,
+  payout: Address,
+  epoch: number,
+  senderIndex: DevAccountIndex = 0,
+): Promise<bigint> {
+  const call = await storedClaim(fixture, payout, epoch);
+  const before = await tokenBalance(fixture, payout);
+  const hash = await fixture.signer(senderIndex).writeContract(call);
   const receipt = await fixture.reader.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error("claim reverted");
-  return (await tokenBalance(fixture, patient)) - before;
+  return (await tokenBalance(fixture, payout)) - before;
+}
+
+/** Simulates claiming the stored leaf again; resolves with the revert (or throws if it would pass). */
+export async function simulateStoredClaim(fixture: ChainFixture, payout: Address, epoch: number) {
+  const call = await storedClaim(fixture, payout, epoch);
+  return fixture.reader.simulateContract({ account: fixture.signer(0).account, ...call });
 }
 
 export async function epochStatus(fixture: ChainFixture, epoch: number) {
