@@ -15,6 +15,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureOpenEpoch } from "./epochs/clock";
 import { createEpochOperator } from "./epochs/epochs";
+import { reclaimExpiredEpochs } from "./epochs/reclaim";
 import { relayPendingClaims } from "./relay";
 import {
   addressOf,
@@ -22,6 +23,7 @@ import {
   type ChainFixture,
   chainNow,
   claimStoredPayout,
+  distributorPool,
   enrol,
   epochStatus,
   identityOf,
@@ -292,5 +294,51 @@ describe("relayPendingClaims on anvil", () => {
     // Settled: the next turn leaves it alone.
     expect(await relay()).toBe(0);
     expect((await requestRow(id)).attempts).toBe(1);
+  });
+
+  it("returns what expired epochs left unclaimed (padding included) to the pool, once", async () => {
+    // The chain is past epoch 1's claim window (previous test) and so past epoch 2's.
+    const read = (epoch: bigint) =>
+      fixture.reader.readContract({
+        address: fixture.manifest.contracts.RewardDistributor,
+        abi: rewardDistributorAbi,
+        functionName: "epochOf",
+        args: [epoch],
+      });
+    const left = async () => {
+      let sum = 0n;
+      for (const epoch of [1n, 2n]) {
+        const [, total, claimed] = await read(epoch);
+        sum += total - claimed;
+      }
+      return sum;
+    };
+    const leftovers = await left();
+    expect(leftovers).toBeGreaterThan(0n);
+    const { allocated: allocatedBefore } = await distributorPool(fixture);
+    const context = {
+      db: fixture.db,
+      reader: fixture.reader,
+      signer: fixture.signer(RELAYER),
+      manifest: fixture.manifest,
+      log: (line: string) => logs.push(line),
+    };
+    const report = await reclaimExpiredEpochs(context);
+    expect(report.reclaimed.map((entry) => entry.epoch)).toEqual([1, 2]);
+    expect(report.reclaimed.reduce((sum, entry) => sum + entry.amount, 0n)).toBe(leftovers);
+    expect(await left()).toBe(0n);
+    const { allocated: allocatedAfter } = await distributorPool(fixture);
+    expect(allocatedBefore - allocatedAfter).toBe(leftovers);
+    // Both epochs are settled: governance's walk starts after them.
+    expect(
+      await fixture.reader.readContract({
+        address: fixture.manifest.contracts.RewardDistributor,
+        abi: rewardDistributorAbi,
+        functionName: "settledCursor",
+      }),
+    ).toBe(2n);
+    const nonce = await relayerNonce();
+    expect((await reclaimExpiredEpochs(context)).reclaimed).toEqual([]);
+    expect(await relayerNonce()).toBe(nonce);
   });
 });

@@ -10,6 +10,7 @@ import type { PublicClient } from "viem";
 import { countInFlightQueries, ensureOpenEpoch, epochDueAt, findOpenEpoch } from "./clock";
 import { closeEpoch, type EpochCloseResult } from "./close";
 import { publishClosingEpochs } from "./publish";
+import { reclaimExpiredEpochs } from "./reclaim";
 
 export interface EpochOperatorOptions {
   db: Db;
@@ -85,7 +86,11 @@ export function createEpochOperator(options: EpochOperatorOptions) {
     // A new close reads the chain's unallocated pool, which only counts roots already
     // posted: closing on top of an unpublished epoch could promise the same funds twice.
     if (published.unpublishedEpochs.size > 0) return;
-    if (await closeIfDue()) await publishClosingEpochs(options);
+    if (await closeIfDue()) {
+      await publishClosingEpochs(options);
+      // Once per epoch: leftovers of epochs past their claim window back to the pool.
+      await reclaimExpiredEpochs(options);
+    }
   }
 
   return { tick, closeIfDue };
