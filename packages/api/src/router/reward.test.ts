@@ -41,6 +41,7 @@ const payouts = {
   mariaIgnored: freshAddress(),
   mariaSecond: freshAddress(),
   jonas: freshAddress(),
+  jonasLater: freshAddress(),
 };
 
 /** Indexes up to the real head (see services/indexer-sync.ts on viem's block-number cache). */
@@ -487,5 +488,62 @@ describe("reward (patient)", () => {
     await expect(callerOf(6).reward.requestClaim()).rejects.toMatchObject({
       message: expect.stringContaining("rule nothing-to-claim"),
     });
+  });
+
+  it("keeps a payout claimable after its address is replaced, and not its address's next owner's", async () => {
+    const jonas = patientIn(lakeside, 7);
+    const mariaLakeside = patientIn(lakeside, 6);
+    await (
+      await closeRewardEpoch(3, [
+        { dataset: lakeside, identity: jonas.identity, payout: payouts.jonas },
+      ])
+    ).post();
+    // Jonas names another address (dated ahead, within the skew: his first may be from this
+    // second); his old address is then free, and Maria takes it.
+    await expect(
+      registerPayout(7, lakeside, payouts.jonasLater, { issuedAt: nowSeconds() + 120n }),
+    ).resolves.toMatchObject({ payout: payouts.jonasLater, replaced: true });
+    await expect(
+      registerPayout(6, lakeside, payouts.jonas, { issuedAt: nowSeconds() + 120n }),
+    ).resolves.toMatchObject({ payout: payouts.jonas, replaced: true });
+    await (
+      await closeRewardEpoch(4, [
+        { dataset: lakeside, identity: mariaLakeside.identity, payout: payouts.jonas },
+        { dataset: lakeside, identity: jonas.identity, payout: payouts.jonasLater },
+      ])
+    ).post();
+
+    const unclaimed = (rewards: Awaited<ReturnType<Caller["reward"]["myRewards"]>>) =>
+      rewards.payouts
+        .filter((payout) => payout.claimable)
+        .map((payout) => [payout.epoch, payout.payoutAddress]);
+    expect(unclaimed(await callerOf(7).reward.myRewards())).toEqual([
+      [4, payouts.jonasLater],
+      [3, payouts.jonas],
+    ]);
+    expect(unclaimed(await callerOf(6).reward.myRewards())).toEqual([[4, payouts.jonas]]);
+
+    const his = await callerOf(7).reward.requestClaim();
+    expect(his.amount).toBe(2n * unit);
+    const requested = await system.db.claimRelayRequest.findMany({
+      where: { id: { in: his.requests.map((request) => request.id) } },
+      select: { payoutAddress: true, epochs: true },
+    });
+    expect(requested).toEqual(
+      expect.arrayContaining([
+        { payoutAddress: payouts.jonas, epochs: [3] },
+        { payoutAddress: payouts.jonasLater, epochs: [4] },
+      ]),
+    );
+    expect(requested).toHaveLength(2);
+    // Jonas's pending claim at the address is not Maria's: hers goes ahead and neither sees
+    // the other's request.
+    const hers = await callerOf(6).reward.requestClaim();
+    expect(hers.amount).toBe(unit);
+    expect(hers.requests).toEqual([expect.objectContaining({ payoutAddress: payouts.jonas })]);
+    const hisIds = his.requests.map((request) => request.id);
+    const herView = await callerOf(6).reward.myRewards();
+    expect(herView.claimRequests.some((request) => hisIds.includes(request.id))).toBe(false);
+    expect(herView.claimRequests.map((request) => request.id)).toContain(hers.requests[0]?.id);
   });
 });
