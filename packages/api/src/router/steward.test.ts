@@ -457,8 +457,18 @@ describe("steward", () => {
     ).rejects.toMatchObject(conflict("enrolled in this dataset as a consent identity"));
     expect(await system.db.enrolment.count({ where: { datasetId: dataset.datasetId } })).toBe(5);
 
-    // The identity's consent is what counts for the steward.
-    await relayConsents(system, dataset.datasetId, [id3], true);
+    // The identity's consent is what counts for the steward; not Maria's wallet's own (before
+    // identities), nor that of an address nobody enrolled.
+    await relayConsents(
+      system,
+      dataset.datasetId,
+      [
+        id3,
+        { identity: patient(6) as `0x${string}`, identityKey: devAccountKey(31337, 6) },
+        identity(p5),
+      ],
+      true,
+    );
     await system.services.chain.indexer.syncOnce();
     const [mine] = await steward.caller.steward.myDatasets();
     expect(mine).toMatchObject({ id: dataset.datasetId, enrolments: 5, consented: 1 });

@@ -29,7 +29,7 @@ import {
   latestRegisteredVersion,
   writeDatasetConditions,
 } from "../services/condition-concepts";
-import { consentedCounts } from "../services/consent-set";
+import { enrolledConsentCounts } from "../services/consent-set";
 import {
   listDatasetFolders,
   resolveDatasetFolder,
@@ -484,7 +484,7 @@ export const stewardRouter = {
         _count: { select: { enrolments: true } },
       },
     });
-    const consented = await consentedCounts(
+    const consented = await enrolledConsentCounts(
       ctx.db,
       datasets.map((dataset) => dataset.id),
     );
