@@ -119,14 +119,16 @@ beforeAll(async () => {
   await lakeview.updateMetadata({ datasetId: asthma.datasetId, ...asthmaMeta });
   await coastal.updateMetadata({ datasetId: panel.datasetId, ...panelMeta });
 
-  // Every person of the large cohort enrolled to a wallet of its own; nine in ten consent.
+  // Every person of the large cohort enrolled under a consent identity of its own; nine in
+  // ten consent.
   const patients = large.personIds.map((personId) => {
-    const key = syntheticPatientKey(cardio.datasetId, personId);
-    return { personId, key, address: privateKeyToAccount(key).address };
+    const identityKey = syntheticPatientKey(cardio.datasetId, personId);
+    return { personId, identityKey, identity: privateKeyToAccount(identityKey).address };
   });
   await northshore.importEnrolments({
     datasetId: cardio.datasetId,
-    entries: patients.map(({ personId, address }) => ({ personId, patientAddress: address })),
+    addressKind: "identity",
+    entries: patients.map(({ personId, identity }) => ({ personId, patientAddress: identity })),
   });
   const consenting = patients.filter((_, index) => index % 10 !== 0);
   consented = consenting.length;

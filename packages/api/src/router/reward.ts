@@ -21,6 +21,9 @@ import { roleProcedure } from "../trpc";
 
 const patientProcedure = roleProcedure("patient");
 
+/** Claim requests shown in `myRewards` (newest first). */
+const CLAIM_REQUESTS_SHOWN = 10;
+
 /** How far ahead of the server's clock a signed registration may be dated (clock skew). */
 const ISSUED_AT_SKEW_SECONDS = 300n;
 
@@ -52,43 +55,79 @@ async function myIdentities(ctx: Ctx) {
   );
 }
 
-/** Payouts of `payoutAddresses` not claimed yet whose root is on chain, oldest first. */
-function claimablePayouts(ctx: Ctx, payoutAddresses: string[]) {
-  return ctx.db.rewardPayout.findMany({
-    where: {
-      payoutAddress: { in: payoutAddresses },
-      claimedTxHash: null,
-      rewardEpoch: { status: "POSTED" },
+/** The shares of my identities, newest epoch first (private: they name datasets). */
+function mySharesOf(ctx: Ctx, identities: { identity: string }[]) {
+  return ctx.db.rewardShare.findMany({
+    where: { identityAddress: { in: identities.map((identity) => identity.identity) } },
+    orderBy: [{ epoch: "desc" }, { datasetId: "asc" }],
+    select: {
+      epoch: true,
+      datasetId: true,
+      payoutAddress: true,
+      amount: true,
+      dataset: { select: { title: true } },
     },
-    orderBy: { epoch: "asc" },
-    select: { epoch: true, payoutAddress: true, amount: true },
   });
 }
 
+/**
+ * My payout leaves: the (epoch, payout address) pairs that a share of one of my identities was
+ * paid to. Payouts are found through them rather than through my current payout addresses: a
+ * leaf stays mine after I name another address (it is still claimable), and an address I gave
+ * up may later be another patient's, whose leaves are none of my business.
+ */
+function leavesOf(shares: { epoch: number; payoutAddress: string }[]) {
+  const keys = new Set(shares.map((share) => leafKey(share.epoch, share.payoutAddress)));
+  return {
+    addresses: [...new Set(shares.map((share) => share.payoutAddress))],
+    has: (epoch: number, payoutAddress: string) => keys.has(leafKey(epoch, payoutAddress)),
+  };
+}
+type Leaves = ReturnType<typeof leavesOf>;
+
+const leafKey = (epoch: number, payoutAddress: string) => `${epoch}:${payoutAddress}`;
+
+/** Claim requests for my leaves, newest first. */
+async function myClaimRequests(ctx: Ctx, leaves: Leaves) {
+  const requests = await ctx.db.claimRelayRequest.findMany({
+    where: { payoutAddress: { in: leaves.addresses } },
+    orderBy: { createdAt: "desc" },
+    select: {
+      id: true,
+      payoutAddress: true,
+      epochs: true,
+      status: true,
+      txHash: true,
+      error: true,
+      createdAt: true,
+    },
+  });
+  return requests
+    .filter((request) =>
+      epochsOf(request.epochs).some((epoch) => leaves.has(epoch, request.payoutAddress)),
+    )
+    .map(({ epochs: _epochs, ...request }) => request);
+}
+
+const epochsOf = (json: unknown): number[] =>
+  Array.isArray(json) ? json.filter((epoch): epoch is number => typeof epoch === "number") : [];
+
+const inFlight = (request: { status: string }) =>
+  request.status === "PENDING" || request.status === "SUBMITTED";
+
 export const rewardRouter = {
   /**
-   * My identities' payout addresses, my shares per dataset and epoch (private), the payouts of
-   * my payout addresses (what the chain shows), and my claim requests.
+   * My identities' payout addresses, my shares per dataset and epoch (private), the payouts my
+   * shares were paid in (what the chain shows; also those at an address I have since replaced),
+   * and my claim requests.
    */
   myRewards: patientProcedure.query(async ({ ctx }) => {
     const identities = await myIdentities(ctx);
-    const payoutAddresses = [
-      ...new Set(identities.flatMap((identity) => (identity.payout ? [identity.payout] : []))),
-    ];
-    const [shares, payouts, requests] = await Promise.all([
-      ctx.db.rewardShare.findMany({
-        where: { identityAddress: { in: identities.map((identity) => identity.identity) } },
-        orderBy: [{ epoch: "desc" }, { datasetId: "asc" }],
-        select: {
-          epoch: true,
-          datasetId: true,
-          payoutAddress: true,
-          amount: true,
-          dataset: { select: { title: true } },
-        },
-      }),
+    const shares = await mySharesOf(ctx, identities);
+    const leaves = leavesOf(shares);
+    const [payouts, requests] = await Promise.all([
       ctx.db.rewardPayout.findMany({
-        where: { payoutAddress: { in: payoutAddresses } },
+        where: { payoutAddress: { in: leaves.addresses } },
         orderBy: [{ epoch: "desc" }, { payoutAddress: "asc" }],
         select: {
           epoch: true,
@@ -99,35 +138,25 @@ export const rewardRouter = {
           rewardEpoch: { select: { status: true } },
         },
       }),
-      ctx.db.claimRelayRequest.findMany({
-        where: { payoutAddress: { in: payoutAddresses } },
-        orderBy: { createdAt: "desc" },
-        take: 10,
-        select: {
-          id: true,
-          payoutAddress: true,
-          status: true,
-          txHash: true,
-          error: true,
-          createdAt: true,
-        },
-      }),
+      myClaimRequests(ctx, leaves),
     ]);
-    const payoutRows = payouts.map((payout) => {
-      const claimed = payout.claimedTxHash !== null;
-      const posted = payout.rewardEpoch.status === "POSTED";
-      return {
-        epoch: payout.epoch,
-        payoutAddress: payout.payoutAddress,
-        amount: fromDbUint(payout.amount),
-        /** OPEN / CLOSING (root not yet on chain) / POSTED (claimable). */
-        epochStatus: payout.rewardEpoch.status,
-        claimed,
-        claimedTxHash: payout.claimedTxHash,
-        claimedBlock: payout.claimedBlock,
-        claimable: posted && !claimed,
-      };
-    });
+    const payoutRows = payouts
+      .filter((payout) => leaves.has(payout.epoch, payout.payoutAddress))
+      .map((payout) => {
+        const claimed = payout.claimedTxHash !== null;
+        const posted = payout.rewardEpoch.status === "POSTED";
+        return {
+          epoch: payout.epoch,
+          payoutAddress: payout.payoutAddress,
+          amount: fromDbUint(payout.amount),
+          /** OPEN / CLOSING (root not yet on chain) / POSTED (claimable). */
+          epochStatus: payout.rewardEpoch.status,
+          claimed,
+          claimedTxHash: payout.claimedTxHash,
+          claimedBlock: payout.claimedBlock,
+          claimable: posted && !claimed,
+        };
+      });
     const sum = (rows: { amount: bigint }[]) => rows.reduce((total, row) => total + row.amount, 0n);
     return {
       chainId: ctx.chain.chainId,
@@ -145,8 +174,8 @@ export const rewardRouter = {
         claimable: sum(payoutRows.filter((row) => row.claimable)),
         claimed: sum(payoutRows.filter((row) => row.claimed)),
       },
-      claimRequests: requests,
-      claimPending: requests.some((r) => r.status === "PENDING" || r.status === "SUBMITTED"),
+      claimRequests: requests.slice(0, CLAIM_REQUESTS_SHOWN),
+      claimPending: requests.some(inFlight),
     };
   }),
 
@@ -257,25 +286,29 @@ export const rewardRouter = {
     }),
 
   /**
-   * Asks the relayer to claim every posted, unclaimed payout of my payout addresses (one
-   * `claimBatch` per address). Refused while a request of mine is still on its way.
+   * Asks the relayer to claim every posted, unclaimed payout my shares were paid in, at
+   * whichever address (one `claimBatch` per address). Refused while a request of mine is still on its way.
    */
   requestClaim: patientProcedure.mutation(async ({ ctx }) => {
-    const identities = await myIdentities(ctx);
-    const payoutAddresses = [
-      ...new Set(identities.flatMap((identity) => (identity.payout ? [identity.payout] : []))),
-    ];
-    const inFlight = await ctx.db.claimRelayRequest.count({
-      where: { payoutAddress: { in: payoutAddresses }, status: { in: ["PENDING", "SUBMITTED"] } },
-    });
-    if (inFlight > 0) {
+    const leaves = leavesOf(await mySharesOf(ctx, await myIdentities(ctx)));
+    if ((await myClaimRequests(ctx, leaves)).some(inFlight)) {
       throw refusal(
         "CONFLICT",
         "claim-pending",
         "Your last claim is still on its way to the chain; wait for it (rule claim-pending).",
       );
     }
-    const claimable = await claimablePayouts(ctx, payoutAddresses);
+    const claimable = (
+      await ctx.db.rewardPayout.findMany({
+        where: {
+          payoutAddress: { in: leaves.addresses },
+          claimedTxHash: null,
+          rewardEpoch: { status: "POSTED" },
+        },
+        orderBy: { epoch: "asc" },
+        select: { epoch: true, payoutAddress: true, amount: true },
+      })
+    ).filter((payout) => leaves.has(payout.epoch, payout.payoutAddress));
     if (claimable.length === 0) {
       throw refusal(
         "BAD_REQUEST",

@@ -12,13 +12,18 @@ import {
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { datasetMetadataHash, datasetRegistryAbi, devAccountKey } from "@opencohort/chain";
+import {
+  datasetMetadataHash,
+  datasetRegistryAbi,
+  devAccountKey,
+  syntheticPatientKey,
+} from "@opencohort/chain";
 import { importOmop } from "@opencohort/dataset";
 import { VENDORED_EUNOMIA } from "@opencohort/dataset/vendored-sample";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stewardImportSecret } from "../services/dataset-import";
-import { startTestSystem, type TestSystem, writeAs } from "../testing/harness";
+import { relayConsents, startTestSystem, type TestSystem, writeAs } from "../testing/harness";
 import {
   type CohortFolder,
   cohortFolder,
@@ -383,6 +388,90 @@ describe("steward", () => {
     });
     const { caller: lakeside } = await system.signIn(2);
     expect(await lakeside.steward.myDatasets()).toEqual([]);
+  });
+
+  it("imports consent identities, never an address enrolled as the other kind", async () => {
+    const [p0, , , p3, p4, p5] = folder.personIds as [
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+    ];
+    const identity = (personId: bigint) => {
+      const identityKey = syntheticPatientKey(dataset.datasetId, personId);
+      return { identityKey, identity: privateKeyToAccount(identityKey).address };
+    };
+    const importing = (
+      addressKind: "wallet" | "identity",
+      entries: { personId: bigint; patientAddress: string }[],
+    ) =>
+      steward.caller.steward.importEnrolments({
+        datasetId: dataset.datasetId,
+        addressKind,
+        entries,
+      });
+    const [id3, id4] = [identity(p3), identity(p4)];
+
+    expect(
+      await importing("identity", [
+        { personId: p3, patientAddress: id3.identity },
+        { personId: p4, patientAddress: id4.identity },
+      ]),
+    ).toMatchObject({ inserted: 2, skipped: 0, enrolled: 5 });
+    // Enrolled by identity alone: no wallet until the patient binds one.
+    expect(
+      await system.db.enrolment.findUniqueOrThrow({
+        where: { datasetId_personId: { datasetId: dataset.datasetId, personId: p3 } },
+        select: { patientAddress: true, identityAddress: true, boundAt: true },
+      }),
+    ).toEqual({ patientAddress: null, identityAddress: id3.identity.toLowerCase(), boundAt: null });
+    expect(
+      await importing("identity", [{ personId: p3, patientAddress: id3.identity }]),
+    ).toMatchObject({ inserted: 0, skipped: 1, enrolled: 5 });
+
+    const conflict = (message: string) => ({
+      code: "BAD_REQUEST",
+      message: expect.stringMatching(new RegExp(`${message}.*rule enrolment-conflict`)),
+    });
+    await expect(
+      importing("identity", [{ personId: p5, patientAddress: id3.identity }]),
+    ).rejects.toMatchObject(conflict("this identity is already enrolled as another person"));
+    await expect(
+      importing("identity", [{ personId: p3, patientAddress: identity(p5).identity }]),
+    ).rejects.toMatchObject(conflict(`person ${p3} is already enrolled to another identity`));
+    // Maria (#6) was enrolled by wallet: her identity is bound by her own signature only.
+    await expect(
+      importing("identity", [{ personId: p0, patientAddress: identity(p0).identity }]),
+    ).rejects.toMatchObject(conflict(`person ${p0} is already enrolled by wallet`));
+    // Jonas's wallet as a consent identity would count his wallet's public consent; an
+    // identity imported as a wallet would let him sign in as the identity.
+    await expect(
+      importing("identity", [
+        { personId: p5, patientAddress: privateKeyToAccount(devAccountKey(31337, 7)).address },
+      ]),
+    ).rejects.toMatchObject(conflict("enrolled in this dataset as a wallet"));
+    await expect(
+      importing("wallet", [{ personId: p5, patientAddress: id4.identity }]),
+    ).rejects.toMatchObject(conflict("enrolled in this dataset as a consent identity"));
+    expect(await system.db.enrolment.count({ where: { datasetId: dataset.datasetId } })).toBe(5);
+
+    // The identity's consent is what counts for the steward; not Maria's wallet's own (before
+    // identities), nor that of an address nobody enrolled.
+    await relayConsents(
+      system,
+      dataset.datasetId,
+      [
+        id3,
+        { identity: patient(6) as `0x${string}`, identityKey: devAccountKey(31337, 6) },
+        identity(p5),
+      ],
+      true,
+    );
+    await system.services.chain.indexer.syncOnce();
+    const [mine] = await steward.caller.steward.myDatasets();
+    expect(mine).toMatchObject({ id: dataset.datasetId, enrolments: 5, consented: 1 });
   });
 
   it("registers files and metadata right after the listing mined, before any indexing", async () => {

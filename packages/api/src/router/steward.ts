@@ -29,7 +29,7 @@ import {
   latestRegisteredVersion,
   writeDatasetConditions,
 } from "../services/condition-concepts";
-import { consentedCounts } from "../services/consent-set";
+import { enrolledConsentCounts } from "../services/consent-set";
 import {
   listDatasetFolders,
   resolveDatasetFolder,
@@ -374,24 +374,42 @@ export const stewardRouter = {
         );
       }
 
+      // The other kind of address in this dataset: a wallet imported as an identity (or an
+      // identity as a wallet) would let the wallet's own public consent count for the person.
+      const otherColumn = column === "identityAddress" ? "patientAddress" : "identityAddress";
+      const otherKind = input.addressKind === "identity" ? "wallet" : "consent identity";
       const existing: { personId: bigint; address: string | null }[] = [];
+      const usedAsOtherKind = new Set<string>();
       for (const part of chunks(entries)) {
+        const addresses = part.map((entry) => entry.patientAddress);
         const rows = await ctx.db.enrolment.findMany({
           where: {
             datasetId,
             OR: [
               { personId: { in: part.map((entry) => entry.personId) } },
-              { [column]: { in: part.map((entry) => entry.patientAddress) } },
+              { [column]: { in: addresses } },
+              { [otherColumn]: { in: addresses } },
             ],
           },
           select: { personId: true, patientAddress: true, identityAddress: true },
         });
         existing.push(...rows.map((row) => ({ personId: row.personId, address: row[column] })));
+        for (const row of rows) {
+          const other = row[otherColumn];
+          if (other !== null) usedAsOtherKind.add(other);
+        }
       }
       const addressOfPerson = new Map(existing.map((row) => [row.personId, row.address]));
       const personOfAddress = new Map(existing.map((row) => [row.address, row.personId]));
       const fresh: typeof entries = [];
       for (const [index, entry] of entries.entries()) {
+        if (usedAsOtherKind.has(entry.patientAddress)) {
+          throw refusal(
+            "BAD_REQUEST",
+            "enrolment-conflict",
+            `entries.${index}.patientAddress: this address is enrolled in this dataset as a ${otherKind}; a consent identity and a wallet must differ (rule enrolment-conflict).`,
+          );
+        }
         const enrolledTo = addressOfPerson.get(entry.personId);
         const enrolledAs = personOfAddress.get(entry.patientAddress);
         if (enrolledTo === entry.patientAddress) continue; // already enrolled exactly so
@@ -399,9 +417,11 @@ export const stewardRouter = {
           throw refusal(
             "BAD_REQUEST",
             "enrolment-conflict",
-            enrolledTo !== undefined
-              ? `entries.${index}.personId: person ${entry.personId} is already enrolled to another ${input.addressKind} (rule enrolment-conflict).`
-              : `entries.${index}.patientAddress: this ${input.addressKind} is already enrolled as another person (rule enrolment-conflict).`,
+            enrolledTo === null
+              ? `entries.${index}.personId: person ${entry.personId} is already enrolled by ${otherKind}; the patient binds the other address by signing it themselves (rule enrolment-conflict).`
+              : enrolledTo !== undefined
+                ? `entries.${index}.personId: person ${entry.personId} is already enrolled to another ${input.addressKind} (rule enrolment-conflict).`
+                : `entries.${index}.patientAddress: this ${input.addressKind} is already enrolled as another person (rule enrolment-conflict).`,
           );
         }
         fresh.push(entry);
@@ -464,7 +484,7 @@ export const stewardRouter = {
         _count: { select: { enrolments: true } },
       },
     });
-    const consented = await consentedCounts(
+    const consented = await enrolledConsentCounts(
       ctx.db,
       datasets.map((dataset) => dataset.id),
     );

@@ -10,6 +10,8 @@ let dir: string;
 const datasetId = `0x${"11".repeat(32)}`;
 const other = `0x${"22".repeat(32)}`;
 const wallet = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
+/** A consent identity (the address that consents on chain): apart from every wallet here. */
+const identity = (n: number) => `0x${(n + 0x100000).toString(16).padStart(40, "0")}`;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "oc-consent-set-"));
@@ -30,13 +32,19 @@ beforeAll(async () => {
       },
     });
   }
-  // 2,500 persons; every third consents, every seventh of those revoked.
+  // 2,500 persons, each under a consent identity (every other one bound to a wallet too);
+  // every third consents, every seventh of those revoked.
   await db.enrolment.createMany({
     data: Array.from({ length: 2_500 }, (_, i) => ({
       datasetId,
       personId: BigInt(9_000_000_000 - i * 3),
-      patientAddress: wallet(i + 1),
+      identityAddress: identity(i + 1),
+      patientAddress: i % 2 === 0 ? wallet(i + 1) : null,
     })),
+  });
+  // Enrolled by wallet, identity not bound yet: the wallet's own consent does not count.
+  await db.enrolment.create({
+    data: { datasetId, personId: 1n, patientAddress: wallet(4_000) },
   });
   const consent = (patientAddress: string, id: string, granted: boolean) => ({
     patientAddress,
@@ -51,10 +59,14 @@ beforeAll(async () => {
     data: [
       ...Array.from({ length: 2_500 }, (_, i) => i)
         .filter((i) => i % 3 === 0)
-        .map((i) => consent(wallet(i + 1), datasetId, i % 7 !== 0)),
-      // Consent for another dataset, and a consenting wallet that is not enrolled.
-      consent(wallet(2), other, true),
-      consent(wallet(5_000), datasetId, true),
+        .map((i) => consent(identity(i + 1), datasetId, i % 7 !== 0)),
+      // Consent for another dataset, and a consenting identity that is not enrolled.
+      consent(identity(2), other, true),
+      consent(identity(5_000), datasetId, true),
+      // Wallets that consented themselves (before identities): a bound one whose identity did
+      // not consent (the third person), and an unbound one.
+      consent(wallet(3), datasetId, true),
+      consent(wallet(4_000), datasetId, true),
     ],
   });
   await db.indexerCursor.create({

@@ -54,3 +54,18 @@ export async function consentedCounts(db: Db, datasetIds: string[]) {
   });
   return new Map(rows.map((row) => [row.datasetId, row._count._all]));
 }
+
+/**
+ * Enrolled persons whose consent counts now, per dataset (the size of the set compute runs
+ * over): for the dataset's own steward only. Unlike `consentedCounts` (granted consents on
+ * chain, which anyone can read there), it leaves out consents of addresses nobody enrolled and
+ * those a wallet signed itself before consent identities.
+ */
+export async function enrolledConsentCounts(db: Db, datasetIds: string[]) {
+  const dialect = sqlDialectOf(db);
+  const counts = new Map<string, number>();
+  for (const datasetId of datasetIds) {
+    counts.set(datasetId, (await selectConsentedPersonIds(db, dialect, datasetId)).length);
+  }
+  return counts;
+}

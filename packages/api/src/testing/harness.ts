@@ -9,6 +9,7 @@ import {
   type DeploymentManifest,
   type DevAccountIndex,
   datasetRegistryAbi,
+  deriveConsentIdentity,
   devAccountKey,
   LOCAL_CHAIN_ID,
   marketplaceAbi,
@@ -265,10 +266,12 @@ export async function anvilRpc(system: TestSystem, method: string, params: unkno
 
 export interface SeededPatient {
   personId: bigint;
-  /** Lower-case wallet address. */
-  address: Address;
-  /** The wallet's key: anvil's for dev patients, derived from the person otherwise. */
-  key: Hex;
+  /** Lower-case consent identity: the address that consents for this person on chain. */
+  identity: Address;
+  /** The identity's key (it signs the person's consent messages). */
+  identityKey: Hex;
+  /** Lower-case wallet of a dev patient (#6-#8), bound to `identity`; none for the others. */
+  wallet?: Address;
   /** Anvil account index for dev patients (#6-#8). */
   devIndex?: DevAccountIndex;
   consented: boolean;
@@ -279,7 +282,7 @@ export interface SeededDataset {
   dir: string;
   contentHash: Hex;
   price: bigint;
-  /** Every person of the cohort, ascending by person id, with the wallet it is enrolled to. */
+  /** Every person of the cohort, ascending by person id, with the identity it is enrolled to. */
   patients: SeededPatient[];
   /** Person ids whose consent was relayed (granted) on chain. */
   consentedPersonIds: bigint[];
@@ -318,11 +321,14 @@ async function readPersonIds(dir: string): Promise<bigint[]> {
   }
 }
 
-/** Signs `granted` for each patient (nonce = on-chain nonce + 1) and relays it with operator #9. */
+/**
+ * Signs `granted` with each patient's consent identity (nonce = on-chain nonce + 1) and relays
+ * it with operator #9.
+ */
 export async function relayConsents(
   system: TestSystem,
   datasetId: Hex,
-  patients: readonly Pick<SeededPatient, "address" | "key">[],
+  patients: readonly Pick<SeededPatient, "identity" | "identityKey">[],
   granted: boolean,
 ): Promise<void> {
   const { client, manifest } = system.services.chain;
@@ -334,9 +340,14 @@ export async function relayConsents(
       address: registry,
       abi: consentRegistryAbi,
       functionName: "nonceOf",
-      args: [patient.address, datasetId],
+      args: [patient.identity, datasetId],
     });
-    consents.push({ patientKey: patient.key, datasetId, granted, nonce: BigInt(current) + 1n });
+    consents.push({
+      patientKey: patient.identityKey,
+      datasetId,
+      granted,
+      nonce: BigInt(current) + 1n,
+    });
   }
   await signAndRelayConsents({
     signer: createSigningClient(
@@ -354,9 +365,11 @@ export async function relayConsents(
 /**
  * A small synthetic dataset, as a steward and the relayer would set it up (the same path as
  * the devstack's demo seed): cohort files in `system.workDir`, listed on chain by a steward,
- * indexed, its files registered on the DatasetVersion row, every person enrolled to a wallet
- * (dev patients first, then keys derived per person), and consent signed and relayed for the
- * dev patients and nine in ten of the others. The indexer is synced at the end.
+ * indexed, its files registered on the DatasetVersion row, every person enrolled under a consent
+ * identity (dev patients first: enrolled by wallet and bound to the identity their wallet
+ * derives, as the patient page does; the others by identity alone, keys derived per person),
+ * and consent signed by the identities and relayed for the dev patients and nine in ten of the
+ * others. No payout address is registered. The indexer is synced at the end.
  */
 export async function seedDataset(
   system: TestSystem,
@@ -407,26 +420,36 @@ export async function seedDataset(
 
   const devPatients = options.devPatients ?? [6];
   const personIds = await readPersonIds(dir);
-  const patients = personIds.map((personId, position): SeededPatient => {
+  const patients: SeededPatient[] = [];
+  for (const [position, personId] of personIds.entries()) {
     const devIndex = devPatients[position];
-    const key =
-      devIndex === undefined
-        ? syntheticPatientKey(datasetId, personId)
-        : devAccountKey(LOCAL_CHAIN_ID, devIndex);
-    return {
+    const consented = devIndex !== undefined || consentsByDefault(personId);
+    if (devIndex === undefined) {
+      const identityKey = syntheticPatientKey(datasetId, personId);
+      const identity = privateKeyToAccount(identityKey).address.toLowerCase() as Address;
+      patients.push({ personId, identity, identityKey, consented });
+      continue;
+    }
+    const wallet = privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, devIndex));
+    const derived = await deriveConsentIdentity(wallet, LOCAL_CHAIN_ID, datasetId);
+    patients.push({
       personId,
-      address: privateKeyToAccount(key).address.toLowerCase() as Address,
-      key,
-      ...(devIndex === undefined ? {} : { devIndex }),
-      consented: devIndex !== undefined || consentsByDefault(personId),
-    };
-  });
+      identity: derived.address,
+      identityKey: derived.privateKey,
+      wallet: wallet.address.toLowerCase() as Address,
+      devIndex,
+      consented,
+    });
+  }
+  const boundAt = new Date();
   for (let start = 0; start < patients.length; start += 1_000) {
     await system.db.enrolment.createMany({
       data: patients.slice(start, start + 1_000).map((patient) => ({
         datasetId,
         personId: patient.personId,
-        patientAddress: patient.address,
+        identityAddress: patient.identity,
+        patientAddress: patient.wallet ?? null,
+        boundAt: patient.wallet ? boundAt : null,
       })),
     });
   }
