@@ -68,7 +68,11 @@ function decodeAny(log: Log, abis: Abi[]): DecodedLog | null {
     try {
       const decoded = decodeEventLog({ abi, data: log.data, topics: log.topics, strict: true });
       if (decoded.eventName) {
-        return { log, eventName: decoded.eventName, args: decoded.args as Record<string, unknown> };
+        return {
+          log,
+          eventName: decoded.eventName,
+          args: decoded.args as unknown as Record<string, unknown>,
+        };
       }
     } catch {
       // Not this contract's event.

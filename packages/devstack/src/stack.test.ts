@@ -150,7 +150,9 @@ async function playTheObserver(rpcUrl: string, databaseUrl: string) {
       .toBe("APPLIED");
 
     const jonasSeen = await observeWallet(reader, manifest.contracts, jonas as Hex);
-    console.log(`observer read ${JSON.stringify(jonasSeen.read)}; Jonas's payouts ${jonasSeen.payouts.length}`);
+    console.log(
+      `observer read ${JSON.stringify(jonasSeen.read)}; Jonas's payouts ${jonasSeen.payouts.length}`,
+    );
     // The observer had material: the whole chain, identities in every dataset, Jonas's payout.
     expect(jonasSeen.read.datasets).toBe(4);
     expect(jonasSeen.read.identities).toBeGreaterThan(1_000);
