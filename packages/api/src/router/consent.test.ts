@@ -369,6 +369,22 @@ describe("consent", () => {
       message: expect.stringContaining("rule identity-mismatch"),
     });
     expect(await enrolmentOfPerson(0)).toEqual(bound);
+    // The same identity for another dataset would link the two datasets on chain.
+    await expect(
+      maria.consent.bindIdentity({
+        datasetId: elsewhere.datasetId,
+        identity: identity.address,
+        signature: await bindingSignature(
+          identitySigner(6),
+          identity.address,
+          6,
+          elsewhere.datasetId,
+        ),
+      }),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringContaining("rule identity-reused"),
+    });
 
     const [enrolment] = await maria.consent.myEnrolments();
     expect(enrolment).toMatchObject({ identity: identity.address, legacyWalletConsent: false });

@@ -249,6 +249,16 @@ export const consentRouter = {
           "The signature is not this identity's signature of the binding to your wallet (rule identity-signature).",
         );
       }
+      const elsewhere = await ctx.db.enrolment.count({
+        where: { identityAddress: identity, datasetId: { not: input.datasetId } },
+      });
+      if (elsewhere > 0) {
+        throw refusal(
+          "BAD_REQUEST",
+          "identity-reused",
+          "This identity is already bound in another dataset; one identity per dataset keeps your datasets unlinkable on chain (rule identity-reused).",
+        );
+      }
       const [byWallet, byIdentity] = await Promise.all([
         ctx.db.enrolment.findUnique({
           where: {
