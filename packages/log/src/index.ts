@@ -84,14 +84,22 @@ export function describeError(error: unknown): {
     .filter((line) => line.startsWith("    at "))
     .slice(0, 8)
     .map((line) => line.trim());
-  const duckdbType = /^([A-Z][A-Za-z ]{0,40} Error):/.exec(error.message)?.[1];
+  const messageType = errorTypeOfMessage(error.message);
   return {
     type: error.name,
     ...(typeof code === "string" || typeof code === "number"
       ? { code: String(code) }
-      : duckdbType
-        ? { code: duckdbType }
+      : messageType
+        ? { code: messageType }
         : {}),
     ...(frames.length > 0 ? { frames } : {}),
   };
+}
+
+/**
+ * The error class a message starts with, as DuckDB writes them ("Conversion Error: ...",
+ * "Out of Memory Error: ..."): the part of a message that is safe to log.
+ */
+export function errorTypeOfMessage(message: string): string | undefined {
+  return /^([A-Z][A-Za-z ]{0,40} Error):/.exec(message)?.[1];
 }
