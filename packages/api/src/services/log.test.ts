@@ -5,11 +5,12 @@ import { RuleError } from "../trpc";
 import { computeEngineLogger, logProcedureError, ReferencedFailure } from "./log";
 import { refusal } from "./refusal";
 
-function jsonLogger() {
+function jsonLogger(level: "info" | "debug" = "info") {
   const records: Record<string, unknown>[] = [];
   const logger = createLogger({
     name: "web",
     format: "json",
+    level,
     sink: { write: (line) => void records.push(JSON.parse(line)) },
   });
   return { logger, records };
@@ -34,6 +35,18 @@ describe("the API's log", () => {
       }),
     ]);
     expect(JSON.stringify(records)).not.toContain("0xabc");
+  });
+
+  it("logs answers without a rule (sign in first, not found) at debug only", () => {
+    const unauthorized = new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first." });
+    const quiet = jsonLogger();
+    logProcedureError(quiet.logger, { procedure: "query.budget", error: unauthorized });
+    expect(quiet.records).toEqual([]);
+    const verbose = jsonLogger("debug");
+    logProcedureError(verbose.logger, { procedure: "query.budget", error: unauthorized });
+    expect(verbose.records).toEqual([
+      expect.objectContaining({ level: "debug", procedure: "query.budget", code: "UNAUTHORIZED" }),
+    ]);
   });
 
   it("logs an unexpected error by class, code and frames, never its message", () => {

@@ -30,8 +30,10 @@ export class ReferencedFailure extends Error {
 }
 
 /**
- * Logs an error a procedure returned: a refusal (any TRPCError but an internal one) at info
- * with its code and rule, anything else at error with describeError of its cause.
+ * Logs an error a procedure returned: a refusal that names a rule (budget, privacy, rate
+ * limit, token scope...) at info with its code and rule; other expected answers (sign in
+ * first, not found, bad input) at debug, so a signed-out page does not fill the log; anything
+ * else at error with describeError of its cause.
  */
 export function logProcedureError(
   logger: Logger,
@@ -40,15 +42,14 @@ export function logProcedureError(
   const trpc = error instanceof TRPCError ? error : undefined;
   const cause = trpc?.cause ?? error;
   if (trpc && trpc.code !== "INTERNAL_SERVER_ERROR") {
-    logger.info(
-      {
-        event: "refused",
-        procedure,
-        code: trpc.code,
-        ...(cause instanceof RuleError ? { rule: cause.rule } : {}),
-      },
-      "request refused",
-    );
+    if (cause instanceof RuleError) {
+      logger.info(
+        { event: "refused", procedure, code: trpc.code, rule: cause.rule },
+        "request refused",
+      );
+    } else {
+      logger.debug({ event: "refused", procedure, code: trpc.code }, "request refused");
+    }
     return;
   }
   logger.error(
