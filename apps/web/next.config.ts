@@ -7,6 +7,7 @@ const nextConfig: NextConfig = {
     "@opencohort/chain",
     "@opencohort/compute",
     "@opencohort/dataset",
+    "@opencohort/log",
     "@opencohort/synth",
     "@opencohort/validators",
   ],
@@ -18,6 +19,8 @@ const nextConfig: NextConfig = {
     "@prisma/adapter-better-sqlite3",
     "@prisma/adapter-pg",
     "pg",
+    // The logger (packages/log) loads at run time too, like Next does for pino by default.
+    "pino",
   ],
   poweredByHeader: false,
   reactStrictMode: true,

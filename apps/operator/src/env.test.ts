@@ -9,6 +9,23 @@ describe("the operator's environment", () => {
     expect(env.epochSeconds).toBe(300);
     expect(env.epochSettleSeconds).toBe(60);
     expect(env.pollIntervalMs).toBe(1_000);
+    expect(env.healthPort).toBeNull();
+    expect(env.log).toEqual({ format: "human", level: "info" });
+  });
+
+  it("serves health on OPERATOR_HEALTH_PORT and logs JSON with LOG_FORMAT=json", () => {
+    const env = loadOperatorEnv({ ...base, OPERATOR_HEALTH_PORT: "9464", LOG_FORMAT: "json" });
+    expect(env.healthPort).toBe(9464);
+    expect(env.log.format).toBe("json");
+    expect(() => loadOperatorEnv({ ...base, OPERATOR_HEALTH_PORT: "70000" })).toThrow(
+      /OPERATOR_HEALTH_PORT must be between 1 and 65535/,
+    );
+    expect(() => loadOperatorEnv({ ...base, OPERATOR_HEALTH_PORT: "web" })).toThrow(
+      /OPERATOR_HEALTH_PORT must be a port number/,
+    );
+    expect(() => loadOperatorEnv({ ...base, LOG_FORMAT: "yaml" })).toThrow(
+      /LOG_FORMAT must be human or json/,
+    );
   });
 
   it("takes shorter epochs for the dev stack", () => {

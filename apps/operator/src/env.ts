@@ -1,5 +1,6 @@
 import { type ChainEnv, devAccountKey, LOCAL_CHAIN_ID, parseChainEnv } from "@opencohort/chain";
 import { loadDbEnv } from "@opencohort/db";
+import { type LogEnv, loadLogEnv } from "@opencohort/log";
 import type { Hex } from "viem";
 import { z } from "zod";
 
@@ -19,6 +20,13 @@ const operatorEnvSchema = z.object({
     .int("OPERATOR_EPOCH_SETTLE_SECONDS must be a whole number of seconds")
     .min(0, "OPERATOR_EPOCH_SETTLE_SECONDS must not be negative")
     .default(60),
+  /** Serves /health and /ready on this port (src/health.ts); unset: no health server. */
+  OPERATOR_HEALTH_PORT: z.coerce
+    .number({ error: "OPERATOR_HEALTH_PORT must be a port number" })
+    .int("OPERATOR_HEALTH_PORT must be a port number")
+    .min(1, "OPERATOR_HEALTH_PORT must be between 1 and 65535")
+    .max(65_535, "OPERATOR_HEALTH_PORT must be between 1 and 65535")
+    .optional(),
 });
 
 export interface OperatorEnv {
@@ -33,6 +41,10 @@ export interface OperatorEnv {
    * that their receipts are not left out of its anchor; after that it closes regardless.
    */
   epochSettleSeconds: number;
+  /** Null: no health server. */
+  healthPort: number | null;
+  /** LOG_FORMAT (human lines by default, json for production) and LOG_LEVEL. */
+  log: LogEnv;
 }
 
 /** Everything the operator reads from the environment, validated once at start. */
@@ -51,5 +63,7 @@ export function loadOperatorEnv(
     pollIntervalMs: parsed.data.OPERATOR_POLL_INTERVAL_MS,
     epochSeconds: parsed.data.OPERATOR_EPOCH_SECONDS,
     epochSettleSeconds: parsed.data.OPERATOR_EPOCH_SETTLE_SECONDS,
+    healthPort: parsed.data.OPERATOR_HEALTH_PORT ?? null,
+    log: loadLogEnv(source),
   };
 }

@@ -109,4 +109,27 @@ describe("parseWebEnv", () => {
       /^OPENCOHORT_NOISE_SECRET must have at least 16 characters\.$/,
     );
   });
+
+  it("bounds readiness checks (2 s, 50 blocks by default) and logs human lines unless LOG_FORMAT=json", () => {
+    const env = parseWebEnv(local);
+    expect(env.readiness).toEqual({ timeoutMs: 2_000, maxIndexerLagBlocks: 50 });
+    expect(env.log).toEqual({ format: "human", level: "info" });
+    const production = parseWebEnv({
+      ...local,
+      OPENCOHORT_READY_TIMEOUT_MS: "500",
+      OPENCOHORT_READY_MAX_LAG_BLOCKS: "10",
+      LOG_FORMAT: "json",
+    });
+    expect(production.readiness).toEqual({ timeoutMs: 500, maxIndexerLagBlocks: 10 });
+    expect(production.log.format).toBe("json");
+    expect(() => parseWebEnv({ ...local, OPENCOHORT_READY_TIMEOUT_MS: "60000" })).toThrow(
+      /^OPENCOHORT_READY_TIMEOUT_MS must be between 100 and 30000\.$/,
+    );
+    expect(() => parseWebEnv({ ...local, OPENCOHORT_READY_MAX_LAG_BLOCKS: "-1" })).toThrow(
+      /^OPENCOHORT_READY_MAX_LAG_BLOCKS must not be negative\.$/,
+    );
+    expect(() => parseWebEnv({ ...local, LOG_FORMAT: "pretty" })).toThrow(
+      /LOG_FORMAT must be human or json/,
+    );
+  });
 });

@@ -6,6 +6,7 @@ import "server-only";
 import { isAbsolute, join } from "node:path";
 import { type ChainEnv, LOCAL_CHAIN_ID, parseChainEnv } from "@opencohort/chain";
 import { type DbEnv, loadDbEnv } from "@opencohort/db";
+import { type LogEnv, loadLogEnv } from "@opencohort/log";
 import { z } from "zod";
 
 /** Used only on the local chain, where nothing is secret anyway. */
@@ -55,6 +56,19 @@ const webEnvSchema = z.object({
     .optional(),
   /** Keys the pseudonyms of web imports (a key per steward is derived from it). */
   OPENCOHORT_IMPORT_SECRET: z.string().min(16, "must have at least 16 characters").optional(),
+  /** /api/ready: how long each check (database, RPC) may take before it counts as failing. */
+  OPENCOHORT_READY_TIMEOUT_MS: z.coerce
+    .number({ error: "must be a number of milliseconds" })
+    .int("must be a whole number of milliseconds")
+    .min(100, "must be between 100 and 30000")
+    .max(30_000, "must be between 100 and 30000")
+    .default(2_000),
+  /** /api/ready: how many blocks the mirrored tables may lag the (confirmed) chain head. */
+  OPENCOHORT_READY_MAX_LAG_BLOCKS: z.coerce
+    .number({ error: "must be a number of blocks" })
+    .int("must be a whole number of blocks")
+    .min(0, "must not be negative")
+    .default(50),
 });
 
 export class WebEnvError extends Error {
@@ -77,6 +91,10 @@ export interface WebEnv {
   /** Null: stewards cannot import exports through this server. */
   datasetImport: { root: string; secret: string } | null;
   query: { timeoutMs: number; memoryMb: number; workers: number; sandboxWorkerPath: string };
+  /** /api/ready's bounds (packages/api/src/services/readiness.ts). */
+  readiness: { timeoutMs: number; maxIndexerLagBlocks: number };
+  /** LOG_FORMAT (human by default, json in production) and LOG_LEVEL. */
+  log: LogEnv;
 }
 
 export function parseWebEnv(source: Record<string, string | undefined>): WebEnv {
@@ -129,6 +147,11 @@ export function parseWebEnv(source: Record<string, string | undefined>): WebEnv 
     sessionTtlSeconds: env.OPENCOHORT_SESSION_TTL_SECONDS,
     datasetRoot: env.OPENCOHORT_DATASET_ROOT ?? null,
     datasetImport,
+    readiness: {
+      timeoutMs: env.OPENCOHORT_READY_TIMEOUT_MS,
+      maxIndexerLagBlocks: env.OPENCOHORT_READY_MAX_LAG_BLOCKS,
+    },
+    log: loadLogEnv(source),
     query: {
       timeoutMs: env.OPENCOHORT_QUERY_TIMEOUT_MS,
       memoryMb: env.OPENCOHORT_QUERY_MEMORY_MB,

@@ -7,6 +7,7 @@ import type { DeploymentManifest } from "@opencohort/chain";
 import type { Indexer } from "@opencohort/chain/indexer/indexer";
 import type { ComputeEngine } from "@opencohort/compute";
 import type { Db } from "@opencohort/db";
+import type { Logger } from "@opencohort/log";
 import type { TokenScopes } from "@opencohort/validators";
 import type { Address, PublicClient } from "viem";
 import type { RateLimitConfig } from "./services/rate-limit";
@@ -53,6 +54,8 @@ export interface ApiServices {
   };
   compute: ComputeEngine;
   config: ApiConfig;
+  /** Where refusals and unexpected errors are logged (services/log.ts); default human lines. */
+  logger?: Logger;
 }
 
 export interface SessionInfo {

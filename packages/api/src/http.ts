@@ -9,6 +9,7 @@ import { type ApiServices, type CookieJar, createContextInner, type SessionInfo 
 import { appRouter } from "./root";
 import { resolveSession } from "./router/auth";
 import { bearerTokenOf, resolveApiToken } from "./services/api-token";
+import { apiLogger, logProcedureError } from "./services/log";
 import { RateLimitError } from "./trpc";
 
 export const SESSION_COOKIE = "oc_session";
@@ -76,7 +77,10 @@ export interface ApiRequestHandlerOptions {
   trustedProxyHops?: number;
   /** Where the router is mounted (default "/trpc"). */
   endpoint?: string;
-  /** Called for every error a procedure returns (logging); never changes the response. */
+  /**
+   * Called for every error a procedure returns, after it was logged (services/log.ts); never
+   * changes the response.
+   */
   onError?: (error: { path: string | undefined; error: Error }) => void;
 }
 
@@ -150,9 +154,10 @@ export function createApiRequestHandler(
           .reduce((max, seconds) => Math.max(max, seconds), 0);
         return retryAfter > 0 ? { headers: { "retry-after": String(retryAfter) } } : {};
       },
-      ...(options.onError
-        ? { onError: ({ path, error }) => options.onError?.({ path, error }) }
-        : {}),
+      onError({ path, error }) {
+        logProcedureError(apiLogger(services), { procedure: path, error });
+        options.onError?.({ path, error });
+      },
     });
   };
 }

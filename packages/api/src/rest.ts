@@ -31,6 +31,7 @@ import { ZodError, type z } from "zod";
 import { type ApiServices, createContextInner } from "./context";
 import { authenticate, clientIpOf } from "./http";
 import { createCaller } from "./root";
+import { apiLogger, logProcedureError } from "./services/log";
 import { RateLimitError, RuleError } from "./trpc";
 
 type Caller = ReturnType<typeof createCaller>;
@@ -384,6 +385,8 @@ export function createRestHandler(
       );
       return json(output);
     } catch (error) {
+      const procedure = found?.operation.procedure ?? "query.result";
+      logProcedureError(apiLogger(services), { procedure, error });
       return errorResponse(error);
     }
   };

@@ -5,10 +5,12 @@
 import "server-only";
 import { existsSync } from "node:fs";
 import type { ApiServices } from "@opencohort/api";
+import { computeEngineLogger } from "@opencohort/api/services/log";
 import { createChainPublicClient, readDeploymentManifest } from "@opencohort/chain";
 import { createIndexer } from "@opencohort/chain/indexer/indexer";
 import { createComputeEngine } from "@opencohort/compute";
 import { openDb } from "@opencohort/db";
+import { createLogger, type Logger } from "@opencohort/log";
 import { erc20Abi } from "viem";
 import { webEnv } from "~/env";
 
@@ -27,11 +29,9 @@ async function buildServices(): Promise<ApiServices> {
   }
   const db = await openDb(env.db.databaseUrl);
   const client = createChainPublicClient(env.chain);
+  const logger = createLogger({ name: "web", ...env.log });
   const compute = createComputeEngine({
-    logger: {
-      warn: (message, detail) => console.warn(`[compute] ${message}`, detail),
-      error: (message, detail) => console.error(`[compute] ${message}`, detail),
-    },
+    logger: computeEngineLogger(logger),
     limits: {
       memoryMb: env.query.memoryMb,
       threads: 1,
@@ -50,6 +50,7 @@ async function buildServices(): Promise<ApiServices> {
       indexer: createIndexer({ db, client, manifest }),
     },
     compute,
+    logger,
     config: {
       siweDomain: env.host,
       siweUri: env.origin,
@@ -61,6 +62,20 @@ async function buildServices(): Promise<ApiServices> {
   };
 }
 
+let startup: Logger | undefined;
+
+/** Logs why the services could not be built (the env itself may be what is wrong). */
+function startupLogger(): Logger {
+  let log: ReturnType<typeof webEnv>["log"] = { format: "human", level: "info" };
+  try {
+    log = webEnv().log;
+  } catch {
+    // keep the default format
+  }
+  startup ??= createLogger({ name: "web", ...log });
+  return startup;
+}
+
 // One instance per process, also across the module reloads of `next dev`.
 const holder = globalThis as typeof globalThis & { __opencohortServices?: Promise<ApiServices> };
 
@@ -69,7 +84,12 @@ export function getServices(): Promise<ApiServices> {
     const pending = buildServices();
     holder.__opencohortServices = pending;
     // A failed start (chain down, bad manifest) is retried on the next request.
-    pending.catch(() => {
+    pending.catch((error: unknown) => {
+      startupLogger().error(
+        { event: "services-failed" },
+        // Our own sentences (env, manifest, database with its URL redacted): the first line.
+        (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "failed",
+      );
       if (holder.__opencohortServices === pending) holder.__opencohortServices = undefined;
     });
   }

@@ -41,6 +41,7 @@ import {
   FEASIBILITY_EPSILON_BUDGET,
 } from "./budget-ledger";
 import { consentSnapshot } from "./consent-set";
+import { ReferencedFailure } from "./log";
 import { refusal } from "./refusal";
 import { disclosureParams, governedStandards } from "./standards";
 
@@ -225,7 +226,11 @@ export async function runFeasibility(
       select: { id: true },
     });
     if (error.code === "query-failed") {
-      throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message });
+      throw new TRPCError({
+        code: "INTERNAL_SERVER_ERROR",
+        message,
+        cause: new ReferencedFailure(error.referenceId),
+      });
     }
     throw refusal(error.code === "budget-exhausted" ? "FORBIDDEN" : "BAD_REQUEST", rule, message);
   }

@@ -27,12 +27,14 @@ import {
   sqlDialectOf,
   toDbUint,
 } from "@opencohort/db";
+import { describeError } from "@opencohort/log";
 import type { CohortDefinitionInput, QueryError } from "@opencohort/validators";
 import type { Address, Hex } from "viem";
 import type { ApiServices } from "../context";
 import { credentialAddresses } from "./accreditation";
 import { createDbBudgetLedger, epsilonToFixed } from "./budget-ledger";
 import { consentSnapshot } from "./consent-set";
+import { apiLogger } from "./log";
 import { hiddenCommitment, newReceiptSalt, receiptHash } from "./receipt";
 import { disclosureParams, type GovernedStandards } from "./standards";
 
@@ -161,7 +163,18 @@ async function runPendingQuery(
       },
     });
     if (!outcome.ok) {
-      await finish(refusalOf(outcome.error));
+      const refused = refusalOf(outcome.error);
+      // The researcher sees the query id; the compute log line has the same reference id.
+      apiLogger(services).info(
+        {
+          event: "query-refused",
+          queryId: query.id,
+          referenceId: outcome.error.referenceId,
+          rule: refused.rule,
+        },
+        "query refused",
+      );
+      await finish(refused);
       return;
     }
 
@@ -236,7 +249,15 @@ async function runPendingQuery(
     );
   } catch (error) {
     // Whatever went wrong stays in the server log; the researcher gets a fixed message.
-    console.error("query execution failed", { queryId: query.id, error });
+    apiLogger(services).error(
+      {
+        event: "query-failed",
+        queryId: query.id,
+        rule: "query-failed",
+        error: describeError(error),
+      },
+      "query execution failed",
+    );
     await finish({
       status: "FAILED",
       rule: "query-failed",
@@ -246,7 +267,7 @@ async function runPendingQuery(
 }
 
 /** The stored refusal of an engine error: its rule and its (value-free) message. */
-function refusalOf(error: QueryError): Finish {
+function refusalOf(error: QueryError): Exclude<Finish, { status: "SUCCEEDED" }> {
   switch (error.code) {
     case "rejected":
       return { status: "REJECTED", rule: error.rule ?? "rejected", message: error.message };

@@ -11,12 +11,8 @@ async function handle(request: Request): Promise<Response> {
   if (!handler) {
     handler = createApiRequestHandler(await getServices(), {
       endpoint: "/api/trpc",
+      // Refusals and unexpected errors are logged by the handler (api services/log.ts).
       trustedProxyHops: webEnv().trustedProxyHops,
-      onError({ path, error }) {
-        // Expected refusals are the caller's business; anything else goes to the server log.
-        const code = (error as { code?: string }).code;
-        if (code === "INTERNAL_SERVER_ERROR") console.error(`[api] ${path ?? "?"}:`, error);
-      },
     });
   }
   return handler(request);
