@@ -21,6 +21,10 @@ import { ensureOnChainOnce, NotOnChainError } from "./epochs/transactions";
  * the transaction before the indexer settles it (APPLIED or FAILED from the chain's events),
  * so a crash between sending and indexing never sends a message twice: a stale nonce would
  * be skipped on chain anyway.
+ *
+ * A batch carries the consent of at most one identity per patient: two identities of one
+ * wallet in one transaction would tell an observer that they belong together (the others wait
+ * for the next turn). The wallet is known here only from the steward's enrolment table.
  */
 export async function relayPendingConsents(
   db: Db,
@@ -54,7 +58,10 @@ export async function relayPendingConsents(
       },
     });
   }
-  const sendable = pending.filter((request) => BigInt(request.deadline) >= now);
+  const sendable = await oneIdentityPerPatient(
+    db,
+    pending.filter((request) => BigInt(request.deadline) >= now),
+  );
   if (sendable.length === 0) return 0;
   const batch: SignedConsent[] = sendable.map((request) => ({
     patient: request.patientAddress as Address,
@@ -87,6 +94,30 @@ export async function relayPendingConsents(
     throw error;
   }
   return sendable.length;
+}
+
+/**
+ * The requests whose identity is the first of its patient's in `requests` (oldest first); an
+ * identity with no enrolment known here stands alone.
+ */
+async function oneIdentityPerPatient<T extends { patientAddress: string }>(
+  db: Db,
+  requests: T[],
+): Promise<T[]> {
+  const identities = [...new Set(requests.map((request) => request.patientAddress.toLowerCase()))];
+  const enrolments = await db.enrolment.findMany({
+    where: { identityAddress: { in: identities }, patientAddress: { not: null } },
+    select: { identityAddress: true, patientAddress: true },
+  });
+  const walletOf = new Map(enrolments.map((row) => [row.identityAddress, row.patientAddress]));
+  const chosenOf = new Map<string, string>();
+  return requests.filter((request) => {
+    const identity = request.patientAddress.toLowerCase();
+    const patient = walletOf.get(identity) ?? identity;
+    const chosen = chosenOf.get(patient);
+    if (chosen === undefined) chosenOf.set(patient, identity);
+    return chosen === undefined || chosen === identity;
+  });
 }
 
 /** Claim requests handled per loop turn (each is one `claimBatch` transaction). */
