@@ -167,20 +167,27 @@ export async function later(stack: RunningStack, seconds: number) {
 }
 
 /** Steward `steward` votes for the proposal whose description contains `describedAs`, outside the page. */
-async function voteOnChain(stack: RunningStack, steward: 1 | 2 | 3, describedAs: string) {
-  const { contracts, publicClient, walletOf } = chainOf(stack);
-  const governor = { address: contracts.StewardGovernor, abi: stewardGovernorAbi } as const;
+/** The id of the proposal whose description contains `describedAs`, as the chain has it. */
+async function proposalIdOf(stack: RunningStack, describedAs: string): Promise<bigint | undefined> {
+  const { contracts, publicClient } = chainOf(stack);
   const created = await publicClient.getContractEvents({
-    ...governor,
+    address: contracts.StewardGovernor,
+    abi: stewardGovernorAbi,
     eventName: "ProposalCreated",
     fromBlock: 0n,
   });
-  const proposal = created.find((log) => log.args.description?.includes(describedAs));
-  if (proposal?.args.proposalId === undefined) throw new Error(`no proposal "${describedAs}"`);
+  return created.find((log) => log.args.description?.includes(describedAs))?.args.proposalId;
+}
+
+async function voteOnChain(stack: RunningStack, steward: 1 | 2 | 3, describedAs: string) {
+  const { contracts, publicClient, walletOf } = chainOf(stack);
+  const proposalId = await proposalIdOf(stack, describedAs);
+  if (proposalId === undefined) throw new Error(`no proposal "${describedAs}"`);
   const hash = await walletOf(steward).writeContract({
-    ...governor,
+    address: contracts.StewardGovernor,
+    abi: stewardGovernorAbi,
     functionName: "castVote",
-    args: [proposal.args.proposalId, 1],
+    args: [proposalId, 1],
   });
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`steward #${steward}'s vote reverted`);
@@ -202,14 +209,20 @@ export async function passProposalInPage(
   const proposal = page.getByTestId("proposal").filter({ hasText: describedAs });
   const state = proposal.getByTestId("proposal-state");
   const tally = proposal.getByTestId("tally");
-  // Shown once the operator's indexer mirrored ProposalCreated. The voting delay is one
-  // second of chain time, so any later block opens the vote.
-  await expect.poll(() => state.textContent(), { timeout: 30_000 }).toMatch(/^(PENDING|ACTIVE)$/);
-  await later(stack, 2);
   if (votes === "on chain") {
+    // Straight from the chain, not from the page: the 20 seconds of the local voting period
+    // must not be spent waiting for the page to mirror the proposal.
+    await expect
+      .poll(() => proposalIdOf(stack, describedAs), { timeout: 30_000 })
+      .not.toBeUndefined();
+    // The voting delay is one second of chain time, so any later block opens the vote.
+    await later(stack, 2);
     await voteOnChain(stack, 1, describedAs);
     await voteOnChain(stack, 2, describedAs);
   } else {
+    // Shown once the operator's indexer mirrored ProposalCreated.
+    await expect.poll(() => state.textContent(), { timeout: 30_000 }).toMatch(/^(PENDING|ACTIVE)$/);
+    await later(stack, 2);
     for (const steward of [1, 2] as const) {
       if (steward === 2) await signInAs(page, 2);
       await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe("ACTIVE");
