@@ -139,13 +139,14 @@ export async function observeWallet(
     }
   }
   const bare = target.slice(2);
-  const logsByTx = new Map<string, DecodedLog[]>();
-  for (const entry of decoded) {
-    const hash = lower(entry.log.transactionHash ?? "");
-    logsByTx.set(hash, [...(logsByTx.get(hash) ?? []), entry]);
+  // Each transaction's logs, grouped once (not filtered out of every log per transaction).
+  const logsByTx = new Map<string, Log[]>();
+  for (const log of logs) {
+    const hash = lower(log.transactionHash ?? "");
+    logsByTx.set(hash, [...(logsByTx.get(hash) ?? []), log]);
   }
   for (const [hash, tx] of txsByHash) {
-    const rawLogs = logs.filter((log) => lower(log.transactionHash ?? "") === hash);
+    const rawLogs = logsByTx.get(hash) ?? [];
     const mentionsWallet =
       tx.from === target ||
       tx.to === target ||
