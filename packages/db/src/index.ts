@@ -44,5 +44,6 @@ export type {
 export { Prisma } from "./generated/sqlite/client";
 export * from "./generated/sqlite/enums";
 export { type MigrateOptions, type MigrateResult, migrate } from "./migrate";
+export { pgConfigFromUrl } from "./pg-config";
 export { DB_UINT_DIGITS, fromDbUint, toDbUint } from "./uint";
 export type { DatabaseTarget, Provider } from "./url";
