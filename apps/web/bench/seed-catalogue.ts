@@ -184,6 +184,12 @@ export async function seedCatalogue(
         indexer: system.indexer,
       },
       compute,
+      // Seeding lists datasets and writes metadata; it submits no query.
+      queryJobs: {
+        send: async () => {
+          throw new Error("The catalogue seed runs no queries.");
+        },
+      },
       config: {
         siweDomain: "127.0.0.1",
         siweUri: "http://127.0.0.1",

@@ -5,12 +5,12 @@
 import "server-only";
 import { isAbsolute, join } from "node:path";
 import { type ChainEnv, LOCAL_CHAIN_ID, parseChainEnv } from "@opencohort/chain";
+import { LOCAL_DEV_NOISE_SECRET } from "@opencohort/compute";
 import { type DbEnv, loadDbEnv } from "@opencohort/db";
 import { type LogEnv, loadLogEnv } from "@opencohort/log";
 import { z } from "zod";
 
 /** Used only on the local chain, where nothing is secret anyway. */
-const DEV_NOISE_SECRET = "opencohort-local-dev-noise-secret";
 const DEV_SESSION_SECRET = "opencohort-local-dev-session-secret";
 const DEV_IMPORT_SECRET = "opencohort-local-dev-import-secret";
 
@@ -113,7 +113,7 @@ export function parseWebEnv(source: Record<string, string | undefined>): WebEnv 
         `OPENCOHORT_NOISE_SECRET is required on any chain but the local one (${LOCAL_CHAIN_ID}).`,
       );
     }
-    noiseSecret = DEV_NOISE_SECRET;
+    noiseSecret = LOCAL_DEV_NOISE_SECRET;
   }
   let sessionSecret = env.OPENCOHORT_SESSION_SECRET;
   if (sessionSecret === undefined) {

@@ -10,6 +10,7 @@ import type { Db } from "@opencohort/db";
 import type { Logger } from "@opencohort/log";
 import type { TokenScopes } from "@opencohort/validators";
 import type { Address, PublicClient } from "viem";
+import type { QueryJobQueue } from "./services/query-execution";
 import type { RateLimitConfig } from "./services/rate-limit";
 
 export type Role = "researcher" | "patient" | "steward";
@@ -53,6 +54,8 @@ export interface ApiServices {
     indexer: Indexer;
   };
   compute: ComputeEngine;
+  /** Where `query.submit` queues queries for the compute workers (services/query-execution.ts). */
+  queryJobs: Pick<QueryJobQueue, "send">;
   config: ApiConfig;
   /** Where refusals and unexpected errors are logged (services/log.ts); default human lines. */
   logger?: Logger;

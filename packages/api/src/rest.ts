@@ -136,7 +136,7 @@ export const restOperations: RestOperation[] = [
     method: "post",
     path: "/api/v1/queries",
     summary:
-      "Run SQL (or a cohort definition) on a dataset I hold a pass for. A refused query is answered with status REJECTED and error.rule. With wait: false the answer comes as soon as the query is accepted (status PENDING or RUNNING): poll GET /api/v1/queries/{id} until it is final.",
+      "Queue SQL (or a cohort definition) on a dataset I hold a pass for. The answer comes as soon as the query is queued (status PENDING): poll GET /api/v1/queries/{id} until it is final (SUCCEEDED, or REJECTED/FAILED with error.rule). With wait: true the answer comes when the query is final, or after 55 s with the status it then has.",
     procedure: "query.submit",
     inputFrom: "body",
     input: querySubmitInputSchema,

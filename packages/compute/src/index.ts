@@ -7,6 +7,12 @@
  */
 
 export { computeContentHash } from "@opencohort/validators/content-hash";
+
+/**
+ * The noise key every process uses on the local chain only (web, compute workers), so a
+ * local repeat gets the same noise wherever it runs. Anywhere else the key is configured.
+ */
+export const LOCAL_DEV_NOISE_SECRET = "opencohort-local-dev-noise-secret";
 export { InMemoryBudgetLedger, type PrivacyBudgetLedger, type QueryCharge } from "./budget";
 export {
   type CatalogueColumn,

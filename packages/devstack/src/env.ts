@@ -38,6 +38,13 @@ const devstackEnvSchema = z.object({
     .min(100, "OPENCOHORT_DEMO_PERSONS must be at least 100")
     .max(2_000_000, "OPENCOHORT_DEMO_PERSONS must be at most 2,000,000")
     .default(4_000),
+  /** Compute worker processes taking researchers' queries (each runs its own sandbox pool). */
+  OPENCOHORT_WORKERS: z.coerce
+    .number({ error: "OPENCOHORT_WORKERS must be a number" })
+    .int("OPENCOHORT_WORKERS must be a whole number")
+    .min(1, "OPENCOHORT_WORKERS must be at least 1")
+    .max(16, "OPENCOHORT_WORKERS must be at most 16")
+    .default(1),
   /**
    * Keys the person pseudonyms of datasets imported here (the demo's Eunomia and the
    * steward page's imports). Local only: a real steward keeps their own secret.

@@ -1,4 +1,5 @@
-// The whole marketplace on one machine: anvil, contracts, database, demo data, operator, web.
+// The whole marketplace on one machine: anvil, contracts, database, demo data, operator,
+// compute workers, web.
 // Ctrl-C stops every child; running it again reuses the chain state and seeds nothing twice.
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -161,6 +162,17 @@ async function run(env: DevstackEnv, supervisor: Supervisor): Promise<void> {
     cwd: join(repoRoot, "apps", "operator"),
     env: childEnv,
   });
+
+  // Queries queue on the database; each worker takes them (OPENCOHORT_WORKERS of them).
+  for (let index = 1; index <= env.OPENCOHORT_WORKERS; index++) {
+    supervisor.start({
+      name: env.OPENCOHORT_WORKERS === 1 ? "worker" : `worker-${index}`,
+      command: process.execPath,
+      args: ["--import", "tsx", "src/main.ts"],
+      cwd: join(repoRoot, "apps", "compute-worker"),
+      env: { ...childEnv, OPENCOHORT_WORKER_ID: `local-${index}` },
+    });
+  }
 
   const webUrl = `http://127.0.0.1:${env.OPENCOHORT_WEB_PORT}`;
   await step("Starting the web app", async () => {

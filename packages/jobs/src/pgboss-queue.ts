@@ -15,6 +15,7 @@ import {
   type Job,
   type JobQueue,
   type JobQueueOptions,
+  type JobSender,
   type JobState,
   type WorkOptions,
 } from "./queue";
@@ -28,14 +29,11 @@ export interface PgBossQueueOptions extends JobQueueOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function createPgBossJobQueue<Payload extends object>(
-  options: PgBossQueueOptions,
-): Promise<JobQueue<Payload>> {
-  checkQueueOptions(options);
-  const { name, leaseSeconds, maxAttempts, pgConfig, schema } = options;
-  const deadQueue = `${name}-dead`;
-  const channel = `${schema}_${name}`.replace(/[^a-z0-9_]/g, "_");
-  const boss = new PgBoss({
+const notifyChannel = (schema: string, name: string) =>
+  `${schema}_${name}`.replace(/[^a-z0-9_]/g, "_");
+
+function bossOf(pgConfig: pg.ClientConfig, schema: string, extra: PgBoss.ConstructorOptions) {
+  return new PgBoss({
     host: pgConfig.host,
     port: pgConfig.port,
     user: pgConfig.user,
@@ -43,11 +41,59 @@ export async function createPgBossJobQueue<Payload extends object>(
     database: pgConfig.database,
     ssl: pgConfig.ssl,
     schema,
+    schedule: false,
+    ...extra,
+  });
+}
+
+async function sendAndWake<Payload extends object>(
+  boss: PgBoss,
+  name: string,
+  channel: string,
+  payload: Payload,
+): Promise<string> {
+  const id = await boss.send(name, payload);
+  if (id === null) throw new Error(`pg-boss refused a job on ${name}.`);
+  await boss.getDb().executeSql("SELECT pg_notify($1, $2)", [channel, name]);
+  return id;
+}
+
+/**
+ * A process that only sends (the web app): no maintenance, no settings of its own. A queue
+ * that does not exist yet is created with pg-boss's defaults; the first worker to start
+ * applies the lease and attempts it runs with.
+ */
+export async function createPgBossJobSender<Payload extends object>(options: {
+  name: string;
+  pgConfig: pg.ClientConfig;
+  schema: string;
+}): Promise<JobSender<Payload>> {
+  const boss = bossOf(options.pgConfig, options.schema, {
+    supervise: false,
+    max: 4,
+    application_name: `opencohort-jobs-${options.name}-sender`,
+  });
+  await boss.start();
+  await boss.createQueue(options.name, { name: options.name });
+  const channel = notifyChannel(options.schema, options.name);
+  return {
+    send: (payload) => sendAndWake(boss, options.name, channel, payload),
+    stop: () => boss.stop({ graceful: false, close: true, wait: true, timeout: 1_000 }),
+  };
+}
+
+export async function createPgBossJobQueue<Payload extends object>(
+  options: PgBossQueueOptions,
+): Promise<JobQueue<Payload>> {
+  checkQueueOptions(options);
+  const { name, leaseSeconds, maxAttempts, pgConfig, schema } = options;
+  const deadQueue = `${name}-dead`;
+  const channel = notifyChannel(schema, name);
+  const boss = bossOf(pgConfig, schema, {
     // Overrun attempts are found by maintenance: often enough that a dead worker's job is
     // taken over soon after its lease ends.
     maintenanceIntervalSeconds: Math.max(1, Math.min(30, Math.floor(leaseSeconds / 4))),
     supervise: true,
-    schedule: false,
     max: 4,
     application_name: `opencohort-jobs-${name}`,
   });
@@ -91,12 +137,7 @@ export async function createPgBossJobQueue<Payload extends object>(
   return {
     name,
     provider: "postgresql",
-    async send(payload) {
-      const id = await boss.send(name, payload);
-      if (id === null) throw new Error(`pg-boss refused a job on ${name}.`);
-      await boss.getDb().executeSql("SELECT pg_notify($1, $2)", [channel, name]);
-      return id;
-    },
+    send: (payload) => sendAndWake(boss, name, channel, payload),
     async work(handler, work) {
       if (workIds.length > 0) throw new Error(`The queue ${name} is already being worked here.`);
       if (work.onError) errors.push(work.onError);

@@ -89,6 +89,8 @@ describe.each(providerCases())("job queue on $name", ({ url, skip }) => {
       );
       await silent.send({ n: 7 });
       await until(() => taken.length === 1);
+      // Gone, as a killed process is: it takes nothing more and never settles the job.
+      await silent.stop({ drainMs: 0 });
       const rescuer = await worker(databaseUrl, { leaseSeconds: 1 });
       const rescued: Job<Payload>[] = [];
       await rescuer.work(

@@ -45,6 +45,14 @@ export interface JobQueueOptions {
 
 export type JobState = "queued" | "active" | "completed" | "failed";
 
+/** The sending side alone (the web app): it takes no jobs and sets nothing. */
+export interface JobSender<Payload> {
+  /** Adds a job and returns its id. */
+  send(payload: Payload): Promise<string>;
+  /** Closes its connections. */
+  stop(): Promise<void>;
+}
+
 export interface JobQueue<Payload> {
   readonly name: string;
   readonly provider: "sqlite" | "postgresql";

@@ -4,7 +4,8 @@
  * A claim reads the oldest job that is queued or whose attempt's lease ran out, then updates
  * it only if its state and attempt count are still what was read: of two workers (threads or
  * processes) reading the same job, one update matches and the other takes nothing. SQLite
- * runs one write at a time, so no lock is needed beyond that.
+ * runs one write at a time, so no lock is needed beyond that. Lease and attempts are the
+ * taking worker's settings: a job row holds only what was sent.
  */
 import { randomBytes } from "node:crypto";
 import type { Db, Prisma } from "@opencohort/db";
@@ -46,10 +47,10 @@ export function createSqliteJobQueue<Payload>(db: Db, options: JobQueueOptions):
           OR: [{ state: "queued" }, { state: "active", lockedUntil: { lt: now } }],
         },
         orderBy: { createdAt: "asc" },
-        select: { id: true, state: true, attempts: true, maxAttempts: true, payload: true },
+        select: { id: true, state: true, attempts: true, payload: true },
       });
       if (!candidate) return undefined;
-      const dead = candidate.state === "active" && candidate.attempts >= candidate.maxAttempts;
+      const dead = candidate.state === "active" && candidate.attempts >= maxAttempts;
       const taken = await db.job.updateMany({
         where: { id: candidate.id, state: candidate.state, attempts: candidate.attempts },
         data: dead
@@ -142,12 +143,7 @@ export function createSqliteJobQueue<Payload>(db: Db, options: JobQueueOptions):
     provider: "sqlite",
     async send(payload) {
       const created = await db.job.create({
-        data: {
-          queue: name,
-          payload: payload as Prisma.InputJsonValue,
-          maxAttempts,
-          leaseSeconds,
-        },
+        data: { queue: name, payload: payload as Prisma.InputJsonValue },
         select: { id: true },
       });
       for (const wake of [...wakers]) wake();

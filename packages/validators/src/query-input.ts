@@ -17,11 +17,11 @@ export const querySubmitInputSchema = z
     sql: z.string().trim().min(1, "must not be empty").max(MAX_QUERY_SQL_LENGTH).optional(),
     cohort: cohortDefinitionSchema.optional(),
     /**
-     * true (the default): answer when the query is final. false: answer as soon as it is
-     * accepted (status PENDING or RUNNING) and let the caller poll its status, for queries
-     * that outlast a client's HTTP timeout.
+     * false (the default): answer as soon as the query is queued (status PENDING) and let the
+     * caller poll its status. true: answer when it is final, or after the API's wait limit
+     * (then still PENDING or RUNNING), for scripts that want one call.
      */
-    wait: z.boolean().default(true),
+    wait: z.boolean().default(false),
   })
   .superRefine((input, ctx) => {
     if ((input.sql === undefined) === (input.cohort === undefined)) {

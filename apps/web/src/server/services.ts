@@ -1,15 +1,18 @@
 /**
  * The API's services, built once per server process from the validated environment:
- * database, chain client + deployment manifest + indexer, compute engine, config.
+ * database, chain client + deployment manifest + indexer, compute engine (catalogue and
+ * feasibility counts; queries go to the compute workers through the job queue), config.
  */
 import "server-only";
 import { existsSync } from "node:fs";
 import type { ApiServices } from "@opencohort/api";
 import { computeEngineLogger } from "@opencohort/api/services/log";
+import { QUERY_QUEUE, type QueryJobPayload } from "@opencohort/api/services/query-execution";
 import { createChainPublicClient, readDeploymentManifest } from "@opencohort/chain";
 import { createIndexer } from "@opencohort/chain/indexer/indexer";
 import { createComputeEngine } from "@opencohort/compute";
 import { openDb } from "@opencohort/db";
+import { openJobSender } from "@opencohort/jobs";
 import { createLogger, type Logger } from "@opencohort/log";
 import { erc20Abi } from "viem";
 import { webEnv } from "~/env";
@@ -41,8 +44,11 @@ async function buildServices(): Promise<ApiServices> {
     noiseSecret: env.noiseSecret,
     sandboxWorkerPath: env.query.sandboxWorkerPath,
   });
+  // Queries are queued here and run by the compute workers (apps/compute-worker).
+  const queryJobs = await openJobSender<QueryJobPayload>(env.db.databaseUrl, db, QUERY_QUEUE);
   return {
     db,
+    queryJobs,
     chain: {
       chainId: manifest.chainId,
       client,

@@ -190,6 +190,7 @@ describe("governance", () => {
     expect(standards.inSync).toBe(true);
 
     const query = await researcher.query.submit({
+      wait: true,
       datasetId: dataset.datasetId,
       sql: "SELECT sex, count(*) FROM person GROUP BY sex",
     });
@@ -212,6 +213,7 @@ describe("governance", () => {
     expect(after.snapshot?.contributionCap).toBe(3);
     expect(after.inSync).toBe(true);
     const query = await researcher.query.submit({
+      wait: true,
       datasetId: dataset.datasetId,
       sql: "SELECT sex, count(*) FROM condition_occurrence JOIN person USING (person_id) GROUP BY sex",
     });

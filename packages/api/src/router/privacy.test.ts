@@ -285,7 +285,11 @@ describe.each(testDatabases())("issue #10 abuse limits on $database", ({ databas
 
       // query.submit: the limit applies before anything runs, and a refused call writes nothing.
       const submit = () =>
-        a.query.submit({ datasetId: dataset.datasetId, sql: "SELECT count(*) FROM person" });
+        a.query.submit({
+          wait: true,
+          datasetId: dataset.datasetId,
+          sql: "SELECT count(*) FROM person",
+        });
       await expect(submit()).rejects.toMatchObject({ code: "FORBIDDEN" }); // no access pass
       await expect(submit()).rejects.toMatchObject({ code: "FORBIDDEN" });
       const before = await tableCounts(system.db);
@@ -341,6 +345,7 @@ describe.each(testDatabases())("issue #10 abuse limits on $database", ({ databas
       const { caller } = await system.signIn(5);
       await buyAccess(system, 5, dataset);
       const query = await caller.query.submit({
+        wait: true,
         datasetId: dataset.datasetId,
         cohort: { age: { min: 50 }, output: { groupBy: ["sex"] } },
       });

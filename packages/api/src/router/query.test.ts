@@ -91,7 +91,11 @@ let firstQueryId = "";
 
 describe("query.submit (researcher with an access pass)", () => {
   it("refuses a researcher without an access pass, naming the rule", async () => {
-    const attempt = researcher.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX });
+    const attempt = researcher.caller.query.submit({
+      wait: true,
+      datasetId: dataset.datasetId,
+      sql: BY_SEX,
+    });
     await expect(attempt).rejects.toMatchObject({
       code: "FORBIDDEN",
       message: expect.stringContaining("access-pass"),
@@ -105,6 +109,7 @@ describe("query.submit (researcher with an access pass)", () => {
   it("runs a SQL aggregate after a purchase: result, receipt and private inclusions", async () => {
     await buyAccess(system, 4, dataset);
     const query = await researcher.caller.query.submit({
+      wait: true,
       datasetId: dataset.datasetId,
       sql: BY_SEX,
     });
@@ -186,6 +191,7 @@ describe("query.submit (researcher with an access pass)", () => {
 
   it("runs a cohort definition compiled to SQL", async () => {
     const query = await researcher.caller.query.submit({
+      wait: true,
       datasetId: dataset.datasetId,
       cohort: { age: { min: 18 }, output: { groupBy: ["sex"] } },
     });
@@ -196,6 +202,7 @@ describe("query.submit (researcher with an access pass)", () => {
 
   it("stores and returns the rule a rejected query broke, without echoing a value", async () => {
     const query = await researcher.caller.query.submit({
+      wait: true,
       datasetId: dataset.datasetId,
       sql: "SELECT person_id, year_of_birth FROM person WHERE region = 'Secret-Valley-42'",
     });
@@ -251,26 +258,35 @@ describe("query.submit (researcher with an access pass)", () => {
 
   it("names the bad field, refuses the anonymous and an unknown dataset", async () => {
     await expect(
-      researcher.caller.query.submit({ datasetId: "0x12", sql: BY_SEX }),
+      researcher.caller.query.submit({ wait: true, datasetId: "0x12", sql: BY_SEX }),
     ).rejects.toMatchObject({
       code: "BAD_REQUEST",
       message: expect.stringMatching(/^datasetId: /),
     });
     await expect(
-      researcher.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX, cohort: {} }),
+      researcher.caller.query.submit({
+        wait: true,
+        datasetId: dataset.datasetId,
+        sql: BY_SEX,
+        cohort: {},
+      }),
     ).rejects.toMatchObject({ code: "BAD_REQUEST", message: expect.stringMatching(/^sql: /) });
     await expect(
-      researcher.caller.query.submit({ datasetId: dataset.datasetId }),
+      researcher.caller.query.submit({ wait: true, datasetId: dataset.datasetId }),
     ).rejects.toMatchObject({ code: "BAD_REQUEST", message: expect.stringMatching(/^sql: /) });
     await expect(researcher.caller.query.history({ limit: 1_000 })).rejects.toMatchObject({
       code: "BAD_REQUEST",
       message: expect.stringMatching(/^limit: /),
     });
     await expect(
-      system.anonymous().query.submit({ datasetId: dataset.datasetId, sql: BY_SEX }),
+      system.anonymous().query.submit({ wait: true, datasetId: dataset.datasetId, sql: BY_SEX }),
     ).rejects.toMatchObject({ code: "UNAUTHORIZED" });
     await expect(
-      researcher.caller.query.submit({ datasetId: `0x${"ab".repeat(32)}`, sql: BY_SEX }),
+      researcher.caller.query.submit({
+        wait: true,
+        datasetId: `0x${"ab".repeat(32)}`,
+        sql: BY_SEX,
+      }),
     ).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(
       researcher.caller.query.budget({ datasetId: `0x${"ab".repeat(32)}` }),
@@ -287,6 +303,7 @@ describe("query.submit (researcher with an access pass)", () => {
     // submit must.
     await relayConsents(system, dataset.datasetId, [patient], false);
     const query = await researcher.caller.query.submit({
+      wait: true,
       datasetId: dataset.datasetId,
       sql: BY_SEX,
     });
@@ -327,7 +344,7 @@ describe("query.submit (researcher with an access pass)", () => {
       ),
     };
     await expect(
-      other.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX }),
+      other.caller.query.submit({ wait: true, datasetId: dataset.datasetId, sql: BY_SEX }),
     ).rejects.toMatchObject(refused);
     await expect(
       other.caller.dataset.feasibility({
@@ -338,7 +355,7 @@ describe("query.submit (researcher with an access pass)", () => {
     await suspend(false);
     // Reinstated: what stops #5 now is only that it holds no pass.
     await expect(
-      other.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX }),
+      other.caller.query.submit({ wait: true, datasetId: dataset.datasetId, sql: BY_SEX }),
     ).rejects.toMatchObject({ message: expect.stringContaining("(rule access-pass)") });
   });
 
@@ -370,10 +387,12 @@ describe("query.submit (researcher with an access pass)", () => {
     // Two questions not asked before (an identical repeat would be free, below).
     const both = await Promise.all([
       researcher.caller.query.submit({
+        wait: true,
         datasetId: dataset.datasetId,
         sql: "SELECT sex, region, count(*) FROM person GROUP BY sex, region",
       }),
       researcher.caller.query.submit({
+        wait: true,
         datasetId: dataset.datasetId,
         sql: "SELECT region, count(*) FROM person GROUP BY region",
       }),
@@ -386,6 +405,7 @@ describe("query.submit (researcher with an access pass)", () => {
       queriesLeft: 0,
     });
     const again = await researcher.caller.query.submit({
+      wait: true,
       datasetId: dataset.datasetId,
       sql: "SELECT count(DISTINCT person_id) FROM person",
     });
@@ -395,6 +415,7 @@ describe("query.submit (researcher with an access pass)", () => {
       await researcher.caller.query.history({ datasetId: dataset.datasetId, limit: 100 })
     ).items.find((q) => q.sql === BY_SEX && q.status === "SUCCEEDED");
     const repeat = await researcher.caller.query.submit({
+      wait: true,
       datasetId: dataset.datasetId,
       sql: BY_SEX,
     });
@@ -501,24 +522,30 @@ describe("query.submit (researcher with an access pass)", () => {
       args: [second.address, dataset.price],
     });
     await buyAccess(system, 0, dataset);
-    const query = await second.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX });
+    const query = await second.caller.query.submit({
+      wait: true,
+      datasetId: dataset.datasetId,
+      sql: BY_SEX,
+    });
     expect(query.status).toBe("REJECTED");
   });
 
   it("refuses once the pass has expired on chain (hasAccess is the source of truth)", async () => {
     await buyAccess(system, 5, dataset);
     expect(
-      (await other.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX })).status,
+      (await other.caller.query.submit({ wait: true, datasetId: dataset.datasetId, sql: BY_SEX }))
+        .status,
     ).toBe("SUCCEEDED");
     await anvilRpc(system, "evm_increaseTime", [31 * 24 * 60 * 60]);
     await anvilRpc(system, "anvil_mine", ["0x1"]);
     await expect(
-      other.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX }),
+      other.caller.query.submit({ wait: true, datasetId: dataset.datasetId, sql: BY_SEX }),
     ).rejects.toMatchObject({ code: "FORBIDDEN" });
   });
   it("says which contribution bound applied: event-level GROUP BY counts a person in at most 5 groups", async () => {
     await buyAccess(system, 5, dataset);
     const query = await other.caller.query.submit({
+      wait: true,
       datasetId: dataset.datasetId,
       sql: "SELECT condition_code, count(*) FROM condition_occurrence GROUP BY condition_code",
     });
@@ -581,7 +608,11 @@ describe("query.submit storing the inclusions", () => {
        BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
     );
     const inclusionsBefore = await system.db.queryInclusion.count();
-    const failed = await third.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX });
+    const failed = await third.caller.query.submit({
+      wait: true,
+      datasetId: dataset.datasetId,
+      sql: BY_SEX,
+    });
     expect(failed).toMatchObject({
       status: "FAILED",
       error: { rule: "query-failed", message: "The query failed." },
@@ -596,7 +627,11 @@ describe("query.submit storing the inclusions", () => {
     expect(await system.db.queryInclusion.count()).toBe(inclusionsBefore);
 
     await system.db.$executeRawUnsafe(`DROP TRIGGER ${FAIL_TRIGGER}`);
-    const query = await third.caller.query.submit({ datasetId: dataset.datasetId, sql: BY_SEX });
+    const query = await third.caller.query.submit({
+      wait: true,
+      datasetId: dataset.datasetId,
+      sql: BY_SEX,
+    });
     expect(query.status).toBe("SUCCEEDED");
     const included = await inclusionsOf(query.id);
     expect(included).toHaveLength(consented.length);
@@ -656,6 +691,7 @@ describe("receipts that hide the included-person count (issue #10)", () => {
     });
     // A narrow cohort, so the hidden count is well below the consented population.
     const submitted = await researcher.caller.query.submit({
+      wait: true,
       datasetId: dataset.datasetId,
       cohort: { age: { min: 60 }, output: { groupBy: ["sex"] } },
     });

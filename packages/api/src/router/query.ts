@@ -20,7 +20,7 @@ import { requireActivePass } from "../services/access-check";
 import { credentialAddresses } from "../services/accreditation";
 import { budgetRemaining, budgetSpent, fixedToEpsilon } from "../services/budget-ledger";
 import { syncIndexer } from "../services/indexer-sync";
-import { startQuery } from "../services/query-execution";
+import { submitQuery, waitForQuery } from "../services/query-execution";
 import { RECEIPT_VERSION } from "../services/receipt";
 import { receiptProof } from "../services/receipt-proof";
 import { refusal } from "../services/refusal";
@@ -28,6 +28,9 @@ import { disclosureParams, governedStandards } from "../services/standards";
 import { rateLimited, roleProcedure } from "../trpc";
 
 const researcherProcedure = roleProcedure("researcher");
+
+/** How long `submit` with `wait: true` holds the request open (below common proxy timeouts). */
+const SUBMIT_WAIT_MS = 55_000;
 
 const queryColumns = {
   id: true,
@@ -162,8 +165,10 @@ async function requireDataset(ctx: ApiContext, datasetId: string) {
 
 export const queryRouter = {
   /**
-   * Runs SQL or a cohort definition and returns the final row (SUCCEEDED with the
-   * disclosure-controlled result and receipt, or REJECTED/FAILED with the rule).
+   * Queues SQL or a cohort definition for the compute workers and answers at once with the
+   * row (PENDING); the caller follows it with `status` or `get`. With `wait: true` it answers
+   * when the query is final (SUCCEEDED with the disclosure-controlled result and receipt, or
+   * REJECTED/FAILED with the rule), or after SUBMIT_WAIT_MS with the row as it then is.
    * FORBIDDEN (rule access-pass) without an active pass.
    */
   submit: researcherProcedure
@@ -187,20 +192,20 @@ export const queryRouter = {
           "The steward has not registered this dataset's files yet.",
         );
       }
-      const standards = await governedStandards(ctx.db, ctx.chain.chainId);
-      const { id, finished } = await startQuery({
-        services: ctx,
+      // Refused here, at once, rather than by the worker: standards not indexed yet, or a
+      // credential the mirror does not know yet (the worker reads the budget's holders there).
+      await governedStandards(ctx.db, ctx.chain.chainId);
+      await credentialAddresses(ctx, researcher);
+      const { id } = await submitQuery(ctx, {
         researcher,
         datasetId: input.datasetId,
-        version: { id: version.id, manifestHash: version.manifestHash, location: version.location },
-        standards,
+        datasetVersionId: version.id,
         request:
           input.sql !== undefined
             ? { kind: "SQL", sql: input.sql }
             : { kind: "COHORT", cohort: input.cohort ?? {} },
       });
-      // Without wait, the run goes on after the answer; it settles the row itself (never rejects).
-      if (input.wait) await finished;
+      if (input.wait) await waitForQuery(ctx.db, id, SUBMIT_WAIT_MS);
       return viewOf(await ownQuery(ctx, id), ctx.chain.chainId);
     }),
 

@@ -293,7 +293,7 @@ describe.each(testDatabases())(
           });
           const ran = await postJson(
             "/api/v1/queries",
-            { datasetId: dataset.datasetId, sql: BY_SEX },
+            { datasetId: dataset.datasetId, sql: BY_SEX, wait: true },
             scoped.secret,
           );
           expect(ran).toMatchObject({ status: 200, body: { status: "SUCCEEDED" } });
@@ -412,7 +412,7 @@ describe.each(testDatabases())(
           check("feasibility", feasibility.body);
           const ran = await postJson(
             "/api/v1/queries",
-            { datasetId: dataset.datasetId, sql: BY_SEX },
+            { datasetId: dataset.datasetId, sql: BY_SEX, wait: true },
             secret,
           );
           check("submitQuery", ran.body);
@@ -439,7 +439,7 @@ describe.each(testDatabases())(
 
           const rejected = await postJson(
             "/api/v1/queries",
-            { datasetId: dataset.datasetId, sql: ROW_LEVEL },
+            { datasetId: dataset.datasetId, sql: ROW_LEVEL, wait: true },
             secret,
           );
           expect(rejected.body).toMatchObject({ status: "REJECTED", result: null });

@@ -65,7 +65,7 @@ async function whyNotAccredited(
 /** Statuses of an address bound to a credential for good (a removed one stays bound). */
 const BOUND: CredentialAddressStatus[] = ["ACTIVE", "REMOVED"];
 
-async function mirroredCredentialAddresses(
+export async function mirroredCredentialAddresses(
   db: ApiContext["db"],
   address: string,
 ): Promise<string[] | undefined> {

@@ -1,42 +1,52 @@
 /**
- * Runs one researcher query end to end (DESIGN "A query, end to end"):
+ * Runs researcher queries as jobs (DESIGN "A query, end to end"):
  *
- *   PENDING   the Query row exists, in the epoch open at that moment (the operator does not
- *             close an epoch while it has queries in flight)
- *   RUNNING   dataset files opened and checked against the on-chain content hash, consent
- *             set read at the indexed block, compute run with the governed parameters and
- *             the (researcher, dataset) budget ledger
+ *   PENDING   `submitQuery` created the Query row, in the epoch open at that moment (the
+ *             operator does not close an epoch while it has queries in flight), and queued a
+ *             job for it on the app database (@opencohort/jobs)
+ *   RUNNING   a compute worker (apps/compute-worker, or the test harness's in-process one)
+ *             took the job: dataset files opened and checked against the on-chain content
+ *             hash, consent set read at the indexed block, compute run with the governed
+ *             parameters in force now and the (credential, dataset) budget ledger
  *   SUCCEEDED result, receipt and receipt hash stored; inclusions stored privately
  *   REJECTED  a rule refused it (validation rule id, or "privacy-budget")
  *   FAILED    it was accepted but could not run ("dataset-files", "dataset-integrity",
  *             "limit-exceeded", "query-failed")
  *
- * `startQuery` returns as soon as the row exists and runs it on. `query.submit` awaits the run
- * by default (the row is final when submit returns; the web app shows "running" while the
- * request is open); with `wait: false` it answers at once and the caller polls `query.status`
- * (scripts whose queries outlast an HTTP timeout). Messages stored with a
- * refusal are compute's rule messages or fixed texts here: never a DuckDB error, never a data
- * value.
+ * A worker killed mid-run leaves its job to another worker once the job's lease ends. Each
+ * take-over is a new attempt; the attempt that claims the row last owns it (Query.runAttempt)
+ * and only its outcome is written, so a query completes once. The budget is charged once per
+ * query whatever the attempts (budget-ledger.ts). A later attempt draws its noise afresh:
+ * safe, since an attempt that did not write its outcome released nothing. Messages stored with
+ * a refusal are compute's rule messages or fixed texts here: never a DuckDB error, never a
+ * data value.
  */
 
-import { cohortToSql, type DatasetCatalogue, parseCohortDefinition } from "@opencohort/compute";
 import {
+  type ComputeEngine,
+  cohortToSql,
+  type DatasetCatalogue,
+  parseCohortDefinition,
+} from "@opencohort/compute";
+import {
+  type Db,
   insertQueryInclusions,
   openEpochNumber,
   type Prisma,
   sqlDialectOf,
   toDbUint,
 } from "@opencohort/db";
-import { describeError } from "@opencohort/log";
+import type { Job, JobQueue } from "@opencohort/jobs";
+import { describeError, type Logger } from "@opencohort/log";
 import type { CohortDefinitionInput, QueryError } from "@opencohort/validators";
 import type { Address, Hex } from "viem";
 import type { ApiServices } from "../context";
-import { credentialAddresses } from "./accreditation";
+import { mirroredCredentialAddresses } from "./accreditation";
 import { createDbBudgetLedger, epsilonToFixed } from "./budget-ledger";
 import { consentSnapshot } from "./consent-set";
 import { apiLogger } from "./log";
 import { hiddenCommitment, newReceiptSalt, receiptHash } from "./receipt";
-import { disclosureParams, type GovernedStandards } from "./standards";
+import { disclosureParams, governedStandards } from "./standards";
 
 export const PRIVACY_BUDGET_RULE = "privacy-budget";
 
@@ -44,12 +54,27 @@ export type QueryRequest =
   | { kind: "SQL"; sql: string }
   | { kind: "COHORT"; cohort: CohortDefinitionInput };
 
-export interface ExecuteQueryOptions {
-  services: ApiServices;
+/** The queue compute workers take queries from. */
+export const QUERY_QUEUE = "query";
+
+export interface QueryJobPayload {
+  queryId: string;
+}
+
+export type QueryJobQueue = JobQueue<QueryJobPayload>;
+
+/** What running a query needs: no HTTP, no chain client (the mirror has what it reads). */
+export interface QueryRunServices {
+  db: Db;
+  compute: ComputeEngine;
+  chainId: number;
+  logger?: Logger;
+}
+
+export interface SubmitQueryOptions {
   researcher: Address;
   datasetId: string;
-  version: { id: string; manifestHash: string; location: string };
-  standards: GovernedStandards;
+  datasetVersionId: string;
   request: QueryRequest;
 }
 
@@ -57,55 +82,178 @@ type Finish =
   | { status: "REJECTED" | "FAILED"; rule: string; message: string }
   | { status: "SUCCEEDED" };
 
-/**
- * Creates the PENDING Query row and starts running it; `finished` settles (never rejects) when
- * the row is final. A process that stops before then leaves the row RUNNING (see #15's job
- * queue for runs that survive a restart).
- */
-export async function startQuery(
-  options: ExecuteQueryOptions,
-): Promise<{ id: string; finished: Promise<void> }> {
-  const query = await createPendingQuery(options.services.db, {
-    researcherAddress: options.researcher.toLowerCase(),
-    datasetId: options.datasetId,
-    datasetVersionId: options.version.id,
-    kind: options.request.kind,
-    sql: options.request.kind === "SQL" ? options.request.sql : "",
-    ...(options.request.kind === "COHORT"
-      ? { cohortDefinition: options.request.cohort as Prisma.InputJsonValue }
-      : {}),
-  });
-  return { id: query.id, finished: runPendingQuery(options, query) };
+/** An attempt whose row was claimed by a later attempt: it must not write its outcome. */
+class SupersededAttempt extends Error {
+  override name = "SupersededAttempt";
 }
 
-async function runPendingQuery(
-  options: ExecuteQueryOptions,
-  query: { id: string; epoch: number },
-): Promise<void> {
-  const { services, researcher, datasetId, version, standards, request } = options;
-  const { db } = services;
-  const finish = (outcome: Finish) =>
-    db.query.update({
+/** Creates the PENDING Query row and queues its job; returns the row's id at once. */
+export async function submitQuery(
+  services: Pick<ApiServices, "db" | "queryJobs">,
+  options: SubmitQueryOptions,
+): Promise<{ id: string }> {
+  const { request } = options;
+  const query = await createPendingQuery(services.db, {
+    researcherAddress: options.researcher.toLowerCase(),
+    datasetId: options.datasetId,
+    datasetVersionId: options.datasetVersionId,
+    kind: request.kind,
+    sql: request.kind === "SQL" ? request.sql : "",
+    ...(request.kind === "COHORT"
+      ? { cohortDefinition: request.cohort as Prisma.InputJsonValue }
+      : {}),
+  });
+  try {
+    await services.queryJobs.send({ queryId: query.id });
+  } catch (error) {
+    // Without a job nobody would ever run it, and the epoch would wait for it.
+    await services.db.query.update({
       where: { id: query.id },
-      data:
-        outcome.status === "SUCCEEDED"
-          ? { status: "SUCCEEDED", finishedAt: new Date() }
-          : {
-              status: outcome.status,
-              errorRule: outcome.rule,
-              errorMessage: outcome.message,
-              finishedAt: new Date(),
-            },
+      data: {
+        status: "FAILED",
+        errorRule: "query-queue",
+        errorMessage: "The query could not be queued; try again in a moment.",
+        finishedAt: new Date(),
+      },
       select: { id: true },
     });
+    throw error;
+  }
+  return { id: query.id };
+}
+
+const FINAL_STATUSES = new Set(["SUCCEEDED", "REJECTED", "FAILED"]);
+
+/**
+ * Waits until a query is final or `timeoutMs` has passed (then it is still queued or
+ * running), polling its row: for callers that asked to wait (scripts, tests).
+ */
+export async function waitForQuery(db: Db, id: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let pause = 20;
+  for (;;) {
+    const row = await db.query.findUnique({ where: { id }, select: { status: true } });
+    if (!row || FINAL_STATUSES.has(row.status) || Date.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    pause = Math.min(pause * 2, 250);
+  }
+}
+
+/**
+ * Takes query jobs from `queue` in this process, `concurrency` at a time (the compute
+ * engine's sandbox workers), until `queue.stop()`.
+ */
+export async function startQueryWorker(
+  services: QueryRunServices,
+  queue: QueryJobQueue,
+  options: { concurrency: number },
+): Promise<void> {
+  const log = apiLogger(services);
+  await queue.work(
+    async (job) => {
+      log.debug(
+        { event: "query-job-started", queryId: job.payload.queryId, attempt: job.attempt },
+        "query job started",
+      );
+      await runQueryJob(services, job);
+    },
+    {
+      concurrency: options.concurrency,
+      onDead: (job) => failDeadQueryJob(services, job),
+      onError: (error, job) =>
+        log.error(
+          { event: "query-job-error", queryId: job?.payload.queryId, error: describeError(error) },
+          "query job error",
+        ),
+    },
+  );
+}
+
+/**
+ * A job whose attempts all died or failed (a worker killed each time, say): its query ends as
+ * FAILED, unless an attempt wrote an outcome after all.
+ */
+export async function failDeadQueryJob(
+  services: Pick<QueryRunServices, "db" | "logger">,
+  job: Job<QueryJobPayload>,
+): Promise<void> {
+  const ended = await services.db.query.updateMany({
+    where: { id: job.payload.queryId, status: { in: ["PENDING", "RUNNING"] } },
+    data: {
+      status: "FAILED",
+      errorRule: "query-failed",
+      errorMessage: "The query failed.",
+      finishedAt: new Date(),
+    },
+  });
+  if (ended.count > 0) {
+    apiLogger(services).error(
+      { event: "query-job-dead", queryId: job.payload.queryId, attempts: job.attempt },
+      "query job used up its attempts",
+    );
+  }
+}
+
+/** The row an attempt claimed, with what it needs to run. */
+async function claimQuery(db: Db, queryId: string, attempt: number) {
+  const claimed = await db.query.updateMany({
+    where: { id: queryId, status: { in: ["PENDING", "RUNNING"] }, runAttempt: { lt: attempt } },
+    data: { status: "RUNNING", startedAt: new Date(), runAttempt: attempt },
+  });
+  if (claimed.count !== 1) return undefined;
+  return db.query.findUnique({
+    where: { id: queryId },
+    select: {
+      id: true,
+      epoch: true,
+      researcherAddress: true,
+      datasetId: true,
+      kind: true,
+      sql: true,
+      cohortDefinition: true,
+      datasetVersion: { select: { id: true, manifestHash: true, location: true } },
+    },
+  });
+}
+
+/**
+ * Runs the query of one job attempt. Returns without effect when the query is final already
+ * or a later attempt claimed it; throws only when the database failed (the queue retries).
+ */
+export async function runQueryJob(
+  services: QueryRunServices,
+  job: Job<QueryJobPayload>,
+): Promise<void> {
+  const { db } = services;
+  const { queryId } = job.payload;
+  const attempt = job.attempt;
+  const query = await claimQuery(db, queryId, attempt);
+  if (!query) return;
+  const mine = { id: queryId, status: "RUNNING" as const, runAttempt: attempt };
+  const finish = async (outcome: Exclude<Finish, { status: "SUCCEEDED" }>) => {
+    await db.query.updateMany({
+      where: mine,
+      data: {
+        status: outcome.status,
+        errorRule: outcome.rule,
+        errorMessage: outcome.message,
+        finishedAt: new Date(),
+      },
+    });
+  };
 
   try {
-    await db.query.update({
-      where: { id: query.id },
-      data: { status: "RUNNING", startedAt: new Date() },
-      select: { id: true },
-    });
-
+    const researcher = query.researcherAddress as Address;
+    const { datasetId, epoch } = query;
+    const version = query.datasetVersion;
+    if (!version.location) {
+      await finish({
+        status: "FAILED",
+        rule: "dataset-files",
+        message: "The steward has not registered this dataset's files yet.",
+      });
+      return;
+    }
     let catalogue: DatasetCatalogue;
     try {
       catalogue = await services.compute.catalogue(version.location);
@@ -127,9 +275,13 @@ async function runPendingQuery(
     }
 
     let sql: string;
-    if (request.kind === "COHORT") {
+    if (query.kind === "COHORT") {
       try {
-        sql = cohortToSql(parseCohortDefinition(request.cohort), catalogue);
+        // Stored from a validated input; parsed again, as JSON from the database.
+        sql = cohortToSql(
+          parseCohortDefinition(query.cohortDefinition as CohortDefinitionInput),
+          catalogue,
+        );
       } catch {
         await finish({
           status: "REJECTED",
@@ -138,12 +290,13 @@ async function runPendingQuery(
         });
         return;
       }
-      await db.query.update({ where: { id: query.id }, data: { sql }, select: { id: true } });
+      await db.query.updateMany({ where: mine, data: { sql } });
     } else {
-      sql = request.sql;
+      sql = query.sql;
     }
 
-    const snapshot = await consentSnapshot(db, datasetId, services.chain.chainId);
+    const standards = await governedStandards(db, services.chainId);
+    const snapshot = await consentSnapshot(db, datasetId, services.chainId);
     const params = disclosureParams(standards);
     const outcome = await services.compute.run({
       dataset: catalogue,
@@ -153,12 +306,13 @@ async function runPendingQuery(
       params,
       budget: {
         ledger: createDbBudgetLedger(db, {
-          queryId: query.id,
+          queryId,
           kind: "query",
           totalEpsilon: standards.epsilonBudget,
-          sharedWith: await credentialAddresses(services, researcher),
+          // The submit checked that the mirror knows the researcher's credential.
+          sharedWith: (await mirroredCredentialAddresses(db, researcher)) ?? [researcher],
         }),
-        researcher: researcher.toLowerCase(),
+        researcher,
         datasetId,
       },
     });
@@ -168,7 +322,7 @@ async function runPendingQuery(
       apiLogger(services).info(
         {
           event: "query-refused",
-          queryId: query.id,
+          queryId,
           referenceId: outcome.error.referenceId,
           rule: refused.rule,
         },
@@ -189,10 +343,11 @@ async function runPendingQuery(
     // Receipt v3: the count enters the hash only through a salted commitment (receipt.ts).
     const salt = newReceiptSalt();
     const commitment = hiddenCommitment(salt, includedPersonCount);
+    const queryEpoch = epoch ?? 1;
     const hash = receiptHash({
-      chainId: services.chain.chainId,
-      queryId: query.id,
-      researcher: researcher.toLowerCase() as Address,
+      chainId: services.chainId,
+      queryId,
+      researcher,
       datasetId: datasetId as Hex,
       queryHash: outcome.receipt.queryHash as Hex,
       datasetVersionHash: catalogue.contentHash,
@@ -200,19 +355,13 @@ async function runPendingQuery(
       parameters,
       resultHash: outcome.receipt.resultHash as Hex,
       hiddenCommitment: commitment,
-      epoch: query.epoch,
+      epoch: queryEpoch,
     });
     const dialect = sqlDialectOf(db);
     await db.$transaction(
       async (tx) => {
-        await insertQueryInclusions(tx, dialect, {
-          queryId: query.id,
-          datasetId,
-          epoch: query.epoch,
-          personIds: outcome.privateInclusions.personIds,
-        });
-        await tx.query.update({
-          where: { id: query.id },
+        const owned = await tx.query.updateMany({
+          where: mine,
           data: {
             status: "SUCCEEDED",
             result: outcome.researcherResult as unknown as Prisma.InputJsonValue,
@@ -242,17 +391,25 @@ async function runPendingQuery(
             receiptHash: hash,
             finishedAt: new Date(),
           },
-          select: { id: true },
+        });
+        // A later attempt owns the row: roll back, its outcome is the one written.
+        if (owned.count !== 1) throw new SupersededAttempt(queryId);
+        await insertQueryInclusions(tx, dialect, {
+          queryId,
+          datasetId,
+          epoch: queryEpoch,
+          personIds: outcome.privateInclusions.personIds,
         });
       },
       { timeout: 60_000 },
     );
   } catch (error) {
+    if (error instanceof SupersededAttempt) return;
     // Whatever went wrong stays in the server log; the researcher gets a fixed message.
     apiLogger(services).error(
       {
         event: "query-failed",
-        queryId: query.id,
+        queryId,
         rule: "query-failed",
         error: describeError(error),
       },
@@ -262,7 +419,8 @@ async function runPendingQuery(
       status: "FAILED",
       rule: "query-failed",
       message: "The query failed.",
-    }).catch(() => undefined);
+    });
+    // If even that write failed, the error reaches the queue, which retries the job.
   }
 }
 

@@ -24,6 +24,7 @@ import { createIndexer } from "@opencohort/chain/indexer/indexer";
 import { startLocalSystem } from "@opencohort/chain/testing/local-system";
 import { type ComputeEngine, createComputeEngine } from "@opencohort/compute";
 import { createDb, type Db, migrate } from "@opencohort/db";
+import { openJobQueue } from "@opencohort/jobs";
 import { generateCohort } from "@opencohort/synth";
 import { type Abi, type Address, encodeFunctionData, type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -34,10 +35,20 @@ import { type ApiServices, type CookieJar, createContextInner } from "../context
 import { createCaller } from "../root";
 import { resolveSession } from "../router/auth";
 import { syncIndexer } from "../services/indexer-sync";
+import {
+  QUERY_QUEUE,
+  type QueryJobPayload,
+  type QueryJobQueue,
+  startQueryWorker,
+} from "../services/query-execution";
 
 export interface TestSystem {
   services: ApiServices;
   db: Db;
+  /** The app database (SQLite file or PostgreSQL database), for worker processes. */
+  databaseUrl: string;
+  /** The query queue on it (submit sends here; the in-process worker, if any, takes). */
+  queryJobs: QueryJobQueue;
   manifest: DeploymentManifest;
   anvil: RunningAnvil;
   compute: ComputeEngine;
@@ -73,7 +84,11 @@ export function testDatabases(): { database: TestDatabase; skip: boolean }[] {
  * (packages/db/test/postgres.ts) with its own indexer.
  */
 export async function startTestSystem(
-  options: { database?: TestDatabase } = {},
+  options: {
+    database?: TestDatabase;
+    /** false: no query worker in this process (a test starts worker processes itself). */
+    queryWorker?: boolean;
+  } = {},
 ): Promise<TestSystem> {
   const local = await startLocalSystem("api");
   const { anvil, manifest, workDir } = local;
@@ -81,6 +96,7 @@ export async function startTestSystem(
   let db = local.db;
   let indexer = local.indexer;
   let stopPostgres = async () => {};
+  let databaseUrl = local.databaseUrl;
   if (options.database === "postgresql") {
     const server = await startTestPostgres();
     if (server.url === undefined) {
@@ -89,8 +105,9 @@ export async function startTestSystem(
     }
     const url = new URL(server.url);
     url.pathname = `/oc_api_${randomBytes(6).toString("hex")}`;
-    await migrate(url.toString());
-    const pg = createDb(url.toString());
+    databaseUrl = url.toString();
+    await migrate(databaseUrl);
+    const pg = createDb(databaseUrl);
     db = pg;
     indexer = createIndexer({ db: pg, client, manifest });
     stopPostgres = async () => {
@@ -104,8 +121,17 @@ export async function startTestSystem(
     limits: { memoryMb: 1_024, threads: 1, timeoutMs: 20_000, workers: 2 },
     noiseSecret: "test-noise-secret",
   });
+  // Queries run as in production: queued on the app database, taken by a worker (here in
+  // this process, on the same compute engine).
+  const queryJobs = await openJobQueue<QueryJobPayload>(databaseUrl, db, {
+    name: QUERY_QUEUE,
+    leaseSeconds: 120,
+    maxAttempts: 3,
+    pollIntervalMs: 20,
+  });
   const services: ApiServices = {
     db,
+    queryJobs,
     chain: {
       chainId: LOCAL_CHAIN_ID,
       client,
@@ -122,6 +148,13 @@ export async function startTestSystem(
       sessionSecret: "test-session-secret-0123456789",
     },
   };
+  if (options.queryWorker !== false) {
+    await startQueryWorker(
+      { db, compute, chainId: LOCAL_CHAIN_ID, logger: services.logger },
+      queryJobs,
+      { concurrency: 2 },
+    );
+  }
   const anonymous = () => createCaller(createContextInner({ services }));
 
   async function signIn(index: DevAccountIndex) {
@@ -158,6 +191,8 @@ export async function startTestSystem(
   return {
     services,
     db,
+    databaseUrl,
+    queryJobs,
     manifest,
     anvil,
     compute,
@@ -165,6 +200,7 @@ export async function startTestSystem(
     anonymous,
     signIn,
     async stop() {
+      await queryJobs.stop({ drainMs: 5_000 });
       await compute.close();
       await stopPostgres();
       await local.close();

@@ -28,6 +28,9 @@ function cohortGroupBy(cohort: unknown): string[] | undefined {
 
 const EXAMPLE_SQL = "SELECT sex, count(*) FROM person GROUP BY sex";
 
+/** Queued for a compute worker, or running on one. */
+const inFlight = (status: string | undefined) => status === "PENDING" || status === "RUNNING";
+
 function Elapsed({ since }: { since: number }) {
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
@@ -82,7 +85,20 @@ export function QueryWorkspace({ datasetId }: { datasetId: string }) {
   const current = useQuery({
     ...trpc.query.result.queryOptions({ id: selected ?? "none" }),
     enabled: selected !== null,
+    // Queries run on the compute workers: follow a queued or running one until it is final.
+    refetchInterval: (query) => (inFlight(query.state.data?.status) ? 400 : false),
   });
+  const currentStatus = current.data?.status;
+  const previousStatus = useRef(currentStatus);
+  useEffect(() => {
+    // Once final, the history shows the outcome and the budget what it cost.
+    if (inFlight(previousStatus.current) && currentStatus && !inFlight(currentStatus)) {
+      void queryClient.invalidateQueries({ queryKey: trpc.query.history.queryKey() });
+      void queryClient.invalidateQueries({ queryKey: trpc.query.budget.queryKey() });
+    }
+    previousStatus.current = currentStatus;
+  }, [currentStatus, queryClient, trpc]);
+  const waiting = submit.isPending || inFlight(currentStatus);
 
   const tables = useMemo(() => dataset.data?.dataCard?.tables ?? [], [dataset.data]);
   const refused = current.data;
@@ -255,8 +271,8 @@ export function QueryWorkspace({ datasetId }: { datasetId: string }) {
                 />
               </Suspense>
               <div className={styles.row}>
-                <button type="submit" disabled={submit.isPending} data-testid="run-query">
-                  {submit.isPending ? "Running…" : "Run query"}
+                <button type="submit" disabled={waiting} data-testid="run-query">
+                  {waiting ? "Running…" : "Run query"}
                 </button>
                 <span className="muted small">
                   One SELECT of aggregates (count, sum, avg) grouped by columns; joins on person_id.
@@ -268,19 +284,29 @@ export function QueryWorkspace({ datasetId }: { datasetId: string }) {
             <CohortBuilder
               conditions={d.conditions}
               submitLabel="Run cohort query"
-              busy={submit.isPending}
+              busy={waiting}
               onSubmit={(cohort) => submit.mutate({ cohort })}
             />
           )}
 
           <div className={styles.output}>
-            {submit.isPending && (
+            {waiting && (
               <p className={styles.running} data-testid="running">
-                Running… <Elapsed since={startedAt} />
+                {currentStatus === "RUNNING"
+                  ? "Running on a compute worker…"
+                  : "Queued for a compute worker…"}{" "}
+                <Elapsed
+                  since={
+                    !submit.isPending && current.data
+                      ? new Date(current.data.createdAt).getTime()
+                      : startedAt
+                  }
+                />
               </p>
             )}
             {submit.error && !submit.isPending && <Refusal error={submit.error} />}
-            {!submit.isPending && view && (
+            {current.error && !waiting && <Refusal error={current.error} />}
+            {!waiting && view && (
               <QueryOutcome view={view} minCellSize={minCellSize} receipt={view.receipt} />
             )}
           </div>

@@ -8,8 +8,6 @@ CREATE TABLE "Job" (
     "payload" JSONB NOT NULL,
     "state" TEXT NOT NULL DEFAULT 'queued',
     "attempts" INTEGER NOT NULL DEFAULT 0,
-    "maxAttempts" INTEGER NOT NULL,
-    "leaseSeconds" INTEGER NOT NULL,
     "lockedBy" TEXT,
     "lockedUntil" TIMESTAMP(3),
     "lastError" TEXT,
