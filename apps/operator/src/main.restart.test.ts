@@ -19,6 +19,7 @@ import {
   CHAIN_ID,
   type ChainFixture,
   chainNow,
+  chainWholeEpochConsents,
   claimStoredPayout,
   enrol,
   epochStatus,
@@ -118,7 +119,14 @@ async function waitFor(condition: () => Promise<boolean>, what: string, timeoutM
 const rewardEpochRow = () =>
   fixture.db.rewardEpoch.findUniqueOrThrow({
     where: { epoch: 1 },
-    select: { status: true, merkleRoot: true, unit: true, total: true, postTxHash: true },
+    select: {
+      status: true,
+      merkleRoot: true,
+      pool: true,
+      unit: true,
+      total: true,
+      postTxHash: true,
+    },
   });
 /** Patient #7 is paid at an address of their own, not their wallet. */
 const payout7 = privateKeyToAccount(
@@ -210,11 +218,13 @@ describe("the operator process killed mid-epoch", () => {
 
     expect(await rootsPosted(fixture, 1)).toBe(1);
     expect(await readRewardRoot(fixture, 1)).toBe(stored.merkleRoot);
-    // Two whole-epoch consents, rounded to ten units; the leaves pay one unit each and the
-    // rest of the posted total is padding nobody can claim.
-    const unit = BigInt(stored.unit);
+    // The unit divides the pool by the whole-epoch consents the chain shows; the total is that
+    // many units, and the leaves pay one unit each.
+    const consents = await chainWholeEpochConsents(fixture, 1);
+    const unit = BigInt(stored.pool) / consents;
     expect(unit).toBeGreaterThan(0n);
-    expect(BigInt(stored.total ?? "0")).toBe(10n * unit);
+    expect(BigInt(stored.unit)).toBe(unit);
+    expect(BigInt(stored.total ?? "0")).toBe(consents * unit);
     expect(await storedPayouts(fixture, 1)).toEqual({ [addressOf(6)]: unit, [payout7]: unit });
     expect(await claimStoredPayout(fixture, addressOf(6), 1, 6)).toBe(unit);
     expect(await claimStoredPayout(fixture, payout7, 1, 0)).toBe(unit);
@@ -225,6 +235,6 @@ describe("the operator process killed mid-epoch", () => {
       functionName: "epochOf",
       args: [1n],
     });
-    expect([total, claimed]).toEqual([10n * unit, 2n * unit]);
+    expect([total, claimed]).toEqual([consents * unit, 2n * unit]);
   });
 });

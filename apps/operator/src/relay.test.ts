@@ -123,9 +123,15 @@ beforeAll(async () => {
     });
     await registerPayout(fixture, identity, payoutOf(patient));
   }
+  // Somebody enrolled nowhere consents too: a unit of each epoch's total that no leaf claims.
+  const stranger = keyOf("stranger");
   await setConsents(
     fixture,
-    identities.map((identity) => ({ patientKey: identity.privateKey, datasetId, granted: true })),
+    [...identities.map((identity) => identity.privateKey), stranger].map((patientKey) => ({
+      patientKey,
+      datasetId,
+      granted: true,
+    })),
     BigInt(clock.getTime() / 1000) - 50n,
   );
   // Two epochs, each bought once, closed and posted by the operator: every patient has a
@@ -296,7 +302,7 @@ describe("relayPendingClaims on anvil", () => {
     expect((await requestRow(id)).attempts).toBe(1);
   });
 
-  it("returns what expired epochs left unclaimed (padding included) to the pool, once", async () => {
+  it("returns what expired epochs left unclaimed (and the units no leaf claims) to the pool, once", async () => {
     // The chain is past epoch 1's claim window (previous test) and so past epoch 2's.
     const read = (epoch: bigint) =>
       fixture.reader.readContract({
@@ -314,6 +320,12 @@ describe("relayPendingClaims on anvil", () => {
       return sum;
     };
     const leftovers = await left();
+    // At least each epoch's units without a leaf (the stranger's): total minus the leaves.
+    for (const epoch of [1, 2]) {
+      const [, total] = await read(BigInt(epoch));
+      const inLeaves = Object.values(leaves[epoch] ?? {}).reduce((sum, amount) => sum + amount, 0n);
+      expect(total - inLeaves).toBe(total / BigInt(PATIENTS.length + 1));
+    }
     expect(leftovers).toBeGreaterThan(0n);
     const { allocated: allocatedBefore } = await distributorPool(fixture);
     const context = {

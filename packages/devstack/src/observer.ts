@@ -11,9 +11,10 @@
  *   or a dataset id (a relayer batching the wallet's claim with an identity's consent);
  * - transfer: ETH or token transfers between the wallet and a consenting identity (funding an
  *   identity's gas, sweeping its tokens) attribute that identity's datasets;
- * - amount: the wallet's payouts per epoch against the publishable rule (every counted consent
- *   earns the epoch's unit): a payout of k units is consistent with any k datasets that had a
- *   consenting identity; a dataset in every consistent set is attributed.
+ * - amount: the wallet's payouts per epoch against the published rule (every paid consent active
+ *   for the whole epoch earns the epoch's unit, the pool divided by every whole-epoch consent on
+ *   chain; apps/operator rewards/pooled.ts): a payout of k units is consistent with any k
+ *   datasets that had a consenting identity; a dataset in every consistent set is attributed.
  * Not computable from one run: whether the number of units changes when few identities change
  * consent in the same epoch (see the README's privacy section).
  */

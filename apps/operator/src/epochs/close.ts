@@ -7,8 +7,8 @@ import { type DeploymentManifest, rewardDistributorAbi } from "@opencohort/chain
 import { DEFAULT_STREAM } from "@opencohort/chain/indexer/indexer";
 import { type Db, type Prisma, toDbUint } from "@opencohort/db";
 import type { Hex, PublicClient } from "viem";
-import { consentWeights, type EpochWindow, epochWindow } from "../rewards/consent-time";
-import { type DatasetConsents, splitPooled } from "../rewards/pooled";
+import { type EpochWindow, epochWindow } from "../rewards/consent-time";
+import { splitEpoch } from "../rewards/epoch-split";
 import { buildReceiptTree, buildRewardTree } from "../rewards/trees";
 
 type Tx = Prisma.TransactionClient;
@@ -18,7 +18,7 @@ export interface ClosedReward {
   pool: bigint;
   /** What one consent active for the whole epoch earns. */
   unit: bigint;
-  /** The posted total (padded, see rewards/pooled.ts). */
+  /** The posted total: the unit times the public whole-epoch consents (rewards/pooled.ts). */
   total: bigint;
   payoutAddresses: number;
   merkleRoot: Hex;
@@ -106,8 +106,8 @@ export async function closeEpoch(
 
 /**
  * Splits the distributor's unallocated funds over every dataset's consents active for the
- * whole epoch (rewards/pooled.ts), and stores the one tree of payout addresses, its proofs and
- * each identity's share (private).
+ * whole epoch (rewards/epoch-split.ts), and stores the one tree of payout addresses, its proofs
+ * and each identity's share (private).
  *
  * Deliberately reads nothing about queries: a leaf is public once claimed, and a weight taken
  * from a query's matches would tell its researcher which patients it matched. QueryInclusion
@@ -121,35 +121,14 @@ async function storePooledReward(
   pool: bigint,
 ): Promise<ClosedReward | null> {
   if (pool === 0n) return null;
-  const datasets = await tx.enrolment.findMany({
-    where: { identityAddress: { not: null } },
-    distinct: ["datasetId"],
-    orderBy: { datasetId: "asc" },
-    select: { datasetId: true },
-  });
-  const consents: DatasetConsents[] = [];
-  for (const { datasetId } of datasets) {
-    consents.push({
-      datasetId,
-      weights: await consentWeights(tx, {
-        chainId: context.manifest.chainId,
-        stream: DEFAULT_STREAM,
-        datasetId,
-        window,
-      }),
-    });
-  }
-  const identities = [...new Set(consents.flatMap((d) => d.weights.map((w) => w.identityAddress)))];
-  const payoutOf = new Map<string, string>();
-  for (let start = 0; start < identities.length; start += 500) {
-    const rows = await tx.payoutRegistration.findMany({
-      where: { identityAddress: { in: identities.slice(start, start + 500) } },
-      select: { identityAddress: true, payoutAddress: true },
-    });
-    for (const row of rows) payoutOf.set(row.identityAddress, row.payoutAddress);
-  }
-  const split = splitPooled(pool, window.end - window.start, consents, payoutOf);
-  // RewardDistributor refuses a zero total; the pool stays unallocated on chain.
+  const split = await splitEpoch(
+    tx,
+    { chainId: context.manifest.chainId, stream: DEFAULT_STREAM, window },
+    pool,
+  );
+  // No leaf, no tree (and a zero unit would be a zero total, which RewardDistributor refuses):
+  // nothing is posted and the pool stays unallocated. Whether an epoch posts at all still tells
+  // whether anybody was paid (docs/privacy.md, "Known limits").
   if (split.payouts.length === 0) return null;
   const tree = buildRewardTree(split.payouts);
   await tx.rewardEpoch.create({

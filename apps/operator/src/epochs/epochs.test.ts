@@ -19,6 +19,7 @@ import {
   type ChainFixture,
   type ConsentChangeToSend,
   chainNow,
+  chainWholeEpochConsents,
   claimStoredPayout,
   distributorPool,
   enrol,
@@ -146,7 +147,7 @@ beforeAll(async () => {
     identity: leaverB.address,
     wallet: addressOfKey(leaverWalletKey),
   });
-  // Imported by identity alone (as the dev stack's synthetic persons): counted, never paid.
+  // Imported by identity alone (as the dev stack's synthetic persons): never paid.
   for (const [i, identity] of synthetic.entries()) {
     await enrol(fixture, datasetB, 300n + BigInt(i), { identity: identity.address });
   }
@@ -168,7 +169,8 @@ beforeAll(async () => {
       change(id7A, datasetA, true),
       change(leaverB, datasetB, true),
       ...synthetic.map((identity) => change(identity, datasetB, true)),
-      // Consent without an enrolment, and a wallet's own consent: neither counts.
+      // Consent without an enrolment, and a wallet's own consent: public like any other, so
+      // they count in the unit's divisor; nobody is paid for them.
       change(unenrolledA, datasetA, true),
       change(wallet(8), datasetB, true),
     ],
@@ -225,11 +227,13 @@ describe("reward epochs against a real anvil and database", () => {
     expect(await epochStatus(fixture, 2)).toBe("CLOSED");
     expect(await epochStatus(fixture, 3)).toBe("OPEN");
 
-    // Whole-epoch consents of enrolled identities: #6 in A and B, #7 in A, and the unpaid
-    // synthetic persons: 20, so one unit is a twentieth of the pool. Three are paid; the
-    // posted total is padded to ten units.
-    const unit = pool / 20n;
-    const total = unit * 10n;
+    // Whole-epoch consents as anybody counts them on chain: #6 in A and B, #7 in A, the unpaid
+    // synthetic persons, the unenrolled identity and #8's wallet (22). The unit divides the
+    // pool by them and the total is that many units; three are paid.
+    const consents = await chainWholeEpochConsents(fixture, 2);
+    expect(consents).toBe(BigInt(3 + UNPAID_SYNTHETIC + 2));
+    const unit = pool / consents;
+    const total = unit * consents;
     const stored = await storedEpoch(2);
     expect(stored).toMatchObject({ status: "CLOSING" });
     expect([BigInt(stored.pool), BigInt(stored.unit), BigInt(stored.total ?? "0")]).toEqual([
@@ -259,15 +263,16 @@ describe("reward epochs against a real anvil and database", () => {
         .sort((a, b) => (a.identityAddress < b.identityAddress ? -1 : 1)),
     );
 
-    // One root on chain for the epoch; only the posted total is reserved, so the unpaid
-    // persons' units stay unallocated for later epochs.
+    // One root on chain for the epoch, reserving the posted total: the units nobody can claim
+    // return to the pool when the claim window ends (reclaimExpired); only the division's
+    // remainder stays unallocated now.
     expect(await readRewardRoot(fixture, 2)).toBe(stored.merkleRoot);
     expect(await rootsPosted(fixture, 2)).toBe(1);
     const after = await distributorPool(fixture);
     expect(after.allocated).toBe(total);
     expect(after.unallocated).toBe(pool - total);
     expect(unit).toBeGreaterThan(0n);
-    expect(after.unallocated).toBeGreaterThanOrEqual(10n * unit);
+    expect(after.unallocated).toBe(pool % consents);
 
     // The close report in the log: unit, payout addresses and total, not the consent count.
     const report = logs.find((line) => line.startsWith("epoch 2: pays"));
@@ -368,12 +373,14 @@ describe("reward epochs against a real anvil and database", () => {
     advance(EPOCH_SECONDS + 1);
     // The operator commits the close, then dies before sending anything.
     const closed = await closeEpoch(fixture, 4, clock);
-    // #6 in A and the synthetic persons: 18 consents, rounded to 20; one paid.
-    const unit = pool / 20n;
+    // #6 in A, the synthetic persons, the unenrolled identity and #8's wallet; one paid.
+    const consents = await chainWholeEpochConsents(fixture, 4);
+    expect(consents).toBe(BigInt(1 + UNPAID_SYNTHETIC + 2));
+    const unit = pool / consents;
     expect(closed?.reward).toEqual({
       pool,
       unit,
-      total: unit * 10n,
+      total: unit * consents,
       payoutAddresses: 1,
       merkleRoot: expect.stringMatching(/^0x[0-9a-f]{64}$/),
     });
@@ -407,7 +414,7 @@ describe("reward epochs against a real anvil and database", () => {
     const reward = closed?.reward;
     if (!reward || !closed?.receipts) throw new Error("epoch 5 should pay and anchor");
     // Now the synthetic person registered in epoch 4 is paid too, at their own address.
-    const unit = pool / 20n;
+    const unit = pool / (await chainWholeEpochConsents(fixture, 5));
     expect(await storedPayouts(fixture, 5)).toEqual({ [addressOf(6)]: unit, [payoutS0]: unit });
     // The dying operator's transactions were mined; it never recorded them.
     const operatorWallet = fixture.signer(9);

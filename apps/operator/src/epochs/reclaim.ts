@@ -1,6 +1,7 @@
 /**
- * After an epoch's claim window, what its payouts left unclaimed (and the padding of its total,
- * which no leaf can claim) goes back to the distributor's pool, so later epochs pay it out.
+ * After an epoch's claim window, what its payouts left unclaimed (and the units of its total no
+ * leaf can claim: consents nobody enrolled or pays, rewards/pooled.ts) goes back to the
+ * distributor's pool, so later epochs pay it out.
  * `reclaimExpired` is open to anyone; the operator calls it once per closed epoch for every
  * posted epoch past its window, then moves the distributor's settled cursor so governance's
  * `owed()` stays a short walk.

@@ -19,6 +19,7 @@ import {
   buyAccess,
   type ChainFixture,
   chainNow,
+  chainWholeEpochConsents,
   claimStoredPayout,
   distributorPool,
   enrol,
@@ -165,9 +166,12 @@ describe("rewards reveal nothing of a query's matches", () => {
     }).tick();
     expect(await epochStatus(fixture, 1)).toBe("CLOSED");
 
-    // Whole-epoch consents: #0-#3 in both datasets, 8, rounded to 10 units. #4 and #5 changed
-    // mid-epoch and earn nothing this epoch, matched or not.
-    const unit = pool / 10n;
+    // Whole-epoch consents on chain: #0-#3 and the unenrolled #6, in both datasets; the unit
+    // divides the pool by them. #4 and #5 changed mid-epoch and earn nothing this epoch,
+    // matched or not; #6 earns nothing anywhere.
+    const consents = await chainWholeEpochConsents(fixture, 1);
+    expect(consents).toBe(10n);
+    const unit = pool / consents;
     expect(unit).toBeGreaterThan(0n);
     const expected = new Map([0, 1, 2, 3].map((patient) => [patient, unit]));
     expect(await storedPayouts(fixture, 1)).toEqual(

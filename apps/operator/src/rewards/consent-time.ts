@@ -1,20 +1,14 @@
 /**
- * How long each enrolled patient's consent (under their consent identity for the dataset) was
- * active during an epoch: a consent active for the whole epoch earns one unit of the pooled
- * rewards (pooled.ts).
+ * Which consents were active for the whole of an epoch: each such consent is one unit of the
+ * pooled rewards (pooled.ts).
  *
  * Only public facts and the steward's enrolment go in: consent events as the chain mirror
- * stored them (IndexedEvent, with their block timestamps) and the epoch's window. Nothing
- * about queries is read, so a payment, which is public once claimed, says nothing about
- * which patients a query matched.
+ * stored them (IndexedEvent, with their block timestamps), the datasets registered on chain and
+ * the epoch's window. Nothing about queries is read, so a payment, which is public once
+ * claimed, says nothing about which patients a query matched. The enrolment only picks, among
+ * the whole-epoch consents everybody can count, the ones that are paid.
  */
 import type { Prisma } from "@opencohort/db";
-
-/** A bound consent identity of a dataset and how long its consent was active in the epoch. */
-export interface ConsentWeight {
-  identityAddress: string;
-  consentSeconds: bigint;
-}
 
 type Tx = Prisma.TransactionClient;
 
@@ -82,68 +76,121 @@ export function consentSecondsIn(changes: readonly ConsentChange[], window: Epoc
   return seconds;
 }
 
-/** Entity keys bound in one event read (the indexer reads in chunks of the same size). */
-const KEYS_PER_READ = 500;
+/** Consent events read per page: bounds the memory of a close, whatever the chain's history. */
+const EVENTS_PER_READ = 5_000;
 
-export interface ConsentWeightsScope {
+export interface WholeEpochConsentsScope {
   /** The chain and indexer stream whose mirrored events are read. */
   chainId: number;
   stream: string;
-  datasetId: string;
   window: EpochWindow;
 }
 
+/** A consent identity of a dataset, bound to an enrolment there, active for the whole epoch. */
+export interface EnrolledConsent {
+  datasetId: string;
+  identityAddress: string;
+}
+
+export interface WholeEpochConsents {
+  /**
+   * Every (address, registered dataset) pair whose consent was active for the whole window,
+   * enrolled or not: a function of the chain alone, so anybody can count it too.
+   */
+  publicCount: bigint;
+  /** Of those, the identities bound to an enrolment in that dataset (private). */
+  enrolled: EnrolledConsent[];
+}
+
 /**
- * The consent of one dataset in an epoch: every identity bound to an enrolment in the dataset
- * whose consent was active for some of the window, with those seconds. An address that consented
- * without an enrolment is not read at all: it is not in the weights, so it neither earns nor
- * shrinks anybody's share (anybody can consent to any dataset on chain, for free).
+ * The consents active for the whole epoch, on every dataset registered on chain.
  *
  * Consent history comes from the mirrored ConsentSet events up to the window's end; events
  * not indexed yet when the epoch closes count as if they had not happened (the state before
  * them lasts to the close). The close stores its result, so indexing them later changes
- * nothing that was paid.
+ * nothing that was paid. A consent to a dataset id nobody registered is not counted: anyone
+ * can send one, and it is no dataset anybody could be paid for.
  */
-export async function consentWeights(tx: Tx, scope: ConsentWeightsScope): Promise<ConsentWeight[]> {
-  // Consent counts only under the identity bound to the enrolment (a wallet's own consent,
-  // from before identities, does not: it is not what queries run over either).
-  const enrolments = (
-    await tx.enrolment.findMany({
-      where: { datasetId: scope.datasetId, identityAddress: { not: null } },
-      select: { identityAddress: true },
-    })
-  ).flatMap((enrolment) => (enrolment.identityAddress ? [enrolment.identityAddress] : []));
-  const keyOf = (address: string) => `consent:${address.toLowerCase()}:${scope.datasetId}`;
-  const keys = enrolments.map(keyOf);
-  const changesByKey = new Map<string, ConsentChange[]>();
-  for (let start = 0; start < keys.length; start += KEYS_PER_READ) {
-    const events = await tx.indexedEvent.findMany({
+export async function wholeEpochConsents(
+  tx: Tx,
+  scope: WholeEpochConsentsScope,
+): Promise<WholeEpochConsents> {
+  const { window } = scope;
+  const result: WholeEpochConsents = { publicCount: 0n, enrolled: [] };
+  const windowSeconds = window.end - window.start;
+  if (windowSeconds <= 0n) return result;
+  const registered = new Set(
+    (await tx.dataset.findMany({ select: { id: true } })).map((dataset) =>
+      dataset.id.toLowerCase(),
+    ),
+  );
+  // Consent counts for pay only under the identity bound to the enrolment (a wallet's own
+  // consent, from before identities, is not what queries run over). It is public all the same.
+  const bound = await tx.enrolment.findMany({
+    where: { identityAddress: { not: null } },
+    select: { datasetId: true, identityAddress: true },
+  });
+  const enrolledKeys = new Set(
+    bound.map((row) => consentKey(row.identityAddress ?? "", row.datasetId)),
+  );
+
+  const settle = (entityKey: string, changes: readonly ConsentChange[]) => {
+    const [, address, datasetId] = entityKey.split(":");
+    if (address === undefined || datasetId === undefined) return;
+    if (!registered.has(datasetId.toLowerCase())) return;
+    if (consentSecondsIn(changes, window) !== windowSeconds) return;
+    result.publicCount += 1n;
+    if (enrolledKeys.has(entityKey.toLowerCase())) {
+      result.enrolled.push({
+        datasetId: datasetId.toLowerCase(),
+        identityAddress: address.toLowerCase(),
+      });
+    }
+  };
+
+  let current: { entityKey: string; changes: ConsentChange[] } | null = null;
+  let cursor: string | null = null;
+  for (;;) {
+    const page: StoredConsentEvent[] = await tx.indexedEvent.findMany({
       where: {
         chainId: scope.chainId,
         stream: scope.stream,
-        entityKey: { in: keys.slice(start, start + KEYS_PER_READ) },
+        entityKey: { startsWith: "consent:" },
         eventName: "ConsentSet",
-        blockTimestamp: { lte: scope.window.end },
+        blockTimestamp: { lte: window.end },
       },
-      // Chain order: the index (chainId, stream, entityKey, blockNumber, logIndex) serves it.
-      orderBy: [{ entityKey: "asc" }, { blockNumber: "asc" }, { logIndex: "asc" }],
-      select: { entityKey: true, blockTimestamp: true, args: true },
+      // Chain order within each pair; the index (chainId, stream, entityKey, blockNumber,
+      // logIndex) serves it, `id` only makes the order total for the cursor.
+      orderBy: [{ entityKey: "asc" }, { blockNumber: "asc" }, { logIndex: "asc" }, { id: "asc" }],
+      select: { id: true, entityKey: true, blockTimestamp: true, args: true },
+      take: EVENTS_PER_READ,
+      ...(cursor === null ? {} : { cursor: { id: cursor }, skip: 1 }),
     });
-    for (const event of events) {
-      const changes = changesByKey.get(event.entityKey) ?? [];
-      changes.push({ at: event.blockTimestamp, granted: grantedOf(event.args) });
-      changesByKey.set(event.entityKey, changes);
+    for (const event of page) {
+      if (current === null || current.entityKey !== event.entityKey) {
+        if (current !== null) settle(current.entityKey, current.changes);
+        current = { entityKey: event.entityKey, changes: [] };
+      }
+      current.changes.push({ at: event.blockTimestamp, granted: grantedOf(event.args) });
     }
+    const last = page.at(-1);
+    if (page.length < EVENTS_PER_READ || last === undefined) break;
+    cursor = last.id;
   }
-  const weights: ConsentWeight[] = [];
-  for (const identity of enrolments) {
-    const seconds = consentSecondsIn(changesByKey.get(keyOf(identity)) ?? [], scope.window);
-    if (seconds > 0n) {
-      weights.push({ identityAddress: identity.toLowerCase(), consentSeconds: seconds });
-    }
-  }
-  return weights;
+  if (current !== null) settle(current.entityKey, current.changes);
+  return result;
 }
+
+interface StoredConsentEvent {
+  id: string;
+  entityKey: string;
+  blockTimestamp: bigint;
+  args: Prisma.JsonValue;
+}
+
+/** The indexer's entity key of a consent pair (chain/indexer projections), lower-cased. */
+const consentKey = (address: string, datasetId: string) =>
+  `consent:${address}:${datasetId}`.toLowerCase();
 
 /** `granted` of a stored ConsentSet's decoded arguments (a JSON boolean, see chain/indexer). */
 function grantedOf(args: Prisma.JsonValue): boolean {

@@ -12,20 +12,16 @@
  * sums. No dust goes to anyone in particular either: the remainder of the division stays in the
  * pool, where an extra wei given "to the lowest address" would have pointed at an identity.
  *
- * The total posted with the root is padded to a rounded count of units, so it does not tell
- * how many consents were paid; the padding has no leaf, nobody can claim it, and it returns
- * to the pool when the epoch's claim window ends (RewardDistributor.reclaimExpired).
+ * Why the unit divides by every whole-epoch consent, enrolled or not. The unit and the posted
+ * total are on chain. Were either a function of how many consents are enrolled (private), an
+ * observer could read that count off the chain: rounded, it still crosses a threshold in the
+ * epoch when the consent events show one identity joining, which pins the count and tells that
+ * the identity is enrolled. So both are functions of public data alone: the pool and the number
+ * of consents the chain shows active for the whole epoch. Enrolled identities with a payout
+ * address are paid their units; the rest of the total has no leaf, nobody can claim it, and it
+ * returns to the pool when the epoch's claim window ends (RewardDistributor.reclaimExpired).
  */
-import type { ConsentWeight } from "./consent-time";
-
-/** Paid consents are rounded up to a multiple of this before the total is posted. */
-export const PAID_CONSENT_ROUNDING = 10n;
-
-/** One dataset's consent weights, from consent-time.ts. */
-export interface DatasetConsents {
-  datasetId: string;
-  weights: readonly ConsentWeight[];
-}
+import type { WholeEpochConsents } from "./consent-time";
 
 export interface RewardShare {
   datasetId: string;
@@ -40,56 +36,51 @@ export interface PayoutLeaf {
 }
 
 export interface PooledSplit {
-  /** What one consent active for the whole epoch earns. */
+  /** What one consent active for the whole epoch earns: pool / public whole-epoch consents. */
   unit: bigint;
   /** Every identity's share, with the payout address it goes to (private: names datasets). */
   shares: RewardShare[];
   /** The tree's leaves, ordered by address: the sums per payout address. */
   payouts: PayoutLeaf[];
-  /** The total posted with the root: leaves' sum padded to a rounded count of units. */
+  /** The total posted with the root: the unit times the public whole-epoch consents. */
   total: bigint;
 }
 
-const roundUp = (count: bigint, base: bigint) => ((count + base - 1n) / base) * base;
-
 /**
  * Splits `pool` (the distributor's unallocated funds) over the consents active for the whole
- * window of `windowSeconds`. Consents whose identity has no payout address count in the
- * division (their unit stays in the pool for later epochs) but get no share.
+ * epoch. Enrolled consents whose identity has no payout address get no share; like every
+ * consent nobody enrolled, their unit is part of the total but of no leaf.
  */
 export function splitPooled(
   pool: bigint,
-  windowSeconds: bigint,
-  datasets: readonly DatasetConsents[],
+  consents: WholeEpochConsents,
   payoutOf: ReadonlyMap<string, string>,
-  rounding: bigint = PAID_CONSENT_ROUNDING,
 ): PooledSplit {
   if (pool < 0n) throw new RangeError(`a pool cannot be negative: ${pool}`);
-  if (rounding < 1n) throw new RangeError(`rounding must be at least 1: ${rounding}`);
-  const none: PooledSplit = { unit: 0n, shares: [], payouts: [], total: 0n };
-  if (windowSeconds <= 0n) return none;
-  const counted: { datasetId: string; identityAddress: string }[] = [];
-  const seen = new Set<string>();
-  for (const { datasetId, weights } of datasets) {
-    for (const weight of weights) {
-      if (weight.consentSeconds > windowSeconds) {
-        throw new RangeError(
-          `consent of ${weight.consentSeconds} s cannot exceed the epoch's ${windowSeconds} s`,
-        );
-      }
-      const key = `${datasetId}:${weight.identityAddress.toLowerCase()}`;
-      if (weight.consentSeconds !== windowSeconds || seen.has(key)) continue;
-      seen.add(key);
-      counted.push({ datasetId, identityAddress: weight.identityAddress.toLowerCase() });
-    }
+  const enrolled = new Map(
+    consents.enrolled.map((consent) => {
+      const normalized = {
+        datasetId: consent.datasetId.toLowerCase(),
+        identityAddress: consent.identityAddress.toLowerCase(),
+      };
+      return [`${normalized.datasetId}:${normalized.identityAddress}`, normalized] as const;
+    }),
+  );
+  // Enrolled consents are on chain like any other: more of them than the chain shows means the
+  // public count was not read from the whole chain, and the unit would overpay.
+  if (BigInt(enrolled.size) > consents.publicCount) {
+    throw new RangeError(
+      `${enrolled.size} enrolled whole-epoch consents cannot exceed the ${consents.publicCount} on chain`,
+    );
   }
-  if (counted.length === 0 || pool === 0n) return none;
-  const unit = pool / roundUp(BigInt(counted.length), rounding);
+  const none: PooledSplit = { unit: 0n, shares: [], payouts: [], total: 0n };
+  if (consents.publicCount === 0n || pool === 0n) return none;
+  const unit = pool / consents.publicCount;
   if (unit === 0n) return none;
 
   const shares: RewardShare[] = [];
   const byPayout = new Map<string, bigint>();
-  for (const consent of counted) {
+  for (const consent of enrolled.values()) {
     const payoutAddress = payoutOf.get(consent.identityAddress)?.toLowerCase();
     if (payoutAddress === undefined) continue;
     shares.push({ ...consent, payoutAddress, amount: unit });
@@ -99,6 +90,5 @@ export function splitPooled(
   const payouts = [...byPayout.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([payoutAddress, amount]) => ({ payoutAddress, amount }));
-  const total = unit * roundUp(BigInt(shares.length), rounding);
-  return { unit, shares, payouts, total };
+  return { unit, shares, payouts, total: unit * consents.publicCount };
 }

@@ -29,6 +29,7 @@ import {
   stringToHex,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { type ConsentChange, consentSecondsIn, epochWindow } from "../rewards/consent-time";
 
 export const CHAIN_ID = 31337;
 export const schemaVersion = keccak256(stringToHex("omop-lite/1"));
@@ -316,6 +317,54 @@ export async function claimStoredPayout(
 export async function simulateStoredClaim(fixture: ChainFixture, payout: Address, epoch: number) {
   const call = await storedClaim(fixture, payout, epoch);
   return fixture.reader.simulateContract({ account: fixture.signer(0).account, ...call });
+}
+
+/**
+ * What anybody counts from the chain itself (not the mirror): consents active for the whole
+ * window of a closed `epoch`, over every address and every dataset listed on chain. The unit and
+ * total an epoch posts must follow from this count and the pool alone.
+ */
+export async function chainWholeEpochConsents(
+  fixture: ChainFixture,
+  epoch: number,
+): Promise<bigint> {
+  const row = await fixture.db.epoch.findUniqueOrThrow({
+    where: { number: epoch },
+    select: { startedAt: true, closedAt: true },
+  });
+  if (!row.closedAt) throw new Error(`epoch ${epoch} is not closed`);
+  const window = epochWindow(row.startedAt, row.closedAt);
+  const listed = await fixture.reader.getLogs({
+    address: fixture.manifest.contracts.DatasetRegistry,
+    event: getAbiItem({ abi: datasetRegistryAbi, name: "DatasetListed" }),
+    fromBlock: 0n,
+  });
+  const datasets = new Set(listed.map((log) => String(log.args.datasetId).toLowerCase()));
+  const consents = await fixture.reader.getLogs({
+    address: fixture.manifest.contracts.ConsentRegistry,
+    event: getAbiItem({ abi: consentRegistryAbi, name: "ConsentSet" }),
+    fromBlock: 0n,
+  });
+  const timestamps = new Map<bigint, bigint>();
+  const changesByPair = new Map<string, ConsentChange[]>();
+  for (const log of consents) {
+    const datasetId = String(log.args.datasetId).toLowerCase();
+    if (!datasets.has(datasetId)) continue;
+    let at = timestamps.get(log.blockNumber);
+    if (at === undefined) {
+      at = (await fixture.reader.getBlock({ blockNumber: log.blockNumber })).timestamp;
+      timestamps.set(log.blockNumber, at);
+    }
+    const pair = `${String(log.args.patient).toLowerCase()}:${datasetId}`;
+    const changes = changesByPair.get(pair) ?? [];
+    changes.push({ at, granted: log.args.granted === true });
+    changesByPair.set(pair, changes);
+  }
+  let count = 0n;
+  for (const changes of changesByPair.values()) {
+    if (consentSecondsIn(changes, window) === window.end - window.start) count += 1n;
+  }
+  return count;
 }
 
 export async function epochStatus(fixture: ChainFixture, epoch: number) {

@@ -111,10 +111,17 @@ interface Share {
 }
 
 /**
+ * Consents the chain shows active for a whole emulated epoch, enrolled or not: the operator
+ * divides the pool by them and posts that many units as the total (apps/operator
+ * rewards/pooled.ts). More than any epoch here pays, so part of each total has no leaf.
+ */
+const PUBLIC_CONSENTS = 10n;
+
+/**
  * What the operator stores when it closes an epoch (close.ts): one share of `unit` per paid
  * identity, one leaf per payout address summing them, with StandardMerkleTree proofs
- * (CLOSING). `post` sends the root with the operator key (#9), the total padded to a multiple
- * of ten units as the operator does.
+ * (CLOSING). `post` sends the root with the operator key (#9) and the operator's total: the
+ * unit times the public whole-epoch consents.
  */
 async function closeRewardEpoch(epoch: number, shares: Share[]) {
   const perPayout = new Map<Address, bigint>();
@@ -125,12 +132,13 @@ async function closeRewardEpoch(epoch: number, shares: Share[]) {
     [...perPayout].map(([payout, amount]) => [payout, amount.toString()]),
     ["address", "uint256"],
   );
-  const total = unit * BigInt(Math.ceil(shares.length / 10) * 10);
+  if (BigInt(shares.length) > PUBLIC_CONSENTS) throw new Error("more shares than consents");
+  const total = unit * PUBLIC_CONSENTS;
   await system.db.rewardEpoch.create({
     data: {
       epoch,
       status: "CLOSING",
-      pool: toDbUint(unit * 40n),
+      pool: toDbUint(unit * PUBLIC_CONSENTS),
       unit: toDbUint(unit),
       total: toDbUint(total),
       merkleRoot: tree.root,
@@ -217,7 +225,8 @@ beforeAll(async () => {
   system = await startTestSystem();
   lakeside = await seedDataset(system, { persons: 40, seed: 31, devPatients: [6, 7] });
   harbour = await seedDataset(system, { persons: 40, seed: 32, devPatients: [6, 8] });
-  // A purchase funds the patients' pool; a unit is a fortieth of what is unallocated.
+  // A purchase funds the patients' pool; a unit is a fortieth of what is unallocated, so the
+  // four emulated epochs' pools (PUBLIC_CONSENTS units each) fit in it.
   await buyAccess(system, 4, lakeside);
   const [funded, allocated] = await system.services.chain.client.readContract({
     address: system.manifest.contracts.RewardDistributor,
