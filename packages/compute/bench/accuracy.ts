@@ -123,7 +123,7 @@ async function prepare(dir: string): Promise<{ catalogue: DatasetCatalogue; list
       catalogue,
     });
     const compiled = compileGuarded(plan, catalogue, {
-      consentTable: "consent_all",
+      consent: { kind: "filtered", consentTable: "consent_all" },
       runTable: "run",
       consentedCount: catalogue.personCount,
       contributionCap: GOVERNED_DEFAULTS.contributionCap,

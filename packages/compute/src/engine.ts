@@ -23,7 +23,7 @@ import { discloseGroups, type GroupAggregate, releaseThreshold } from "./disclos
 import { checkGroupStructure } from "./disclosure/group-limit";
 import { fillPartitions, publicPartitions } from "./disclosure/partitions";
 import { canonicalHash, canonicalText, sha256Hex } from "./query/canonical";
-import { compileGuarded, valueInputs } from "./query/compile";
+import { type ConsentSource, compileGuarded, tablesRead, valueInputs } from "./query/compile";
 import { columnKey, dimensionKey, measureKey, type QueryPlan } from "./query/plan";
 import {
   positionText,
@@ -64,6 +64,12 @@ export interface ComputeEngineOptions {
     workers?: number;
     /** Workers one researcher may hold at once (default 1). */
     maxWorkersPerResearcher?: number;
+    /**
+     * Memory per sandbox worker for each consent snapshot's consented subsets, built by the
+     * snapshot's first query and reused by later ones (default half of memoryMb; 0: off,
+     * every query filters through the consent set).
+     */
+    materialiseMb?: number;
   };
   /** Keys the sticky noise. Keep it secret and stable: changing it re-draws every answer. */
   noiseSecret: string | Uint8Array;
@@ -149,6 +155,9 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
       ...(options.limits.workers !== undefined ? { workers: options.limits.workers } : {}),
       ...(options.limits.maxWorkersPerResearcher !== undefined
         ? { maxLeasesPerTenant: options.limits.maxWorkersPerResearcher }
+        : {}),
+      ...(options.limits.materialiseMb !== undefined
+        ? { materialiseMb: options.limits.materialiseMb }
         : {}),
     },
     options.sandboxWorkerPath,
@@ -346,6 +355,11 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
     try {
       const loaded = await lease.ensureConsent(datasetKey, consentKey, () => ids);
       if (loaded) consentDigests.set(consentKey, loaded.digest);
+      // The snapshot's consented subsets when they fit; else every table filtered per query.
+      const materialised = await lease.materialise(datasetKey, consentKey, tablesRead(plan));
+      const consent: ConsentSource = materialised
+        ? { kind: "materialised", tables: materialised }
+        : { kind: "filtered", consentTable: `consent_${consentKey}` };
       const consentDigest = consentDigests.get(consentKey) ?? consentKey;
 
       const noiseKeyPrefix = [
@@ -355,7 +369,7 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
         paramsKey(params),
       ].join("|");
       const compiled = compileGuarded(plan, dataset, {
-        consentTable: `consent_${consentKey}`,
+        consent,
         runTable,
         consentedCount: ids.length,
         contributionCap: params.contributionCap,

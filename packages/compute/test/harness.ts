@@ -45,6 +45,8 @@ export async function createHarness(
     ids?: bigint[];
     /** Sandbox workers (the engine's default when absent). */
     workers?: number;
+    /** Memory for materialised consent snapshots (the engine's default when absent; 0: off). */
+    materialiseMb?: number;
   } = {},
 ): Promise<Harness> {
   const dir = options.dir ?? (await writeStandardFixture());
@@ -59,6 +61,7 @@ export async function createHarness(
       threads: 2,
       timeoutMs: options.timeoutMs ?? 10_000,
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      ...(options.materialiseMb !== undefined ? { materialiseMb: options.materialiseMb } : {}),
     },
     noiseSecret: "test-secret-0123456789abcdef",
     ...(options.tableStorage ? { tableStorage: options.tableStorage } : {}),

@@ -1,7 +1,7 @@
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fixtureCatalogue, TestParser } from "../../test/parse";
-import { compileGuarded } from "./compile";
+import { type ConsentSource, compileGuarded, materialisedTableSql } from "./compile";
 
 const catalogue = fixtureCatalogue();
 const MANY_CODED = 1;
@@ -37,9 +37,12 @@ afterEach(() => {
   instance.closeSync();
 });
 
-async function runTable(groupsPerPerson?: { max: number; salt: string }) {
+async function runTable(
+  groupsPerPerson?: { max: number; salt: string },
+  consent: ConsentSource = { kind: "filtered", consentTable: "consent_t" },
+) {
   const compiled = compileGuarded(await parser.plan(SQL, catalogue), catalogue, {
-    consentTable: "consent_t",
+    consent,
     runTable: "run_1",
     consentedCount: 1000,
     contributionCap: 10,
@@ -87,5 +90,71 @@ describe("the per-person table of an event-level query", () => {
   it("is unbounded without the option (the person-level compilation)", async () => {
     const { perPerson } = await runTable();
     expect(perPerson.filter((row) => Number(row.pid) === MANY_CODED)).toHaveLength(50);
+  });
+});
+
+describe("the consent filter, filtered and materialised", () => {
+  const materialised: ConsentSource = {
+    kind: "materialised",
+    tables: { condition_occurrence: "consented_t_condition_occurrence" },
+  };
+  /** Person 1 withdraws: the consent table keeps persons 2..21 at positions 0..19. */
+  async function withdrawManyCoded() {
+    await db.run(
+      "CREATE OR REPLACE TABLE consent_t AS SELECT range::BIGINT AS person_id, (range - 2)::INTEGER AS idx FROM range(2, 22)",
+    );
+    await db.run(
+      materialisedTableSql(
+        "condition_occurrence",
+        "consent_t",
+        "consented_t_condition_occurrence",
+      ).replace("TEMP TABLE", "TABLE"),
+    );
+  }
+
+  it("counts the same rows on both paths and never a person outside the consent table", async () => {
+    await withdrawManyCoded();
+    const filtered = await runTable(undefined, { kind: "filtered", consentTable: "consent_t" });
+    const fromSubset = await runTable(undefined, materialised);
+    expect(fromSubset.perPerson).toEqual(filtered.perPerson);
+    expect(fromSubset.persons).toBe(filtered.persons);
+    // 20 persons with two codes each; person 1 (50 codes) counts nowhere, on either path.
+    expect(fromSubset.persons).toBe(40);
+    // Positions, not person ids: person 2 is at 0, nobody at position -1 (person 1).
+    const positions = new Set(fromSubset.perPerson.map((row) => Number(row.pid)));
+    expect([...positions].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it("reads only the materialised tables, never a dataset table or the consent table", async () => {
+    const plan = await parser.plan(
+      "SELECT condition_code, count(DISTINCT person_id) FROM condition_occurrence WHERE person_id IN (SELECT person_id FROM condition_occurrence WHERE condition_code = 'I10') GROUP BY condition_code",
+      catalogue,
+    );
+    const compiled = compileGuarded(plan, catalogue, {
+      consent: materialised,
+      runTable: "run_1",
+      consentedCount: 20,
+      contributionCap: 10,
+    });
+    const statements = [compiled.perPerson, compiled.groups, compiled.inclusions("all")];
+    for (const step of statements) {
+      expect(step?.sql).not.toMatch(/dataset_|consent_t\b/);
+    }
+    expect(compiled.perPerson?.sql.match(/consented_t_condition_occurrence/g)).toHaveLength(2);
+  });
+
+  it("refuses to compile a table with no materialised subset rather than read it unfiltered", async () => {
+    const plan = await parser.plan(
+      "SELECT sex, count(*) FROM person JOIN condition_occurrence USING (person_id) GROUP BY sex",
+      catalogue,
+    );
+    expect(() =>
+      compileGuarded(plan, catalogue, {
+        consent: materialised,
+        runTable: "run_1",
+        consentedCount: 20,
+        contributionCap: 10,
+      }),
+    ).toThrow(/no materialised consented subset/);
   });
 });

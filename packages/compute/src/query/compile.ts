@@ -1,3 +1,4 @@
+import type { OmopTableName } from "@opencohort/validators";
 import type { DatasetCatalogue } from "../catalogue/dataset";
 import type { ColumnConstraint, Interval } from "./constraints";
 import type { ColumnRef, Dimension, Filter, Measure, QueryPlan } from "./plan";
@@ -17,7 +18,56 @@ class Params {
   }
 }
 
-const tableSource = (table: string) => `dataset_${table}`;
+const datasetTable = (table: string) => `dataset_${table}`;
+
+/**
+ * The consented person's position in a materialised table. Quoted and outside the manifest's
+ * column grammar (lower snake case), so no dataset column can ever take or shadow its name.
+ */
+export const CONSENT_POSITION = '"consent#idx"';
+
+/**
+ * How compiled SQL sees only consented persons:
+ * - `filtered`: the dataset tables, joined to the snapshot's consent table (person_id, idx) on
+ *   every query;
+ * - `materialised`: per table, the snapshot's consented rows with their consent position
+ *   already joined in (`materialisedTableSql`), made once per snapshot in the sandbox. Every
+ *   table the plan reads must be listed: compiling never falls back to a dataset table.
+ */
+export type ConsentSource =
+  | { kind: "filtered"; consentTable: string }
+  | { kind: "materialised"; tables: Partial<Record<OmopTableName, string>> };
+
+/**
+ * Creates a table's consented subset for one snapshot: only rows of persons in the consent
+ * table (one row per person, so no row is repeated), each with the person's position.
+ */
+export function materialisedTableSql(table: string, consentTable: string, target: string): string {
+  return [
+    `CREATE OR REPLACE TEMP TABLE ${target} AS`,
+    `SELECT source.*, consented.idx AS ${CONSENT_POSITION}`,
+    `FROM ${datasetTable(table)} source`,
+    `JOIN ${consentTable} consented ON consented.person_id = source.person_id`,
+  ].join("\n");
+}
+
+/** Every table a plan reads: its joined tables and its membership subqueries'. */
+export function tablesRead(plan: QueryPlan): OmopTableName[] {
+  return [...new Set([...plan.tables, ...plan.memberships.map((m) => m.table)])].sort();
+}
+
+type TableSource = (table: OmopTableName) => string;
+
+function tableSourceOf(consent: ConsentSource): TableSource {
+  if (consent.kind === "filtered") return datasetTable;
+  const tables = consent.tables;
+  return (table) => {
+    const name = tables[table];
+    // Fail closed: an unlisted table must never be read unfiltered.
+    if (!name) throw new Error(`table ${table} has no materialised consented subset`);
+    return name;
+  };
+}
 
 interface Aliases {
   of(table: string): string;
@@ -153,7 +203,10 @@ export function sameInput(input: ValueInput, m: Measure): boolean {
   );
 }
 
-function fromSql(plan: QueryPlan): { from: string; aliases: Aliases; base: string } {
+function fromSql(
+  plan: QueryPlan,
+  tableSource: TableSource,
+): { from: string; aliases: Aliases; base: string } {
   const names = new Map(plan.tables.map((t, i) => [t, `t${i}`]));
   const aliases: Aliases = {
     of(table) {
@@ -181,6 +234,7 @@ function whereSql(
   aliases: Aliases,
   params: Params,
   consentTable: string | null,
+  tableSource: TableSource,
 ): string {
   const clauses = consentTable ? [`t0.person_id IN (SELECT person_id FROM ${consentTable})`] : [];
   // Nothing can match (given the declared domains): one form, whatever was written.
@@ -230,7 +284,7 @@ export function compileGuarded(
   plan: QueryPlan,
   catalogue: DatasetCatalogue,
   options: {
-    consentTable: string;
+    consent: ConsentSource;
     runTable: string;
     /** Positions in the consent table run from 0 to this minus one. */
     consentedCount: number;
@@ -246,7 +300,8 @@ export function compileGuarded(
   },
 ): GuardedSql {
   const params = new Params();
-  const { from, aliases } = fromSql(plan);
+  const tableSource = tableSourceOf(options.consent);
+  const { from, aliases } = fromSql(plan, tableSource);
   const dims = plan.dimensions.map(
     (d, i) => `${dimensionSql(d, aliases, params, catalogue)} AS d${i}`,
   );
@@ -277,17 +332,23 @@ export function compileGuarded(
     options.consentedCount > 0
       ? `bitstring_agg(${position}, 0, ${options.consentedCount - 1})`
       : "NULL::BIT";
-  const whereClause = whereSql(plan, aliases, params, null);
-  // The consent table is joined (one row per person) rather than tested with IN, so each
-  // per-person row carries the person's position in the consented array: the inclusions are
-  // then read from this table alone, without a second pass over the consented set.
-  // One row per person already: the per-person aggregation would only copy the rows.
-  const source = `FROM ${from} JOIN ${options.consentTable} consented ON consented.person_id = t0.person_id`;
+  const whereClause = whereSql(plan, aliases, params, null, tableSource);
+  // Filtered: the consent table is joined (one row per person) rather than tested with IN, so
+  // each per-person row carries the person's position in the consented array: the inclusions
+  // are then read from this table alone, without a second pass over the consented set.
+  // Materialised: the tables hold consented rows only, with that position already in them.
+  const { source, position } =
+    options.consent.kind === "filtered"
+      ? {
+          source: `FROM ${from} JOIN ${options.consent.consentTable} consented ON consented.person_id = t0.person_id`,
+          position: "consented.idx",
+        }
+      : { source: `FROM ${from}`, position: `t0.${CONSENT_POSITION}` };
   const perPersonSql = [
     `CREATE OR REPLACE TEMP TABLE ${options.runTable} AS`,
     // A person is keyed by their consented position alone: one narrow key fewer to hash per
     // row than with the person_id next to it (which the position determines).
-    `SELECT ${[...dims, "consented.idx AS pidx", "count(*) AS r", ...inputColumns].join(", ")}`,
+    `SELECT ${[...dims, `${position} AS pidx`, "count(*) AS r", ...inputColumns].join(", ")}`,
     source,
     `WHERE ${whereClause}`,
     "GROUP BY ALL",
@@ -335,7 +396,7 @@ export function compileGuarded(
       "count(*) AS persons",
       "count(*) AS n_rows",
       ...valueExprs.flatMap(({ s, c }, j) => [`sum(${s}) AS s${j}`, `sum(${c}) AS c${j}`]),
-      `${membersOf("consented.idx")} AS members`,
+      `${membersOf(position)} AS members`,
     ].join(", ")}`,
     source,
     `WHERE ${whereClause}`,
@@ -398,7 +459,7 @@ export function compileGuarded(
  */
 export function compileRaw(plan: QueryPlan, catalogue: DatasetCatalogue, consentTable: string) {
   const params = new Params();
-  const { from, aliases } = fromSql(plan);
+  const { from, aliases } = fromSql(plan, datasetTable);
   const dims = plan.dimensions.map(
     (d, i) => `${dimensionSql(d, aliases, params, catalogue)} AS d${i}`,
   );
@@ -412,7 +473,7 @@ export function compileRaw(plan: QueryPlan, catalogue: DatasetCatalogue, consent
         return `${m.kind}(${columnSql(m.column, aliases)}) AS m${i}`;
     }
   });
-  const where = whereSql(plan, aliases, params, consentTable);
+  const where = whereSql(plan, aliases, params, consentTable, datasetTable);
   return {
     sql: [
       `SELECT ${[...dims, ...measures, "count(DISTINCT t0.person_id) AS persons"].join(", ")}`,

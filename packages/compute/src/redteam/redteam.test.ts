@@ -573,3 +573,58 @@ describe("group-key presence", () => {
     expect(outcome.receipt).not.toHaveProperty("suppressedRows");
   });
 });
+
+describe("a withdrawn person, on the materialised and the filtered path", () => {
+  const precise = { minCellSize: 2, roundingBase: 1, epsilonPerQuery: 10 };
+  const everyone = standardPersonIds();
+  const withdrawn = everyone.filter((id) => id !== BigInt(LONE_CENTENARIAN_ID));
+  // Each reaches the centenarian through another table: a membership, a join, a NOT IN.
+  const probes = [
+    "SELECT count(DISTINCT person_id) FROM person WHERE person_id IN (SELECT person_id FROM condition_occurrence WHERE condition_code = 'E11.9')",
+    "SELECT count(DISTINCT person_id) FROM person JOIN condition_occurrence USING (person_id) WHERE sex = 'F'",
+    "SELECT count(DISTINCT person_id) FROM person WHERE person_id NOT IN (SELECT person_id FROM drug_exposure)",
+  ];
+  let filtered: Harness;
+  beforeAll(async () => {
+    filtered = await createHarness({ dir: h.dir, materialiseMb: 0 });
+  });
+  afterAll(async () => {
+    await filtered.close();
+  });
+
+  async function counts(engine: Harness, ids: bigint[]) {
+    const result: number[] = [];
+    for (const sql of probes) {
+      const outcome = expectOk(await engine.run(sql, { params: precise, ids }));
+      if (ids === withdrawn) {
+        expect(outcome.privateInclusions.personIds).not.toContain(BigInt(LONE_CENTENARIAN_ID));
+      }
+      result.push(Number(outcome.researcherResult.rows[0]?.[0]));
+    }
+    return result;
+  }
+
+  it("never counts once consent is withdrawn, even after a snapshot that had them", async () => {
+    // The materialised engine first builds the snapshot that still has the centenarian.
+    const before = await counts(h, everyone);
+    const built = h.engine.sandbox.status().materialisation.built;
+    const materialisedAfter = await counts(h, withdrawn);
+    const filteredAfter = await counts(filtered, withdrawn);
+    // The centenarian counts in each probe while consenting (E11.9, F, no drug).
+    expect(materialisedAfter).toEqual(before.map((n) => n - 1));
+    expect(filteredAfter).toEqual(materialisedAfter);
+    // Answered from the new snapshot's own tables, not the old ones.
+    expect(h.engine.sandbox.status().materialisation.built).toBeGreaterThan(built);
+    expect(filtered.engine.sandbox.status().materialisation.built).toBe(0);
+  });
+
+  it("cannot name a materialised subset or a consent table", async () => {
+    const snapshots = h.engine.sandbox.status().materialisation.snapshots;
+    const names = snapshots.flatMap((s) => [
+      ...s.tables.map((t) => `consented_${s.consentKey}_${t}`),
+      `consent_${s.consentKey}`,
+    ]);
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) await refused(`SELECT count(*) FROM ${name}`, "allowed-tables");
+  });
+});

@@ -2,6 +2,12 @@ import { type ChildProcess, fork } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { materialisedTableSql } from "../query/compile";
+import {
+  type MaterialisedSnapshot,
+  type MaterialisedSnapshotStatus,
+  MaterialisedSnapshots,
+} from "./materialised";
 
 /**
  * The host side of the sandbox: a pool of forked worker.mjs processes with a fair queue.
@@ -17,6 +23,12 @@ import { fileURLToPath } from "node:url";
  * interrupting (repeatedly: an interrupt that lands before execution starts is dropped) and,
  * if the worker still does not answer, kills it. A dead worker is replaced when its slot is
  * next needed, and datasets are (re)opened in a worker on first use there.
+ *
+ * Each worker also keeps consented subsets of datasets materialised per consent snapshot
+ * (`SandboxLease.materialise`): made by the first query of a snapshot that reads a table,
+ * reused by every later one, within `materialiseMb` per worker (least recently used snapshot
+ * evicted first; a newer snapshot of a dataset replaces the older ones once no lease uses
+ * them). A table that would not fit is answered by filtering through the consent table.
  */
 
 export interface SandboxLimits {
@@ -39,6 +51,12 @@ export interface SandboxLimits {
    * every worker busy; it never exceeds `workers`.
    */
   maxLeasesPerTenant?: number;
+  /**
+   * Memory per worker for consented subsets materialised per consent snapshot (default half
+   * of `memoryMb`; 0: never materialise, every query filters). They live in the dataset's
+   * DuckDB instance, so they also count against its `memoryMb`.
+   */
+  materialiseMb?: number;
 }
 
 export type TableStorage = "memory" | "parquet";
@@ -84,7 +102,9 @@ interface WorkerState {
   child: ChildProcess;
   ready: Promise<void>;
   openDatasets: Set<string>;
-  consentSets: Map<string, Set<string>>;
+  /** Per dataset: the consent sets loaded, oldest first, with their distinct persons. */
+  consentSets: Map<string, Map<string, number>>;
+  materialised: MaterialisedSnapshots;
   pending: Map<number, Pending>;
   exited: boolean;
 }
@@ -118,6 +138,18 @@ export interface SandboxLease {
     consentKey: string,
     ids: () => BigInt64Array,
   ): Promise<{ distinctPersons: number; digest: string } | undefined>;
+  /**
+   * The consented subsets of `tables` for a consent set loaded through `ensureConsent` in
+   * this lease: table -> materialised table, built on first use and kept for later queries
+   * on the snapshot, in use (never dropped) until the lease is released. Undefined when they
+   * do not fit the budget or could not be built: the caller then filters every table
+   * through the consent table, as before.
+   */
+  materialise(
+    datasetKey: string,
+    consentKey: string,
+    tables: string[],
+  ): Promise<Record<string, string> | undefined>;
   /** Runs steps on a dataset's connection (or, with key null, on the data-less parser). */
   exec(datasetKey: string | null, steps: ExecStep[]): Promise<unknown[]>;
   /** Gives the worker back once the calls made so far have finished; later calls fail. */
@@ -136,6 +168,30 @@ export interface SandboxStatus {
   workers: Array<{ pid: number | undefined; tenant: string | undefined }>;
   /** Leases waiting, per tenant. */
   waiting: Record<string, number>;
+  materialisation: MaterialisationStatus;
+}
+
+/** Counters since the host started, and each live worker's snapshots (newest use first). */
+export interface MaterialisationStatus {
+  /** `materialise` calls answered by tables an earlier query of the snapshot built. */
+  reused: number;
+  /** Tables built. */
+  built: number;
+  /** `materialise` calls answered "filter instead": over the budget, a failed build, or off. */
+  fallbacks: number;
+  /** Snapshots dropped to make room for another. */
+  evicted: number;
+  /** Snapshots dropped because a newer snapshot of their dataset was materialised. */
+  replaced: number;
+  budgetBytes: number;
+  snapshots: Array<MaterialisedSnapshotStatus & { workerPid: number }>;
+}
+
+/** Size of each dataset table, for estimating a consented subset before building it. */
+interface TableStats {
+  rows: number;
+  /** Bytes per row in DuckDB's in-memory layout, estimated from the column types. */
+  rowBytes: number;
 }
 
 /** The tenant of one-shot requests through `exec` (the engine's parsing). */
@@ -151,6 +207,22 @@ interface InternalLease extends SandboxLease {
   run<T>(task: (worker: WorkerState) => Promise<T>): Promise<T>;
 }
 
+/** Names built from these become SQL identifiers: nothing else may reach them. */
+const IDENTIFIER_PART = /^[a-z0-9_]+$/;
+
+/** DuckDB's bytes per value, by column type (VARCHAR: the 16-byte inline string). */
+function typeBytes(type: string): number {
+  const t = type.toUpperCase();
+  if (t === "BOOLEAN" || t === "TINYINT" || t === "UTINYINT") return 1;
+  if (t === "SMALLINT" || t === "USMALLINT") return 2;
+  if (t === "INTEGER" || t === "UINTEGER" || t === "DATE" || t === "FLOAT") return 4;
+  if (t === "VARCHAR" || t.startsWith("DECIMAL") || t === "HUGEINT" || t === "UUID") return 16;
+  return 8;
+}
+
+const IN_MEMORY_TABLE_BYTES =
+  "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'";
+
 export class SandboxHost {
   private readonly slots: Slot[];
   private readonly maxLeasesPerTenant: number;
@@ -161,6 +233,15 @@ export class SandboxHost {
   private readonly datasets = new Map<string, SandboxDataset>();
   /** What opening each dataset found first, so every worker and every open reports the same. */
   private readonly personTableUnique = new Map<string, boolean>();
+  private readonly tableStats = new Map<string, Map<string, TableStats>>();
+  private readonly materialiseBudget: number;
+  private readonly materialiseCounters = {
+    reused: 0,
+    built: 0,
+    fallbacks: 0,
+    evicted: 0,
+    replaced: 0,
+  };
   private readonly tempRoot: string;
   private closed = false;
   /** How many workers were started: tests use it to see a replacement happen. */
@@ -185,6 +266,7 @@ export class SandboxHost {
       workers,
       Math.max(1, Math.floor(limits.maxLeasesPerTenant ?? 1)),
     );
+    this.materialiseBudget = Math.max(0, limits.materialiseMb ?? limits.memoryMb / 2) * 1024 * 1024;
   }
 
   /** The first live worker's process id (the benchmark samples its memory). */
@@ -209,6 +291,16 @@ export class SandboxHost {
         tenant: slot.busy ? slot.lastTenant : undefined,
       })),
       waiting: Object.fromEntries([...this.waiting].map(([tenant, w]) => [tenant, w.length])),
+      materialisation: {
+        ...this.materialiseCounters,
+        budgetBytes: this.materialiseBudget,
+        snapshots: this.slots.flatMap((slot) => {
+          const worker = slot.worker;
+          if (!worker || worker.exited || worker.child.pid === undefined) return [];
+          const workerPid = worker.child.pid;
+          return worker.materialised.status().map((s) => ({ ...s, workerPid }));
+        }),
+      },
     };
   }
 
@@ -398,6 +490,8 @@ export class SandboxHost {
     let chain: Promise<unknown> = Promise.resolve();
     let bound: WorkerState | undefined;
     let released = false;
+    /** Snapshots this lease uses, unpinned when it is released. */
+    const pinned = new Set<MaterialisedSnapshot>();
     const worker = async (): Promise<WorkerState> => {
       if (!slot || this.closed) throw new SandboxError("failed", "sandbox is closed");
       if (bound) {
@@ -423,6 +517,8 @@ export class SandboxHost {
       run,
       ensureConsent: (datasetKey, consentKey, ids) =>
         run((w) => this.consentOn(w, datasetKey, consentKey, ids)),
+      materialise: (datasetKey, consentKey, tables) =>
+        run((w) => this.materialiseOn(w, pinned, datasetKey, consentKey, tables)),
       exec: (datasetKey, steps) =>
         run(async (w) => {
           if (datasetKey !== null) await this.ensureOpen(w, datasetKey);
@@ -436,10 +532,11 @@ export class SandboxHost {
         if (released) return;
         released = true;
         if (!slot) return;
-        void chain.then(() => {
+        void chain.then(async () => {
           const held = (this.leasesHeld.get(tenant) ?? 1) - 1;
           if (held > 0) this.leasesHeld.set(tenant, held);
           else this.leasesHeld.delete(tenant);
+          if (bound) await this.unpin(bound, pinned);
           return this.freeSlot(slot);
         });
       },
@@ -461,6 +558,7 @@ export class SandboxHost {
       }
       worker.openDatasets.delete(key);
       worker.consentSets.delete(key);
+      worker.materialised.forgetDataset(key);
     }
     slot.busy = false;
     this.dispatch();
@@ -473,18 +571,164 @@ export class SandboxHost {
     ids: () => BigInt64Array,
   ): Promise<{ distinctPersons: number; digest: string } | undefined> {
     await this.ensureOpen(worker, datasetKey);
-    const loaded = worker.consentSets.get(datasetKey) ?? new Set<string>();
+    const loaded = worker.consentSets.get(datasetKey) ?? new Map<string, number>();
     if (loaded.has(consentKey)) return undefined;
     const result = (await this.request(
       worker,
       { op: "consent", key: datasetKey, consentKey, ids: ids() },
       this.limits.timeoutMs,
     )) as { loaded: boolean; distinctPersons: number; digest: string };
-    loaded.add(consentKey);
+    loaded.set(consentKey, result.distinctPersons);
     // The worker keeps only its three newest sets; mirror that.
-    while (loaded.size > 3) loaded.delete(loaded.values().next().value as string);
+    while (loaded.size > 3) loaded.delete(loaded.keys().next().value as string);
     worker.consentSets.set(datasetKey, loaded);
     return { distinctPersons: result.distinctPersons, digest: result.digest };
+  }
+
+  private async materialiseOn(
+    worker: WorkerState,
+    pinned: Set<MaterialisedSnapshot>,
+    datasetKey: string,
+    consentKey: string,
+    tables: string[],
+  ): Promise<Record<string, string> | undefined> {
+    await this.ensureOpen(worker, datasetKey);
+    const consented = worker.consentSets.get(datasetKey)?.get(consentKey);
+    if (consented === undefined) {
+      throw new SandboxError("failed", "materialise before the consent set was loaded");
+    }
+    if (!IDENTIFIER_PART.test(consentKey) || !tables.every((t) => IDENTIFIER_PART.test(t))) {
+      throw new SandboxError("failed", "consent key or table name outside [a-z0-9_]");
+    }
+    const fallback = () => {
+      this.materialiseCounters.fallbacks++;
+      return undefined;
+    };
+    if (this.materialiseBudget <= 0) return fallback();
+    const snapshots = worker.materialised;
+    const snapshot = snapshots.use(datasetKey, consentKey);
+    if (!pinned.has(snapshot)) {
+      pinned.add(snapshot);
+      snapshot.pins++;
+    }
+    const replaced = snapshots.supersede(snapshot);
+    this.materialiseCounters.replaced += replaced.length;
+    await this.dropSnapshots(worker, replaced);
+    if (tables.some((table) => snapshot.refused.has(table))) return fallback();
+
+    let built = 0;
+    for (const table of tables) {
+      if (snapshot.tables.has(table)) continue;
+      const estimate = this.estimateBytes(datasetKey, table, consented);
+      const room = snapshots.evictFor(estimate, this.materialiseBudget, snapshot);
+      if (!room) {
+        // Too large next to this snapshot's own tables: not worth trying again for it. Held
+        // back only by other leases' snapshots: a later query may find room.
+        const own = [...snapshot.tables.values()].reduce((sum, t) => sum + t.bytes, 0);
+        if (own + estimate > this.materialiseBudget) snapshot.refused.add(table);
+        return fallback();
+      }
+      this.materialiseCounters.evicted += room.length;
+      await this.dropSnapshots(worker, room);
+
+      const name = `consented_${consentKey}_${table}`;
+      const started = performance.now();
+      let bytes: number;
+      try {
+        const [before, , after] = (await this.request(
+          worker,
+          {
+            op: "exec",
+            key: datasetKey,
+            steps: [
+              { sql: IN_MEMORY_TABLE_BYTES, read: "rows" },
+              { sql: materialisedTableSql(table, `consent_${consentKey}`, name), read: "none" },
+              { sql: IN_MEMORY_TABLE_BYTES, read: "rows" },
+            ],
+          },
+          // Like opening a dataset, building a large subset may take longer than one query.
+          Math.max(this.limits.timeoutMs, 600_000),
+        )) as [RowsResult, null, RowsResult];
+        bytes = Math.max(0, Number(after.rows[0]?.[0] ?? 0) - Number(before.rows[0]?.[0] ?? 0));
+      } catch (error) {
+        // A dead worker fails the lease; out of memory or interrupted: filter instead.
+        if (worker.exited) throw error;
+        snapshot.refused.add(table);
+        await this.dropTables(worker, datasetKey, [name]);
+        return fallback();
+      }
+      snapshot.buildMs += performance.now() - started;
+      snapshot.tables.set(table, { name, bytes });
+      built++;
+      this.materialiseCounters.built++;
+      // The estimate was short: make room now, or give the table up.
+      const over = snapshots.evictFor(0, this.materialiseBudget, snapshot);
+      if (!over) {
+        snapshot.tables.delete(table);
+        snapshot.refused.add(table);
+        await this.dropTables(worker, datasetKey, [name]);
+        return fallback();
+      }
+      this.materialiseCounters.evicted += over.length;
+      await this.dropSnapshots(worker, over);
+    }
+    if (built === 0) this.materialiseCounters.reused++;
+    const names: Record<string, string> = {};
+    for (const table of tables) {
+      const entry = snapshot.tables.get(table);
+      if (!entry) return fallback();
+      names[table] = entry.name;
+    }
+    return names;
+  }
+
+  /** A consented subset's size if built: the table's bytes, scaled by the consented share. */
+  private estimateBytes(datasetKey: string, table: string, consented: number): number {
+    const stats = this.tableStats.get(datasetKey);
+    const own = stats?.get(table);
+    if (!own) return Number.POSITIVE_INFINITY;
+    const persons = stats?.get("person")?.rows ?? 0;
+    const share = persons > 0 ? Math.min(1, consented / persons) : 1;
+    // The consent position adds an INTEGER per row.
+    return Math.ceil(own.rows * share) * (own.rowBytes + 4);
+  }
+
+  private async unpin(worker: WorkerState, pinned: Set<MaterialisedSnapshot>): Promise<void> {
+    const dropped: MaterialisedSnapshot[] = [];
+    for (const snapshot of pinned) {
+      const superseded = worker.materialised.unpin(snapshot);
+      if (superseded) dropped.push(superseded);
+    }
+    pinned.clear();
+    this.materialiseCounters.replaced += dropped.length;
+    if (!worker.exited) await this.dropSnapshots(worker, dropped);
+  }
+
+  private async dropSnapshots(worker: WorkerState, snapshots: MaterialisedSnapshot[]) {
+    for (const snapshot of snapshots) {
+      await this.dropTables(
+        worker,
+        snapshot.datasetKey,
+        [...snapshot.tables.values()].map((t) => t.name),
+      );
+    }
+  }
+
+  private async dropTables(worker: WorkerState, datasetKey: string, names: string[]) {
+    if (names.length === 0 || !worker.openDatasets.has(datasetKey)) return;
+    try {
+      await this.request(
+        worker,
+        {
+          op: "exec",
+          key: datasetKey,
+          steps: names.map((name) => ({ sql: `DROP TABLE IF EXISTS ${name}`, read: "none" })),
+        },
+        this.limits.timeoutMs,
+      );
+    } catch {
+      // A worker that cannot drop a table is killed by the time limit and replaced.
+    }
   }
 
   private async ensureOpen(
@@ -511,11 +755,23 @@ export class SandboxHost {
           },
         },
         Math.max(this.limits.timeoutMs, 600_000),
-      )) as { personTableUnique: boolean };
+      )) as {
+        personTableUnique: boolean;
+        tables: Array<{ name: string; rows: number; types: string[] }>;
+      };
       worker.openDatasets.add(key);
       // Same files, same answer in every worker; the first one found is the one reported.
       if (!this.personTableUnique.has(key)) {
         this.personTableUnique.set(key, opened.personTableUnique === true);
+        this.tableStats.set(
+          key,
+          new Map(
+            opened.tables.map((t) => [
+              t.name,
+              { rows: t.rows, rowBytes: t.types.reduce((sum, type) => sum + typeBytes(type), 0) },
+            ]),
+          ),
+        );
       }
     }
     return { personTableUnique: this.personTableUnique.get(key) === true };
@@ -550,6 +806,7 @@ export class SandboxHost {
       }),
       openDatasets: new Set(),
       consentSets: new Map(),
+      materialised: new MaterialisedSnapshots(),
       pending: new Map(),
       exited: false,
     };

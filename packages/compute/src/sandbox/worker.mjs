@@ -11,7 +11,8 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { BIGINT, DuckDBDataChunk, DuckDBInstance, INTEGER, listValue } from "@duckdb/node-api";
 
-/** @typedef {{ connection: import("@duckdb/node-api").DuckDBConnection, instance: DuckDBInstance, consentTables: string[] }} Database */
+/** @typedef {{ name: string, rows: number, types: string[] }} TableStats */
+/** @typedef {{ connection: import("@duckdb/node-api").DuckDBConnection, instance: DuckDBInstance, consentTables: string[], personTableUnique?: boolean, tables?: TableStats[] }} Database */
 
 /** @type {Map<string, Database>} */
 const databases = new Map();
@@ -57,7 +58,13 @@ async function lockDown(connection, settings) {
 async function openDataset(message) {
   const previous = databases.get(message.key);
   // Asked again (another spelling of the same folder): the answer found when it was opened.
-  if (previous) return { opened: false, personTableUnique: previous.personTableUnique };
+  if (previous) {
+    return {
+      opened: false,
+      personTableUnique: previous.personTableUnique,
+      tables: previous.tables,
+    };
+  }
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   await lockDown(connection, {
@@ -77,7 +84,21 @@ async function openDataset(message) {
         : `CREATE VIEW ${target} AS ${select}`,
     );
   }
-  const entry = { connection, instance, consentTables: [], personTableUnique: false };
+  // Row counts and column types: the host estimates a consented subset's memory from them
+  // before it materialises one.
+  /** @type {TableStats[]} */
+  const tables = [];
+  for (const table of message.tables) {
+    const target = `dataset_${table.name}`;
+    const described = await connection.runAndReadAll(`DESCRIBE ${target}`);
+    const counted = await connection.runAndReadAll(`SELECT count(*) FROM ${target}`);
+    tables.push({
+      name: table.name,
+      rows: Number(counted.getRows()[0]?.[0] ?? 0),
+      types: described.getRows().map((row) => String(row[1])),
+    });
+  }
+  const entry = { connection, instance, consentTables: [], personTableUnique: false, tables };
   databases.set(message.key, entry);
   // Lets the engine skip the per-person aggregation on the person table, but only when it is
   // really one row per person (a duplicated person must never count as several).
@@ -85,7 +106,7 @@ async function openDataset(message) {
     "SELECT count(*) = count(DISTINCT person_id) AND count(person_id) = count(*) FROM dataset_person",
   );
   entry.personTableUnique = unique.getRows()[0]?.[0] === true;
-  return { opened: true, personTableUnique: entry.personTableUnique };
+  return { opened: true, personTableUnique: entry.personTableUnique, tables };
 }
 
 async function parser() {
