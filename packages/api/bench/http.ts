@@ -582,7 +582,8 @@ async function main() {
         origin,
         "mutation",
         "query.submit",
-        { datasetId: dataset.datasetId, sql: BY_SEX },
+        // Submit to the final row: the queue, a worker and the run, as a waiting client sees it.
+        { datasetId: dataset.datasetId, sql: BY_SEX, wait: true },
         credentialOf(client, path),
       );
       if (data.status !== "SUCCEEDED") {

@@ -399,32 +399,27 @@ export async function relayConsents(
 }
 
 /**
- * A small synthetic dataset, as a steward and the relayer would set it up (the same path as
- * the devstack's demo seed): cohort files in `system.workDir`, listed on chain by a steward,
- * indexed, its files registered on the DatasetVersion row, every person enrolled under a consent
- * identity (dev patients first: enrolled by wallet and bound to the identity their wallet
- * derives, as the patient page does; the others by identity alone, keys derived per person),
- * and consent signed by the identities and relayed for the dev patients and nine in ten of the
- * others. No payout address is registered. The indexer is synced at the end.
+ * Lists a dataset folder (files and manifest written by synth or an importer) on chain as
+ * `steward`, waits for the indexer, and registers the folder on version 1 as the steward's
+ * registration does.
  */
-export async function seedDataset(
+export async function listDatasetFolder(
   system: TestSystem,
-  options: SeedDatasetOptions,
-): Promise<SeededDataset> {
-  const title = options.title ?? `Test cohort ${options.seed}`;
-  const dir = join(system.workDir, "datasets", `seed-${options.seed}`);
-  const manifest = await generateCohort({
-    persons: options.persons,
-    seed: options.seed,
-    outDir: dir,
-    title,
-    createdAt: new Date("2026-11-01T00:00:00.000Z"),
-  });
+  options: {
+    datasetId: Hex;
+    dir: string;
+    manifest: { contentHash: string; schemaVersion: string; personCount: number };
+    title: string;
+    steward: 1 | 2 | 3;
+    price?: bigint;
+    accessDays?: number;
+  },
+): Promise<{ contentHash: Hex; price: bigint }> {
+  const { datasetId, dir, manifest, title } = options;
   const contentHash = manifest.contentHash as Hex;
-  const datasetId = keccak256(stringToHex(`opencohort-test-dataset:${options.seed}:${title}`));
   const price = options.price ?? 100n * 10n ** 18n;
   const { manifest: deployment } = system.services.chain;
-  await writeAs(system, options.steward ?? 1, {
+  await writeAs(system, options.steward, {
     address: deployment.contracts.DatasetRegistry,
     abi: datasetRegistryAbi,
     functionName: "listDataset",
@@ -452,6 +447,41 @@ export async function seedDataset(
       registeredAt: new Date(),
     },
     select: { id: true },
+  });
+  return { contentHash, price };
+}
+
+/**
+ * A small synthetic dataset, as a steward and the relayer would set it up (the same path as
+ * the devstack's demo seed): cohort files in `system.workDir`, listed on chain by a steward,
+ * indexed, its files registered on the DatasetVersion row, every person enrolled under a consent
+ * identity (dev patients first: enrolled by wallet and bound to the identity their wallet
+ * derives, as the patient page does; the others by identity alone, keys derived per person),
+ * and consent signed by the identities and relayed for the dev patients and nine in ten of the
+ * others. No payout address is registered. The indexer is synced at the end.
+ */
+export async function seedDataset(
+  system: TestSystem,
+  options: SeedDatasetOptions,
+): Promise<SeededDataset> {
+  const title = options.title ?? `Test cohort ${options.seed}`;
+  const dir = join(system.workDir, "datasets", `seed-${options.seed}`);
+  const manifest = await generateCohort({
+    persons: options.persons,
+    seed: options.seed,
+    outDir: dir,
+    title,
+    createdAt: new Date("2026-11-01T00:00:00.000Z"),
+  });
+  const datasetId = keccak256(stringToHex(`opencohort-test-dataset:${options.seed}:${title}`));
+  const { contentHash, price } = await listDatasetFolder(system, {
+    datasetId,
+    dir,
+    manifest,
+    title,
+    steward: options.steward ?? 1,
+    ...(options.price === undefined ? {} : { price: options.price }),
+    ...(options.accessDays === undefined ? {} : { accessDays: options.accessDays }),
   });
 
   const devPatients = options.devPatients ?? [6];
