@@ -127,9 +127,9 @@ export class PersonIdSet {
   }
 
   /** The format above. */
-  toBytes(): Buffer {
+  toBytes(): Buffer<ArrayBuffer> {
     const highs = [...this.groups.keys()].sort((a, b) => a - b);
-    const parts: Buffer[] = [];
+    const parts: Uint8Array[] = [];
     const header = Buffer.alloc(HEADER_BYTES);
     MAGIC.copy(header, 0);
     header.writeUInt16LE(INCLUSION_BITMAP_VERSION, 4);
@@ -142,7 +142,15 @@ export class PersonIdSet {
       groupHeader.writeUInt32LE(body.length, 4);
       parts.push(groupHeader, body);
     }
-    return Buffer.concat(parts);
+    // Not Buffer.concat: it may return a slice of Node's shared pool, and a driver that
+    // binds `.buffer` rather than the view would store the neighbours too.
+    const bytes = Buffer.alloc(parts.reduce((total, part) => total + part.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      bytes.set(part, offset);
+      offset += part.length;
+    }
+    return bytes;
   }
 
   get size(): number {
