@@ -21,9 +21,9 @@
 
 import { cohortToSql, type DatasetCatalogue, parseCohortDefinition } from "@opencohort/compute";
 import {
-  insertQueryInclusions,
   openEpochNumber,
   type Prisma,
+  recordQueryInclusions,
   sqlDialectOf,
   toDbUint,
 } from "@opencohort/db";
@@ -205,7 +205,7 @@ async function runPendingQuery(
     const dialect = sqlDialectOf(db);
     await db.$transaction(
       async (tx) => {
-        await insertQueryInclusions(tx, dialect, {
+        await recordQueryInclusions(tx, dialect, {
           queryId: query.id,
           datasetId,
           epoch: query.epoch,
