@@ -166,11 +166,12 @@ async function insertPatientQueryUses(
             SELECT ${datasetId}::text, uses.person_id, uses.query_id
             FROM unnest(${personChunk}::bigint[], ${queryChunk}::text[]) AS uses(person_id, query_id)
             ON CONFLICT DO NOTHING`
-        : await tx.$executeRaw`
+        : // One array of [personId, queryId] pairs: joining two json_each on their keys is
+          // quadratic in SQLite (no index on a table-valued function's key).
+          await tx.$executeRaw`
             INSERT INTO ${table} ("datasetId", "personId", "queryId")
-            SELECT ${datasetId}, persons.value, queries.value
-            FROM json_each(${`[${personChunk.join(",")}]`}) AS persons
-            JOIN json_each(${JSON.stringify(queryChunk)}) AS queries ON queries.key = persons.key
+            SELECT ${datasetId}, json_extract(uses.value, '$[0]'), json_extract(uses.value, '$[1]')
+            FROM json_each(${`[${personChunk.map((personId, i) => `[${personId},${JSON.stringify(queryChunk[i])}]`).join(",")}]`}) AS uses
             WHERE true
             ON CONFLICT DO NOTHING`;
   }
