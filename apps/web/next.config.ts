@@ -19,6 +19,7 @@ const nextConfig: NextConfig = {
     "@prisma/adapter-better-sqlite3",
     "@prisma/adapter-pg",
     "pg",
+    "roaring",
     // The logger (packages/log) loads at run time too, like Next does for pino by default.
     "pino",
   ],

@@ -674,7 +674,9 @@ async function main() {
     console.log("The auth step alone (no load, in process):");
     for (const line of authStep) console.log(line);
     // Each submit writes one row per included person; the table's size is part of its cost.
-    console.log(`query inclusions stored at the end: ${await system.db.queryInclusion.count()}`);
+    console.log(
+      `query inclusion sets stored at the end: ${await system.db.queryInclusionSet.count()}`,
+    );
     const peakRssMb = process.resourceUsage().maxRSS / 1024;
     console.log(`peak RSS (bench process: server + clients + compute): ${peakRssMb.toFixed(0)} MB`);
     for (const result of results) {

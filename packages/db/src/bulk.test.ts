@@ -1,13 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { providerCases } from "../test/helpers";
-import {
-  INCLUSION_CHUNK,
-  insertQueryInclusions,
-  type SqlDialect,
-  selectConsentedPersonIds,
-  sqlDialectOf,
-} from "./bulk";
+import { type SqlDialect, selectConsentedPersonIds, sqlDialectOf } from "./bulk";
 import { createDb, type Db } from "./client";
 import { migrate } from "./migrate";
 import { pgConfigFromUrl } from "./pg-config";
@@ -65,8 +59,6 @@ describe.each(cases)("bulk statements on $label", ({ name, url: newUrl, skip, sc
   let url: string;
   let dialect: SqlDialect;
   let datasetId = "";
-  let versionId = "";
-  let seq = 0;
 
   beforeAll(async () => {
     if (skip) return;
@@ -84,9 +76,6 @@ describe.each(cases)("bulk statements on $label", ({ name, url: newUrl, skip, sc
     dialect = sqlDialectOf(db);
     datasetId = hex(7);
     for (const id of [datasetId, hex(8)]) await newDataset(id);
-    versionId = (
-      await db.datasetVersion.findFirstOrThrow({ where: { datasetId }, select: { id: true } })
-    ).id;
   });
 
   const newDataset = (id: string) =>
@@ -125,30 +114,6 @@ describe.each(cases)("bulk statements on $label", ({ name, url: newUrl, skip, sc
     }
   });
 
-  const newQuery = async () => {
-    seq += 1;
-    const row = await db.query.create({
-      data: {
-        researcherAddress: hex(2, 20),
-        datasetId,
-        datasetVersionId: versionId,
-        kind: "SQL",
-        sql: `SELECT ${seq}`,
-        status: "RUNNING",
-        epoch: seq,
-      },
-      select: { id: true, epoch: true },
-    });
-    return { queryId: row.id, epoch: row.epoch ?? 0 };
-  };
-
-  const stored = (queryId: string) =>
-    db.queryInclusion.findMany({
-      where: { queryId },
-      select: { personId: true, datasetId: true, epoch: true },
-      orderBy: { personId: "asc" },
-    });
-
   it.skipIf(skip)("knows the provider and schema the client was created for", () => {
     expect(dialect).toEqual(schema === undefined ? { provider: name } : { provider: name, schema });
     expect(() => sqlDialectOf({} as Db)).toThrow(/createDb/);
@@ -162,69 +127,6 @@ describe.each(cases)("bulk statements on $label", ({ name, url: newUrl, skip, sc
     expect(copy.sqlDialectOf(db)).toEqual(dialect);
   });
 
-  it.skipIf(skip)(
-    "stores exactly one row per id, across a chunk boundary, with exact int64 values",
-    async () => {
-      const { queryId, epoch } = await newQuery();
-      const ids = personIds(INCLUSION_CHUNK + 1_234, 1n);
-      const written = await db.$transaction((tx) =>
-        insertQueryInclusions(tx, dialect, {
-          queryId,
-          datasetId,
-          epoch,
-          personIds: BigInt64Array.from(ids),
-        }),
-      );
-      expect(written).toBe(ids.length);
-      const rows = await stored(queryId);
-      expect(rows).toHaveLength(ids.length);
-      expect(rows.map((row) => row.personId)).toEqual(ascending(ids));
-      expect(new Set(rows.map((row) => `${row.datasetId}|${row.epoch}`))).toEqual(
-        new Set([`${datasetId}|${epoch}`]),
-      );
-      // The indexes the epoch weights and "who used my data" read agree with the rows.
-      expect(await db.queryInclusion.count({ where: { datasetId, epoch } })).toBe(ids.length);
-      for (const personId of EDGE_IDS) {
-        expect(await db.queryInclusion.count({ where: { datasetId, personId } })).toBe(1);
-      }
-    },
-  );
-
-  it.skipIf(skip)("writes nothing for no ids, and only the given query's rows", async () => {
-    const { queryId, epoch } = await newQuery();
-    expect(
-      await insertQueryInclusions(db, dialect, { queryId, datasetId, epoch, personIds: [] }),
-    ).toBe(0);
-    expect(await stored(queryId)).toEqual([]);
-    const other = await newQuery();
-    await insertQueryInclusions(db, dialect, { ...other, datasetId, personIds: [5n, 3n] });
-    expect(await stored(queryId)).toEqual([]);
-    expect((await stored(other.queryId)).map((row) => row.personId)).toEqual([3n, 5n]);
-  });
-
-  it.skipIf(skip)(
-    "fails on a repeated id and leaves nothing behind when its transaction rolls back",
-    async () => {
-      const { queryId, epoch } = await newQuery();
-      const ids = personIds(3_000, 2n);
-      const attempt = db.$transaction(async (tx) => {
-        await insertQueryInclusions(tx, dialect, { queryId, datasetId, epoch, personIds: ids });
-        // The same query stored twice would double a person's reward weight: refused.
-        await insertQueryInclusions(tx, dialect, {
-          queryId,
-          datasetId,
-          epoch,
-          personIds: [ids[1_000] as bigint],
-        });
-      });
-      await expect(attempt).rejects.toThrow();
-      expect(await stored(queryId)).toEqual([]);
-
-      // After the rollback the same write succeeds once, in full.
-      await insertQueryInclusions(db, dialect, { queryId, datasetId, epoch, personIds: ids });
-      expect((await stored(queryId)).map((row) => row.personId)).toEqual(ascending(ids));
-    },
-  );
   it.skipIf(skip)(
     "reads the enrolled persons with granted consent for that dataset only, ascending",
     async () => {

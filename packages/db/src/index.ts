@@ -1,12 +1,5 @@
 // @opencohort/db: the application database (Prisma 7; SQLite by default, PostgreSQL by URL).
-export {
-  INCLUSION_CHUNK,
-  insertQueryInclusions,
-  type QueryInclusionRows,
-  type SqlDialect,
-  selectConsentedPersonIds,
-  sqlDialectOf,
-} from "./bulk";
+export { type SqlDialect, selectConsentedPersonIds, sqlDialectOf } from "./bulk";
 export { createDb, type Db, openDb } from "./client";
 export { type DbEnv, DEFAULT_DATABASE_URL, loadDbEnv, REPO_ROOT, resolveDatabaseUrl } from "./env";
 export { findOpenEpoch, type OpenEpoch, openEpochNumber, openNextEpoch } from "./epochs";
@@ -27,12 +20,13 @@ export type {
   Epoch,
   IndexedEvent,
   IndexerCursor,
+  PatientQueryUse,
   PayoutRegistration,
   PrivacyBudgetEntry,
   Proposal,
   Purchase,
   Query,
-  QueryInclusion,
+  QueryInclusionSet,
   ReceiptAnchor,
   RewardEpoch,
   RewardPayout,
@@ -43,6 +37,13 @@ export type {
 } from "./generated/sqlite/client";
 export { Prisma } from "./generated/sqlite/client";
 export * from "./generated/sqlite/enums";
+export { InclusionBitmapError, PersonIdSet } from "./inclusion-bitmap";
+export {
+  backfillPatientQueryUses,
+  type QueryInclusionRecord,
+  queriesThatUsedPatient,
+  recordQueryInclusions,
+} from "./inclusions";
 export { type MigrateOptions, type MigrateResult, migrate } from "./migrate";
 export { pgConfigFromUrl } from "./pg-config";
 export { DB_UINT_DIGITS, fromDbUint, toDbUint } from "./uint";

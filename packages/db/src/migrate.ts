@@ -2,10 +2,15 @@ import Database from "better-sqlite3";
 import { SQLITE_BUSY_TIMEOUT_MS } from "./engine/adapter";
 import { type ConnectProblem, createDatabase, probeDatabase } from "./engine/database";
 import { acquireMigrationLock } from "./engine/lock";
-import { readMigrationsList } from "./engine/migrations-dir";
+import { type MigrationList, readMigrationsList } from "./engine/migrations-dir";
 import { withSchemaEngine } from "./engine/session";
 import { resolveDatabaseUrl } from "./env";
 import { DatabaseConfigError } from "./errors";
+import {
+  convertQueryInclusionRows,
+  hasQueryInclusionTable,
+  QUERY_INCLUSION_ROWS_DROPPED,
+} from "./inclusions-conversion";
 import { LAYOUTS } from "./layout";
 import { type DatabaseTarget, type Provider, redactUrl } from "./url";
 
@@ -28,6 +33,11 @@ const inProcess = new Map<string, Promise<unknown>>();
  * provider (prisma/migrations for SQLite, prisma/postgres/migrations for PostgreSQL),
  * offline, through Prisma's WebAssembly schema engine. It is what `prisma migrate deploy`
  * does, with the same `_prisma_migrations` bookkeeping, so the two can be mixed freely.
+ *
+ * Where data must be converted in JavaScript between two migrations (the per-person
+ * QueryInclusion rows into inclusion sets, src/inclusions-conversion.ts), it applies the
+ * migrations before that point, converts, then applies the rest; `prisma migrate deploy`
+ * alone stops at that migration instead of losing the rows.
  *
  * Creates a missing database (SQLite: its directory and file). Idempotent: a second call
  * applies nothing. Concurrent calls, from this or other processes, wait for each other.
@@ -59,17 +69,36 @@ async function migrateTarget(
   try {
     const layout = LAYOUTS[target.provider];
     const migrationsList = await readMigrationsList(layout.migrationsDir);
-    const { appliedMigrationNames } = await withSchemaEngine(
-      target,
-      (engine) =>
-        engine.applyMigrations({
-          migrationsList,
-          filters: { externalTables: [], externalEnums: [] },
-        }),
-      { log: options.log },
+    const apply = async (list: MigrationList) =>
+      (
+        await withSchemaEngine(
+          target,
+          (engine) =>
+            engine.applyMigrations({
+              migrationsList: list,
+              filters: { externalTables: [], externalEnums: [] },
+            }),
+          { log: options.log },
+        )
+      ).appliedMigrationNames;
+    const applied: string[] = [];
+    // Data that SQL cannot convert: migrate up to the migration that needs it converted,
+    // convert, go on. A fresh database has no old table, so it takes the straight path.
+    const dropAt = migrationsList.migrationDirectories.findIndex(
+      (migration) => migration.path === QUERY_INCLUSION_ROWS_DROPPED,
     );
+    if (dropAt !== -1 && (await hasQueryInclusionTable(target))) {
+      applied.push(
+        ...(await apply({
+          ...migrationsList,
+          migrationDirectories: migrationsList.migrationDirectories.slice(0, dropAt),
+        })),
+      );
+      await convertQueryInclusionRows(target);
+    }
+    applied.push(...(await apply(migrationsList)));
     if (target.provider === "sqlite") useWriteAheadLog(target.file);
-    return { provider: target.provider, applied: appliedMigrationNames };
+    return { provider: target.provider, applied };
   } finally {
     await release();
   }

@@ -2,6 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { providerCases } from "../test/helpers";
 import { createDb, type Db } from "./client";
+import { PersonIdSet } from "./inclusion-bitmap";
 import { migrate } from "./migrate";
 import { pgConfigFromUrl } from "./pg-config";
 import { fromDbUint, toDbUint } from "./uint";
@@ -333,7 +334,7 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
     expect(pass).toEqual({ expiresAt: now, block: 30n });
   });
 
-  it.skipIf(skip)("queries, inclusions and the privacy budget", async () => {
+  it.skipIf(skip)("queries, inclusion sets and the privacy budget", async () => {
     const { id, versionId } = await dataset();
     const query = await db.query.create({
       data: {
@@ -355,8 +356,8 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
         receiptHash: hex(9 + seq),
         epoch: 2,
         finishedAt: now,
-        inclusions: {
-          create: [1n, 2n, 3n].map((personId) => ({ personId, datasetId: id, epoch: 2 })),
+        inclusionSet: {
+          create: { datasetId: id, epoch: 2, bitmap: PersonIdSet.of([1n, 2n, 3n]).toBytes() },
         },
         budgetEntries: {
           create: { researcherAddress: address(5), datasetId: id, epsilon: toDbUint(10n ** 17n) },
@@ -383,22 +384,22 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
       consentSnapshotBlock: 40n,
       errorRule: null,
     });
-    // The epoch's reward weights: one indexed GROUP BY.
-    const weights = await db.queryInclusion.groupBy({
-      by: ["personId"],
-      where: { datasetId: id, epoch: 2 },
-      _count: { _all: true },
-      orderBy: { personId: "asc" },
+    // One inclusion set per query, read back as the persons written.
+    const set = await db.queryInclusionSet.findUniqueOrThrow({
+      where: { queryId: query.id },
+      select: { datasetId: true, epoch: true, bitmap: true },
     });
-    expect(weights.map((w) => [w.personId, w._count._all])).toEqual([
-      [1n, 1],
-      [2n, 1],
-      [3n, 1],
-    ]);
+    expect([...PersonIdSet.fromBytes(set.bitmap).toBigInt64Array()]).toEqual([1n, 2n, 3n]);
+    expect([set.datasetId, set.epoch]).toEqual([id, 2]);
     expect(
       await errorCode(
-        db.queryInclusion.create({
-          data: { queryId: query.id, personId: 1n, datasetId: id, epoch: 2 },
+        db.queryInclusionSet.create({
+          data: {
+            queryId: query.id,
+            datasetId: id,
+            epoch: 2,
+            bitmap: PersonIdSet.of([]).toBytes(),
+          },
         }),
       ),
     ).toBe("P2002");

@@ -110,8 +110,8 @@ export async function closeEpoch(
  * and each identity's share (private).
  *
  * Deliberately reads nothing about queries: a leaf is public once claimed, and a weight taken
- * from a query's matches would tell its researcher which patients it matched. QueryInclusion
- * serves only the patient's own "who used my data" view.
+ * from a query's matches would tell its researcher which patients it matched. Inclusion sets
+ * (QueryInclusionSet) serve only the patient's own "who used my data" view.
  */
 async function storePooledReward(
   tx: Tx,

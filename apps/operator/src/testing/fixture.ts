@@ -19,6 +19,7 @@ import {
   signAndRelayConsents,
 } from "@opencohort/chain";
 import { type LocalSystem, startLocalSystem } from "@opencohort/chain/testing/local-system";
+import { recordQueryInclusions, sqlDialectOf } from "@opencohort/db";
 import {
   type Address,
   getAbiItem,
@@ -227,18 +228,17 @@ export async function recordQuery(
       epoch: options.epoch,
       receiptHash,
       includedPersonCount: options.personIds.length,
-      inclusions: {
-        createMany: {
-          data: options.personIds.map((personId) => ({
-            personId,
-            datasetId: options.datasetId,
-            epoch: options.epoch,
-          })),
-        },
-      },
     },
     select: { id: true },
   });
+  await db.$transaction((tx) =>
+    recordQueryInclusions(tx, sqlDialectOf(db), {
+      queryId: query.id,
+      datasetId: options.datasetId,
+      epoch: options.epoch,
+      personIds: options.personIds,
+    }),
+  );
   return { id: query.id, receiptHash };
 }
 

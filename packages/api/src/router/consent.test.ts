@@ -11,6 +11,7 @@ import {
   type SignedConsent,
   submitConsentBatch,
 } from "@opencohort/chain";
+import { recordQueryInclusions, sqlDialectOf } from "@opencohort/db";
 import { type Address, getAddress, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,9 +29,9 @@ let folder: CohortFolder;
 let dataset: ListedDataset;
 let elsewhere: ListedDataset;
 /** The identity each demo patient's wallet derives for `dataset`. */
-const identities = new Map<6 | 7 | 8, ConsentIdentity>();
+const identities = new Map<DemoPatient, ConsentIdentity>();
 
-type DemoPatient = 6 | 7 | 8;
+type DemoPatient = 5 | 6 | 7 | 8 | 9;
 const account = (index: DemoPatient) => privateKeyToAccount(devAccountKey(LOCAL_CHAIN_ID, index));
 const walletOf = (index: DemoPatient) => account(index).address.toLowerCase() as Address;
 function identityOf(index: DemoPatient): ConsentIdentity {
@@ -181,7 +182,7 @@ beforeAll(async () => {
     contentHash: folder.manifest.contentHash,
     metadata: { ...metadata, title: "Elsewhere" },
   });
-  for (const index of [6, 7, 8] as const) {
+  for (const index of [6, 7, 8, 9] as const) {
     identities.set(
       index,
       await deriveConsentIdentity(account(index), LOCAL_CHAIN_ID, dataset.datasetId),
@@ -608,7 +609,8 @@ describe("consent", () => {
       select: { id: true },
     });
     const researcher = `0x${"44".repeat(20)}`;
-    // An executed query whose private inclusions hold Maria's person (as the query router stores them).
+    // An executed query whose private inclusion set holds Maria's person and two persons
+    // enrolled only later (as the query router stores them).
     const query = await system.db.query.create({
       data: {
         researcherAddress: researcher,
@@ -618,29 +620,49 @@ describe("consent", () => {
         sql: "SELECT count(*) FROM person",
         status: "SUCCEEDED",
         finishedAt: new Date(),
-        inclusions: {
-          create: [
-            { personId: folder.personIds[0] as bigint, datasetId: dataset.datasetId, epoch: 1 },
-            { personId: folder.personIds[5] as bigint, datasetId: dataset.datasetId, epoch: 1 },
-          ],
-        },
       },
       select: { id: true },
     });
-    const { caller: maria } = await system.signIn(6);
-    const studies = await maria.consent.whoUsedMyData();
-    expect(studies).toEqual([
-      {
+    const person = (position: number) => folder.personIds[position] as bigint;
+    await system.db.$transaction((tx) =>
+      recordQueryInclusions(tx, sqlDialectOf(system.db), {
         queryId: query.id,
         datasetId: dataset.datasetId,
-        datasetTitle: metadata.title,
-        researcher,
-        kind: "SQL",
-        createdAt: expect.any(Date),
-        finishedAt: expect.any(Date),
-      },
-    ]);
+        epoch: 1,
+        personIds: [person(0), person(5), person(9), person(10)],
+      }),
+    );
+    const study = {
+      queryId: query.id,
+      datasetId: dataset.datasetId,
+      datasetTitle: metadata.title,
+      researcher,
+      kind: "SQL",
+      createdAt: expect.any(Date),
+      finishedAt: expect.any(Date),
+    };
+    const { caller: maria } = await system.signIn(6);
+    expect(await maria.consent.whoUsedMyData()).toEqual([study]);
     const { caller: jonas } = await system.signIn(7);
+    expect(await jonas.consent.whoUsedMyData()).toEqual([]);
+
+    // Enrolled after the query ran: by wallet (#5) through the steward's import, and by
+    // identity (#9), whose patient then binds it to their wallet. Both see the study.
+    const { caller: steward } = await system.signIn(1);
+    await steward.steward.importEnrolments({
+      datasetId: dataset.datasetId,
+      entries: [{ personId: person(9), patientAddress: account(5).address }],
+    });
+    await steward.steward.importEnrolments({
+      datasetId: dataset.datasetId,
+      addressKind: "identity",
+      entries: [{ personId: person(10), patientAddress: getAddress(identityOf(9).address) }],
+    });
+    const { caller: five } = await system.signIn(5);
+    expect(await five.consent.whoUsedMyData()).toEqual([study]);
+    const { caller: nine } = await system.signIn(9);
+    await expect(bindOwnIdentity(nine, 9)).resolves.toMatchObject({ bound: true });
+    expect(await nine.consent.whoUsedMyData()).toEqual([study]);
     expect(await jonas.consent.whoUsedMyData()).toEqual([]);
   });
 });

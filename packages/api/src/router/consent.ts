@@ -15,7 +15,12 @@ import {
   identityBindingTypedData,
   MAX_CONSENT_NONCE_JUMP,
 } from "@opencohort/chain";
-import { toDbUint } from "@opencohort/db";
+import {
+  backfillPatientQueryUses,
+  queriesThatUsedPatient,
+  sqlDialectOf,
+  toDbUint,
+} from "@opencohort/db";
 import {
   bindIdentityInputSchema,
   consentRelayInputSchema,
@@ -270,7 +275,7 @@ export const consentRouter = {
           where: {
             datasetId_identityAddress: { datasetId: input.datasetId, identityAddress: identity },
           },
-          select: { id: true, patientAddress: true },
+          select: { id: true, personId: true, patientAddress: true },
         }),
       ]);
       const bound = { datasetId: input.datasetId, identity, bound: true as const };
@@ -290,10 +295,23 @@ export const consentRouter = {
         if (updated.count === 1) return bound;
       }
       if (!byWallet && byIdentity && byIdentity.patientAddress === null) {
-        const updated = await ctx.db.enrolment.updateMany({
-          where: { id: byIdentity.id, patientAddress: null },
-          data: { patientAddress: wallet, boundAt: new Date() },
-        });
+        // The enrolment gains a wallet: the queries that already included its person join
+        // this patient's "who used my data" in the same transaction.
+        const updated = await ctx.db.$transaction(
+          async (tx) => {
+            const result = await tx.enrolment.updateMany({
+              where: { id: byIdentity.id, patientAddress: null },
+              data: { patientAddress: wallet, boundAt: new Date() },
+            });
+            if (result.count === 1) {
+              await backfillPatientQueryUses(tx, sqlDialectOf(ctx.db), input.datasetId, [
+                byIdentity.personId,
+              ]);
+            }
+            return result;
+          },
+          { timeout: 120_000 },
+        );
         if (updated.count === 1) return bound;
       }
       throw refusal(
@@ -428,38 +446,12 @@ export const consentRouter = {
   }),
 
   /**
-   * The studies that used my records: executed queries whose private inclusion list holds
-   * one of my enrolled persons. Dataset, researcher, kind and dates; never the SQL or a result.
+   * The studies that used my records: executed queries whose private inclusion set holds one
+   * of my enrolled persons, read from the per-patient index (@opencohort/db inclusions.ts).
+   * Dataset, researcher, kind and dates; never the SQL or a result.
    */
   whoUsedMyData: patientProcedure.query(async ({ ctx }) => {
-    const enrolments = await ctx.db.enrolment.findMany({
-      where: { patientAddress: ctx.session.address.toLowerCase() },
-      select: { datasetId: true, personId: true },
-    });
-    if (enrolments.length === 0) return [];
-    const queries = await ctx.db.query.findMany({
-      where: {
-        status: "SUCCEEDED",
-        inclusions: {
-          some: {
-            OR: enrolments.map((enrolment) => ({
-              datasetId: enrolment.datasetId,
-              personId: enrolment.personId,
-            })),
-          },
-        },
-      },
-      orderBy: [{ finishedAt: "desc" }, { id: "desc" }],
-      select: {
-        id: true,
-        datasetId: true,
-        researcherAddress: true,
-        kind: true,
-        createdAt: true,
-        finishedAt: true,
-        dataset: { select: { title: true } },
-      },
-    });
+    const queries = await queriesThatUsedPatient(ctx.db, ctx.session.address.toLowerCase());
     return queries.map((query) => ({
       queryId: query.id,
       datasetId: query.datasetId,

@@ -549,13 +549,13 @@ describe("dataset.feasibility", () => {
         status: true,
         receiptHash: true,
         epoch: true,
-        _count: { select: { inclusions: true } },
+        inclusionSet: { select: { queryId: true } },
       },
     });
     // One fresh count by this address (repeats make no row), one filler, one refused.
     expect(rows.filter((row) => row.status === "SUCCEEDED")).toHaveLength(1);
     expect(rows.filter((row) => row.status === "REJECTED")).toHaveLength(2);
     expect(rows.every((row) => row.receiptHash === null && row.epoch === null)).toBe(true);
-    expect(rows.every((row) => row._count.inclusions === 0)).toBe(true);
+    expect(rows.every((row) => row.inclusionSet === null)).toBe(true);
   });
 });

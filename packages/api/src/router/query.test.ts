@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { cohortTokenAbi, queryLedgerAbi, researcherCredentialAbi } from "@opencohort/chain";
-import { openNextEpoch, toDbUint } from "@opencohort/db";
+import { openNextEpoch, PersonIdSet, toDbUint } from "@opencohort/db";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import {
   type Address,
@@ -54,20 +54,19 @@ afterAll(async () => {
   await system?.stop();
 });
 
-/** The persons a query included, after checking every row names the query's dataset and epoch. */
+/** The persons a query included (its stored set), after checking the set names the query's dataset and epoch. */
 const inclusionsOf = async (queryId: string) => {
   const query = await system.db.query.findUniqueOrThrow({
     where: { id: queryId },
     select: { datasetId: true, epoch: true },
   });
-  const rows = await system.db.queryInclusion.findMany({
+  const set = await system.db.queryInclusionSet.findUnique({
     where: { queryId },
-    select: { personId: true, datasetId: true, epoch: true },
+    select: { datasetId: true, epoch: true, bitmap: true },
   });
-  for (const row of rows) {
-    expect({ datasetId: row.datasetId, epoch: row.epoch }).toEqual(query);
-  }
-  return rows.map((row) => row.personId);
+  if (set === null) return [];
+  expect({ datasetId: set.datasetId, epoch: set.epoch }).toEqual(query);
+  return [...PersonIdSet.fromBytes(set.bitmap).toBigInt64Array()];
 };
 
 const storedQuery = (id: string) =>
@@ -598,16 +597,23 @@ describe("query.submit storing the inclusions", () => {
     await buyAccess(system, 7, dataset);
     const revoked = dataset.patients.find((p) => p.devIndex === 6)?.personId;
     const consented = dataset.consentedPersonIds.filter((id) => id !== revoked);
-    // The database refuses one person in the middle of the ascending set: rows before it are
-    // already written by the statement when it aborts.
     const sorted = [...consented].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const refusedPerson = sorted[Math.floor(sorted.length / 2)] as bigint;
+    // One included person's patient signs in with a wallet (as binding their identity does),
+    // and the database refuses that patient's "who used my data" row: the query's set is
+    // already written in the same transaction when that insert aborts.
+    const walletPerson = sorted[Math.floor(sorted.length / 2)] as bigint;
+    await system.db.enrolment.update({
+      where: { datasetId_personId: { datasetId: dataset.datasetId, personId: walletPerson } },
+      data: { patientAddress: `0x${"77".repeat(20)}` },
+      select: { id: true },
+    });
     await system.db.$executeRawUnsafe(
-      `CREATE TRIGGER ${FAIL_TRIGGER} BEFORE INSERT ON "QueryInclusion"
-       WHEN NEW."personId" = ${refusedPerson}
+      `CREATE TRIGGER ${FAIL_TRIGGER} BEFORE INSERT ON "PatientQueryUse"
+       WHEN NEW."personId" = ${walletPerson}
        BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
     );
-    const inclusionsBefore = await system.db.queryInclusion.count();
+    const setsBefore = await system.db.queryInclusionSet.count();
+    const usesBefore = await system.db.patientQueryUse.count();
     const failed = await third.caller.query.submit({
       wait: true,
       datasetId: dataset.datasetId,
@@ -624,7 +630,8 @@ describe("query.submit storing the inclusions", () => {
       receiptHash: null,
       resultHash: null,
     });
-    expect(await system.db.queryInclusion.count()).toBe(inclusionsBefore);
+    expect(await system.db.queryInclusionSet.count()).toBe(setsBefore);
+    expect(await system.db.patientQueryUse.count()).toBe(usesBefore);
 
     await system.db.$executeRawUnsafe(`DROP TRIGGER ${FAIL_TRIGGER}`);
     const query = await third.caller.query.submit({
@@ -633,11 +640,14 @@ describe("query.submit storing the inclusions", () => {
       sql: BY_SEX,
     });
     expect(query.status).toBe("SUCCEEDED");
-    const included = await inclusionsOf(query.id);
-    expect(included).toHaveLength(consented.length);
-    expect([...included].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(sorted);
+    expect(await inclusionsOf(query.id)).toEqual(sorted);
     expect((await storedQuery(query.id)).includedPersonCount).toBe(consented.length);
-    expect(await system.db.queryInclusion.count()).toBe(inclusionsBefore + consented.length);
+    expect(await system.db.queryInclusionSet.count()).toBe(setsBefore + 1);
+    expect(
+      await system.db.patientQueryUse.count({
+        where: { queryId: query.id, personId: walletPerson },
+      }),
+    ).toBe(1);
     expect(await inclusionsOf(failed.id)).toHaveLength(0);
   });
 });

@@ -10,7 +10,7 @@ import {
   datasetMetadataHash,
   schemaVersionHash,
 } from "@opencohort/chain";
-import type { Prisma } from "@opencohort/db";
+import { backfillPatientQueryUses, type Prisma, sqlDialectOf } from "@opencohort/db";
 import {
   datasetFolderInputSchema,
   datasetManifestSchema,
@@ -428,17 +428,30 @@ export const stewardRouter = {
       }
 
       try {
-        await ctx.db.$transaction(async (tx) => {
-          for (const part of chunks(fresh)) {
-            await tx.enrolment.createMany({
-              data: part.map((entry) => ({
+        await ctx.db.$transaction(
+          async (tx) => {
+            for (const part of chunks(fresh)) {
+              await tx.enrolment.createMany({
+                data: part.map((entry) => ({
+                  datasetId,
+                  personId: entry.personId,
+                  [column]: entry.patientAddress,
+                })),
+              });
+            }
+            // Patients enrolled by wallet can sign in at once: queries that already included
+            // their persons join their "who used my data" (one pass over the stored sets).
+            if (column === "patientAddress") {
+              await backfillPatientQueryUses(
+                tx,
+                sqlDialectOf(ctx.db),
                 datasetId,
-                personId: entry.personId,
-                [column]: entry.patientAddress,
-              })),
-            });
-          }
-        });
+                fresh.map((entry) => entry.personId),
+              );
+            }
+          },
+          { timeout: 120_000 },
+        );
       } catch (error) {
         if ((error as { code?: unknown }).code === "P2002") {
           throw refusal(

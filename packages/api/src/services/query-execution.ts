@@ -30,9 +30,9 @@ import {
 } from "@opencohort/compute";
 import {
   type Db,
-  insertQueryInclusions,
   openEpochNumber,
   type Prisma,
+  recordQueryInclusions,
   sqlDialectOf,
   toDbUint,
 } from "@opencohort/db";
@@ -394,7 +394,7 @@ export async function runQueryJob(
         });
         // A later attempt owns the row: roll back, its outcome is the one written.
         if (owned.count !== 1) throw new SupersededAttempt(queryId);
-        await insertQueryInclusions(tx, dialect, {
+        await recordQueryInclusions(tx, dialect, {
           queryId,
           datasetId,
           epoch: queryEpoch,
