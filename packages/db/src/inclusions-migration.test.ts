@@ -99,7 +99,8 @@ describe.each(providerCases())("the inclusion-sets migration on $name", ({ name,
       await execute(target, seedBefore);
 
       const result = await migrate(databaseUrl);
-      expect(result.applied).toEqual([SETS_CREATED, QUERY_INCLUSION_ROWS_DROPPED]);
+      // Migrations committed after these follow them.
+      expect(result.applied.slice(0, 2)).toEqual([SETS_CREATED, QUERY_INCLUSION_ROWS_DROPPED]);
 
       const db = createDb(databaseUrl);
       try {
@@ -159,7 +160,7 @@ describe.each(providerCases())("the inclusion-sets migration on $name", ({ name,
       );
       await expect(execute(target, drop)).rejects.toThrow(/QueryInclusion rows not converted/);
       // migrate() then converts and finishes.
-      expect((await migrate(databaseUrl)).applied).toEqual([QUERY_INCLUSION_ROWS_DROPPED]);
+      expect((await migrate(databaseUrl)).applied[0]).toBe(QUERY_INCLUSION_ROWS_DROPPED);
     },
   );
 });
