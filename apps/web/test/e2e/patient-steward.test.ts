@@ -27,12 +27,14 @@ let page: Page;
 const browserErrors: string[] = [];
 const NORTHBRIDGE = "Northbridge Cardiometabolic Cohort";
 const COUNT_SQL = "SELECT count(*) AS n FROM person";
+/** Short reward epochs, so an epoch that pays Priya closes within the test. */
+const EPOCH_SECONDS = 15;
 let northbridge: Hex;
 
 beforeAll(async () => {
   browser = await launchChromium();
   // Short reward epochs, so a purchase pays Priya within the test.
-  stack = await startDevStack(300, { OPERATOR_EPOCH_SECONDS: "15" });
+  stack = await startDevStack(300, { OPERATOR_EPOCH_SECONDS: String(EPOCH_SECONDS) });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on("pageerror", (error) => browserErrors.push(error.message));
   page.on("response", (response) => {
@@ -168,8 +170,12 @@ describe("patient and stewards in the browser", () => {
     await expect.poll(() => usedRows.count(), { timeout: 30_000 }).toBe(1);
     expect(await usedRows.first().textContent()).toMatch(/Lakeside Respiratory Registry/);
 
-    // An epoch in which both consents were active from start to end pays both shares, as one
-    // payout to her wallet.
+    // Purchases of an epoch pay the consents active from its start to its end (the whole pool
+    // goes to that epoch's whole-epoch consents, the operator's rule since payments carry no
+    // private count). Once an epoch has begun after both her consents, the researcher extends
+    // the Lakeside pass: that epoch pays both shares, as one payout to her wallet.
+    await page.waitForTimeout(2 * EPOCH_SECONDS * 1_000 + 2_000);
+    await buyAccessOnChain(stack, 4, lakesideId);
     const bothPaid = async () => {
       await page.reload();
       await page.getByTestId("claim-all").waitFor({ timeout: 30_000 });
