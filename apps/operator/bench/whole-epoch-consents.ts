@@ -88,6 +88,8 @@ async function main() {
           datasetId: datasetId(n % DATASETS),
           personId: BigInt(n),
           identityAddress: identity(0x1000 + n),
+          // Unique across datasets, so unique within each.
+          ordinal: i + 1,
         };
       }),
     });

@@ -10,10 +10,15 @@
  *   each measures query.submit → final status (polled every 25 ms): p50/p99 and results/s;
  * - one researcher alone: result latency against the compute time the row records
  *   (startedAt → finishedAt), p50 of both;
- * - database growth per 1,000 queries (SQLite file and WAL);
- * - "who used my data" for a patient with a wallet, p50/p99 over 200 calls after the load.
+ * - database growth per 1,000 queries (SQLite file and WAL, or pg_database_size);
+ * - "who used my data" (its first page, as the patient's page asks) for a patient with a
+ *   wallet, p50/p99 over 200 calls, once the stored history holds SCALE_HISTORY (10,000)
+ *   succeeded queries: running ten thousand queries over a million persons takes hours, so
+ *   the history is topped up with copies of the queries this run executed (each copy with
+ *   its query's inclusion set and "who used my data" rows, as the worker wrote them).
  *
- *   pnpm --filter @opencohort/api bench:scale        (SCALE_PERSONS=100000 for a quick run)
+ *   pnpm --filter @opencohort/api bench:scale        (SCALE_PERSONS=100000 for a quick run;
+ *   SCALE_DATABASE=postgresql on a throwaway PostgreSQL cluster instead of SQLite)
  *
  * The dataset is generated once and cached (the compute bench's cache, same seed). Identical
  * repeats of a researcher's question cost no privacy budget, so eight researchers can send
@@ -25,6 +30,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { type DevAccountIndex, devAccountKey, LOCAL_CHAIN_ID } from "@opencohort/chain";
+import { createEnrolments, Prisma, sqlDialectOf } from "@opencohort/db";
 import { keccak256, stringToHex, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { ensureBenchDataset } from "../../compute/bench/dataset";
@@ -40,6 +46,8 @@ const PERSONS = Number(process.env.SCALE_PERSONS ?? 1_000_000);
 const QUERIES = Number(process.env.SCALE_QUERIES ?? 320);
 const CLIENTS = Number(process.env.SCALE_CLIENTS ?? 32);
 const WORKER_COUNTS = (process.env.SCALE_WORKERS ?? "1,2").split(",").map(Number);
+const HISTORY = Number(process.env.SCALE_HISTORY ?? 10_000);
+const DATABASE = process.env.SCALE_DATABASE === "postgresql" ? "postgresql" : "sqlite";
 const SOLO_QUERIES = 15;
 const WHO_USED_CALLS = 200;
 const RESEARCHERS: readonly DevAccountIndex[] = [1, 2, 3, 4, 5, 8];
@@ -108,15 +116,19 @@ async function seedConsentsInBulk(system: TestSystem, datasetId: string, ids: bi
         granted: position < wallets.length || personId % 10n !== 3n,
       };
     });
-    await system.db.enrolment.createMany({
-      data: rows.map((row) => ({
+    await system.db.$transaction((tx) =>
+      createEnrolments(
+        tx,
+        sqlDialectOf(system.db),
         datasetId,
-        personId: row.personId,
-        identityAddress: row.identity,
-        patientAddress: row.wallet,
-        boundAt: row.wallet ? new Date() : null,
-      })),
-    });
+        rows.map((row) => ({
+          personId: row.personId,
+          identityAddress: row.identity,
+          patientAddress: row.wallet,
+          boundAt: row.wallet ? new Date() : null,
+        })),
+      ),
+    );
     const granted = rows.filter((row) => row.granted);
     consented += granted.length;
     await system.db.consentState.createMany({
@@ -186,7 +198,12 @@ async function submitAndWait(caller: Caller, datasetId: string, sql: string) {
   }
 }
 
-function databaseBytes(system: TestSystem): number {
+async function databaseBytes(system: TestSystem): Promise<number> {
+  if (DATABASE === "postgresql") {
+    const [row] = await system.db.$queryRaw<{ bytes: bigint }[]>`
+      SELECT pg_database_size(current_database()) AS bytes`;
+    return Number(row?.bytes ?? 0);
+  }
   const file = system.databaseUrl.replace(/^file:/, "");
   const size = (path: string) => {
     try {
@@ -196,6 +213,78 @@ function databaseBytes(system: TestSystem): number {
     }
   };
   return size(file) + size(`${file}-wal`);
+}
+
+/**
+ * Copies of this run's succeeded queries (rows, inclusion sets, "who used my data" rows)
+ * until the dataset's stored history holds `target` succeeded queries.
+ */
+async function topUpHistory(system: TestSystem, datasetId: string, target: number) {
+  const have = await system.db.query.count({ where: { datasetId, status: "SUCCEEDED" } });
+  if (have >= target) return have;
+  const originals = await system.db.query.findMany({
+    where: { datasetId, status: "SUCCEEDED", NOT: { id: { startsWith: "copy" } } },
+    select: {
+      id: true,
+      researcherAddress: true,
+      datasetVersionId: true,
+      sql: true,
+      epoch: true,
+      finishedAt: true,
+      inclusionSet: { select: { epoch: true, bitmap: true } },
+    },
+  });
+  const dialect = sqlDialectOf(system.db);
+  // Identifiers cannot be bound: the table's name, schema-qualified on PostgreSQL.
+  const uses = Prisma.raw(
+    dialect.provider === "postgresql"
+      ? `"${dialect.schema ?? "public"}"."PatientQueryUse"`
+      : '"PatientQueryUse"',
+  );
+  const missing = target - have;
+  for (let start = 0; start < missing; start += 500) {
+    const batch = Array.from({ length: Math.min(500, missing - start) }, (_, offset) => {
+      const n = start + offset;
+      const original = originals[n % originals.length] as (typeof originals)[number];
+      return { id: `copy${String(n).padStart(6, "0")}${original.id}`, original };
+    });
+    await system.db.$transaction(async (tx) => {
+      await tx.query.createMany({
+        data: batch.map(({ id, original }) => ({
+          id,
+          researcherAddress: original.researcherAddress,
+          datasetId,
+          datasetVersionId: original.datasetVersionId,
+          kind: "SQL" as const,
+          sql: original.sql,
+          status: "SUCCEEDED" as const,
+          epoch: original.epoch,
+          finishedAt: original.finishedAt,
+        })),
+      });
+      await tx.queryInclusionSet.createMany({
+        data: batch.flatMap(({ id, original }) =>
+          original.inclusionSet
+            ? [
+                {
+                  queryId: id,
+                  datasetId,
+                  epoch: original.inclusionSet.epoch,
+                  bitmap: original.inclusionSet.bitmap,
+                },
+              ]
+            : [],
+        ),
+      });
+      for (const { id, original } of batch) {
+        await tx.$executeRaw`
+          INSERT INTO ${uses} ("datasetId", "personId", "queryId")
+          SELECT "datasetId", "personId", ${id} FROM ${uses} WHERE "queryId" = ${original.id}`;
+      }
+    });
+    progress("history top-up", Math.min(start + 500, missing), missing);
+  }
+  return target;
 }
 
 async function computeMsOf(system: TestSystem, ids: string[]): Promise<number[]> {
@@ -209,14 +298,16 @@ async function computeMsOf(system: TestSystem, ids: string[]): Promise<number[]>
 }
 
 async function main() {
-  console.log(`scale bench: ${PERSONS.toLocaleString("en")} persons, ${CLIENTS} clients`);
+  console.log(
+    `scale bench: ${PERSONS.toLocaleString("en")} persons, ${CLIENTS} clients, ${QUERIES} queries per configuration, ${DATABASE}`,
+  );
   const dir = await ensureBenchDataset(PERSONS, 42);
   const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as {
     contentHash: string;
     schemaVersion: string;
     personCount: number;
   };
-  const system = await startTestSystem({ queryWorker: false });
+  const system = await startTestSystem({ queryWorker: false, database: DATABASE });
   const workers: WorkerProcess[] = [];
   try {
     const datasetId = keccak256(stringToHex(`opencohort-scale-bench:${PERSONS}`));
@@ -276,7 +367,7 @@ async function main() {
       submitted += SOLO_QUERIES;
       const soloCompute = await computeMsOf(system, soloIds);
 
-      const bytesBefore = databaseBytes(system);
+      const bytesBefore = await databaseBytes(system);
       const latencies: number[] = [];
       let next = 0;
       const loadStarted = performance.now();
@@ -298,8 +389,9 @@ async function main() {
       );
       const seconds = (performance.now() - loadStarted) / 1000;
       submitted += QUERIES;
-      const grownPer1000 = ((databaseBytes(system) - bytesBefore) / QUERIES) * 1000;
+      const grownPer1000 = (((await databaseBytes(system)) - bytesBefore) / QUERIES) * 1000;
 
+      const history = await topUpHistory(system, datasetId, HISTORY);
       const whoUsed: number[] = [];
       for (let n = 0; n < WHO_USED_CALLS; n++) {
         const started = performance.now();
@@ -307,7 +399,7 @@ async function main() {
         whoUsed.push(performance.now() - started);
       }
       table.push(
-        `| ${count} | ${ms(percentile(latencies, 50))} | ${ms(percentile(latencies, 99))} | ${(QUERIES / seconds).toFixed(2)} | ${ms(percentile(soloMs, 50))} / ${ms(percentile(soloCompute, 50))} = ${(percentile(soloMs, 50) / percentile(soloCompute, 50)).toFixed(2)} | ${(grownPer1000 / 1024 / 1024).toFixed(2)} MiB | ${ms(percentile(whoUsed, 50))} / ${ms(percentile(whoUsed, 99))} after ${submitted.toLocaleString("en")} queries |`,
+        `| ${count} | ${ms(percentile(latencies, 50))} | ${ms(percentile(latencies, 99))} | ${(QUERIES / seconds).toFixed(2)} | ${ms(percentile(soloMs, 50))} / ${ms(percentile(soloCompute, 50))} = ${(percentile(soloMs, 50) / percentile(soloCompute, 50)).toFixed(2)} | ${(grownPer1000 / 1024 / 1024).toFixed(2)} MiB | ${ms(percentile(whoUsed, 50))} / ${ms(percentile(whoUsed, 99))} after ${history.toLocaleString("en")} queries (${submitted.toLocaleString("en")} run) |`,
       );
       await stopWorkers(workers.splice(0));
     }

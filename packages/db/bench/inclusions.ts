@@ -2,14 +2,17 @@
  * Inclusion storage and "who used my data" (figures, not assertions), on SQLite files in a
  * temp dir.
  *
- * 1. Bytes per query for 2k, 100k and 900k included persons of a 1M-person dataset: the old
- *    per-person QueryInclusion rows (the table and indexes of the last migration that had
- *    them, measured as the file's growth) against one QueryInclusionSet row (the blob, and the
- *    file's growth). Two kinds of person ids: dense (1..1M) and scattered like the synthetic
- *    generator's pseudonyms (13-digit ids spread over 2^40).
+ * 1. Bytes per query for 2k, 100k, 900k and all 1M included persons of a 1M-person dataset:
+ *    the old per-person QueryInclusion rows (the table and indexes of the last migration that
+ *    had them, measured as the file's growth), a set of the person ids (format 1, before
+ *    ordinals) and the set of enrolment ordinals queries write now (format 2: the blob, and
+ *    the file's growth). Two kinds of person ids: dense (1..1M) and scattered like the
+ *    synthetic generator's pseudonyms (13-digit ids spread over 2^40); ordinals are dense
+ *    whatever the ids.
  * 2. A 1M-person dataset (dense ids) with 1,000 wallet patients and 10,000 stored queries
  *    (included shares log-uniform from 0.2% to 90%), then: `recordQueryInclusions` per query
- *    (p50), `queriesThatUsedPatient` (consent.whoUsedMyData's read) p50/p99 over 200 patients,
+ *    (p50), `queriesThatUsedPatient` (consent.whoUsedMyData's read, its first page of 50)
+ *    p50/p99 over 200 patients,
  *    a back-fill for one newly bound patient and for an import of 1,000, and the file size.
  *
  *   pnpm --filter @opencohort/db bench
@@ -21,7 +24,7 @@ import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
 import { sqlDialectOf } from "../src/bulk";
 import { createDb } from "../src/client";
-import { PersonIdSet } from "../src/inclusion-bitmap";
+import { EnrolmentOrdinalSet, PersonIdSet } from "../src/inclusion-bitmap";
 import {
   backfillPatientQueryUses,
   queriesThatUsedPatient,
@@ -94,10 +97,10 @@ const OLD_TABLE = `
 
 function bytesPerQuery(dir: string) {
   const lines = [
-    "| included | ids | old rows: bytes/query | set: blob bytes | set: file growth |",
-    "|---|---|---|---|---|",
+    "| included | ids | old rows: bytes/query | set of person ids: blob bytes | set of ordinals: blob bytes | set of ordinals: file growth |",
+    "|---|---|---|---|---|---|",
   ];
-  for (const included of [2_000, 100_000, 900_000]) {
+  for (const included of [2_000, 100_000, 900_000, PERSONS]) {
     const indexes = sample(included, included);
     for (const kind of ["dense", "scattered"] as const) {
       const ids = BigInt64Array.from(indexes, (index) =>
@@ -117,7 +120,11 @@ function bytesPerQuery(dir: string) {
       const beforeRows = fileBytes(db);
       rows("cq00000000000000000000002");
       const rowBytes = fileBytes(db) - beforeRows;
-      const blob = PersonIdSet.of(ids).toBytes();
+      const personIdBlob = PersonIdSet.of(ids).toBytes();
+      // Enrolled in index order: a person's ordinal is its index + 1, whatever its id.
+      const blob = EnrolmentOrdinalSet.of(
+        Uint32Array.from(indexes, (index) => index + 1),
+      ).toBytes();
       const insertSet = db.prepare(`INSERT INTO "Set" VALUES (?, '${DATASET}', 1, ?)`);
       insertSet.run("cq00000000000000000000001", blob);
       const beforeSet = fileBytes(db);
@@ -125,7 +132,7 @@ function bytesPerQuery(dir: string) {
       const setBytes = fileBytes(db) - beforeSet;
       db.close();
       lines.push(
-        `| ${included.toLocaleString("en-US")} | ${kind} | ${rowBytes.toLocaleString("en-US")} | ${blob.length.toLocaleString("en-US")} | ${setBytes.toLocaleString("en-US")} |`,
+        `| ${included.toLocaleString("en-US")} | ${kind} | ${rowBytes.toLocaleString("en-US")} | ${personIdBlob.length.toLocaleString("en-US")} | ${blob.length.toLocaleString("en-US")} | ${setBytes.toLocaleString("en-US")} |`,
       );
     }
   }
@@ -152,11 +159,11 @@ async function whoUsedMyData(dir: string) {
   const walletOf = new Map<number, string>();
   for (const index of wallets) walletOf.set(index, `0x${index.toString(16).padStart(40, "0")}`);
   const enrol = raw.prepare(
-    `INSERT INTO "Enrolment" ("id", "datasetId", "personId", "patientAddress") VALUES (?, '${DATASET}', ?, ?)`,
+    `INSERT INTO "Enrolment" ("id", "datasetId", "personId", "patientAddress", "ordinal") VALUES (?, '${DATASET}', ?, ?, ?)`,
   );
   raw.transaction(() => {
     for (let index = 0; index < PERSONS; index++) {
-      enrol.run(`e${index}`, denseId(index), walletOf.get(index) ?? null);
+      enrol.run(`e${index}`, denseId(index), walletOf.get(index) ?? null, index + 1);
     }
   })();
   // A few distinct included sets (the set size, not its contents, drives the costs), shares
@@ -165,10 +172,10 @@ async function whoUsedMyData(dir: string) {
     Math.exp(Math.log(0.002) + (i / (DISTINCT_SUBSETS - 1)) * Math.log(0.9 / 0.002)),
   );
   const subsets = shares.map((share, i) => {
-    const ids = BigInt64Array.from(sample(Math.round(share * PERSONS), 1_000 + i), denseId);
-    const set = PersonIdSet.of(ids);
-    const walletPersons = [...wallets].map(denseId).filter((id) => set.has(id));
-    return { ids, bytes: set.toBytes(), walletPersons };
+    const ordinals = sample(Math.round(share * PERSONS), 1_000 + i).map((index) => index + 1);
+    const set = EnrolmentOrdinalSet.of(ordinals);
+    const walletPersons = [...wallets].filter((index) => set.has(index + 1)).map(denseId);
+    return { ordinals, bytes: set.toBytes(), walletPersons };
   });
   const insertQuery = raw.prepare(
     `INSERT INTO "Query" ("id", "researcherAddress", "datasetId", "datasetVersionId", "kind", "sql", "status", "epoch", "createdAt", "finishedAt")
@@ -224,7 +231,7 @@ async function whoUsedMyData(dir: string) {
           queryId: id,
           datasetId: DATASET,
           epoch: 1,
-          personIds: subset.ids,
+          ordinals: subset.ordinals,
         }),
       { timeout: 60_000 },
     );
@@ -239,18 +246,21 @@ async function whoUsedMyData(dir: string) {
       .join(", ")}`,
   );
 
+  const usesPerPatient =
+    (await db.patientQueryUse.count({ where: { datasetId: DATASET } })) / WALLET_PATIENTS;
   const times: number[] = [];
   let returned = 0;
   const patients = [...walletOf.values()];
   await queriesThatUsedPatient(db, patients[0] as string); // warm
   for (let i = 0; i < READS; i++) {
     const started = performance.now();
-    returned += (await queriesThatUsedPatient(db, patients[i % patients.length] as string)).length;
+    returned += (await queriesThatUsedPatient(db, patients[i % patients.length] as string)).queries
+      .length;
     times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);
   console.log(
-    `who used my data (queriesThatUsedPatient) after ${QUERIES.toLocaleString("en-US")} queries: p50 ${percentile(times, 0.5).toFixed(1)} ms, p99 ${percentile(times, 0.99).toFixed(1)} ms, max ${(times.at(-1) ?? 0).toFixed(1)} ms (${Math.round(returned / READS)} queries per patient on average)`,
+    `who used my data (queriesThatUsedPatient) after ${QUERIES.toLocaleString("en-US")} queries: p50 ${percentile(times, 0.5).toFixed(1)} ms, p99 ${percentile(times, 0.99).toFixed(1)} ms, max ${(times.at(-1) ?? 0).toFixed(1)} ms (first page: ${Math.round(returned / READS)} queries on average; ${Math.round(usesPerPatient)} in all per patient)`,
   );
 
   // Back-fill: persons without a wallet gain one (as bindIdentity and a wallet import do).

@@ -1,8 +1,9 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { providerCases } from "../test/helpers";
-import { type SqlDialect, selectConsentedPersonIds, sqlDialectOf } from "./bulk";
+import { type SqlDialect, sqlDialectOf } from "./bulk";
 import { createDb, type Db } from "./client";
+import { createEnrolments, selectConsentedEnrolments } from "./enrolments";
 import { migrate } from "./migrate";
 import { pgConfigFromUrl } from "./pg-config";
 import { toDbUint } from "./uint";
@@ -128,17 +129,17 @@ describe.each(cases)("bulk statements on $label", ({ name, url: newUrl, skip, sc
   });
 
   it.skipIf(skip)(
-    "reads the enrolled persons with granted consent for that dataset only, ascending",
+    "reads the enrolled persons with granted consent for that dataset only, ascending, with their ordinals",
     async () => {
       const wallet = (n: number) => hex(n, 20);
       const ids = personIds(2_600, 3n);
-      await db.enrolment.createMany({
-        data: [
-          ...ids.map((personId, i) => ({ datasetId, personId, identityAddress: wallet(i + 1) })),
+      await db.$transaction((tx) =>
+        createEnrolments(tx, dialect, datasetId, [
+          ...ids.map((personId, i) => ({ personId, identityAddress: wallet(i + 1) })),
           // Enrolled before consent identities: its wallet's consent must not count.
-          { datasetId, personId: 10n ** 15n, patientAddress: wallet(77_777) },
-        ],
-      });
+          { personId: 10n ** 15n, patientAddress: wallet(77_777) },
+        ]),
+      );
       const consent = (i: number, id: string, granted: boolean) => ({
         patientAddress: wallet(i + 1),
         datasetId: id,
@@ -163,10 +164,13 @@ describe.each(cases)("bulk statements on $label", ({ name, url: newUrl, skip, sc
       const expected = ascending(
         consenting.filter((i) => i % 5 !== 0).map((i) => ids[i] as bigint),
       );
-      const read = await db.$transaction((tx) => selectConsentedPersonIds(tx, dialect, datasetId));
-      expect(read).toBeInstanceOf(BigInt64Array);
-      expect([...read]).toEqual(expected);
-      expect(await selectConsentedPersonIds(db, dialect, hex(8))).toHaveLength(0);
+      const read = await db.$transaction((tx) => selectConsentedEnrolments(tx, dialect, datasetId));
+      expect(read.personIds).toBeInstanceOf(BigInt64Array);
+      expect([...read.personIds]).toEqual(expected);
+      // Each person's ordinal is its place in the enrolment order (1-based).
+      const enrolledAt = new Map(ids.map((personId, i) => [personId, i + 1]));
+      expect([...read.ordinals]).toEqual(expected.map((personId) => enrolledAt.get(personId)));
+      expect((await selectConsentedEnrolments(db, dialect, hex(8))).personIds).toHaveLength(0);
     },
   );
 });

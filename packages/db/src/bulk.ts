@@ -52,28 +52,3 @@ export function tableName(dialect: SqlDialect, table: string): Prisma.Sql {
       : quote(table),
   );
 }
-
-/**
- * The `personId`s (ascending) of the patients enrolled in `datasetId` whose mirrored consent
- * for it is granted: Enrolment ⋈ ConsentState on (consent identity, datasetId). Consent counts
- * only under the identity bound to the enrolment: an enrolment whose patient has not bound one
- * yet (e.g. enrolled before identities, when consent was signed by the wallet) is excluded
- * until they do. The two tables have no relation in the schema (consent is mirrored from the
- * chain and may precede an enrolment), hence one raw join. Only person ids are read; addresses
- * stay in the database.
- */
-export async function selectConsentedPersonIds(
-  client: Db | Prisma.TransactionClient,
-  dialect: SqlDialect,
-  datasetId: string,
-): Promise<BigInt64Array> {
-  const rows = await client.$queryRaw<{ personId: bigint }[]>`
-    SELECT enrolment."personId" AS "personId"
-    FROM ${tableName(dialect, "Enrolment")} AS enrolment
-    JOIN ${tableName(dialect, "ConsentState")} AS consent
-      ON consent."patientAddress" = enrolment."identityAddress"
-     AND consent."datasetId" = enrolment."datasetId"
-    WHERE enrolment."datasetId" = ${datasetId} AND consent."granted" = TRUE`;
-  // Sorted here rather than by ORDER BY: one numeric order whatever the provider.
-  return BigInt64Array.from(rows, (row) => BigInt(row.personId)).sort();
-}

@@ -1,28 +1,41 @@
 /**
- * A set of 64-bit person ids as bytes: the private record of which persons a query included
- * (QueryInclusionSet.bitmap). Roaring bitmaps (CRoaring through the `roaring` package) hold
- * 32-bit values, so a 64-bit id is split as a "treemap": one RoaringBitmap32 of the low 32
- * bits per distinct high 32 bits. Ids are signed BIGINTs; they are stored as their unsigned
- * two's-complement value (BigInt.asUintN(64, id)), so negative ids round-trip too.
+ * The bytes of QueryInclusionSet.bitmap: the private record of which persons a query
+ * included, as Roaring bitmaps (CRoaring through the `roaring` package). Two formats share a
+ * header (magic "OCIB", OpenCohort Inclusion Bitmap, then a little-endian uint16 version):
  *
- * Format, version 1 (all integers little-endian):
+ * Version 2, `EnrolmentOrdinalSet`, what queries write: the ordinals (Enrolment.ordinal,
+ * 1, 2, 3… per dataset) of the enrolments whose persons were included.
  *
  *   offset  size  field
- *   0       4     magic "OCIB" (OpenCohort Inclusion Bitmap)
+ *   0       4     magic "OCIB"
+ *   4       2     format version (2)
+ *   6       4     byte length L of the bitmap that follows
+ *   10      L     RoaringBitmap32 of the ordinals, in the portable Roaring format (the format
+ *                 every Roaring implementation reads). Nothing may follow it.
+ *
+ * Ordinals are dense (1..N for N enrolments), so a set costs at most about N/8 bytes plus
+ * ~8 bytes per 2^16 ordinals whatever the number included, and a few bytes when the
+ * included ordinals form runs. `person_id`s need not be dense (OMOP leaves them to the
+ * source; the synthetic generator spreads 40-bit pseudonyms), which is why sets are not kept
+ * over them.
+ *
+ * Version 1, `PersonIdSet`, what databases held before ordinals: the 64-bit person ids
+ * themselves, read only to convert them (src/inclusions-conversion.ts). Roaring bitmaps hold
+ * 32-bit values, so a 64-bit id is split as a "treemap": one RoaringBitmap32 of the low 32
+ * bits per distinct high 32 bits. Ids are stored as their unsigned two's-complement value
+ * (BigInt.asUintN(64, id)), so negative ids round-trip too.
+ *
+ *   offset  size  field
+ *   0       4     magic "OCIB"
  *   4       2     format version (1)
  *   6       4     number of groups G
  *   then G times, by strictly ascending high bits:
  *           4     high 32 bits of the ids in this group
  *           4     byte length L of the bitmap that follows
- *           L     RoaringBitmap32 of the low 32 bits, in the portable Roaring format (the
- *                 format every Roaring implementation reads; non-empty)
+ *           L     RoaringBitmap32 of the low 32 bits, portable format (non-empty)
  *
- * The empty set is the 10-byte header with G = 0. Nothing may follow the last group.
- *
- * Size: Roaring stores each 2^16-aligned chunk of ids that holds any as an array (2 bytes
- * per id), a bitmap (8 KiB, above 4,096 ids) or runs, plus ~8 bytes per chunk. Ids dense in
- * a range (1..N) therefore cost at most N/8 bytes whatever the number included; ids scattered
- * over a space much wider than the dataset (one per chunk) cost ~10 bytes each.
+ * Its size: ids dense in a range cost at most one bit each; ids scattered over a space much
+ * wider than the dataset (one per 2^16 chunk) cost ~10 bytes each.
  */
 import roaring from "roaring";
 
@@ -30,7 +43,10 @@ const { RoaringBitmap32 } = roaring;
 type Bitmap32 = InstanceType<typeof RoaringBitmap32>;
 
 const MAGIC = Buffer.from("OCIB", "latin1");
-export const INCLUSION_BITMAP_VERSION = 1;
+/** Version 1: person ids (before ordinals). */
+export const PERSON_ID_SET_VERSION = 1;
+/** Version 2: enrolment ordinals. */
+export const ORDINAL_SET_VERSION = 2;
 const HEADER_BYTES = 10;
 const GROUP_HEADER_BYTES = 8;
 
@@ -45,7 +61,94 @@ export class InclusionBitmapError extends Error {
 /** Little-endian machines only (every platform Node ships for): ids are read as two uint32s. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** A set of 64-bit person ids held as Roaring bitmaps (see the module comment). */
+/**
+ * The format version of inclusion-set bytes; throws InclusionBitmapError when they are not
+ * inclusion-set bytes at all.
+ */
+export function inclusionBitmapVersion(bytes: Uint8Array): number {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buffer.length < HEADER_BYTES) throw new InclusionBitmapError("shorter than its header");
+  if (!buffer.subarray(0, 4).equals(MAGIC)) throw new InclusionBitmapError("wrong magic bytes");
+  return buffer.readUInt16LE(4);
+}
+
+/** A set of enrolment ordinals (format version 2, see the module comment). */
+export class EnrolmentOrdinalSet {
+  private constructor(private readonly bitmap: Bitmap32) {}
+
+  /** The set of `ordinals` (positive integers below 2^32; duplicates collapse). */
+  static of(ordinals: Iterable<number> | Uint32Array): EnrolmentOrdinalSet {
+    const values = ordinals instanceof Uint32Array ? ordinals : Uint32Array.from(ordinals);
+    const bitmap = new RoaringBitmap32(values);
+    // Runs: a query that includes a whole stretch of enrolments costs a few bytes.
+    bitmap.runOptimize();
+    return new EnrolmentOrdinalSet(bitmap);
+  }
+
+  /** Reads bytes written by `toBytes`; throws InclusionBitmapError on anything else. */
+  static fromBytes(bytes: Uint8Array): EnrolmentOrdinalSet {
+    const version = inclusionBitmapVersion(bytes);
+    if (version !== ORDINAL_SET_VERSION) {
+      throw new InclusionBitmapError(
+        version === PERSON_ID_SET_VERSION
+          ? "a set of person ids (version 1) not yet converted to ordinals"
+          : `format version ${version} is not supported`,
+      );
+    }
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const length = buffer.readUInt32LE(6);
+    if (HEADER_BYTES + length !== buffer.length) {
+      throw new InclusionBitmapError(
+        HEADER_BYTES + length > buffer.length
+          ? "the bitmap is truncated"
+          : "unexpected trailing bytes",
+      );
+    }
+    let bitmap: Bitmap32;
+    try {
+      bitmap = RoaringBitmap32.deserialize(buffer.subarray(HEADER_BYTES), "portable");
+    } catch {
+      throw new InclusionBitmapError("not a portable Roaring bitmap");
+    }
+    // CRoaring accepts trailing bytes after a bitmap: its length must be exact here.
+    if (bitmap.getSerializationSizeInBytes("portable") !== length) {
+      throw new InclusionBitmapError("the bitmap has a wrong length");
+    }
+    return new EnrolmentOrdinalSet(bitmap);
+  }
+
+  /** Format version 2 (see the module comment). */
+  toBytes(): Buffer<ArrayBuffer> {
+    const length = this.bitmap.getSerializationSizeInBytes("portable");
+    // Not Buffer.concat: it may return a slice of Node's shared pool (see PersonIdSet.toBytes).
+    const bytes = Buffer.alloc(HEADER_BYTES + length);
+    MAGIC.copy(bytes, 0);
+    bytes.writeUInt16LE(ORDINAL_SET_VERSION, 4);
+    bytes.writeUInt32LE(length, 6);
+    bytes.set(this.bitmap.serialize("portable"), HEADER_BYTES);
+    return bytes;
+  }
+
+  get size(): number {
+    return this.bitmap.size;
+  }
+
+  has(ordinal: number): boolean {
+    return this.bitmap.has(ordinal);
+  }
+
+  /** The ordinals in both sets. */
+  intersection(other: EnrolmentOrdinalSet): EnrolmentOrdinalSet {
+    return new EnrolmentOrdinalSet(RoaringBitmap32.and(this.bitmap, other.bitmap));
+  }
+
+  /** The ordinals, ascending. */
+  toUint32Array(): Uint32Array {
+    return this.bitmap.toUint32Array();
+  }
+}
+
+/** A set of 64-bit person ids held as Roaring bitmaps (format version 1, see the module comment). */
 export class PersonIdSet {
   /** Low-bits bitmap per high 32 bits (unsigned); never holds an empty bitmap. */
   private readonly groups: ReadonlyMap<number, Bitmap32>;
@@ -83,11 +186,9 @@ export class PersonIdSet {
 
   /** Reads bytes written by `toBytes`; throws InclusionBitmapError on anything else. */
   static fromBytes(bytes: Uint8Array): PersonIdSet {
+    const version = inclusionBitmapVersion(bytes);
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (buffer.length < HEADER_BYTES) throw new InclusionBitmapError("shorter than its header");
-    if (!buffer.subarray(0, 4).equals(MAGIC)) throw new InclusionBitmapError("wrong magic bytes");
-    const version = buffer.readUInt16LE(4);
-    if (version !== INCLUSION_BITMAP_VERSION) {
+    if (version !== PERSON_ID_SET_VERSION) {
       throw new InclusionBitmapError(`format version ${version} is not supported`);
     }
     const groupCount = buffer.readUInt32LE(6);
@@ -132,7 +233,7 @@ export class PersonIdSet {
     const parts: Uint8Array[] = [];
     const header = Buffer.alloc(HEADER_BYTES);
     MAGIC.copy(header, 0);
-    header.writeUInt16LE(INCLUSION_BITMAP_VERSION, 4);
+    header.writeUInt16LE(PERSON_ID_SET_VERSION, 4);
     header.writeUInt32LE(highs.length, 6);
     parts.push(header);
     for (const high of highs) {
@@ -163,18 +264,6 @@ export class PersonIdSet {
     const unsigned = BigInt.asUintN(64, personId);
     const bitmap = this.groups.get(Number(unsigned >> 32n));
     return bitmap?.has(Number(unsigned & 0xffff_ffffn)) ?? false;
-  }
-
-  /** The ids in both sets. */
-  intersection(other: PersonIdSet): PersonIdSet {
-    const groups = new Map<number, Bitmap32>();
-    for (const [high, bitmap] of this.groups) {
-      const theirs = other.groups.get(high);
-      if (theirs === undefined) continue;
-      const both = RoaringBitmap32.and(bitmap, theirs);
-      if (!both.isEmpty) groups.set(high, both);
-    }
-    return new PersonIdSet(groups);
   }
 
   /** The ids, ascending as signed int64 (the order of BIGINT person ids in SQL). */

@@ -9,19 +9,25 @@ import { createDatabase } from "./engine/database";
 import { readMigrationsList } from "./engine/migrations-dir";
 import { withSchemaEngine } from "./engine/session";
 import { resolveDatabaseUrl } from "./env";
-import { PersonIdSet } from "./inclusion-bitmap";
-import { QUERY_INCLUSION_ROWS_DROPPED } from "./inclusions-conversion";
+import { EnrolmentOrdinalSet, PersonIdSet } from "./inclusion-bitmap";
+import {
+  INCLUSION_SETS_OVER_ORDINALS,
+  QUERY_INCLUSION_ROWS_DROPPED,
+} from "./inclusions-conversion";
 import { LAYOUTS } from "./layout";
 import { migrate } from "./migrate";
 import { pgConfigFromUrl } from "./pg-config";
 import type { DatabaseTarget } from "./url";
 
 /**
- * A database from before inclusion sets, holding per-person QueryInclusion rows, brought up
- * to date by migrate(): each query's rows become one set (ids past 2^32 and negative kept),
- * the wallet patients among them get their "who used my data" rows, and the old table goes.
+ * Databases from before inclusion sets (per-person QueryInclusion rows) and from before
+ * enrolment ordinals (sets of person ids), brought up to date by migrate(): each query's
+ * persons become one set of the ordinals of their enrolments (persons no longer enrolled
+ * leave it), the wallet patients among them get their "who used my data" rows, the old table
+ * goes, and the migrations that guard each step refuse to run without it.
  */
 const SETS_CREATED = "20261202151746_query_inclusion_sets";
+const ENROLMENT_ORDINALS = "20261202185713_enrolment_ordinals";
 
 /** Applies the committed migrations before `stop` (exclusive), as migrate() would. */
 async function migrateBefore(target: DatabaseTarget, stop: string): Promise<void> {
@@ -101,6 +107,7 @@ describe.each(providerCases())("the inclusion-sets migration on $name", ({ name,
       const result = await migrate(databaseUrl);
       // Migrations committed after these follow them.
       expect(result.applied.slice(0, 2)).toEqual([SETS_CREATED, QUERY_INCLUSION_ROWS_DROPPED]);
+      expect(result.applied).toContain(INCLUSION_SETS_OVER_ORDINALS);
 
       const db = createDb(databaseUrl);
       try {
@@ -113,11 +120,12 @@ describe.each(providerCases())("the inclusion-sets migration on $name", ({ name,
             queryId: set.queryId,
             datasetId: set.datasetId,
             epoch: set.epoch,
-            ids: [...PersonIdSet.fromBytes(set.bitmap).toBigInt64Array()],
+            ordinals: [...EnrolmentOrdinalSet.fromBytes(set.bitmap).toUint32Array()],
           })),
         ).toEqual([
-          { queryId: "q1", datasetId: "0xd1", epoch: 4, ids: [-5n, 1n, 77n, 2n ** 33n + 7n] },
-          { queryId: "q2", datasetId: "0xd1", epoch: 5, ids: Q2_IDS },
+          // Enrolments e1, e2, e3 got ordinals 1, 2, 3; persons 1 and -5 were never enrolled.
+          { queryId: "q1", datasetId: "0xd1", epoch: 4, ordinals: [1, 3] },
+          { queryId: "q2", datasetId: "0xd1", epoch: 5, ordinals: [2] },
         ]);
         const uses = await db.patientQueryUse.findMany({
           orderBy: [{ personId: "asc" }, { queryId: "asc" }],
@@ -163,4 +171,79 @@ describe.each(providerCases())("the inclusion-sets migration on $name", ({ name,
       expect((await migrate(databaseUrl)).applied[0]).toBe(QUERY_INCLUSION_ROWS_DROPPED);
     },
   );
+
+  /** A database at the schema before ordinals, holding sets of person ids (format 1). */
+  async function withPersonIdSets(): Promise<{ databaseUrl: string; target: DatabaseTarget }> {
+    const databaseUrl = url();
+    if (name === "postgresql") dropAfter.push(databaseUrl);
+    const { target } = resolveDatabaseUrl(databaseUrl);
+    await createDatabase(target);
+    await migrateBefore(target, ENROLMENT_ORDINALS);
+    const seed = seedBefore.slice(0, seedBefore.indexOf('INSERT INTO "Query"'));
+    await execute(target, seed);
+    await execute(
+      target,
+      `INSERT INTO "Query" ("id", "researcherAddress", "datasetId", "datasetVersionId", "kind", "sql", "status", "epoch") VALUES
+         ('q1', '0xr', '0xd1', 'v1', 'SQL', 'SELECT 1', 'SUCCEEDED', 4);
+       INSERT INTO "QueryInclusionSet" ("queryId", "datasetId", "epoch", "bitmap") VALUES
+         ('q1', '0xd1', 4, ${hexLiteral(target, PersonIdSet.of([77n, 3n, 12_345n]).toBytes())});
+       INSERT INTO "PatientQueryUse" ("datasetId", "personId", "queryId") VALUES ('0xd1', 3, 'q1');`,
+    );
+    return { databaseUrl, target };
+  }
+
+  it.skipIf(skip)(
+    "converts sets of person ids into sets of enrolment ordinals, keeping the index rows",
+    async () => {
+      const { databaseUrl } = await withPersonIdSets();
+      expect((await migrate(databaseUrl)).applied).toEqual([
+        ENROLMENT_ORDINALS,
+        INCLUSION_SETS_OVER_ORDINALS,
+        ...(await migrationsAfter(resolveDatabaseUrl(databaseUrl).target)),
+      ]);
+      const db = createDb(databaseUrl);
+      try {
+        const set = await db.queryInclusionSet.findUniqueOrThrow({
+          where: { queryId: "q1" },
+          select: { bitmap: true },
+        });
+        // Person 3 is e2 (ordinal 2), 77 is e3 (ordinal 3); 12,345 was never enrolled.
+        expect([...EnrolmentOrdinalSet.fromBytes(set.bitmap).toUint32Array()]).toEqual([2, 3]);
+        expect(
+          await db.patientQueryUse.findMany({ select: { personId: true, queryId: true } }),
+        ).toEqual([{ personId: 3n, queryId: "q1" }]);
+      } finally {
+        await db.$disconnect();
+      }
+    },
+  );
+
+  it.skipIf(skip)(
+    "the ordinals guard alone (prisma migrate deploy without the conversion) stops, keeping the sets",
+    async () => {
+      const { databaseUrl, target } = await withPersonIdSets();
+      await migrateBefore(target, INCLUSION_SETS_OVER_ORDINALS);
+      const guard = readFileSync(
+        join(LAYOUTS[target.provider].migrationsDir, INCLUSION_SETS_OVER_ORDINALS, "migration.sql"),
+        "utf8",
+      );
+      await expect(execute(target, guard)).rejects.toThrow(
+        /Inclusion sets of person ids not converted/,
+      );
+      expect((await migrate(databaseUrl)).applied[0]).toBe(INCLUSION_SETS_OVER_ORDINALS);
+    },
+  );
 });
+
+/** Bytes as a SQL literal of the provider (test fixtures only). */
+function hexLiteral(target: DatabaseTarget, bytes: Uint8Array): string {
+  const hex = Buffer.from(bytes).toString("hex");
+  return target.provider === "sqlite" ? `X'${hex}'` : `'\\x${hex}'::bytea`;
+}
+
+/** Committed migrations after the ordinals guard (migrate() applies them too). */
+async function migrationsAfter(target: DatabaseTarget): Promise<string[]> {
+  const list = await readMigrationsList(LAYOUTS[target.provider].migrationsDir);
+  const paths = list.migrationDirectories.map((migration) => migration.path);
+  return paths.slice(paths.indexOf(INCLUSION_SETS_OVER_ORDINALS) + 1);
+}

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { providerCases } from "../test/helpers";
 import { type SqlDialect, sqlDialectOf } from "./bulk";
 import { createDb, type Db } from "./client";
-import { PersonIdSet } from "./inclusion-bitmap";
+import { createEnrolments, enrolmentOrdinals, ordinalsOf } from "./enrolments";
+import { EnrolmentOrdinalSet } from "./inclusion-bitmap";
 import {
   BACKFILL_PAGE,
   backfillPatientQueryUses,
@@ -17,13 +18,12 @@ import { toDbUint } from "./uint";
 const hex = (n: number, bytes = 32) => `0x${n.toString(16).padStart(bytes * 2, "0")}`;
 const wallet = (n: number) => hex(n, 20);
 
-/** Persons of the tests: beyond 2^32 and 2^53, negative, zero. */
+/** Persons of the tests: beyond 2^32, negative, small; enrolled in this order (ordinals 1–4). */
 const P = {
   walletA: 2n ** 40n + 3n,
   walletB: 5n,
   identityOnly: 6n,
   unbound: -(2n ** 62n),
-  notEnrolled: 2n ** 53n + 1n,
 };
 
 const APP_SCHEMA = "oc_app";
@@ -102,17 +102,17 @@ describe.each(cases)("inclusion sets on $label", ({ name, url: newUrl, skip, sch
             publishedTxHash: hex(2),
           },
         },
-        enrolments: {
-          create: [
-            { personId: P.walletA, patientAddress: wallet(10 + seq * 10) },
-            { personId: P.walletB, patientAddress: wallet(11 + seq * 10) },
-            { personId: P.identityOnly, identityAddress: wallet(12 + seq * 10) },
-            { personId: P.unbound },
-          ],
-        },
       },
       select: { id: true },
     });
+    await db.$transaction((tx) =>
+      createEnrolments(tx, dialect, datasetId, [
+        { personId: P.walletA, patientAddress: wallet(10 + seq * 10) },
+        { personId: P.walletB, patientAddress: wallet(11 + seq * 10) },
+        { personId: P.identityOnly, identityAddress: wallet(12 + seq * 10) },
+        { personId: P.unbound },
+      ]),
+    );
     const { id: versionId } = await db.datasetVersion.findFirstOrThrow({
       where: { datasetId },
       select: { id: true },
@@ -141,10 +141,16 @@ describe.each(cases)("inclusion sets on $label", ({ name, url: newUrl, skip, sch
     return row.id;
   }
 
-  const record = (datasetId: string, queryId: string, personIds: bigint[]) =>
-    db.$transaction((tx) =>
-      recordQueryInclusions(tx, dialect, { queryId, datasetId, epoch: 3, personIds }),
+  /** The ordinals of `personIds` in `datasetId`, as the query worker maps them. */
+  const ordinalsIn = async (datasetId: string, personIds: bigint[]) =>
+    ordinalsOf(await enrolmentOrdinals(db, datasetId, personIds), personIds);
+
+  const record = async (datasetId: string, queryId: string, personIds: bigint[]) => {
+    const ordinals = await ordinalsIn(datasetId, personIds);
+    await db.$transaction((tx) =>
+      recordQueryInclusions(tx, dialect, { queryId, datasetId, epoch: 3, ordinals }),
     );
+  };
 
   const usesOf = async (datasetId: string) =>
     (
@@ -161,7 +167,9 @@ describe.each(cases)("inclusion sets on $label", ({ name, url: newUrl, skip, sch
       where: { queryId },
       select: { datasetId: true, epoch: true, bitmap: true },
     });
-    return row && { ...row, ids: [...PersonIdSet.fromBytes(row.bitmap).toBigInt64Array()] };
+    return (
+      row && { ...row, ordinals: [...EnrolmentOrdinalSet.fromBytes(row.bitmap).toUint32Array()] }
+    );
   };
 
   it.skipIf(skip)(
@@ -170,12 +178,13 @@ describe.each(cases)("inclusion sets on $label", ({ name, url: newUrl, skip, sch
       const dataset = await newDataset();
       const other = await newDataset();
       const queryId = await newQuery(dataset);
-      const included = [P.walletA, P.identityOnly, P.unbound, P.notEnrolled];
+      const included = [P.unbound, P.walletA, P.identityOnly];
       await record(dataset.datasetId, queryId, included);
+      // The enrolments' ordinals (in enrolment order), not the person ids.
       expect(await setOf(queryId)).toMatchObject({
         datasetId: dataset.datasetId,
         epoch: 3,
-        ids: [P.unbound, P.identityOnly, P.walletA, P.notEnrolled],
+        ordinals: [1, 3, 4],
       });
       // walletB was not included; the identity-only and unbound enrolments cannot sign in.
       expect(await usesOf(dataset.datasetId)).toEqual([`${P.walletA}:${queryId}`]);
@@ -183,7 +192,7 @@ describe.each(cases)("inclusion sets on $label", ({ name, url: newUrl, skip, sch
 
       const empty = await newQuery(dataset);
       await record(dataset.datasetId, empty, []);
-      expect((await setOf(empty))?.ids).toEqual([]);
+      expect((await setOf(empty))?.ordinals).toEqual([]);
       expect(await usesOf(dataset.datasetId)).toHaveLength(1);
     },
   );
@@ -194,7 +203,7 @@ describe.each(cases)("inclusion sets on $label", ({ name, url: newUrl, skip, sch
       const dataset = await newDataset();
       const queryId = await newQuery(dataset);
       const attempt = db.$transaction(async (tx) => {
-        const one = { queryId, datasetId: dataset.datasetId, epoch: 3, personIds: [P.walletA] };
+        const one = { queryId, datasetId: dataset.datasetId, epoch: 3, ordinals: [1] };
         await recordQueryInclusions(tx, dialect, one);
         await recordQueryInclusions(tx, dialect, one);
       });
@@ -256,7 +265,7 @@ describe.each(cases)("inclusion sets on $label", ({ name, url: newUrl, skip, sch
       await record(dataset.datasetId, newer, [P.walletA, P.walletB]);
       await record(dataset.datasetId, running, [P.walletA]);
       await record(dataset.datasetId, notA, [P.walletB]);
-      const forA = await queriesThatUsedPatient(db, dataset.walletA);
+      const forA = (await queriesThatUsedPatient(db, dataset.walletA)).queries;
       expect(forA.map((query) => query.id)).toEqual([newer, older]);
       expect(forA[0]).toEqual({
         id: newer,
@@ -267,13 +276,40 @@ describe.each(cases)("inclusion sets on $label", ({ name, url: newUrl, skip, sch
         finishedAt: expect.any(Date),
         dataset: { title: "" },
       });
-      expect((await queriesThatUsedPatient(db, dataset.walletB)).map((q) => q.id)).toEqual([
+      expect((await queriesThatUsedPatient(db, dataset.walletB)).queries.map((q) => q.id)).toEqual([
         notA,
         newer,
       ]);
-      expect(await queriesThatUsedPatient(db, wallet(98_765))).toEqual([]);
+      expect(await queriesThatUsedPatient(db, wallet(98_765))).toEqual({
+        queries: [],
+        nextCursor: null,
+      });
     },
   );
+
+  it.skipIf(skip)("pages a patient's queries newest first, each query once", async () => {
+    const dataset = await newDataset();
+    const used: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const queryId = await newQuery(dataset);
+      await record(dataset.datasetId, queryId, [P.walletA]);
+      used.unshift(queryId);
+    }
+    const seen: string[] = [];
+    let after: string | undefined;
+    let pages = 0;
+    do {
+      const page = await queriesThatUsedPatient(db, dataset.walletA, { after, limit: 3 });
+      expect(page.queries.length).toBeLessThanOrEqual(3);
+      seen.push(...page.queries.map((query) => query.id));
+      after = page.nextCursor ?? undefined;
+      pages += 1;
+    } while (after !== undefined);
+    expect(seen).toEqual(used);
+    expect(pages).toBe(3);
+    // Exactly a page's worth: no empty page after it.
+    expect((await queriesThatUsedPatient(db, dataset.walletA, { limit: 7 })).nextCursor).toBeNull();
+  });
 
   it.skipIf(skip || name !== "postgresql")(
     "PostgreSQL: a set committed while a wallet is bound reaches the patient either way",
@@ -294,7 +330,7 @@ describe.each(cases)("inclusion sets on $label", ({ name, url: newUrl, skip, sch
           queryId,
           datasetId: dataset.datasetId,
           epoch: 3,
-          personIds: [P.identityOnly],
+          ordinals: await ordinalsIn(dataset.datasetId, [P.identityOnly]),
         });
         recorded();
         await held;

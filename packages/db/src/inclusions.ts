@@ -1,29 +1,29 @@
 /**
  * Which persons each query included, stored privately for the patients' "who used my data"
  * (DESIGN "A query, end to end", step 6): one QueryInclusionSet row per query holding a
- * compressed PersonIdSet (src/inclusion-bitmap.ts), and a per-patient index, PatientQueryUse,
- * kept for the enrolments that have a wallet (only those patients can sign in to ask).
- * Nothing here is read to pay rewards or answer a researcher.
+ * compressed set of enrolment ordinals (EnrolmentOrdinalSet, src/inclusion-bitmap.ts;
+ * ordinals in src/enrolments.ts), and a per-patient index, PatientQueryUse, kept for the
+ * enrolments that have a wallet (only those patients can sign in to ask). Nothing here is
+ * read to pay rewards or answer a researcher.
  *
  * Paths and their cost at 1M enrolled persons, 10k stored queries, W wallet patients:
  *
  * - A query succeeds (`recordQueryInclusions`, in its final transaction): builds the set from
- *   the included ids (~10 ms for 900k), writes one row, reads the W wallet enrolments of the
- *   dataset through the (datasetId, patientAddress) unique index and writes one index row per
- *   wallet patient the set holds. O(included + W); nothing is read from earlier queries.
- *   The row's size is bounded by the dataset's id space, not by how many are included: ids
- *   dense in 1..1M cost at most 16 × 8 KiB; ids scattered over a much wider space (the
- *   synthetic generator's 40-bit pseudonyms) cost up to ~10 bytes each.
+ *   the included ordinals (the caller maps person ids to ordinals through its consent
+ *   snapshot), writes one row, reads the W wallet enrolments of the dataset through the
+ *   (datasetId, patientAddress) unique index and writes one index row per wallet patient the
+ *   set holds. O(included + W); nothing is read from earlier queries. Ordinals are dense, so
+ *   a set costs at most ~N/8 bytes for N enrolments (128 KiB at 1M) however many persons it
+ *   includes, and a few bytes where the included ordinals run unbroken.
  * - A patient asks (`queriesThatUsedPatient`): their enrolments by wallet, their index rows by
- *   primary-key prefix, the queries by id. O(the patient's own rows); the sets are not read.
+ *   primary-key prefix, the queries by id, one page at a time. O(page); the sets are not read.
  * - An enrolment gains a wallet (`backfillPatientQueryUses`: identity binding, steward import
- *   by wallet): reads every set of the dataset once, in pages (10k sets of ≤128 KiB, so up
- *   to ~1.3 GB at the dense worst case; 726 MiB in the bench's mix), and intersects each with
- *   the new persons; one pass serves a whole imported list. The one expensive path, paid once
- *   per patient and dataset rather than on every read, but inside the binding's transaction:
- *   on SQLite that holds the write lock for the whole pass (~10 s of reading per 726 MiB
- *   measured with the raw driver on a loaded machine).
- * - Migration from the per-person rows: src/inclusions-conversion.ts.
+ *   by wallet): reads every set of the dataset once, in pages (10k sets of ≤128 KiB at 1M,
+ *   ≤1.3 GB), and intersects each with the new enrolments' ordinals; one pass serves a whole
+ *   imported list. The one expensive path, paid once per patient and dataset rather than on
+ *   every read, but inside the binding's transaction: on SQLite that holds the write lock for
+ *   the whole pass.
+ * - Migration from per-person rows and from sets of person ids: src/inclusions-conversion.ts.
  *
  * Concurrency: a set written while an enrolment gains its wallet must reach that patient's
  * index by one path or the other. On PostgreSQL (READ COMMITTED) the two transactions take a
@@ -34,8 +34,9 @@
  */
 import { type SqlDialect, tableName } from "./bulk";
 import type { Db } from "./client";
+import { enrolmentOrdinals } from "./enrolments";
 import type { Prisma } from "./generated/sqlite/client";
-import { PersonIdSet } from "./inclusion-bitmap";
+import { EnrolmentOrdinalSet } from "./inclusion-bitmap";
 
 type Client = Db | Prisma.TransactionClient;
 
@@ -43,10 +44,11 @@ export interface QueryInclusionRecord {
   queryId: string;
   datasetId: string;
   epoch: number;
-  personIds: readonly bigint[] | BigInt64Array;
+  /** Enrolment ordinals of the included persons (src/enrolments.ts `ordinalsOf`). */
+  ordinals: readonly number[] | Uint32Array;
 }
 
-/** Sets read per statement by the back-fill: bounds its memory (~128 KiB a set at worst). */
+/** Sets read per statement by the back-fill: bounds its memory (~128 KiB a set at 1M). */
 export const BACKFILL_PAGE = 200;
 /** Index rows per insert statement (each list is one bound value). */
 const USES_PER_STATEMENT = 50_000;
@@ -63,7 +65,7 @@ export async function recordQueryInclusions(
 ): Promise<void> {
   const { queryId, datasetId, epoch } = record;
   await lockDatasetInclusions(tx, dialect, datasetId, "shared");
-  const included = PersonIdSet.of(record.personIds);
+  const included = EnrolmentOrdinalSet.of(record.ordinals);
   // Written before the wallets are read: on SQLite this takes the write lock first.
   await tx.queryInclusionSet.create({
     data: { queryId, datasetId, epoch, bitmap: included.toBytes() },
@@ -71,9 +73,9 @@ export async function recordQueryInclusions(
   });
   const wallets = await tx.enrolment.findMany({
     where: { datasetId, patientAddress: { not: null } },
-    select: { personId: true },
+    select: { personId: true, ordinal: true },
   });
-  const used = wallets.map((row) => row.personId).filter((personId) => included.has(personId));
+  const used = wallets.filter((row) => included.has(row.ordinal)).map((row) => row.personId);
   await insertPatientQueryUses(
     tx,
     dialect,
@@ -97,7 +99,12 @@ export async function backfillPatientQueryUses(
 ): Promise<number> {
   if (personIds.length === 0) return 0;
   await lockDatasetInclusions(tx, dialect, datasetId, "exclusive");
-  const candidates = PersonIdSet.of(personIds);
+  const enrolled = await enrolmentOrdinals(tx, datasetId, personIds);
+  const personOf = new Map<number, bigint>();
+  enrolled.ordinals.forEach((ordinal, index) => {
+    personOf.set(ordinal, enrolled.personIds[index] as bigint);
+  });
+  const candidates = EnrolmentOrdinalSet.of(enrolled.ordinals);
   let added = 0;
   let after = "";
   for (;;) {
@@ -109,10 +116,10 @@ export async function backfillPatientQueryUses(
     const persons: bigint[] = [];
     const queries: string[] = [];
     for (const { queryId, bitmap } of page) {
-      for (const personId of PersonIdSet.fromBytes(bitmap)
+      for (const ordinal of EnrolmentOrdinalSet.fromBytes(bitmap)
         .intersection(candidates)
-        .toBigInt64Array()) {
-        persons.push(personId);
+        .toUint32Array()) {
+        persons.push(personOf.get(ordinal) as bigint);
         queries.push(queryId);
       }
     }
@@ -122,18 +129,32 @@ export async function backfillPatientQueryUses(
   }
 }
 
+/** Queries per page of "who used my data" unless the caller asks for fewer. */
+export const PATIENT_QUERY_USES_PAGE = 50;
+
 /**
  * The succeeded queries whose inclusion set holds one of the persons enrolled with wallet
- * `patientAddress` (lower-case), newest first: dataset, researcher, kind and dates, never
- * the SQL, a result or which of the patient's enrolments matched.
+ * `patientAddress` (lower-case), newest first, one page at a time: dataset, researcher, kind
+ * and dates, never the SQL, a result or which of the patient's enrolments matched. `after`
+ * is the last query id of the previous page; `nextCursor` is null on the last page. A page
+ * costs the same however many queries used the patient (a patient of a busy registry can
+ * have thousands).
  */
-export function queriesThatUsedPatient(db: Db, patientAddress: string) {
-  return db.query.findMany({
+export async function queriesThatUsedPatient(
+  db: Db,
+  patientAddress: string,
+  page: { after?: string; limit?: number } = {},
+) {
+  const limit = page.limit ?? PATIENT_QUERY_USES_PAGE;
+  const queries = await db.query.findMany({
     where: {
       status: "SUCCEEDED",
       patientUses: { some: { enrolment: { patientAddress } } },
     },
     orderBy: [{ finishedAt: "desc" }, { id: "desc" }],
+    ...(page.after === undefined ? {} : { cursor: { id: page.after }, skip: 1 }),
+    // One more than asked: whether a next page exists without counting.
+    take: limit + 1,
     select: {
       id: true,
       datasetId: true,
@@ -144,10 +165,13 @@ export function queriesThatUsedPatient(db: Db, patientAddress: string) {
       dataset: { select: { title: true } },
     },
   });
+  const more = queries.length > limit;
+  const shown = more ? queries.slice(0, limit) : queries;
+  return { queries: shown, nextCursor: more ? (shown.at(-1)?.id ?? null) : null };
 }
 
 /** One row per (persons[i], queries[i]); pairs already stored are skipped. */
-async function insertPatientQueryUses(
+export async function insertPatientQueryUses(
   tx: Client,
   dialect: SqlDialect,
   datasetId: string,

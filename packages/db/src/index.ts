@@ -1,6 +1,16 @@
 // @opencohort/db: the application database (Prisma 7; SQLite by default, PostgreSQL by URL).
-export { type SqlDialect, selectConsentedPersonIds, sqlDialectOf } from "./bulk";
+export { type SqlDialect, sqlDialectOf } from "./bulk";
 export { createDb, type Db, openDb } from "./client";
+export {
+  createEnrolments,
+  datasetPersonOrdinals,
+  enrolmentOrdinals,
+  type NewEnrolment,
+  ordinalsOf,
+  type PersonOrdinals,
+  selectConsentedEnrolments,
+  toPersonOrdinals,
+} from "./enrolments";
 export { type DbEnv, DEFAULT_DATABASE_URL, loadDbEnv, REPO_ROOT, resolveDatabaseUrl } from "./env";
 export { findOpenEpoch, type OpenEpoch, openEpochNumber, openNextEpoch } from "./epochs";
 export { DatabaseConfigError, isDatabaseConfigError } from "./errors";
@@ -37,9 +47,10 @@ export type {
 } from "./generated/sqlite/client";
 export { Prisma } from "./generated/sqlite/client";
 export * from "./generated/sqlite/enums";
-export { InclusionBitmapError, PersonIdSet } from "./inclusion-bitmap";
+export { EnrolmentOrdinalSet, InclusionBitmapError } from "./inclusion-bitmap";
 export {
   backfillPatientQueryUses,
+  PATIENT_QUERY_USES_PAGE,
   type QueryInclusionRecord,
   queriesThatUsedPatient,
   recordQueryInclusions,

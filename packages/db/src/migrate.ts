@@ -7,8 +7,11 @@ import { withSchemaEngine } from "./engine/session";
 import { resolveDatabaseUrl } from "./env";
 import { DatabaseConfigError } from "./errors";
 import {
+  convertPersonIdSetsToOrdinals,
   convertQueryInclusionRows,
+  hasPersonIdInclusionSets,
   hasQueryInclusionTable,
+  INCLUSION_SETS_OVER_ORDINALS,
   QUERY_INCLUSION_ROWS_DROPPED,
 } from "./inclusions-conversion";
 import { LAYOUTS } from "./layout";
@@ -34,10 +37,10 @@ const inProcess = new Map<string, Promise<unknown>>();
  * offline, through Prisma's WebAssembly schema engine. It is what `prisma migrate deploy`
  * does, with the same `_prisma_migrations` bookkeeping, so the two can be mixed freely.
  *
- * Where data must be converted in JavaScript between two migrations (the per-person
- * QueryInclusion rows into inclusion sets, src/inclusions-conversion.ts), it applies the
- * migrations before that point, converts, then applies the rest; `prisma migrate deploy`
- * alone stops at that migration instead of losing the rows.
+ * Where data must be converted in JavaScript between two migrations (CONVERSIONS: stored
+ * inclusions, src/inclusions-conversion.ts), it applies the migrations before that point,
+ * converts, then goes on; `prisma migrate deploy` alone stops at that migration instead of
+ * losing or misreading the data.
  *
  * Creates a missing database (SQLite: its directory and file). Idempotent: a second call
  * applies nothing. Concurrent calls, from this or other processes, wait for each other.
@@ -83,18 +86,19 @@ async function migrateTarget(
       ).appliedMigrationNames;
     const applied: string[] = [];
     // Data that SQL cannot convert: migrate up to the migration that needs it converted,
-    // convert, go on. A fresh database has no old table, so it takes the straight path.
-    const dropAt = migrationsList.migrationDirectories.findIndex(
-      (migration) => migration.path === QUERY_INCLUSION_ROWS_DROPPED,
-    );
-    if (dropAt !== -1 && (await hasQueryInclusionTable(target))) {
+    // convert, go on. A fresh database has nothing to convert, so it takes the straight path.
+    for (const conversion of CONVERSIONS) {
+      const at = migrationsList.migrationDirectories.findIndex(
+        (migration) => migration.path === conversion.before,
+      );
+      if (at === -1 || !(await conversion.due(target))) continue;
       applied.push(
         ...(await apply({
           ...migrationsList,
-          migrationDirectories: migrationsList.migrationDirectories.slice(0, dropAt),
+          migrationDirectories: migrationsList.migrationDirectories.slice(0, at),
         })),
       );
-      await convertQueryInclusionRows(target);
+      await conversion.convert(target);
     }
     applied.push(...(await apply(migrationsList)));
     if (target.provider === "sqlite") useWriteAheadLog(target.file);
@@ -103,6 +107,24 @@ async function migrateTarget(
     await release();
   }
 }
+
+/** In migration order; each one's `due` is asked after the conversions before it ran. */
+const CONVERSIONS: readonly {
+  before: string;
+  due: (target: DatabaseTarget) => Promise<boolean>;
+  convert: (target: DatabaseTarget) => Promise<unknown>;
+}[] = [
+  {
+    before: QUERY_INCLUSION_ROWS_DROPPED,
+    due: hasQueryInclusionTable,
+    convert: convertQueryInclusionRows,
+  },
+  {
+    before: INCLUSION_SETS_OVER_ORDINALS,
+    due: hasPersonIdInclusionSets,
+    convert: convertPersonIdSetsToOrdinals,
+  },
+];
 
 async function ensureDatabase(target: DatabaseTarget): Promise<void> {
   let problem: ConnectProblem | undefined;

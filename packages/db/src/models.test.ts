@@ -2,7 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { providerCases } from "../test/helpers";
 import { createDb, type Db } from "./client";
-import { PersonIdSet } from "./inclusion-bitmap";
+import { EnrolmentOrdinalSet } from "./inclusion-bitmap";
 import { migrate } from "./migrate";
 import { pgConfigFromUrl } from "./pg-config";
 import { fromDbUint, toDbUint } from "./uint";
@@ -129,7 +129,9 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
       data: { datasetId: id, code: "SNOMED:44054006", label: "Type 2 diabetes" },
     });
     const personId = 1_000_000_000_000n + 987_654_321n; // synth's 40-bit pseudonyms exceed int32
-    await db.enrolment.create({ data: { datasetId: id, personId, patientAddress: address(42) } });
+    await db.enrolment.create({
+      data: { datasetId: id, personId, patientAddress: address(42), ordinal: 1 },
+    });
 
     const found = await db.dataset.findMany({
       where: {
@@ -166,13 +168,23 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
     // One record per person, one person per patient, per dataset.
     expect(
       await errorCode(
-        db.enrolment.create({ data: { datasetId: id, personId, patientAddress: address(43) } }),
+        db.enrolment.create({
+          data: { datasetId: id, personId, patientAddress: address(43), ordinal: 2 },
+        }),
       ),
     ).toBe("P2002");
     expect(
       await errorCode(
         db.enrolment.create({
-          data: { datasetId: id, personId: personId + 1n, patientAddress: address(42) },
+          data: { datasetId: id, personId: personId + 1n, patientAddress: address(42), ordinal: 3 },
+        }),
+      ),
+    ).toBe("P2002");
+    // One enrolment per ordinal.
+    expect(
+      await errorCode(
+        db.enrolment.create({
+          data: { datasetId: id, personId: personId + 3n, ordinal: 1 },
         }),
       ),
     ).toBe("P2002");
@@ -185,7 +197,12 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
     expect(
       await errorCode(
         db.enrolment.create({
-          data: { datasetId: id, personId: personId + 2n, identityAddress: address(44) },
+          data: {
+            datasetId: id,
+            personId: personId + 2n,
+            identityAddress: address(44),
+            ordinal: 4,
+          },
         }),
       ),
     ).toBe("P2002");
@@ -208,7 +225,7 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
     expect(
       await errorCode(
         db.enrolment.create({
-          data: { datasetId: hex(999_999), personId: 1n, patientAddress: address(1) },
+          data: { datasetId: hex(999_999), personId: 1n, patientAddress: address(1), ordinal: 1 },
         }),
       ),
     ).toBe("P2003");
@@ -357,7 +374,7 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
         epoch: 2,
         finishedAt: now,
         inclusionSet: {
-          create: { datasetId: id, epoch: 2, bitmap: PersonIdSet.of([1n, 2n, 3n]).toBytes() },
+          create: { datasetId: id, epoch: 2, bitmap: EnrolmentOrdinalSet.of([1, 2, 3]).toBytes() },
         },
         budgetEntries: {
           create: { researcherAddress: address(5), datasetId: id, epsilon: toDbUint(10n ** 17n) },
@@ -384,12 +401,12 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
       consentSnapshotBlock: 40n,
       errorRule: null,
     });
-    // One inclusion set per query, read back as the persons written.
+    // One inclusion set per query, read back as the ordinals written.
     const set = await db.queryInclusionSet.findUniqueOrThrow({
       where: { queryId: query.id },
       select: { datasetId: true, epoch: true, bitmap: true },
     });
-    expect([...PersonIdSet.fromBytes(set.bitmap).toBigInt64Array()]).toEqual([1n, 2n, 3n]);
+    expect([...EnrolmentOrdinalSet.fromBytes(set.bitmap).toUint32Array()]).toEqual([1, 2, 3]);
     expect([set.datasetId, set.epoch]).toEqual([id, 2]);
     expect(
       await errorCode(
@@ -398,7 +415,7 @@ describe.each(providerCases())("models on $name", ({ name, url: newUrl, skip }) 
             queryId: query.id,
             datasetId: id,
             epoch: 2,
-            bitmap: PersonIdSet.of([]).toBytes(),
+            bitmap: EnrolmentOrdinalSet.of([]).toBytes(),
           },
         }),
       ),

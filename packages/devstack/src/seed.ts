@@ -30,7 +30,7 @@ import {
 import type { Indexer } from "@opencohort/chain/indexer/indexer";
 import { importOmop } from "@opencohort/dataset";
 import { VENDORED_EUNOMIA } from "@opencohort/dataset/vendored-sample";
-import type { Db } from "@opencohort/db";
+import { createEnrolments, type Db, sqlDialectOf } from "@opencohort/db";
 import {
   generateCohort,
   readManifest,
@@ -315,16 +315,15 @@ async function ensureEnrolments(
     const rows = planned.map((entry) => {
       const demo = demoIdentities.get(entry.personId);
       return {
-        datasetId,
         personId: entry.personId,
         identityAddress: entry.identity,
         patientAddress: demo?.wallet ?? firstVisit.get(entry.personId) ?? null,
         boundAt: demo ? now : null,
       };
     });
-    for (let start = 0; start < rows.length; start += 1_000) {
-      await ctx.db.enrolment.createMany({ data: rows.slice(start, start + 1_000) });
-    }
+    await ctx.db.$transaction((tx) => createEnrolments(tx, sqlDialectOf(ctx.db), datasetId, rows), {
+      timeout: 120_000,
+    });
     await registerDemoPayouts([...demoIdentities.values()], ctx);
     ctx.log(
       `Enrolled ${rows.length.toLocaleString("en-US")} persons in ${dataset.title}, each under a consent identity of its own (${demoIdentities.size} demo patient(s) bound to their wallets, ${firstVisit.size} yet to visit)`,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { datasetIdSchema } from "./catalogue";
 import { addressSchema } from "./dataset";
+import { queryIdInputSchema } from "./query-input";
 
 /** Inputs of the API's `consent` router. */
 
@@ -67,3 +68,12 @@ export const payoutRegistrationInputSchema = z.object({
 });
 export type PayoutRegistrationInput = z.input<typeof payoutRegistrationInputSchema>;
 export type ConsentRelayInput = z.input<typeof consentRelayInputSchema>;
+
+/** A page of "who used my data" (consent.whoUsedMyData), newest first. */
+export const whoUsedMyDataInputSchema = z
+  .object({
+    /** `nextCursor` of the previous page (the id of its last query). */
+    cursor: queryIdInputSchema.shape.id.optional(),
+    limit: z.number().int().min(1).max(100).default(50),
+  })
+  .default({ limit: 50 });

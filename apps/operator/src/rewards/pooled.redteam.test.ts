@@ -182,7 +182,12 @@ async function runWorld(world: World) {
   await db.payoutRegistration.deleteMany({});
   for (const [index, c] of world.enrolled.entries()) {
     await db.enrolment.create({
-      data: { datasetId: c.datasetId, personId: BigInt(index + 1), identityAddress: c.identity },
+      data: {
+        datasetId: c.datasetId,
+        personId: BigInt(index + 1),
+        identityAddress: c.identity,
+        ordinal: index + 1,
+      },
       select: { id: true },
     });
   }

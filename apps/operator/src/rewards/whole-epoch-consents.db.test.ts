@@ -40,12 +40,12 @@ async function seed(db: Db) {
   // an enrolment without a bound identity (its own consent does not count).
   for (const n of [1, 2, 3]) {
     await db.enrolment.create({
-      data: { datasetId: DATASET, personId: BigInt(n), identityAddress: patient(n) },
+      data: { datasetId: DATASET, personId: BigInt(n), identityAddress: patient(n), ordinal: n },
       select: { id: true },
     });
   }
   await db.enrolment.create({
-    data: { datasetId: DATASET, personId: 5n, patientAddress: patient(5) },
+    data: { datasetId: DATASET, personId: 5n, patientAddress: patient(5), ordinal: 5 },
     select: { id: true },
   });
   let block = 10n;

@@ -19,7 +19,13 @@ import {
   signAndRelayConsents,
 } from "@opencohort/chain";
 import { type LocalSystem, startLocalSystem } from "@opencohort/chain/testing/local-system";
-import { recordQueryInclusions, sqlDialectOf } from "@opencohort/db";
+import {
+  createEnrolments,
+  enrolmentOrdinals,
+  ordinalsOf,
+  recordQueryInclusions,
+  sqlDialectOf,
+} from "@opencohort/db";
 import {
   type Address,
   getAbiItem,
@@ -104,16 +110,16 @@ export async function enrol(
   personId: bigint,
   addresses: { identity?: string; wallet?: string },
 ) {
-  await fixture.db.enrolment.create({
-    data: {
-      datasetId,
-      personId,
-      identityAddress: addresses.identity?.toLowerCase() ?? null,
-      patientAddress: addresses.wallet?.toLowerCase() ?? null,
-      boundAt: addresses.identity && addresses.wallet ? new Date() : null,
-    },
-    select: { id: true },
-  });
+  await fixture.db.$transaction((tx) =>
+    createEnrolments(tx, sqlDialectOf(fixture.db), datasetId, [
+      {
+        personId,
+        identityAddress: addresses.identity?.toLowerCase() ?? null,
+        patientAddress: addresses.wallet?.toLowerCase() ?? null,
+        boundAt: addresses.identity && addresses.wallet ? new Date() : null,
+      },
+    ]),
+  );
 }
 
 /**
@@ -231,12 +237,19 @@ export async function recordQuery(
     },
     select: { id: true },
   });
+  // As the query worker stores them: the included persons' enrolment ordinals. Tests name
+  // persons they never enrolled (inclusions do not pay anything); those have no ordinal.
+  const ordinals = ordinalsOf(
+    await enrolmentOrdinals(db, options.datasetId, options.personIds),
+    options.personIds,
+    "skip",
+  );
   await db.$transaction((tx) =>
     recordQueryInclusions(tx, sqlDialectOf(db), {
       queryId: query.id,
       datasetId: options.datasetId,
       epoch: options.epoch,
-      personIds: options.personIds,
+      ordinals,
     }),
   );
   return { id: query.id, receiptHash };

@@ -11,7 +11,7 @@ import {
   type SignedConsent,
   submitConsentBatch,
 } from "@opencohort/chain";
-import { recordQueryInclusions, sqlDialectOf } from "@opencohort/db";
+import { enrolmentOrdinals, ordinalsOf, recordQueryInclusions, sqlDialectOf } from "@opencohort/db";
 import { type Address, getAddress, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -609,8 +609,8 @@ describe("consent", () => {
       select: { id: true },
     });
     const researcher = `0x${"44".repeat(20)}`;
-    // An executed query whose private inclusion set holds Maria's person and two persons
-    // enrolled only later (as the query router stores them).
+    // An executed query whose private inclusion set holds Maria's person, Priya's and one
+    // enrolled by identity alone (as the query worker stores them).
     const query = await system.db.query.create({
       data: {
         researcherAddress: researcher,
@@ -624,12 +624,25 @@ describe("consent", () => {
       select: { id: true },
     });
     const person = (position: number) => folder.personIds[position] as bigint;
+    // Person 10 is enrolled by identity alone before the query (as the steward imports
+    // them); the query worker maps persons to ordinals through its consent snapshot.
+    const { caller: steward } = await system.signIn(1);
+    await steward.steward.importEnrolments({
+      datasetId: dataset.datasetId,
+      addressKind: "identity",
+      entries: [{ personId: person(10), patientAddress: getAddress(identityOf(9).address) }],
+    });
+    const included = [person(0), person(2), person(10)];
+    const ordinals = ordinalsOf(
+      await enrolmentOrdinals(system.db, dataset.datasetId, included),
+      included,
+    );
     await system.db.$transaction((tx) =>
       recordQueryInclusions(tx, sqlDialectOf(system.db), {
         queryId: query.id,
         datasetId: dataset.datasetId,
         epoch: 1,
-        personIds: [person(0), person(5), person(9), person(10)],
+        ordinals,
       }),
     );
     const study = {
@@ -641,28 +654,26 @@ describe("consent", () => {
       createdAt: expect.any(Date),
       finishedAt: expect.any(Date),
     };
+    const page = (items: unknown[]) => ({ items, nextCursor: null });
     const { caller: maria } = await system.signIn(6);
-    expect(await maria.consent.whoUsedMyData()).toEqual([study]);
+    expect(await maria.consent.whoUsedMyData()).toEqual(page([study]));
     const { caller: jonas } = await system.signIn(7);
-    expect(await jonas.consent.whoUsedMyData()).toEqual([]);
+    expect(await jonas.consent.whoUsedMyData()).toEqual(page([]));
 
-    // Enrolled after the query ran: by wallet (#5) through the steward's import, and by
-    // identity (#9), whose patient then binds it to their wallet. Both see the study.
-    const { caller: steward } = await system.signIn(1);
+    // Enrolled by wallet (#5) after the query ran, through the steward's import: a new
+    // enrolment is in no earlier query. The identity enrolled before it (#9's) is, once its
+    // patient binds it to their wallet.
     await steward.steward.importEnrolments({
       datasetId: dataset.datasetId,
       entries: [{ personId: person(9), patientAddress: account(5).address }],
     });
-    await steward.steward.importEnrolments({
-      datasetId: dataset.datasetId,
-      addressKind: "identity",
-      entries: [{ personId: person(10), patientAddress: getAddress(identityOf(9).address) }],
-    });
     const { caller: five } = await system.signIn(5);
-    expect(await five.consent.whoUsedMyData()).toEqual([study]);
+    expect(await five.consent.whoUsedMyData()).toEqual(page([]));
     const { caller: nine } = await system.signIn(9);
     await expect(bindOwnIdentity(nine, 9)).resolves.toMatchObject({ bound: true });
-    expect(await nine.consent.whoUsedMyData()).toEqual([study]);
-    expect(await jonas.consent.whoUsedMyData()).toEqual([]);
+    expect(await nine.consent.whoUsedMyData()).toEqual(page([study]));
+    // A cursor from another patient's page or a made-up one shows nothing of anyone else.
+    expect(await jonas.consent.whoUsedMyData({ cursor: query.id, limit: 10 })).toEqual(page([]));
+    expect(await jonas.consent.whoUsedMyData()).toEqual(page([]));
   });
 });

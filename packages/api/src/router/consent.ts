@@ -25,6 +25,7 @@ import {
   bindIdentityInputSchema,
   consentRelayInputSchema,
   consentTypedDataInputSchema,
+  whoUsedMyDataInputSchema,
 } from "@opencohort/validators";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { getAddress, type Hex } from "viem";
@@ -447,19 +448,26 @@ export const consentRouter = {
 
   /**
    * The studies that used my records: executed queries whose private inclusion set holds one
-   * of my enrolled persons, read from the per-patient index (@opencohort/db inclusions.ts).
-   * Dataset, researcher, kind and dates; never the SQL or a result.
+   * of my enrolled persons, read from the per-patient index (@opencohort/db inclusions.ts),
+   * newest first, a page at a time. Dataset, researcher, kind and dates; never the SQL or a
+   * result.
    */
-  whoUsedMyData: patientProcedure.query(async ({ ctx }) => {
-    const queries = await queriesThatUsedPatient(ctx.db, ctx.session.address.toLowerCase());
-    return queries.map((query) => ({
-      queryId: query.id,
-      datasetId: query.datasetId,
-      datasetTitle: query.dataset.title,
-      researcher: query.researcherAddress,
-      kind: query.kind,
-      createdAt: query.createdAt,
-      finishedAt: query.finishedAt,
-    }));
+  whoUsedMyData: patientProcedure.input(whoUsedMyDataInputSchema).query(async ({ ctx, input }) => {
+    const page = await queriesThatUsedPatient(ctx.db, ctx.session.address.toLowerCase(), {
+      after: input.cursor,
+      limit: input.limit,
+    });
+    return {
+      items: page.queries.map((query) => ({
+        queryId: query.id,
+        datasetId: query.datasetId,
+        datasetTitle: query.dataset.title,
+        researcher: query.researcherAddress,
+        kind: query.kind,
+        createdAt: query.createdAt,
+        finishedAt: query.finishedAt,
+      })),
+      nextCursor: page.nextCursor,
+    };
   }),
 } satisfies TRPCRouterRecord;

@@ -2,7 +2,13 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { cohortTokenAbi, queryLedgerAbi, researcherCredentialAbi } from "@opencohort/chain";
-import { openNextEpoch, PersonIdSet, toDbUint } from "@opencohort/db";
+import {
+  datasetPersonOrdinals,
+  EnrolmentOrdinalSet,
+  openNextEpoch,
+  sqlDialectOf,
+  toDbUint,
+} from "@opencohort/db";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import {
   type Address,
@@ -54,7 +60,7 @@ afterAll(async () => {
   await system?.stop();
 });
 
-/** The persons a query included (its stored set), after checking the set names the query's dataset and epoch. */
+/** The persons a query included (its stored set, ascending), after checking the set names the query's dataset and epoch. */
 const inclusionsOf = async (queryId: string) => {
   const query = await system.db.query.findUniqueOrThrow({
     where: { id: queryId },
@@ -66,7 +72,17 @@ const inclusionsOf = async (queryId: string) => {
   });
   if (set === null) return [];
   expect({ datasetId: set.datasetId, epoch: set.epoch }).toEqual(query);
-  return [...PersonIdSet.fromBytes(set.bitmap).toBigInt64Array()];
+  // The set holds enrolment ordinals: mapped back to persons through the enrolments.
+  const enrolled = await datasetPersonOrdinals(system.db, sqlDialectOf(system.db), set.datasetId);
+  const personOf = new Map(
+    Array.from(enrolled.ordinals, (ordinal, index) => [ordinal, enrolled.personIds[index]]),
+  );
+  return [
+    ...BigInt64Array.from(
+      EnrolmentOrdinalSet.fromBytes(set.bitmap).toUint32Array(),
+      (ordinal) => personOf.get(ordinal) as bigint,
+    ).sort(),
+  ];
 };
 
 const storedQuery = (id: string) =>

@@ -10,7 +10,7 @@ import {
   datasetMetadataHash,
   schemaVersionHash,
 } from "@opencohort/chain";
-import { backfillPatientQueryUses, type Prisma, sqlDialectOf } from "@opencohort/db";
+import { createEnrolments, type Prisma, sqlDialectOf } from "@opencohort/db";
 import {
   datasetFolderInputSchema,
   datasetManifestSchema,
@@ -428,28 +428,17 @@ export const stewardRouter = {
       }
 
       try {
+        // New enrolments get new ordinals, which no stored inclusion set holds: there is no
+        // "who used my data" to back-fill (the binding of an enrolment made earlier by
+        // identity back-fills, consent.ts).
         await ctx.db.$transaction(
-          async (tx) => {
-            for (const part of chunks(fresh)) {
-              await tx.enrolment.createMany({
-                data: part.map((entry) => ({
-                  datasetId,
-                  personId: entry.personId,
-                  [column]: entry.patientAddress,
-                })),
-              });
-            }
-            // Patients enrolled by wallet can sign in at once: queries that already included
-            // their persons join their "who used my data" (one pass over the stored sets).
-            if (column === "patientAddress") {
-              await backfillPatientQueryUses(
-                tx,
-                sqlDialectOf(ctx.db),
-                datasetId,
-                fresh.map((entry) => entry.personId),
-              );
-            }
-          },
+          (tx) =>
+            createEnrolments(
+              tx,
+              sqlDialectOf(ctx.db),
+              datasetId,
+              fresh.map((entry) => ({ personId: entry.personId, [column]: entry.patientAddress })),
+            ),
           { timeout: 120_000 },
         );
       } catch (error) {

@@ -1,7 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDb, type Db, migrate, toDbUint } from "@opencohort/db";
+import {
+  createDb,
+  createEnrolments,
+  type Db,
+  migrate,
+  sqlDialectOf,
+  toDbUint,
+} from "@opencohort/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consentSnapshot } from "./consent-set";
 
@@ -34,18 +41,17 @@ beforeAll(async () => {
   }
   // 2,500 persons, each under a consent identity (every other one bound to a wallet too);
   // every third consents, every seventh of those revoked.
-  await db.enrolment.createMany({
-    data: Array.from({ length: 2_500 }, (_, i) => ({
-      datasetId,
-      personId: BigInt(9_000_000_000 - i * 3),
-      identityAddress: identity(i + 1),
-      patientAddress: i % 2 === 0 ? wallet(i + 1) : null,
-    })),
-  });
-  // Enrolled by wallet, identity not bound yet: the wallet's own consent does not count.
-  await db.enrolment.create({
-    data: { datasetId, personId: 1n, patientAddress: wallet(4_000) },
-  });
+  await db.$transaction((tx) =>
+    createEnrolments(tx, sqlDialectOf(db), datasetId, [
+      ...Array.from({ length: 2_500 }, (_, i) => ({
+        personId: BigInt(9_000_000_000 - i * 3),
+        identityAddress: identity(i + 1),
+        patientAddress: i % 2 === 0 ? wallet(i + 1) : null,
+      })),
+      // Enrolled by wallet, identity not bound yet: the wallet's own consent does not count.
+      { personId: 1n, patientAddress: wallet(4_000) },
+    ]),
+  );
   const consent = (patientAddress: string, id: string, granted: boolean) => ({
     patientAddress,
     datasetId: id,
@@ -80,14 +86,16 @@ afterAll(async () => {
 });
 
 describe("consentSnapshot", () => {
-  it("is the enrolled persons with granted consent for that dataset, ascending", async () => {
-    const expected = Array.from({ length: 2_500 }, (_, i) => i)
-      .filter((i) => i % 3 === 0 && i % 7 !== 0)
-      .map((i) => BigInt(9_000_000_000 - i * 3))
-      .sort((a, b) => (a < b ? -1 : 1));
-    const { personIds } = await consentSnapshot(db, datasetId, 31337);
+  it("is the enrolled persons with granted consent for that dataset, ascending, with their ordinals", async () => {
+    const consenting = Array.from({ length: 2_500 }, (_, i) => i).filter(
+      (i) => i % 3 === 0 && i % 7 !== 0,
+    );
+    // Enrolled in descending id order: ascending ids have descending ordinals (i + 1).
+    const expected = consenting.map((i) => BigInt(9_000_000_000 - i * 3)).reverse();
+    const { personIds, ordinals } = await consentSnapshot(db, datasetId, 31337);
     expect(personIds).toBeInstanceOf(BigInt64Array);
     expect([...personIds]).toEqual(expected);
+    expect([...ordinals]).toEqual(consenting.map((i) => i + 1).reverse());
     expect((await consentSnapshot(db, other, 31337)).personIds).toHaveLength(0);
   });
 

@@ -3,7 +3,7 @@
  * ConsentState for that dataset is granted. This is what compute runs over; nobody else is
  * visible to a query. Person ids never leave the server: callers hand them to compute only.
  */
-import { type Db, selectConsentedPersonIds, sqlDialectOf } from "@opencohort/db";
+import { type Db, selectConsentedEnrolments, sqlDialectOf } from "@opencohort/db";
 
 /** The indexer stream whose cursor dates the mirrored consent state. */
 export const CONSENT_STREAM = "core";
@@ -11,6 +11,11 @@ export const CONSENT_STREAM = "core";
 export interface ConsentSnapshot {
   /** Consented person ids, ascending. Private: for compute only. */
   personIds: BigInt64Array;
+  /**
+   * ordinals[i] is the enrolment ordinal of personIds[i]: what the query's inclusion set is
+   * stored over (@opencohort/db enrolments.ts). Private, like the ids.
+   */
+  ordinals: Uint32Array;
   /** The last block the indexer applied when the set was read (the receipt's snapshot block). */
   block: bigint;
 }
@@ -22,7 +27,7 @@ export interface ConsentSnapshot {
  *
  * The set is the `person_id`s, ascending (so one set always has one byte layout and compute's
  * consent cache and noise key see the same set), of the patients enrolled in `datasetId`
- * whose consent is granted, read as one join (`selectConsentedPersonIds`).
+ * whose consent is granted, with their ordinals, read as one join (`selectConsentedEnrolments`).
  */
 export async function consentSnapshot(
   db: Db,
@@ -37,8 +42,8 @@ export async function consentSnapshot(
         select: { block: true },
       });
       if (!cursor) throw new Error("The chain indexer has not run yet: no consent is known.");
-      const personIds = await selectConsentedPersonIds(tx, dialect, datasetId);
-      return { personIds, block: cursor.block };
+      const { personIds, ordinals } = await selectConsentedEnrolments(tx, dialect, datasetId);
+      return { personIds, ordinals, block: cursor.block };
     },
     { isolationLevel: "Serializable" },
   );
@@ -65,7 +70,10 @@ export async function enrolledConsentCounts(db: Db, datasetIds: string[]) {
   const dialect = sqlDialectOf(db);
   const counts = new Map<string, number>();
   for (const datasetId of datasetIds) {
-    counts.set(datasetId, (await selectConsentedPersonIds(db, dialect, datasetId)).length);
+    counts.set(
+      datasetId,
+      (await selectConsentedEnrolments(db, dialect, datasetId)).personIds.length,
+    );
   }
   return counts;
 }

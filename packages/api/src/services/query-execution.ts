@@ -31,6 +31,7 @@ import {
 import {
   type Db,
   openEpochNumber,
+  ordinalsOf,
   type Prisma,
   recordQueryInclusions,
   sqlDialectOf,
@@ -398,7 +399,7 @@ export async function runQueryJob(
           queryId,
           datasetId,
           epoch: queryEpoch,
-          personIds: outcome.privateInclusions.personIds,
+          ordinals: ordinalsOf(snapshot, outcome.privateInclusions.personIds),
         });
       },
       { timeout: 60_000 },

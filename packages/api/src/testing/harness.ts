@@ -23,7 +23,7 @@ import type { RunningAnvil } from "@opencohort/chain/anvil";
 import { createIndexer } from "@opencohort/chain/indexer/indexer";
 import { startLocalSystem } from "@opencohort/chain/testing/local-system";
 import { type ComputeEngine, createComputeEngine } from "@opencohort/compute";
-import { createDb, type Db, migrate } from "@opencohort/db";
+import { createDb, createEnrolments, type Db, migrate, sqlDialectOf } from "@opencohort/db";
 import { openJobQueue } from "@opencohort/jobs";
 import { generateCohort } from "@opencohort/synth";
 import { type Abi, type Address, encodeFunctionData, type Hex, keccak256, stringToHex } from "viem";
@@ -508,17 +508,19 @@ export async function seedDataset(
     });
   }
   const boundAt = new Date();
-  for (let start = 0; start < patients.length; start += 1_000) {
-    await system.db.enrolment.createMany({
-      data: patients.slice(start, start + 1_000).map((patient) => ({
-        datasetId,
+  await system.db.$transaction((tx) =>
+    createEnrolments(
+      tx,
+      sqlDialectOf(system.db),
+      datasetId,
+      patients.map((patient) => ({
         personId: patient.personId,
         identityAddress: patient.identity,
         patientAddress: patient.wallet ?? null,
         boundAt: patient.wallet ? boundAt : null,
       })),
-    });
-  }
+    ),
+  );
   const consenting = patients.filter((patient) => patient.consented);
   await relayConsents(system, datasetId, consenting, true);
   await syncIndexer(system.services.chain);

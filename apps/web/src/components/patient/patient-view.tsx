@@ -1,5 +1,5 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useTRPC } from "~/trpc/react";
 import type { ChainInfo } from "~/wallet/connect";
 import { shortAddress } from "~/wallet/signers";
@@ -72,23 +72,29 @@ function WhatIsPublic() {
 
 function WhoUsedMyData() {
   const trpc = useTRPC();
-  const used = useQuery(trpc.consent.whoUsedMyData.queryOptions());
+  const used = useInfiniteQuery(
+    trpc.consent.whoUsedMyData.infiniteQueryOptions(
+      {},
+      { getNextPageParam: (page) => page.nextCursor ?? undefined },
+    ),
+  );
+  const rows = used.data?.pages.flatMap((page) => page.items);
   return (
     <section className={styles.section} aria-labelledby="used-heading">
       <h2 id="used-heading">Who used my data</h2>
       <p className="muted small">
-        Studies whose aggregate queries included your records. They saw only counts and statistics
-        over many people, never your record. Only you see this list, and it has no bearing on your
-        rewards.
+        Studies whose aggregate queries included your records, newest first. They saw only counts
+        and statistics over many people, never your record. Only you see this list, and it has no
+        bearing on your rewards.
       </p>
       {used.isPending && <p className="muted">Loading…</p>}
       {used.error && <p className="error">{used.error.message}</p>}
-      {used.data?.length === 0 && (
+      {rows?.length === 0 && (
         <p className="muted" data-testid="used-empty">
           No query has included your records yet.
         </p>
       )}
-      {used.data && used.data.length > 0 && (
+      {rows && rows.length > 0 && (
         <table className={styles.table} data-testid="used-table">
           <thead>
             <tr>
@@ -99,7 +105,7 @@ function WhoUsedMyData() {
             </tr>
           </thead>
           <tbody>
-            {used.data.map((row) => (
+            {rows.map((row) => (
               <tr key={row.queryId}>
                 <td>{row.datasetTitle ?? "Untitled dataset"}</td>
                 <td title={row.researcher}>{shortAddress(row.researcher)}</td>
@@ -109,6 +115,16 @@ function WhoUsedMyData() {
             ))}
           </tbody>
         </table>
+      )}
+      {used.hasNextPage && (
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => void used.fetchNextPage()}
+          disabled={used.isFetchingNextPage}
+        >
+          {used.isFetchingNextPage ? "Loading older studies…" : "Show older studies"}
+        </button>
       )}
     </section>
   );
