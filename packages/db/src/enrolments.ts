@@ -74,23 +74,38 @@ export interface PersonOrdinals {
   ordinals: Uint32Array;
 }
 
-/** `rows` sorted by person id into PersonOrdinals. */
+/**
+ * `rows` sorted by person id into PersonOrdinals. Rows that come sorted (ORDER BY) cost one
+ * pass; others are sorted natively (a comparator over 900k bigints took ~0.9 s, the typed
+ * array's own sort 6 ms) and their ordinals found again by id.
+ */
 export function toPersonOrdinals(
   rows: readonly { personId: bigint | number; ordinal: number }[],
 ): PersonOrdinals {
-  const order = rows.map((row) => BigInt(row.personId));
-  const indexes = Uint32Array.from(rows, (_, index) => index).sort((a, b) => {
-    const left = order[a] as bigint;
-    const right = order[b] as bigint;
-    return left < right ? -1 : left > right ? 1 : 0;
-  });
+  // One plain loop over the rows: Array.from with a mapper, and reading the ids back out of
+  // the typed array (each read allocates a BigInt), each took longer than the whole loop.
   const personIds = new BigInt64Array(rows.length);
   const ordinals = new Uint32Array(rows.length);
-  indexes.forEach((index, position) => {
-    personIds[position] = order[index] as bigint;
-    ordinals[position] = (rows[index] as { ordinal: number }).ordinal;
+  let sorted = true;
+  let previous: bigint | undefined;
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index] as { personId: bigint | number; ordinal: number };
+    const personId = typeof row.personId === "bigint" ? row.personId : BigInt(row.personId);
+    if (previous !== undefined && personId <= previous) sorted = false;
+    previous = personId;
+    personIds[index] = personId;
+    ordinals[index] = row.ordinal;
+  }
+  if (sorted) return { personIds, ordinals };
+  const ordinalOf = new Map<bigint, number>();
+  personIds.forEach((personId, index) => {
+    ordinalOf.set(personId, ordinals[index] as number);
   });
-  return { personIds, ordinals };
+  personIds.sort();
+  return {
+    personIds,
+    ordinals: Uint32Array.from(personIds, (personId) => ordinalOf.get(personId) as number),
+  };
 }
 
 /**
@@ -103,22 +118,36 @@ export function ordinalsOf(
   personIds: ArrayLike<bigint>,
   missing: "throw" | "skip" = "throw",
 ): Uint32Array {
+  // Searched as (signed high, unsigned low) 32-bit halves: reading a BigInt64Array allocates a
+  // BigInt per element, ~20 per lookup, and a query at 1M persons looks up 900k.
+  const knownHalves = halvesOf(known.personIds);
+  const askedHalves = personIds instanceof BigInt64Array ? halvesOf(personIds) : undefined;
   const found = new Uint32Array(personIds.length);
   let filled = 0;
   for (let index = 0; index < personIds.length; index++) {
-    const personId = personIds[index] as bigint;
-    let low = 0;
-    let high = known.personIds.length - 1;
+    let high: number;
+    let low: number;
+    if (askedHalves) {
+      low = askedHalves.low(index);
+      high = askedHalves.high(index);
+    } else {
+      const personId = personIds[index] as bigint;
+      low = Number(BigInt.asUintN(32, personId));
+      high = Number(BigInt.asIntN(32, personId >> 32n));
+    }
+    let from = 0;
+    let to = known.personIds.length - 1;
     let at = -1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      const candidate = known.personIds[middle] as bigint;
-      if (candidate === personId) {
+    while (from <= to) {
+      const middle = (from + to) >>> 1;
+      const middleHigh = knownHalves.high(middle);
+      const middleLow = knownHalves.low(middle);
+      if (middleHigh === high && middleLow === low) {
         at = middle;
         break;
       }
-      if (candidate < personId) low = middle + 1;
-      else high = middle - 1;
+      if (middleHigh < high || (middleHigh === high && middleLow < low)) from = middle + 1;
+      else to = middle - 1;
     }
     if (at === -1) {
       if (missing === "skip") continue;
@@ -127,6 +156,16 @@ export function ordinalsOf(
     found[filled++] = known.ordinals[at] as number;
   }
   return filled === found.length ? found : found.slice(0, filled);
+}
+
+/** The 32-bit halves of little-endian int64s (every platform Node ships for). */
+function halvesOf(ids: BigInt64Array) {
+  const unsigned = new Uint32Array(ids.buffer, ids.byteOffset, ids.length * 2);
+  const signed = new Int32Array(ids.buffer, ids.byteOffset, ids.length * 2);
+  return {
+    low: (index: number) => unsigned[index * 2] as number,
+    high: (index: number) => signed[index * 2 + 1] as number,
+  };
 }
 
 /** The ordinals of every enrolment of `datasetId`, by person id. */
@@ -138,7 +177,7 @@ export async function datasetPersonOrdinals(
   // Raw: Prisma maps each of up to millions of rows into an object first.
   const rows = await client.$queryRaw<{ personId: bigint | number; ordinal: number }[]>`
     SELECT "personId", "ordinal" FROM ${tableName(dialect, "Enrolment")}
-    WHERE "datasetId" = ${datasetId}`;
+    WHERE "datasetId" = ${datasetId} ORDER BY "personId"`;
   return toPersonOrdinals(rows);
 }
 
@@ -180,7 +219,7 @@ export async function selectConsentedEnrolments(
     JOIN ${tableName(dialect, "ConsentState")} AS consent
       ON consent."patientAddress" = enrolment."identityAddress"
      AND consent."datasetId" = enrolment."datasetId"
-    WHERE enrolment."datasetId" = ${datasetId} AND consent."granted" = TRUE`;
-  // Sorted here rather than by ORDER BY: one numeric order whatever the provider.
+    WHERE enrolment."datasetId" = ${datasetId} AND consent."granted" = TRUE
+    ORDER BY enrolment."personId"`;
   return toPersonOrdinals(rows);
 }
