@@ -17,6 +17,9 @@ export async function ensureBenchDataset(persons: number, seed: number): Promise
     persons,
     seed,
     outDir: dir,
+    // Bounded (it spills to disk beyond): DuckDB's default of 80% of RAM made a 10M-person
+    // run grow to 18 GB and crawl.
+    memoryLimitMb: Number(process.env.BENCH_SYNTH_MEMORY_MB ?? 8_192),
     onProgress: (p) => {
       if (p.stage !== lastStage) {
         lastStage = p.stage;

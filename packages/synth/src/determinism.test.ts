@@ -6,7 +6,7 @@ import { makeTemporaryDirectory } from "./testing";
 
 describe("determinism", () => {
   const folders: Awaited<ReturnType<typeof makeTemporaryDirectory>>[] = [];
-  const generate = async (seed: number, threads: number) => {
+  const generate = async (seed: number, threads: number, memoryLimitMb?: number) => {
     const folder = await makeTemporaryDirectory(`seed${seed}-t${threads}`);
     folders.push(folder);
     const manifest = await generateCohort({
@@ -14,6 +14,7 @@ describe("determinism", () => {
       seed,
       outDir: folder.path,
       threads,
+      memoryLimitMb,
       createdAt: new Date("2026-01-01T00:00:00Z"),
     });
     return { manifest, dir: folder.path };
@@ -24,7 +25,7 @@ describe("determinism", () => {
 
   beforeAll(async () => {
     first = await generate(11, 2);
-    again = await generate(11, 1);
+    again = await generate(11, 1, 256);
     otherSeed = await generate(12, 2);
   });
 
@@ -32,7 +33,7 @@ describe("determinism", () => {
     await Promise.all(folders.map((folder) => folder.remove()));
   });
 
-  it("gives byte-identical files and the same hash for the same seed, whatever the threads", async () => {
+  it("gives byte-identical files and the same hash for the same seed, whatever the threads and memory limit", async () => {
     expect(again.manifest).toEqual(first.manifest);
     for (const table of first.manifest.tables) {
       const [a, b] = await Promise.all([

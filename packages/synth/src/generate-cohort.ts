@@ -48,6 +48,12 @@ export const generateCohortOptionsSchema = z.object({
     .optional(),
   /** Only speed depends on it; defaults to the machine's parallelism. */
   threads: z.number().int().min(1).max(256).optional(),
+  /**
+   * DuckDB's memory limit in MiB; beyond it joins, aggregates and sorts spill to a temporary
+   * directory. Only speed and memory depend on it. Defaults to DuckDB's own (80% of RAM),
+   * which at 10M persons left too little for the rest of the machine.
+   */
+  memoryLimitMb: z.number().int().min(256).optional(),
   /** Fixes manifest.createdAt, for byte-identical manifests in reproducible builds. */
   createdAt: z.date().optional(),
 });
@@ -85,7 +91,7 @@ const VOCABULARY_SQL = {
  * persons and seed give byte-identical Parquet files and the same content hash.
  */
 export async function generateCohort(options: GenerateCohortOptions): Promise<DatasetManifest> {
-  const { persons, seed, outDir, title, onProgress, threads, createdAt } =
+  const { persons, seed, outDir, title, onProgress, threads, memoryLimitMb, createdAt } =
     generateCohortOptionsSchema.parse(options);
   const dir = resolve(outDir);
   // Weights approximate each stage's share of the run time at scale, so the bar moves evenly.
@@ -118,6 +124,7 @@ export async function generateCohort(options: GenerateCohortOptions): Promise<Da
   try {
     database = await openGeneratorDatabase({
       threads: threads ?? Math.max(1, availableParallelism()),
+      memoryLimitMb,
       temporaryDirectory,
     });
     const { connection } = database;

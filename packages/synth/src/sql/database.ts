@@ -14,10 +14,13 @@ export interface GeneratorDatabase {
  */
 export async function openGeneratorDatabase(options: {
   threads: number;
+  /** Unset: DuckDB's default (80% of RAM). */
+  memoryLimitMb?: number;
   temporaryDirectory: string;
 }): Promise<GeneratorDatabase> {
   const instance = await DuckDBInstance.create(":memory:", {
     threads: String(options.threads),
+    ...(options.memoryLimitMb === undefined ? {} : { memory_limit: `${options.memoryLimitMb}MB` }),
     temp_directory: options.temporaryDirectory,
     autoinstall_known_extensions: "false",
     autoload_known_extensions: "false",
