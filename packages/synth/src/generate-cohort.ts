@@ -25,12 +25,18 @@ import { drugExposureOutputSql } from "./sql/drugs";
 import { measurementOutputSql } from "./sql/measurements";
 import { createPersonBase, observationPeriodOutputSql, personOutputSql } from "./sql/person";
 import { installRandomFunctions } from "./sql/random";
+import { createPersonSlices, type PersonSource, selectSlice, WHOLE_COHORT } from "./sql/slices";
 import { visitOccurrenceOutputSql } from "./sql/visits";
 
 export const GENERATOR_NAME = "@opencohort/synth";
 /** Bump when the same seed would produce different data. */
 export const GENERATOR_VERSION = "2.0.0";
 export const MAX_PERSONS = 10_000_000;
+/**
+ * Persons written per slice (see createPersonSlices). At 1M persons a table's sort fits in a
+ * few GiB; cohorts up to this size are written in one go, as before slicing existed.
+ */
+export const DEFAULT_SLICE_PERSONS = 1_000_000;
 
 export interface GenerationProgress {
   stage: string;
@@ -54,6 +60,8 @@ export const generateCohortOptionsSchema = z.object({
    * which at 10M persons left too little for the rest of the machine.
    */
   memoryLimitMb: z.number().int().min(256).optional(),
+  /** Persons per slice; only speed and memory depend on it. */
+  slicePersons: z.number().int().min(1).default(DEFAULT_SLICE_PERSONS),
   /** Fixes manifest.createdAt, for byte-identical manifests in reproducible builds. */
   createdAt: z.date().optional(),
 });
@@ -69,14 +77,14 @@ const TABLE_WRITE_WEIGHTS: Partial<Record<OutputTable["name"], number>> = {
 };
 
 const OUTPUT_SQL: Partial<
-  Record<OutputTable["name"], () => { sql: string; parameters?: SqlParameters }>
+  Record<OutputTable["name"], (source: PersonSource) => { sql: string; parameters?: SqlParameters }>
 > = {
-  person: () => ({ sql: personOutputSql() }),
-  condition_occurrence: () => ({ sql: conditionOccurrenceOutputSql() }),
-  drug_exposure: () => ({ sql: drugExposureOutputSql() }),
-  measurement: () => ({ sql: measurementOutputSql() }),
-  visit_occurrence: () => visitOccurrenceOutputSql(),
-  observation_period: () => ({ sql: observationPeriodOutputSql() }),
+  person: (source) => ({ sql: personOutputSql(source) }),
+  condition_occurrence: (source) => ({ sql: conditionOccurrenceOutputSql(source) }),
+  drug_exposure: (source) => ({ sql: drugExposureOutputSql(source) }),
+  measurement: (source) => ({ sql: measurementOutputSql(source) }),
+  visit_occurrence: (source) => visitOccurrenceOutputSql(source),
+  observation_period: (source) => ({ sql: observationPeriodOutputSql(source) }),
 };
 
 const VOCABULARY_SQL = {
@@ -91,8 +99,17 @@ const VOCABULARY_SQL = {
  * persons and seed give byte-identical Parquet files and the same content hash.
  */
 export async function generateCohort(options: GenerateCohortOptions): Promise<DatasetManifest> {
-  const { persons, seed, outDir, title, onProgress, threads, memoryLimitMb, createdAt } =
-    generateCohortOptionsSchema.parse(options);
+  const {
+    persons,
+    seed,
+    outDir,
+    title,
+    onProgress,
+    threads,
+    memoryLimitMb,
+    slicePersons,
+    createdAt,
+  } = generateCohortOptionsSchema.parse(options);
   const dir = resolve(outDir);
   // Weights approximate each stage's share of the run time at scale, so the bar moves evenly.
   const stages: readonly { stage: string; weight: number }[] = [
@@ -136,32 +153,61 @@ export async function generateCohort(options: GenerateCohortOptions): Promise<Da
     startStage("conditions");
     await createPersonConditions(connection);
 
+    const copyToParquet = async (path: string, sql: string, parameters?: SqlParameters) =>
+      Number(
+        await queryScalar(
+          connection,
+          `COPY (${sql}) TO ${sqlPathLiteral(path)}
+             (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+          parameters,
+        ),
+      );
     // Written under a temporary name so that a crash never leaves a truncated file that
     // looks finished.
-    const write = async (file: string, sql: string, parameters?: SqlParameters) => {
-      const partialPath = join(dir, `.${file}.partial`);
-      const written = await queryScalar(
-        connection,
-        `COPY (${sql}) TO ${sqlPathLiteral(partialPath)}
-           (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
-        parameters,
-      );
-      await rename(partialPath, join(dir, file));
-      return Number(written);
-    };
+    const partialPathOf = (file: string) => join(dir, `.${file}.partial`);
+    const publish = (file: string) => rename(partialPathOf(file), join(dir, file));
+
+    const sliceCount = await createPersonSlices(connection, slicePersons);
     const tables: DatasetManifest["tables"] = [];
     for (const table of OUTPUT_TABLES) {
-      startStage(`writing ${table.name}`);
+      const stage = `writing ${table.name}`;
+      startStage(stage);
       const output = OUTPUT_SQL[table.name];
       if (!output) throw new Error(`no output SQL for ${table.name}`);
-      const { sql, parameters } = output();
-      const rowCount = await write(table.file, sql, parameters);
+      let rowCount: number;
+      if (sliceCount === 1) {
+        const { sql, parameters } = output(WHOLE_COHORT);
+        rowCount = await copyToParquet(partialPathOf(table.file), sql, parameters);
+      } else {
+        const slicePaths: string[] = [];
+        for (let slice = 0; slice < sliceCount; slice++) {
+          const weight = TABLE_WRITE_WEIGHTS[table.name] ?? 1;
+          onProgress?.({
+            stage: `${stage} (slice ${slice + 1}/${sliceCount})`,
+            done: done + Math.floor((weight * slice) / sliceCount),
+            total,
+          });
+          const { sql, parameters } = output(await selectSlice(connection, slice));
+          const slicePath = join(temporaryDirectory, `${table.name}.${slice}.parquet`);
+          await copyToParquet(slicePath, sql, parameters);
+          slicePaths.push(slicePath);
+        }
+        // Slices hold consecutive person_id ranges, each sorted; read in slice order they are
+        // the whole table in order, streamed into one file.
+        rowCount = await copyToParquet(
+          partialPathOf(table.file),
+          `SELECT * FROM read_parquet([${slicePaths.map(sqlPathLiteral).join(", ")}])`,
+        );
+        await Promise.all(slicePaths.map((path) => rm(path)));
+      }
+      await publish(table.file);
       tables.push({ name: table.name, file: table.file, rowCount, columns: table.columns });
     }
     startStage("writing vocabulary");
     const vocabulary: NonNullable<DatasetManifest["vocabulary"]> = [];
     for (const table of VOCABULARY_TABLES) {
-      const rowCount = await write(table.file, VOCABULARY_SQL[table.name]);
+      const rowCount = await copyToParquet(partialPathOf(table.file), VOCABULARY_SQL[table.name]);
+      await publish(table.file);
       vocabulary.push({ name: table.name, file: table.file, rowCount, columns: table.columns });
     }
 

@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from "@duckdb/node-api";
+import type { PersonSource } from "./slices";
 
 const CONDITION_STAGES = [1, 2] as const;
 
@@ -51,14 +52,14 @@ export async function createPersonConditions(connection: DuckDBConnection) {
  * A condition is recorded 1..max_records times: first at onset, then at random later dates.
  * Each record draws its code from the condition's code list (E11.9 / E11.65 / E11, ...).
  */
-export function conditionOccurrenceOutputSql() {
+export function conditionOccurrenceOutputSql(source: PersonSource) {
   return `
     WITH records AS (
       SELECT pc.person_index, pc.condition_key, pc.onset_date, p.obs_end, p.person_id,
         unnest(range(1 + CAST(floor(unit_uniform(pc.person_index, pc.condition_key, 'records')
           * c.max_records) AS BIGINT))) AS record_number
-      FROM person_condition pc
-      JOIN person_base p USING (person_index)
+      FROM ${source.conditions} pc
+      JOIN ${source.base} p USING (person_index)
       JOIN condition_spec c USING (condition_key)
     ),
     dated AS (

@@ -1,22 +1,24 @@
+import type { PersonSource } from "./slices";
+
 /**
  * Treatment courses follow diagnoses: a person with an indication gets each of its drugs with
  * the drug's share, starting within 60 days of onset. Background drugs (antibiotics, pain
  * killers) go to anyone eligible. Two indications for the same drug yield one course, the
  * earliest; min() over a struct keeps that choice deterministic when start dates tie.
  */
-export function drugExposureOutputSql() {
+export function drugExposureOutputSql(source: PersonSource) {
   return `
     WITH indicated AS (
       SELECT pc.person_index, d.atc, d.drug_index,
         pc.onset_date + CAST(floor(unit_uniform(pc.person_index, d.drug_index, 'start-lag') * 60) AS INTEGER)
           AS start_date
-      FROM person_condition pc JOIN drug_spec d ON d.indication = pc.condition_key
+      FROM ${source.conditions} pc JOIN drug_spec d ON d.indication = pc.condition_key
       WHERE unit_uniform(pc.person_index, d.drug_index, 'prescribed') < d.share
     ),
     background AS (
       SELECT p.person_index, d.atc, d.drug_index,
         greatest(p.obs_start, p.birth_date + CAST(d.min_age * 365.25 AS INTEGER)) AS start_date
-      FROM person_base p CROSS JOIN drug_spec d
+      FROM ${source.base} p CROSS JOIN drug_spec d
       WHERE d.indication IS NULL AND unit_uniform(p.person_index, d.drug_index, 'prescribed') < d.share
     ),
     earliest AS (
@@ -36,7 +38,7 @@ export function drugExposureOutputSql() {
         1 + 0.25 * unit_uniform(e.person_index, d.drug_index, 'refill-gap') AS refill_spacing
       FROM earliest e
       JOIN drug_spec d ON d.drug_index = e.course.drug_index
-      JOIN person_base p ON p.person_index = e.person_index
+      JOIN ${source.base} p ON p.person_index = e.person_index
       WHERE e.course.start_date <= p.obs_end
     ),
     fills AS (

@@ -1,4 +1,5 @@
 import { MEASUREMENTS } from "../catalog";
+import type { PersonSource } from "./slices";
 
 /**
  * Measurements come from monitoring programmes: condition programmes start at onset (HbA1c
@@ -7,25 +8,25 @@ import { MEASUREMENTS } from "../catalog";
  * before its onset (a person-level effect: some patients are well controlled, some not),
  * plus visit-to-visit noise, clamped to the code's range and rounded like a lab would.
  */
-export function measurementOutputSql() {
+export function measurementOutputSql(source: PersonSource) {
   const maxEffects = Math.max(...MEASUREMENTS.map((measurement) => measurement.effects.length));
   const slots = Array.from({ length: maxEffects }, (_, index) => index + 1);
   return `
     WITH enrolments AS (
       SELECT pc.person_index, mp.program_index, mp.interval_days, pc.onset_date AS from_date
-      FROM person_condition pc JOIN measurement_program mp ON mp.condition_key = pc.condition_key
+      FROM ${source.conditions} pc JOIN measurement_program mp ON mp.condition_key = pc.condition_key
       WHERE unit_uniform(pc.person_index, mp.program_index, 'enrol') < mp.share
       UNION ALL
       SELECT p.person_index, mp.program_index, mp.interval_days,
         greatest(p.obs_start, p.birth_date + CAST(mp.min_age * 365.25 AS INTEGER)) AS from_date
-      FROM person_base p CROSS JOIN measurement_program mp
+      FROM ${source.base} p CROSS JOIN measurement_program mp
       WHERE mp.condition_key IS NULL AND unit_uniform(p.person_index, mp.program_index, 'enrol') < mp.share
     ),
     scheduled AS (
       SELECT e.person_index, e.program_index, e.interval_days, p.obs_end,
         e.from_date + CAST(floor(unit_uniform(e.person_index, e.program_index, 'first') * e.interval_days)
           AS INTEGER) AS first_date
-      FROM enrolments e JOIN person_base p USING (person_index)
+      FROM enrolments e JOIN ${source.base} p USING (person_index)
     ),
     occasions AS (
       SELECT person_index, program_index, occasion,
@@ -51,7 +52,7 @@ export function measurementOutputSql() {
         max(CASE WHEN me.slot = ${slot} THEN me.shift + me.person_sd * std_normal(pc.person_index, 0, me.loinc || '/' || me.condition_key) END) AS shift_${slot}`,
           )
           .join(",\n")}
-      FROM person_condition pc JOIN measurement_effect me USING (condition_key)
+      FROM ${source.conditions} pc JOIN measurement_effect me USING (condition_key)
       GROUP BY pc.person_index, me.loinc
     ),
     valued AS (
@@ -65,7 +66,7 @@ export function measurementOutputSql() {
       FROM occasions o
       JOIN measurement_program_code mpc USING (program_index)
       JOIN measurement_spec ms USING (loinc)
-      JOIN person_base p USING (person_index)
+      JOIN ${source.base} p USING (person_index)
       LEFT JOIN person_effects pe ON pe.person_index = o.person_index AND pe.loinc = ms.loinc
       WHERE o.measurement_date <= o.obs_end
     )

@@ -8,6 +8,7 @@ import {
 } from "../catalog";
 import { centenarianShare } from "./catalog-tables";
 import { pseudonymSql } from "./random";
+import type { PersonSource } from "./slices";
 
 /**
  * person_base: one row per person with the public columns and the hidden traits (exact age,
@@ -81,12 +82,12 @@ export async function createPersonBase(connection: DuckDBConnection, persons: nu
   );
 }
 
-export function personOutputSql() {
-  return `SELECT person_id, year_of_birth, sex, region FROM person_base ORDER BY person_id`;
+export function personOutputSql(source: PersonSource) {
+  return `SELECT person_id, year_of_birth, sex, region FROM ${source.base} ORDER BY person_id`;
 }
 
-export function observationPeriodOutputSql() {
+export function observationPeriodOutputSql(source: PersonSource) {
   return `SELECT person_id, obs_start AS observation_period_start_date,
       obs_end AS observation_period_end_date
-    FROM person_base ORDER BY person_id`;
+    FROM ${source.base} ORDER BY person_id`;
 }

@@ -1,5 +1,6 @@
 import { VISITS } from "../catalog";
 import type { SqlParameters } from "./database";
+import type { PersonSource } from "./slices";
 
 /**
  * Visit counts are roughly Poisson (normal approximation) around a yearly rate that grows
@@ -7,11 +8,14 @@ import type { SqlParameters } from "./database";
  * dates are uniform in the window; the type is drawn per visit, inpatient stays get an
  * exponential length.
  */
-export function visitOccurrenceOutputSql(): { sql: string; parameters: SqlParameters } {
+export function visitOccurrenceOutputSql(source: PersonSource): {
+  sql: string;
+  parameters: SqlParameters;
+} {
   const sql = `
     WITH chronic_counts AS (
       SELECT pc.person_index, count(*) AS chronic_conditions
-      FROM person_condition pc JOIN condition_spec c USING (condition_key)
+      FROM ${source.conditions} pc JOIN condition_spec c USING (condition_key)
       WHERE c.chronic
       GROUP BY pc.person_index
     ),
@@ -20,7 +24,7 @@ export function visitOccurrenceOutputSql(): { sql: string; parameters: SqlParame
         coalesce(cc.chronic_conditions, 0) AS chronic_conditions,
         ($base_rate + $rate_per_year_of_age * p.age_years + $rate_per_chronic * coalesce(cc.chronic_conditions, 0))
           * (date_diff('day', p.obs_start, p.obs_end) + 1) / 365.25 AS expected_visits
-      FROM person_base p LEFT JOIN chronic_counts cc USING (person_index)
+      FROM ${source.base} p LEFT JOIN chronic_counts cc USING (person_index)
     ),
     counted AS (
       SELECT *,
