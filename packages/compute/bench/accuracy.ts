@@ -123,7 +123,7 @@ async function prepare(dir: string): Promise<{ catalogue: DatasetCatalogue; list
       catalogue,
     });
     const compiled = compileGuarded(plan, catalogue, {
-      consent: { kind: "filtered", consentTable: "consent_all" },
+      consent: { consentTable: "consent_all", materialised: {} },
       runTable: "run",
       consentedCount: catalogue.personCount,
       contributionCap: GOVERNED_DEFAULTS.contributionCap,

@@ -23,7 +23,7 @@ import { discloseGroups, type GroupAggregate, releaseThreshold } from "./disclos
 import { checkGroupStructure } from "./disclosure/group-limit";
 import { fillPartitions, publicPartitions } from "./disclosure/partitions";
 import { canonicalHash, canonicalText, sha256Hex } from "./query/canonical";
-import { type ConsentSource, compileGuarded, tablesRead, valueInputs } from "./query/compile";
+import { type ConsentSource, compileGuarded, tablesJoined, valueInputs } from "./query/compile";
 import { columnKey, dimensionKey, measureKey, type QueryPlan } from "./query/plan";
 import {
   positionText,
@@ -355,11 +355,11 @@ export function createComputeEngine(options: ComputeEngineOptions): ComputeEngin
     try {
       const loaded = await lease.ensureConsent(datasetKey, consentKey, () => ids);
       if (loaded) consentDigests.set(consentKey, loaded.digest);
-      // The snapshot's consented subsets when they fit; else every table filtered per query.
-      const materialised = await lease.materialise(datasetKey, consentKey, tablesRead(plan));
-      const consent: ConsentSource = materialised
-        ? { kind: "materialised", tables: materialised }
-        : { kind: "filtered", consentTable: `consent_${consentKey}` };
+      // The snapshot's consented subsets of the tables that fit; the rest read filtered.
+      const consent: ConsentSource = {
+        consentTable: `consent_${consentKey}`,
+        materialised: await lease.materialise(datasetKey, consentKey, tablesJoined(plan)),
+      };
       const consentDigest = consentDigests.get(consentKey) ?? consentKey;
 
       const noiseKeyPrefix = [

@@ -22,7 +22,7 @@ const hash = async (sql: string) => canonicalHash(await plan(sql));
 const distinctHashes = async (forms: string[]) => new Set(await Promise.all(forms.map(hash))).size;
 const perPersonSql = (p: QueryPlan) => {
   const step = compileGuarded(p, catalogue, {
-    consent: { kind: "filtered", consentTable: "consent_t" },
+    consent: { consentTable: "consent_t", materialised: {} },
     runTable: "run_1",
     consentedCount: 1000,
     contributionCap: 10,

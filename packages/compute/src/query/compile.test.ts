@@ -37,11 +37,14 @@ afterEach(() => {
   instance.closeSync();
 });
 
+const FILTERED: ConsentSource = { consentTable: "consent_t", materialised: {} };
+
 async function runTable(
   groupsPerPerson?: { max: number; salt: string },
-  consent: ConsentSource = { kind: "filtered", consentTable: "consent_t" },
+  consent: ConsentSource = FILTERED,
+  sql = SQL,
 ) {
-  const compiled = compileGuarded(await parser.plan(SQL, catalogue), catalogue, {
+  const compiled = compileGuarded(await parser.plan(sql, catalogue), catalogue, {
     consent,
     runTable: "run_1",
     consentedCount: 1000,
@@ -95,8 +98,8 @@ describe("the per-person table of an event-level query", () => {
 
 describe("the consent filter, filtered and materialised", () => {
   const materialised: ConsentSource = {
-    kind: "materialised",
-    tables: { condition_occurrence: "consented_t_condition_occurrence" },
+    consentTable: "consent_t",
+    materialised: { condition_occurrence: "consented_t_condition_occurrence" },
   };
   /** Person 1 withdraws: the consent table keeps persons 2..21 at positions 0..19. */
   async function withdrawManyCoded() {
@@ -114,7 +117,7 @@ describe("the consent filter, filtered and materialised", () => {
 
   it("counts the same rows on both paths and never a person outside the consent table", async () => {
     await withdrawManyCoded();
-    const filtered = await runTable(undefined, { kind: "filtered", consentTable: "consent_t" });
+    const filtered = await runTable(undefined, FILTERED);
     const fromSubset = await runTable(undefined, materialised);
     expect(fromSubset.perPerson).toEqual(filtered.perPerson);
     expect(fromSubset.persons).toBe(filtered.persons);
@@ -125,7 +128,7 @@ describe("the consent filter, filtered and materialised", () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
-  it("reads only the materialised tables, never a dataset table or the consent table", async () => {
+  it("reads a joined table from its subset and a membership from the dataset, never the consent table", async () => {
     const plan = await parser.plan(
       "SELECT condition_code, count(DISTINCT person_id) FROM condition_occurrence WHERE person_id IN (SELECT person_id FROM condition_occurrence WHERE condition_code = 'I10') GROUP BY condition_code",
       catalogue,
@@ -137,24 +140,56 @@ describe("the consent filter, filtered and materialised", () => {
       contributionCap: 10,
     });
     const statements = [compiled.perPerson, compiled.groups, compiled.inclusions("all")];
-    for (const step of statements) {
-      expect(step?.sql).not.toMatch(/dataset_|consent_t\b/);
-    }
-    expect(compiled.perPerson?.sql.match(/consented_t_condition_occurrence/g)).toHaveLength(2);
+    for (const step of statements) expect(step?.sql).not.toMatch(/consent_t\b/);
+    expect(compiled.perPerson?.sql).toContain("FROM consented_t_condition_occurrence t0");
+    expect(compiled.perPerson?.sql).toContain("FROM dataset_condition_occurrence m");
   });
 
-  it("refuses to compile a table with no materialised subset rather than read it unfiltered", async () => {
-    const plan = await parser.plan(
-      "SELECT sex, count(*) FROM person JOIN condition_occurrence USING (person_id) GROUP BY sex",
-      catalogue,
-    );
-    expect(() =>
-      compileGuarded(plan, catalogue, {
-        consent: materialised,
-        runTable: "run_1",
-        consentedCount: 20,
-        contributionCap: 10,
-      }),
-    ).toThrow(/no materialised consented subset/);
+  describe("with only some tables materialised", () => {
+    /** Persons 1..21, odd ids F; person 1 (withdrawn below) is F. */
+    const withPersons = async () => {
+      await db.run(`CREATE OR REPLACE TABLE dataset_person AS
+        SELECT range::BIGINT AS person_id, 1960::INTEGER AS year_of_birth,
+               CASE WHEN range % 2 = 1 THEN 'F' ELSE 'M' END AS sex, 'North' AS region
+        FROM range(1, 22)`);
+      await withdrawManyCoded();
+      await db.run(
+        materialisedTableSql("person", "consent_t", "consented_t_person").replace(
+          "TEMP TABLE",
+          "TABLE",
+        ),
+      );
+    };
+    const personOnly: ConsentSource = {
+      consentTable: "consent_t",
+      materialised: { person: "consented_t_person" },
+    };
+
+    it("lets a joined subset carry the restriction: no consent table, the same answer", async () => {
+      await withPersons();
+      const sql =
+        "SELECT sex, count(*) AS n, count(DISTINCT person_id) FROM condition_occurrence JOIN person USING (person_id) GROUP BY sex";
+      const filtered = await runTable(undefined, FILTERED, sql);
+      const mixed = await runTable(undefined, personOnly, sql);
+      expect(mixed.perPerson).toEqual(filtered.perPerson);
+      // Persons 2..21, one sex each; person 1 (withdrawn, 150 rows) counts nowhere.
+      expect(mixed.persons).toBe(20);
+      const perPersonSql = mixed.compiled.perPerson?.sql ?? "";
+      expect(perPersonSql).not.toMatch(/consent_t\b/);
+      expect(perPersonSql).toContain("dataset_condition_occurrence t0");
+      expect(perPersonSql).toContain('t1."consent#idx" AS pidx');
+    });
+
+    it("still joins the consent table when the subset is only in a membership", async () => {
+      await withPersons();
+      const sql =
+        "SELECT condition_code, count(DISTINCT person_id) FROM condition_occurrence WHERE person_id IN (SELECT person_id FROM person WHERE sex = 'F') GROUP BY condition_code";
+      const filtered = await runTable(undefined, FILTERED, sql);
+      const mixed = await runTable(undefined, personOnly, sql);
+      expect(mixed.compiled.perPerson?.sql).toContain("JOIN consent_t consented");
+      expect(mixed.perPerson).toEqual(filtered.perPerson);
+      // The ten F persons 3..21 with two codes each; person 1 (F, withdrawn) nowhere.
+      expect(mixed.persons).toBe(20);
+    });
   });
 });

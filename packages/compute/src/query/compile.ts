@@ -27,16 +27,24 @@ const datasetTable = (table: string) => `dataset_${table}`;
 export const CONSENT_POSITION = '"consent#idx"';
 
 /**
- * How compiled SQL sees only consented persons:
- * - `filtered`: the dataset tables, joined to the snapshot's consent table (person_id, idx) on
- *   every query;
- * - `materialised`: per table, the snapshot's consented rows with their consent position
- *   already joined in (`materialisedTableSql`), made once per snapshot in the sandbox. Every
- *   table the plan reads must be listed: compiling never falls back to a dataset table.
+ * How compiled SQL sees only consented persons. Every per-person row needs the person's
+ * position in the consent array, and only two things hold one: the snapshot's consent table
+ * (person_id, idx), and a materialised consented subset (`materialisedTableSql`: the
+ * snapshot's consented rows of a table, with the position joined in, built once per snapshot
+ * in the sandbox). The tables a query joins are all inner-joined on person_id, so:
+ * - when one of them is materialised, it carries the position and the restriction: every
+ *   joined row is one of its persons (and no consent table is read);
+ * - otherwise the consent table is joined to the first table.
+ * Other joined tables are read materialised when they are, else from the dataset. Membership
+ * subqueries (`person_id IN (...)`) only test persons already restricted, so they need no
+ * filter of their own and read the dataset's tables. A query can therefore never compile
+ * without the restriction: its position comes from nowhere else.
  */
-export type ConsentSource =
-  | { kind: "filtered"; consentTable: string }
-  | { kind: "materialised"; tables: Partial<Record<OmopTableName, string>> };
+export interface ConsentSource {
+  consentTable: string;
+  /** Tables with a consented subset for this snapshot, by table: the subset's name. */
+  materialised: Partial<Record<OmopTableName, string>>;
+}
 
 /**
  * Creates a table's consented subset for one snapshot: only rows of persons in the consent
@@ -51,22 +59,20 @@ export function materialisedTableSql(table: string, consentTable: string, target
   ].join("\n");
 }
 
-/** Every table a plan reads: its joined tables and its membership subqueries'. */
-export function tablesRead(plan: QueryPlan): OmopTableName[] {
-  return [...new Set([...plan.tables, ...plan.memberships.map((m) => m.table)])].sort();
+/**
+ * The tables worth a consented subset: the ones a plan joins. Membership subqueries read the
+ * dataset's tables (see ConsentSource); a subset would not make them faster: over Parquet, a
+ * selective membership scan of condition_occurrence at 10M persons took 35 ms from the file
+ * and 69 ms from the in-memory subset.
+ */
+export function tablesJoined(plan: QueryPlan): OmopTableName[] {
+  return [...new Set(plan.tables)].sort();
 }
 
 type TableSource = (table: OmopTableName) => string;
 
 function tableSourceOf(consent: ConsentSource): TableSource {
-  if (consent.kind === "filtered") return datasetTable;
-  const tables = consent.tables;
-  return (table) => {
-    const name = tables[table];
-    // Fail closed: an unlisted table must never be read unfiltered.
-    if (!name) throw new Error(`table ${table} has no materialised consented subset`);
-    return name;
-  };
+  return (table) => consent.materialised[table] ?? datasetTable(table);
 }
 
 interface Aliases {
@@ -234,7 +240,6 @@ function whereSql(
   aliases: Aliases,
   params: Params,
   consentTable: string | null,
-  tableSource: TableSource,
 ): string {
   const clauses = consentTable ? [`t0.person_id IN (SELECT person_id FROM ${consentTable})`] : [];
   // Nothing can match (given the declared domains): one form, whatever was written.
@@ -244,7 +249,7 @@ function whereSql(
     const inner: Aliases = { of: () => "m" };
     const innerWhere = ["m.person_id IS NOT NULL", ...filtersSql(m.filters, inner, params)];
     clauses.push(
-      `t0.person_id ${m.negated ? "NOT IN" : "IN"} (SELECT m.person_id FROM ${tableSource(m.table)} m WHERE ${innerWhere.join(" AND ")})`,
+      `t0.person_id ${m.negated ? "NOT IN" : "IN"} (SELECT m.person_id FROM ${datasetTable(m.table)} m WHERE ${innerWhere.join(" AND ")})`,
     );
   }
   return clauses.length === 0 ? "TRUE" : clauses.join(" AND ");
@@ -332,18 +337,19 @@ export function compileGuarded(
     options.consentedCount > 0
       ? `bitstring_agg(${position}, 0, ${options.consentedCount - 1})`
       : "NULL::BIT";
-  const whereClause = whereSql(plan, aliases, params, null, tableSource);
-  // Filtered: the consent table is joined (one row per person) rather than tested with IN, so
-  // each per-person row carries the person's position in the consented array: the inclusions
-  // are then read from this table alone, without a second pass over the consented set.
-  // Materialised: the tables hold consented rows only, with that position already in them.
-  const { source, position } =
-    options.consent.kind === "filtered"
-      ? {
-          source: `FROM ${from} JOIN ${options.consent.consentTable} consented ON consented.person_id = t0.person_id`,
-          position: "consented.idx",
-        }
-      : { source: `FROM ${from}`, position: `t0.${CONSENT_POSITION}` };
+  const whereClause = whereSql(plan, aliases, params, null);
+  // The consent table is joined (one row per person) rather than tested with IN, so each
+  // per-person row carries the person's position in the consented array: the inclusions are
+  // then read from this table alone, without a second pass over the consented set. A joined
+  // materialised table already holds consented rows only, with that position in them: one
+  // hash join fewer per query (10M persons: mean HbA1c by age band 2.0 s instead of 2.5 s).
+  const carrier = plan.tables.find((table) => options.consent.materialised[table] !== undefined);
+  const { source, position } = carrier
+    ? { source: `FROM ${from}`, position: `${aliases.of(carrier)}.${CONSENT_POSITION}` }
+    : {
+        source: `FROM ${from} JOIN ${options.consent.consentTable} consented ON consented.person_id = t0.person_id`,
+        position: "consented.idx",
+      };
   const perPersonSql = [
     `CREATE OR REPLACE TEMP TABLE ${options.runTable} AS`,
     // A person is keyed by their consented position alone: one narrow key fewer to hash per
@@ -473,7 +479,7 @@ export function compileRaw(plan: QueryPlan, catalogue: DatasetCatalogue, consent
         return `${m.kind}(${columnSql(m.column, aliases)}) AS m${i}`;
     }
   });
-  const where = whereSql(plan, aliases, params, consentTable, datasetTable);
+  const where = whereSql(plan, aliases, params, consentTable);
   return {
     sql: [
       `SELECT ${[...dims, ...measures, "count(DISTINCT t0.person_id) AS persons"].join(", ")}`,

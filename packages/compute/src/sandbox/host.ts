@@ -7,6 +7,7 @@ import {
   type MaterialisedSnapshot,
   type MaterialisedSnapshotStatus,
   MaterialisedSnapshots,
+  snapshotBytes,
 } from "./materialised";
 
 /**
@@ -141,15 +142,15 @@ export interface SandboxLease {
   /**
    * The consented subsets of `tables` for a consent set loaded through `ensureConsent` in
    * this lease: table -> materialised table, built on first use and kept for later queries
-   * on the snapshot, in use (never dropped) until the lease is released. Undefined when they
-   * do not fit the budget or could not be built: the caller then filters every table
-   * through the consent table, as before.
+   * on the snapshot, in use (never dropped) until the lease is released. Tables missing from
+   * the answer did not fit the budget or could not be built: the caller reads them filtered
+   * (at 10M persons the event tables outgrow any budget, while the person table still fits).
    */
   materialise(
     datasetKey: string,
     consentKey: string,
     tables: string[],
-  ): Promise<Record<string, string> | undefined>;
+  ): Promise<Record<string, string>>;
   /** Runs steps on a dataset's connection (or, with key null, on the data-less parser). */
   exec(datasetKey: string | null, steps: ExecStep[]): Promise<unknown[]>;
   /** Gives the worker back once the calls made so far have finished; later calls fail. */
@@ -173,11 +174,11 @@ export interface SandboxStatus {
 
 /** Counters since the host started, and each live worker's snapshots (newest use first). */
 export interface MaterialisationStatus {
-  /** `materialise` calls answered by tables an earlier query of the snapshot built. */
+  /** `materialise` calls that built nothing and answered with tables built before. */
   reused: number;
   /** Tables built. */
   built: number;
-  /** `materialise` calls answered "filter instead": over the budget, a failed build, or off. */
+  /** Tables `materialise` answered "read filtered": over the budget, a failed build, or off. */
   fallbacks: number;
   /** Snapshots dropped to make room for another. */
   evicted: number;
@@ -591,7 +592,7 @@ export class SandboxHost {
     datasetKey: string,
     consentKey: string,
     tables: string[],
-  ): Promise<Record<string, string> | undefined> {
+  ): Promise<Record<string, string>> {
     await this.ensureOpen(worker, datasetKey);
     const consented = worker.consentSets.get(datasetKey)?.get(consentKey);
     if (consented === undefined) {
@@ -600,11 +601,10 @@ export class SandboxHost {
     if (!IDENTIFIER_PART.test(consentKey) || !tables.every((t) => IDENTIFIER_PART.test(t))) {
       throw new SandboxError("failed", "consent key or table name outside [a-z0-9_]");
     }
-    const fallback = () => {
-      this.materialiseCounters.fallbacks++;
-      return undefined;
-    };
-    if (this.materialiseBudget <= 0) return fallback();
+    if (this.materialiseBudget <= 0) {
+      this.materialiseCounters.fallbacks += tables.length;
+      return {};
+    }
     const snapshots = worker.materialised;
     const snapshot = snapshots.use(datasetKey, consentKey);
     if (!pinned.has(snapshot)) {
@@ -614,72 +614,89 @@ export class SandboxHost {
     const replaced = snapshots.supersede(snapshot);
     this.materialiseCounters.replaced += replaced.length;
     await this.dropSnapshots(worker, replaced);
-    if (tables.some((table) => snapshot.refused.has(table))) return fallback();
 
+    // Smallest first: when not all fit, the small ones (the person table, which can carry the
+    // consent restriction for a whole join) are the ones kept.
+    const wanted = tables
+      .filter((table) => !snapshot.tables.has(table) && !snapshot.refused.has(table))
+      .map((table) => ({ table, estimate: this.estimateBytes(datasetKey, table, consented) }))
+      .sort((a, b) => a.estimate - b.estimate);
     let built = 0;
-    for (const table of tables) {
-      if (snapshot.tables.has(table)) continue;
-      const estimate = this.estimateBytes(datasetKey, table, consented);
-      const room = snapshots.evictFor(estimate, this.materialiseBudget, snapshot);
-      if (!room) {
-        // Too large next to this snapshot's own tables: not worth trying again for it. Held
-        // back only by other leases' snapshots: a later query may find room.
-        const own = [...snapshot.tables.values()].reduce((sum, t) => sum + t.bytes, 0);
-        if (own + estimate > this.materialiseBudget) snapshot.refused.add(table);
-        return fallback();
+    for (const { table, estimate } of wanted) {
+      if (await this.buildSubset(worker, snapshot, datasetKey, consentKey, table, estimate)) {
+        built++;
       }
-      this.materialiseCounters.evicted += room.length;
-      await this.dropSnapshots(worker, room);
-
-      const name = `consented_${consentKey}_${table}`;
-      const started = performance.now();
-      let bytes: number;
-      try {
-        const [before, , after] = (await this.request(
-          worker,
-          {
-            op: "exec",
-            key: datasetKey,
-            steps: [
-              { sql: IN_MEMORY_TABLE_BYTES, read: "rows" },
-              { sql: materialisedTableSql(table, `consent_${consentKey}`, name), read: "none" },
-              { sql: IN_MEMORY_TABLE_BYTES, read: "rows" },
-            ],
-          },
-          // Like opening a dataset, building a large subset may take longer than one query.
-          Math.max(this.limits.timeoutMs, 600_000),
-        )) as [RowsResult, null, RowsResult];
-        bytes = Math.max(0, Number(after.rows[0]?.[0] ?? 0) - Number(before.rows[0]?.[0] ?? 0));
-      } catch (error) {
-        // A dead worker fails the lease; out of memory or interrupted: filter instead.
-        if (worker.exited) throw error;
-        snapshot.refused.add(table);
-        await this.dropTables(worker, datasetKey, [name]);
-        return fallback();
-      }
-      snapshot.buildMs += performance.now() - started;
-      snapshot.tables.set(table, { name, bytes });
-      built++;
-      this.materialiseCounters.built++;
-      // The estimate was short: make room now, or give the table up.
-      const over = snapshots.evictFor(0, this.materialiseBudget, snapshot);
-      if (!over) {
-        snapshot.tables.delete(table);
-        snapshot.refused.add(table);
-        await this.dropTables(worker, datasetKey, [name]);
-        return fallback();
-      }
-      this.materialiseCounters.evicted += over.length;
-      await this.dropSnapshots(worker, over);
     }
-    if (built === 0) this.materialiseCounters.reused++;
     const names: Record<string, string> = {};
     for (const table of tables) {
       const entry = snapshot.tables.get(table);
-      if (!entry) return fallback();
-      names[table] = entry.name;
+      if (entry) names[table] = entry.name;
+      else this.materialiseCounters.fallbacks++;
     }
+    if (built === 0 && Object.keys(names).length > 0) this.materialiseCounters.reused++;
     return names;
+  }
+
+  /** Builds one table's consented subset for the snapshot; false if it is read filtered. */
+  private async buildSubset(
+    worker: WorkerState,
+    snapshot: MaterialisedSnapshot,
+    datasetKey: string,
+    consentKey: string,
+    table: string,
+    estimate: number,
+  ): Promise<boolean> {
+    const snapshots = worker.materialised;
+    const room = snapshots.evictFor(estimate, this.materialiseBudget, snapshot);
+    if (!room) {
+      // Too large next to this snapshot's own tables: not worth trying again for it. Held
+      // back only by other leases' snapshots: a later query may find room.
+      if (snapshotBytes(snapshot) + estimate > this.materialiseBudget) snapshot.refused.add(table);
+      return false;
+    }
+    this.materialiseCounters.evicted += room.length;
+    await this.dropSnapshots(worker, room);
+
+    const name = `consented_${consentKey}_${table}`;
+    const started = performance.now();
+    let bytes: number;
+    try {
+      const [before, , after] = (await this.request(
+        worker,
+        {
+          op: "exec",
+          key: datasetKey,
+          steps: [
+            { sql: IN_MEMORY_TABLE_BYTES, read: "rows" },
+            { sql: materialisedTableSql(table, `consent_${consentKey}`, name), read: "none" },
+            { sql: IN_MEMORY_TABLE_BYTES, read: "rows" },
+          ],
+        },
+        // Like opening a dataset, building a large subset may take longer than one query.
+        Math.max(this.limits.timeoutMs, 600_000),
+      )) as [RowsResult, null, RowsResult];
+      bytes = Math.max(0, Number(after.rows[0]?.[0] ?? 0) - Number(before.rows[0]?.[0] ?? 0));
+    } catch (error) {
+      // A dead worker fails the lease; out of memory or interrupted: filter instead.
+      if (worker.exited) throw error;
+      snapshot.refused.add(table);
+      await this.dropTables(worker, datasetKey, [name]);
+      return false;
+    }
+    snapshot.buildMs += performance.now() - started;
+    snapshot.tables.set(table, { name, bytes });
+    this.materialiseCounters.built++;
+    // The estimate was short: make room now, or give the table up.
+    const over = snapshots.evictFor(0, this.materialiseBudget, snapshot);
+    if (!over) {
+      snapshot.tables.delete(table);
+      snapshot.refused.add(table);
+      await this.dropTables(worker, datasetKey, [name]);
+      return false;
+    }
+    this.materialiseCounters.evicted += over.length;
+    await this.dropSnapshots(worker, over);
+    return true;
   }
 
   /** A consented subset's size if built: the table's bytes, scaled by the consented share. */
