@@ -39,7 +39,10 @@ export interface JobQueueOptions {
   maxAttempts: number;
   /** Names this process in the SQLite table's lock column (log correlation). */
   workerId?: string;
-  /** SQLite: how often idle workers look for jobs (default 100 ms). */
+  /**
+   * SQLite: how often idle workers look for jobs (default 25 ms: one indexed read each; at
+   * 100 ms a 40 ms query over 10,000 persons waited about as long again to be taken).
+   */
   pollIntervalMs?: number;
 }
 

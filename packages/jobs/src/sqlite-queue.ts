@@ -31,7 +31,7 @@ export function createSqliteJobQueue<Payload>(db: Db, options: JobQueueOptions):
   checkQueueOptions(options);
   const { name, leaseSeconds, maxAttempts } = options;
   const workerId = options.workerId ?? `worker-${randomBytes(4).toString("hex")}`;
-  const pollIntervalMs = options.pollIntervalMs ?? 100;
+  const pollIntervalMs = options.pollIntervalMs ?? 25;
   let stopping = false;
   let working = false;
   const loops: Promise<void>[] = [];

@@ -41,6 +41,7 @@ import {
   type QueryJobQueue,
   startQueryWorker,
 } from "../services/query-execution";
+import type { RateLimitConfig } from "../services/rate-limit";
 
 export interface TestSystem {
   services: ApiServices;
@@ -88,6 +89,8 @@ export async function startTestSystem(
     database?: TestDatabase;
     /** false: no query worker in this process (a test starts worker processes itself). */
     queryWorker?: boolean;
+    /** Replaces default rules (a benchmark's load would otherwise be the limiter's). */
+    rateLimits?: Partial<RateLimitConfig>;
   } = {},
 ): Promise<TestSystem> {
   const local = await startLocalSystem("api");
@@ -146,6 +149,7 @@ export async function startTestSystem(
       datasetRoot: join(workDir, "cohorts"),
       datasetImport: { root: join(workDir, "imports"), secret: "test-import-secret-0123456789" },
       sessionSecret: "test-session-secret-0123456789",
+      ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     },
   };
   if (options.queryWorker !== false) {
