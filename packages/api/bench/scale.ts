@@ -26,7 +26,7 @@
  * hundreds of queries of five shapes.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { appendFileSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -49,6 +49,8 @@ const CLIENTS = Number(process.env.SCALE_CLIENTS ?? 32);
 const WORKER_COUNTS = (process.env.SCALE_WORKERS ?? "1,2").split(",").map(Number);
 const HISTORY = Number(process.env.SCALE_HISTORY ?? 10_000);
 const DATABASE = process.env.SCALE_DATABASE === "postgresql" ? "postgresql" : "sqlite";
+/** How often each client asks query.status (SCALE_POLL_MS). */
+const STATUS_POLL_MS = Number(process.env.SCALE_POLL_MS ?? 25);
 const SOLO_QUERIES = 15;
 const WHO_USED_CALLS = 200;
 const RESEARCHERS: readonly DevAccountIndex[] = [1, 2, 3, 4, 5, 8];
@@ -174,6 +176,9 @@ function startWorker(system: TestSystem, index: number): WorkerProcess {
       if (chunk.toString("utf8").includes('"worker-started"')) resolve();
     });
   });
+  // SCALE_WORKER_LOG=file keeps the workers' JSON logs (each query's events and timings).
+  const logFile = process.env.SCALE_WORKER_LOG;
+  if (logFile) child.stdout?.on("data", (chunk: Buffer) => appendFileSync(logFile, chunk));
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   return { child, ready, exited };
 }
@@ -185,7 +190,7 @@ async function stopWorkers(workers: WorkerProcess[]) {
 
 type Caller = Awaited<ReturnType<TestSystem["signIn"]>>["caller"];
 
-/** query.submit, then query.status every 25 ms until final: the latency a client sees. */
+/** query.submit, then query.status every STATUS_POLL_MS until final: the latency a client sees. */
 async function submitAndWait(caller: Caller, datasetId: string, sql: string) {
   const started = performance.now();
   const { id } = await caller.query.submit({ datasetId, sql });
@@ -195,7 +200,7 @@ async function submitAndWait(caller: Caller, datasetId: string, sql: string) {
     if (status.status === "REJECTED" || status.status === "FAILED") {
       throw new Error(`query ${status.status}: ${status.error?.rule} ${status.error?.message}`);
     }
-    await sleep(25);
+    await sleep(STATUS_POLL_MS);
   }
 }
 

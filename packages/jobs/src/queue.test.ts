@@ -73,6 +73,33 @@ describe.each(providerCases())("job queue on $name", ({ url, skip }) => {
   });
 
   it.skipIf(skip)(
+    "drains a backlog job after job, without waiting a poll interval between them",
+    async () => {
+      const databaseUrl = url();
+      await migrate(databaseUrl);
+      // Sent from another process's queue object before the worker starts: nothing wakes it.
+      const sender = await worker(databaseUrl);
+      for (let n = 0; n < 5; n++) await sender.send({ n });
+      // A poll a minute: only taking the next job straight after each one drains five in time.
+      const slowPoller = await worker(databaseUrl, { pollIntervalMs: 60_000 });
+      const handled: number[] = [];
+      await slowPoller.work(
+        async (job) => {
+          handled.push(job.payload.n);
+        },
+        {
+          concurrency: 1,
+          onDead: async () => {
+            throw new Error("no job should die");
+          },
+        },
+      );
+      await until(() => handled.length >= 5, 20_000);
+      expect(handled).toEqual([0, 1, 2, 3, 4]);
+    },
+  );
+
+  it.skipIf(skip)(
     "gives a job whose worker went silent to another worker once its lease ends",
     async () => {
       const databaseUrl = url();
