@@ -20,7 +20,8 @@
  *   pnpm --filter @opencohort/api bench:scale        (SCALE_PERSONS=100000 for a quick run;
  *   SCALE_DATABASE=postgresql on a throwaway PostgreSQL cluster instead of SQLite)
  *
- * Submit rate limits are raised for the run (the default 30 a minute per researcher would be
+ * SCALE_POLL_MS: how often each client asks query.status (25); SCALE_WORKER_LOG=file keeps the
+ * workers' JSON logs. Submit rate limits are raised for the run (the default 30 a minute per researcher would be
  * what is measured at small sizes). The dataset is generated once and cached (the compute bench's cache, same seed). Identical
  * repeats of a researcher's question cost no privacy budget, so eight researchers can send
  * hundreds of queries of five shapes.
