@@ -383,7 +383,7 @@ export class SandboxHost {
           if (worker.exited) resolve();
           else worker.child.once("exit", () => resolve());
         });
-        worker.child.send({ op: "crash", id: 0 });
+        sendToWorker(worker, { op: "crash", id: 0 });
         await exited;
       }),
     );
@@ -413,7 +413,7 @@ export class SandboxHost {
           pid: worker.child.pid as number,
           ended: ended as Promise<void>,
           end: () => {
-            if (!worker.exited) worker.child.send({ op: "unhold", target: id });
+            sendToWorker(worker, { op: "unhold", target: id });
           },
         });
         await done;
@@ -871,7 +871,7 @@ export class SandboxHost {
       const deadline = setTimeout(() => {
         timedOut = true;
         const interrupt = () => {
-          if (!worker.exited) worker.child.send({ op: "interrupt", target: id });
+          sendToWorker(worker, { op: "interrupt", target: id });
         };
         interrupt();
         interrupter = setInterval(interrupt, 25);
@@ -889,7 +889,27 @@ export class SandboxHost {
           reject(timedOut ? new SandboxError("timeout", error.detail) : error);
         },
       });
-      worker.child.send({ ...message, id });
+      // An exit already seen will not fail this request: fail it here.
+      if (worker.exited) {
+        worker.pending.delete(id);
+        finish();
+        reject(new SandboxError("crashed", "the worker had exited"));
+        return;
+      }
+      sendToWorker(worker, { ...message, id });
     });
   }
+}
+
+/**
+ * Sends to a worker unless its channel is gone. A killed worker's channel closes before its
+ * "exit" event, and a send in between (the time limit's interrupts repeat every 25 ms until
+ * the kill) would throw ERR_IPC_CHANNEL_CLOSED from a timer. Nothing is lost by not sending:
+ * the exit fails every request still pending on that worker.
+ */
+function sendToWorker(worker: WorkerState, message: object): void {
+  if (worker.exited || !worker.child.connected) return;
+  worker.child.send(message, () => {
+    // A send that fails later (the channel closed meanwhile) is answered by the exit too.
+  });
 }
