@@ -21,10 +21,10 @@
  *   SCALE_DATABASE=postgresql on a throwaway PostgreSQL cluster instead of SQLite)
  *
  * SCALE_POLL_MS: how often each client asks query.status (25); SCALE_WORKER_LOG=file keeps the
- * workers' JSON logs. Submit rate limits are raised for the run (the default 30 a minute per researcher would be
- * what is measured at small sizes). The dataset is generated once and cached (the compute bench's cache, same seed). Identical
- * repeats of a researcher's question cost no privacy budget, so eight researchers can send
- * hundreds of queries of five shapes.
+ * workers' JSON logs. Submit rate limits are raised for the run (the default 30 a minute per
+ * researcher would be what is measured at small sizes). The dataset is generated once and
+ * cached (the compute bench's cache, same seed). Identical repeats of a researcher's question
+ * cost no privacy budget, so six researchers can send hundreds of queries of five shapes.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync, readFileSync, statSync } from "node:fs";
